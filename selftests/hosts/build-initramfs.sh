@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-initramfs.sh HOST OUT.cpio TESTDIR KO KVER
+#
+# The test host's initramfs: busybox, our /init, kvisor.ko, the in-tree
+# vendor module for HOST (kvm_amd for svm, kvm_intel for vmx) with its
+# dependencies in load order (tests compare against it or check that
+# kvisor refuses to share the hardware with it), and the selftests listed
+# in TESTDIR/list.  Uncompressed: unpacking costs more than copying under
+# emulation.
+set -euo pipefail
+HOST=$1 OUT=$2 TESTDIR=$3 KO=$4 KVER=$5
+HERE=$(cd "$(dirname "$0")" && pwd)
+MODDIR=/lib/modules/$KVER
+case $HOST in
+svm) VENDOR=kvm-amd ;;
+vmx) VENDOR=kvm-intel ;;
+*) echo "unknown host $HOST" >&2; exit 2 ;;
+esac
+
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
+R=$W/root
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,kvisor/intree,kvisor/tests}
+BB=$(command -v busybox)
+file -L "$BB" | grep -q 'statically linked' || { echo "need busybox-static" >&2; exit 1; }
+cp "$BB" "$R/bin/busybox"
+echo "root:x:0:0:root:/root:/bin/sh" > "$R/etc/passwd"
+cp "$HERE/guest/init" "$R/init"
+cp "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
+cp "$KO" "$R/kvisor/kvisor.ko"
+
+# in-tree vendor module and its dependencies, dependencies first
+declare -A seen=()
+order=()
+resolve() {
+	local rel=$1 d
+	[ -n "${seen[$rel]:-}" ] && return
+	seen[$rel]=1
+	for d in $(awk -F': *' -v m="$rel" '$1 == m { print $2 }' "$MODDIR/modules.dep"); do
+		resolve "$d"
+	done
+	order+=("$rel")
+}
+resolve "$(grep -o "^[^:]*/$VENDOR\.ko[^:]*" "$MODDIR/modules.dep")"
+for rel in "${order[@]}"; do
+	base=$(basename "$rel")
+	name=${base%%.ko*}
+	case $base in
+	*.xz)  xz -dc "$MODDIR/$rel" > "$R/kvisor/intree/$name.ko" ;;
+	*.zst) zstd -qdc "$MODDIR/$rel" > "$R/kvisor/intree/$name.ko" ;;
+	*)     cp "$MODDIR/$rel" "$R/kvisor/intree/$name.ko" ;;
+	esac
+	echo "/kvisor/intree/$name.ko" >> "$R/kvisor/intree/order"
+done
+
+cp "$TESTDIR/list" "$R/kvisor/tests/"
+for t in $(cat "$TESTDIR/list"); do cp "$TESTDIR/$t" "$R/kvisor/tests/"; done
+if [ -n "${RUNNER:-}" ]; then cp "$RUNNER" "$R/kvisor/kvisor-run"; fi
+
+(cd "$R" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc --owner=0:0 --quiet) > "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"

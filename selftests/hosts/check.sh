@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh [svm] [vmx]: what `make check` runs.
+#
+# Installs what is missing, builds kvisor and its selftests, proves the
+# module builds against Linux 6.12 too, then boots both emulated test hosts
+# at once (each is one emulator thread, and the machine has two cores),
+# runs every selftest inside each, and prints one TAP stream tagged by host,
+# ending with "N passed, N failed[, N skipped]".  Exit status 0 only when
+# nothing failed.  A host that panics, hangs or never powers off fails
+# every test it did not report.
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$TOP/selftests/hosts
+OUT=$TOP/build/check
+HOSTS=${*:-svm vmx}
+KVER=${KVER:-$(ls /lib/modules 2>/dev/null | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)}
+export KVER
+n=0 passed=0 failed=0 skipped=0
+
+tap() { # status name [reason]
+	n=$((n + 1))
+	case $1 in
+	ok)	passed=$((passed + 1)); echo "ok $n $2" ;;
+	skip)	skipped=$((skipped + 1)); echo "ok $n $2 # SKIP $3" ;;
+	*)	failed=$((failed + 1)); echo "not ok $n $2${3:+ # $3}" ;;
+	esac
+}
+
+finish() {
+	echo "1..$n"
+	if [ $skipped -gt 0 ]; then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
+	[ $failed -eq 0 ]
+	exit
+}
+
+t0=$SECONDS
+echo "TAP version 13"
+if [ "${KVISOR_NO_DEPS:-0}" != 1 ]; then
+	"$HERE/install-deps.sh" >&2 || { tap fail "setup: install-deps.sh"; finish; }
+	KVER=$(ls /lib/modules | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)
+fi
+echo "# setup took $((SECONDS - t0)) s; test host kernel $KVER"
+mkdir -p "$OUT"
+
+# builds
+if make -C "$TOP" -s module KVER="$KVER" > "$OUT/build.log" 2>&1; then
+	tap ok "build: kvisor.ko for Linux $KVER"
+else
+	tap fail "build: kvisor.ko for Linux $KVER"
+	sed 's/^/# /' "$OUT/build.log" | tail -30
+	finish
+fi
+k612=$(ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -1)
+if [ -n "$k612" ]; then
+	# a copy, so the 6.1 objects in the tree stay as they are
+	rm -rf "$OUT/src-6.12"; mkdir -p "$OUT/src-6.12"
+	cp -r "$TOP/Kbuild" "$TOP/module" "$TOP/uapi" "$OUT/src-6.12/"
+	if make -C "$k612" M="$OUT/src-6.12" -j2 modules > "$OUT/build-6.12.log" 2>&1; then
+		tap ok "build: kvisor.ko for Linux ${k612##*/linux-headers-}"
+	else
+		tap fail "build: kvisor.ko for Linux ${k612##*/linux-headers-}"
+		grep -E 'error|warning' "$OUT/build-6.12.log" | head -20 | sed 's/^/# /'
+	fi
+else
+	tap skip "build: kvisor.ko for Linux 6.12" "no 6.12 headers installed"
+fi
+if ! make -C "$TOP" -s userspace selftests > "$OUT/build-user.log" 2>&1; then
+	tap fail "build: userspace and selftests"
+	sed 's/^/# /' "$OUT/build-user.log" | tail -30
+	finish
+fi
+if [ -f "$TOP/module/emulate/test/Makefile" ]; then
+	if make -C "$TOP/module/emulate/test" -s run > "$OUT/emulate.log" 2>&1; then
+		tap ok "build: $(tail -1 "$OUT/emulate.log")"
+	else
+		tap fail "build: instruction emulator unit test"
+		grep -E '^# FAIL|passed' "$OUT/emulate.log" | head -20 | sed 's/^/# /'
+	fi
+fi
+echo "# builds done at $((SECONDS - t0)) s"
+
+# boot the hosts, in parallel
+TESTS=$TOP/selftests/build
+export RUNNER=$TOP/userspace/kvisor-run
+for h in $HOSTS; do
+	mkdir -p "$OUT/$h"
+	(
+		"$HERE/build-initramfs.sh" "$h" "$OUT/$h/initramfs.cpio" "$TESTS" \
+			"$TOP/module/kvisor.ko" "$KVER" &&
+		"$HERE/boot-host.sh" "$h" "$OUT/$h" "$OUT/$h/initramfs.cpio" check
+		echo $? > "$OUT/$h/rc"
+	) > "$OUT/$h/host.log" 2>&1 &
+done
+wait
+
+# results, one host after the other
+for h in $HOSTS; do
+	res=$OUT/$h/results.txt rc=$(cat "$OUT/$h/rc" 2>/dev/null || echo none)
+	tr -d '\r' < "$res" 2>/dev/null | grep '^@@KV ' | cut -c6- > "$OUT/$h/results.clean"
+	init=$(sed -n 's/^init //p' "$OUT/$h/results.clean")
+	off=$(sed -n 's/^poweroff //p' "$OUT/$h/results.clean")
+	echo "# $h: $(sed -n 's/^loaded //p' "$OUT/$h/results.clean")"
+	echo "# $h: init at ${init:-?} s guest time, suite done at ${off:-?} s; host log: $(tail -1 "$OUT/$h/host.log")"
+	load=$(sed -n 's/^load-failed //p' "$OUT/$h/results.clean")
+	declare -A seen=()
+	cur=
+	while IFS= read -r line; do
+		set -- $line
+		case $1 in
+		ok)	tap ok "$h: $2"; seen[$2]=1; cur= ;;
+		skip)	tap skip "$h: $2" "${line#skip $2 }"; seen[$2]=1; cur= ;;
+		fail)	tap fail "$h: $2" "${line#fail $2 }"; seen[$2]=1; cur=$2 ;;
+		'#')	[ -n "$cur" ] && echo "#   $line" ;;
+		esac
+	done < "$OUT/$h/results.clean"
+	why="host ended before it ran (emulator rc $rc)"
+	[ -n "$load" ] && why="kvisor did not load: $load"
+	grep -qE 'Kernel panic|BUG:|Oops' "$OUT/$h/console.log" 2>/dev/null &&
+		why="$why; console: $(grep -m1 -E 'Kernel panic|BUG:|Oops' "$OUT/$h/console.log" | tr -d '\r')"
+	for t in $(cat "$TESTS/list"); do
+		[ -n "${seen[$t]:-}" ] || tap fail "$h: $t" "$why"
+	done
+	if [ "$rc" != 0 ] && ! grep -q '^end$' "$OUT/$h/results.clean"; then
+		tap fail "$h: test host ran to its end" "$why"
+		tail -15 "$OUT/$h/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/#   console: /'
+	fi
+	unset seen
+done
+echo "# make check took $((SECONDS - t0)) s"
+finish

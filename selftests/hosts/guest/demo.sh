@@ -1,0 +1,18 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The README's main job, inside a test host: load kvisor, show what it
+# found on this CPU and what /dev/kvm answers.
+say() { echo "@@KV $*" > $RES; }
+show() { echo "$*"; say "# $*"; }
+show "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+show "flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'vmx|svm|npt|ept|vpid|nrip_save|decodeassists|flexpriority|vnmi' | tr '\n' ' ')"
+if insmod /kvisor/kvisor.ko; then
+	show "insmod kvisor.ko: OK"
+else
+	show "insmod kvisor.ko: FAILED"
+fi
+dmesg | grep 'kvisor:' | sed 's/^\[[^]]*\] //' | while read -r l; do show "dmesg: $l"; done
+if [ -x /kvisor/kvisor-run ]; then
+	/kvisor/kvisor-run --info 2>&1 | while read -r l; do show "$l"; done
+fi

@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# install-deps.sh: install everything kvisor's build and its two emulated
+# test hosts need on a Debian 12 machine, and build the Bochs that emulates
+# the VMX host into the cache.  Cheap when all is already there.
+#
+# Packages are named by meta-package (linux-image-amd64, ...), never by
+# kernel ABI number, so a Debian point release does not break this.
+set -euo pipefail
+CACHE=${KVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kvisor}
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+PKGS=(
+	build-essential bc flex bison libelf-dev	# kernel module builds
+	linux-image-amd64 linux-headers-amd64		# the test hosts' kernel
+	linux-source-6.1				# checkpatch, api.rst, kvm selftests
+	qemu-system-x86					# SVM test host (TCG)
+	busybox-static cpio lz4 xz-utils file		# initramfs
+	isolinux syslinux-common xorriso		# VMX test host boot ISO
+	bochsbios vgabios				# Bochs firmware
+)
+
+need=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	echo "install-deps: installing ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+	apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+		"${need[@]}" >/dev/null
+fi
+
+# The VMX test host: a headless, optimized Bochs (about 1-8 minutes once).
+if [ ! -x "$CACHE/bochs-3.0/bin/bochs" ]; then
+	echo "install-deps: building Bochs into $CACHE/bochs-3.0" >&2
+	"$HERE/build-bochs.sh" "$CACHE/bochs-3.0"
+fi
+
+# Linux 6.12 headers from bookworm-backports, only to prove the module still
+# builds there (make check's "build" lines).  The versioned package is
+# resolved from the backports meta-package, so no ABI number is written here.
+if [ "${KVISOR_WITH_612:-1}" = 1 ] && ! ls -d /usr/src/linux-headers-6.12.*-amd64 >/dev/null 2>&1; then
+	src=/etc/apt/sources.list.d/kvisor-backports.sources
+	if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		      grep -m1 '/debian$') || uri=http://deb.debian.org/debian
+		printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+			"$uri" > "$src"
+	fi
+	apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+	pkg=$(apt-cache depends -t bookworm-backports linux-headers-amd64 |
+	      sed -n 's/^ *Depends: \(linux-headers-6\.12[^ ]*-amd64\)$/\1/p' | head -1)
+	[ -n "$pkg" ] || { echo "install-deps: no 6.12 headers in bookworm-backports" >&2; exit 1; }
+	echo "install-deps: installing $pkg" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+		--no-install-recommends "$pkg" >/dev/null
+fi

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading and unloading kernel modules from a selftest, with the errno the
+ * kernel gave, and reading what the kernel logged meanwhile.
+ */
+#ifndef KVISOR_SELFTEST_KMOD_H
+#define KVISOR_SELFTEST_KMOD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Load the module file at @path with @params; 0 or -errno. */
+int kmod_load(const char *path, const char *params);
+/* Unload module @name without waiting for its users; 0 or -errno. */
+int kmod_unload(const char *name);
+bool kmod_loaded(const char *name);
+
+/*
+ * The path of kvisor.ko ($KVISOR_KO) and the in-tree vendor modules
+ * ($KVISOR_INTREE: paths, dependencies first), as the test host sets them.
+ */
+const char *kvisor_ko_path(void);
+int intree_modules(char paths[][256], int max);
+
+/* How many bytes the kernel log holds now: a mark for klog_since(). */
+size_t klog_mark(void);
+/* True when the kernel logged @needle after @mark. */
+bool klog_since_contains(size_t mark, const char *needle);
+
+#endif /* KVISOR_SELFTEST_KMOD_H */
