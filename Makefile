@@ -39,7 +39,7 @@ check-vmx:
 	selftests/hosts/check.sh vmx
 
 demo:
-	selftests/hosts/demo.sh
+	selftests/hosts/demo.sh $(HOST)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

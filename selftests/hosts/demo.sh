@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# demo.sh [svm|vmx]: the README's main job.  Installs what is missing,
+# builds kvisor, boots a test host (SVM by default), loads kvisor there and
+# prints what it found on the CPU and what /dev/kvm answers.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$TOP/selftests/hosts
+HOST=${1:-svm}
+OUT=$TOP/build/demo/$HOST
+[ "${KVISOR_NO_DEPS:-0}" = 1 ] || "$HERE/install-deps.sh"
+KVER=$(ls /lib/modules | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)
+export KVER
+make -C "$TOP" -s module userspace selftests KVER="$KVER"
+mkdir -p "$OUT"
+RUNNER=$TOP/userspace/kvisor-run "$HERE/build-initramfs.sh" "$HOST" \
+	"$OUT/initramfs.cpio" "$TOP/selftests/build" "$TOP/module/kvisor.ko" "$KVER"
+echo "booting the $HOST test host (kernel $KVER)..."
+"$HERE/boot-host.sh" "$HOST" "$OUT" "$OUT/initramfs.cpio" demo || true
+tr -d '\r' < "$OUT/results.txt" | sed -n 's/^@@KV # //p'
+grep -q '^@@KV poweroff' "$OUT/results.txt"
