@@ -58,9 +58,10 @@ else
 fi
 k612=$(ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -1)
 if [ -n "$k612" ]; then
-	# a copy, so the 6.1 objects in the tree stay as they are
+	# sources only, copied, so the 6.1 objects in the tree stay as they are
 	rm -rf "$OUT/src-6.12"; mkdir -p "$OUT/src-6.12"
-	cp -r "$TOP/Kbuild" "$TOP/module" "$TOP/uapi" "$OUT/src-6.12/"
+	(cd "$TOP" && find Kbuild module uapi -name Kbuild -o -name '*.[chS]' |
+		grep -v '\.mod\.c$' | cpio -pdm --quiet "$OUT/src-6.12")
 	if make -C "$k612" M="$OUT/src-6.12" -j2 modules > "$OUT/build-6.12.log" 2>&1; then
 		tap ok "build: kvisor.ko for Linux ${k612##*/linux-headers-}"
 	else
