@@ -2,7 +2,7 @@
 /*
  * kvisor: the vendor-neutral core's view of the world.
  *
- * Common code (main.c, vm.c, ...) sees a hypervisor only through
+ * Common code (main.c, vm.c, vcpu.c, ...) sees a hypervisor only through
  * struct kvisor_vendor_ops.  The VMX and SVM backends each fill in one
  * instance; which one is live is decided once, at module load, by probing
  * the CPU.  Common code never includes a vendor header.
@@ -13,9 +13,20 @@
 #include <linux/types.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
-#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/kvm.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+
+#include "emulate/emulate.h"
 
 struct mm_struct;
+struct page;
+struct kvisor_vm;
+struct kvisor_vcpu;
+
+#define KVISOR_MAX_VCPUS	64
+#define KVISOR_MAX_MEMSLOTS	32
 
 /*
  * What a backend found when it probed the CPU.  The feature words are
@@ -28,6 +39,31 @@ struct kvisor_cpu_caps {
 	bool tdp;			/* EPT or NPT present */
 };
 
+/*
+ * The two-dimensional paging core (tdp.c) builds 4-level tables of 512
+ * 8-byte entries for both NPT and EPT; only the bits of an entry differ,
+ * and the backend supplies them.
+ */
+struct kvisor_tdp_format {
+	u64 (*table)(phys_addr_t table);	/* entry pointing to a table */
+	u64 (*leaf)(phys_addr_t page, bool writable);	/* 4K mapping */
+	bool (*present)(u64 pte);
+};
+
+/* Why the guest stopped running, in vendor-neutral terms. */
+enum kvisor_exit_class {
+	KVISOR_EXIT_IO,
+	KVISOR_EXIT_MMIO,
+	KVISOR_EXIT_TDP_FAULT,
+	KVISOR_EXIT_HLT,
+	KVISOR_EXIT_CPUID,
+	KVISOR_EXIT_MSR,
+	KVISOR_EXIT_INTR,
+	KVISOR_EXIT_SHUTDOWN,
+	KVISOR_EXIT_OTHER,
+	KVISOR_NR_EXIT_CLASSES,
+};
+
 /**
  * struct kvisor_vendor_ops - the only route from common code to a backend
  * @name:	short name for messages ("vmx", "svm")
@@ -38,12 +74,52 @@ struct kvisor_cpu_caps {
  *		that case @why says so in one line for dmesg.
  * @cpu_in_use:	true when the virtualization extension is already
  *		switched on in this CPU, i.e. another hypervisor holds it.
- *		Called on each CPU with preemption disabled.
+ * @setup:	allocate what the backend needs per host CPU (at load).
+ * @unsetup:	free it again (at unload).
+ * @cpu_enable:	switch the extension on in this CPU; @cpu_disable: off.
+ *		Both run on the CPU concerned with interrupts disabled.
+ * @tdp:	how this backend's nested page table entries look.
+ * @vcpu_create: allocate a vCPU (the backend embeds struct kvisor_vcpu
+ *		in its own) in its architectural reset state.
+ * @vcpu_free:	free it.
+ * @run:	enter the guest once and return when it exits.  Called with
+ *		preemption enabled; the backend disables what it must.
+ *		The general-purpose registers, RIP and RFLAGS live in
+ *		vcpu->regs, vcpu->rip and vcpu->rflags before and after.
+ * @handle_exit: decode the exit just taken and call the vendor-neutral
+ *		handler for it.  Returns 1 to re-enter the guest, 0 to
+ *		return to userspace with vcpu->run filled in, or -errno.
+ * @get_sregs:	read segment, control and descriptor-table registers.
+ * @set_sregs:	write them; -EINVAL for a state the hardware cannot hold.
+ * @get_cpu_mode: the mode the guest executes in now, for the emulator.
+ * @get_paging:	CR0, CR3, CR4 and EFER, for the guest page-table walker.
+ * @queue_exception: deliver an exception at the next entry.
+ * @request_tlb_flush: drop the guest's translations before the next entry.
+ * @inject_pending: false when the backend has an event still to deliver.
  */
 struct kvisor_vendor_ops {
 	const char *name;
 	int (*probe)(struct kvisor_cpu_caps *caps, const char **why);
 	bool (*cpu_in_use)(void);
+	int (*setup)(void);
+	void (*unsetup)(void);
+	int (*cpu_enable)(void);
+	void (*cpu_disable)(void);
+	const struct kvisor_tdp_format *tdp;
+
+	struct kvisor_vcpu *(*vcpu_create)(struct kvisor_vm *vm);
+	void (*vcpu_free)(struct kvisor_vcpu *vcpu);
+	int (*run)(struct kvisor_vcpu *vcpu);
+	int (*handle_exit)(struct kvisor_vcpu *vcpu);
+	void (*get_sregs)(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
+	int (*set_sregs)(struct kvisor_vcpu *vcpu,
+			 const struct kvm_sregs *sregs);
+	void (*get_cpu_mode)(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
+	void (*get_paging)(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3,
+			   u64 *cr4, u64 *efer);
+	void (*queue_exception)(struct kvisor_vcpu *vcpu, int vector,
+				bool has_error, u32 error);
+	void (*request_tlb_flush)(struct kvisor_vcpu *vcpu);
 };
 
 extern const struct kvisor_vendor_ops kvisor_vmx_ops;
@@ -54,17 +130,166 @@ extern const struct kvisor_vendor_ops *kvisor_ops;
 extern struct kvisor_cpu_caps kvisor_caps;
 
 /**
- * struct kvisor_vm - one virtual machine, owned by its VM file descriptor
- * @mm:		the address space of the process that created the VM; the
- *		ABI allows VM ioctls only from it (others get -EIO)
- * @lock:	serializes VM-wide ioctls
+ * struct kvisor_memslot - one KVM_SET_USER_MEMORY_REGION slot
+ * @base_gfn:	first guest frame
+ * @npages:	size in pages; 0 means the slot is unused
+ * @hva:	userspace address backing @base_gfn
+ * @pages:	the host page pinned for each guest frame once the guest
+ *		touched it (NULL until then); all are released when the
+ *		slot goes away
  */
-struct kvisor_vm {
-	struct mm_struct *mm;
-	struct mutex lock;
+struct kvisor_memslot {
+	u64 base_gfn;
+	u64 npages;
+	unsigned long hva;
+	u32 flags;
+	struct page **pages;
 };
 
+/**
+ * struct kvisor_tdp - a VM's nested page tables (NPT or EPT)
+ * @root:	the top-level table (PML4); its physical address goes into
+ *		the VMCB or EPTP
+ * @lock:	serializes changes to the tables; the hardware walks them
+ *		concurrently, so entries are only ever written whole
+ * @pages:	every table page, for freeing
+ */
+struct kvisor_tdp {
+	u64 *root;
+	spinlock_t lock;
+	struct list_head pages;
+};
+
+/**
+ * struct kvisor_vm - one virtual machine
+ * @refs:	held by the VM fd and by each vCPU fd
+ * @mm:		the address space of the process that created the VM; the
+ *		ABI allows VM ioctls only from it (others get -EIO)
+ * @lock:	serializes VM-wide ioctls: vCPU creation, memory slots
+ * @slots_lock:	protects @slots and the pinned pages against the nested
+ *		page fault path, which runs on vCPU threads
+ * @vcpus:	created vCPUs, published under @lock
+ */
+struct kvisor_vm {
+	struct kref refs;
+	struct mm_struct *mm;
+	struct mutex lock;
+	struct mutex slots_lock;
+	struct kvisor_memslot slots[KVISOR_MAX_MEMSLOTS];
+	struct kvisor_tdp tdp;
+	struct kvisor_vcpu *vcpus[KVISOR_MAX_VCPUS];
+	int nr_vcpus;
+};
+
+/*
+ * An exit that userspace must finish before the guest continues: the data
+ * of a port or MMIO read arrives in kvm_run when KVM_RUN is next called.
+ */
+enum kvisor_pending {
+	KVISOR_PENDING_NONE,
+	KVISOR_PENDING_PIO_IN,		/* copy PIO data into RAX */
+	KVISOR_PENDING_PIO_STRING,	/* INS/OUTS: finish the iteration(s) */
+	KVISOR_PENDING_MMIO,		/* re-run the emulator with the data */
+};
+
+/**
+ * struct kvisor_vcpu - the vendor-neutral part of a vCPU
+ * @vm:		its VM (a reference is held)
+ * @id:		KVM_CREATE_VCPU's argument
+ * @mutex:	held across every vCPU ioctl, as KVM does: one thread at a
+ *		time drives a vCPU
+ * @run:	the kvm_run page shared with userspace
+ * @pio_data:	the page after it, for port I/O data
+ * @regs:	guest general-purpose registers, indexed like the emulator's
+ *		enum emu_reg (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8..)
+ * @guest_fpu:	guest FPU/SSE/AVX state, swapped with the host's around
+ *		the time spent in KVM_RUN
+ * @pending:	an exit userspace must complete (see enum kvisor_pending)
+ * @mmio:	the one MMIO read whose data userspace has supplied, valid
+ *		while the emulator re-runs the instruction
+ * @exits:	exit counts by class, for statistics
+ */
+struct kvisor_vcpu {
+	struct kvisor_vm *vm;
+	int id;
+	struct mutex mutex;
+	struct kvm_run *run;
+	void *pio_data;
+	u64 regs[EMU_NR_GPRS];
+	u64 rip;
+	u64 rflags;
+	struct fpu_guest guest_fpu;
+	enum kvisor_pending pending;
+	struct {
+		bool valid;
+		u64 gpa;
+		u32 len;
+		u8 data[8];
+	} mmio;
+	struct {
+		u16 port;
+		u8 size;
+		bool in;
+		bool rep;
+		u8 addr_size;
+		u8 seg;		/* enum emu_seg of the OUTS source */
+		u32 count;
+		u64 rip;	/* of the instruction, to see if userspace moved it */
+		u64 next_rip;
+	} pio;
+	u64 exits[KVISOR_NR_EXIT_CLASSES];
+};
+
+/* enable.c */
+int kvisor_get_hardware(void);
+void kvisor_put_hardware(void);
+int kvisor_enable_init(void);
+void kvisor_enable_exit(void);
+
+/* vm.c */
 int kvisor_create_vm(unsigned long type);
 long kvisor_check_extension(struct kvisor_vm *vm, long cap);
+void kvisor_vm_put(struct kvisor_vm *vm);
+
+/* vcpu.c */
+int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id);
+int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm);
+void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu);
+void kvisor_enter_guest_irqoff(void);
+void kvisor_exit_guest_irqoff(void);
+
+/* memslot.c */
+int kvisor_set_memory_region(struct kvisor_vm *vm,
+			     const struct kvm_userspace_memory_region *mr);
+void kvisor_free_memslots(struct kvisor_vm *vm);
+struct kvisor_memslot *kvisor_find_slot(struct kvisor_vm *vm, u64 gfn);
+int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn);
+int kvisor_read_guest(struct kvisor_vm *vm, u64 gpa, void *buf,
+		      unsigned int len);
+int kvisor_write_guest(struct kvisor_vm *vm, u64 gpa, const void *buf,
+		       unsigned int len);
+
+/* tdp.c */
+int kvisor_tdp_init(struct kvisor_tdp *tdp);
+void kvisor_tdp_destroy(struct kvisor_tdp *tdp);
+int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gpa, phys_addr_t hpa,
+		   bool writable);
+void kvisor_tdp_unmap_range(struct kvisor_tdp *tdp, u64 gpa, u64 size);
+
+/* exits.c: the vendor-neutral exit handlers */
+int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
+		     bool string, bool rep, u8 addr_size, u64 next_rip);
+int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa);
+int kvisor_handle_hlt(struct kvisor_vcpu *vcpu, unsigned int len);
+int kvisor_handle_cpuid(struct kvisor_vcpu *vcpu, unsigned int len);
+int kvisor_handle_shutdown(struct kvisor_vcpu *vcpu);
+int kvisor_handle_fail_entry(struct kvisor_vcpu *vcpu, u64 reason);
+int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
+				 u64 info0, u64 info1);
+int kvisor_complete_userspace_exit(struct kvisor_vcpu *vcpu);
+
+/* gva.c: the guest's own page tables */
+int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,
+		      bool fetch, u64 *gpa, u32 *pf_error);
 
 #endif /* KVISOR_KVISOR_H */

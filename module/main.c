@@ -120,6 +120,13 @@ static int __init kvisor_init(void)
 		return -EBUSY;
 	}
 
+	r = kvisor_ops->setup ? kvisor_ops->setup() : 0;
+	if (r)
+		return r;
+	r = kvisor_enable_init();
+	if (r)
+		goto unsetup;
+
 	/* Keep the well-known KVM minor under its usual name: udev knows it. */
 	kvisor_dev.name = devname;
 	kvisor_dev.minor = strcmp(devname, "kvm") ? MISC_DYNAMIC_MINOR :
@@ -128,16 +135,26 @@ static int __init kvisor_init(void)
 	if (r) {
 		pr_err("cannot register /dev/%s (%d): is another hypervisor module (kvm) loaded?\n",
 		       devname, r);
-		return r;
+		goto enable_exit;
 	}
 	pr_info("%s (%s), /dev/%s ready\n", kvisor_caps.vendor,
 		kvisor_caps.features, devname);
 	return 0;
+
+enable_exit:
+	kvisor_enable_exit();
+unsetup:
+	if (kvisor_ops->unsetup)
+		kvisor_ops->unsetup();
+	return r;
 }
 
 static void __exit kvisor_exit(void)
 {
 	misc_deregister(&kvisor_dev);
+	kvisor_enable_exit();
+	if (kvisor_ops->unsetup)
+		kvisor_ops->unsetup();
 	pr_info("unloaded\n");
 }
 

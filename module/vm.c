@@ -23,10 +23,49 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 {
 	switch (cap) {
 	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_IMMEDIATE_EXIT:
 		return 1;
+	case KVM_CAP_NR_MEMSLOTS:
+		return KVISOR_MAX_MEMSLOTS;
+	case KVM_CAP_NR_VCPUS:
+	case KVM_CAP_MAX_VCPUS:
+	case KVM_CAP_MAX_VCPU_ID:
+		/* 0 where the backend cannot run vCPUs (yet) */
+		return kvisor_ops->vcpu_create ? KVISOR_MAX_VCPUS : 0;
 	default:
 		return 0;
 	}
+}
+
+static void kvisor_vm_free(struct kref *kref)
+{
+	struct kvisor_vm *vm = container_of(kref, struct kvisor_vm, refs);
+	int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		kvisor_ops->vcpu_free(vm->vcpus[i]);
+	kvisor_free_memslots(vm);
+	kvisor_tdp_destroy(&vm->tdp);
+	mmdrop(vm->mm);
+	kfree(vm);
+	kvisor_put_hardware();
+}
+
+void kvisor_vm_put(struct kvisor_vm *vm)
+{
+	kref_put(&vm->refs, kvisor_vm_free);
+}
+
+static int kvisor_vm_set_memory(struct kvisor_vm *vm, void __user *argp)
+{
+	struct kvm_userspace_memory_region mr;
+
+	if (copy_from_user(&mr, argp, sizeof(mr)))
+		return -EFAULT;
+	return kvisor_set_memory_region(vm, &mr);
 }
 
 static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
@@ -41,6 +80,10 @@ static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 	switch (ioctl) {
 	case KVM_CHECK_EXTENSION:
 		return kvisor_check_extension(vm, arg);
+	case KVM_CREATE_VCPU:
+		return kvisor_create_vcpu(vm, arg);
+	case KVM_SET_USER_MEMORY_REGION:
+		return kvisor_vm_set_memory(vm, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -48,10 +91,7 @@ static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 
 static int kvisor_vm_release(struct inode *inode, struct file *filp)
 {
-	struct kvisor_vm *vm = filp->private_data;
-
-	mmdrop(vm->mm);
-	kfree(vm);
+	kvisor_vm_put(filp->private_data);
 	return 0;
 }
 
@@ -73,28 +113,41 @@ int kvisor_create_vm(unsigned long type)
 	if (type)
 		return -EINVAL;
 
+	/* The first VM switches VMX/SVM on in every CPU. */
+	fd = kvisor_get_hardware();
+	if (fd)
+		return fd;
+
+	fd = -ENOMEM;
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
-		return -ENOMEM;
+		goto put_hw;
+	if (kvisor_tdp_init(&vm->tdp))
+		goto free_vm;
+	kref_init(&vm->refs);
 	mutex_init(&vm->lock);
+	mutex_init(&vm->slots_lock);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
-		goto free_vm;
-
+	if (fd < 0) {
+		kvisor_vm_put(vm);
+		return fd;
+	}
 	file = anon_inode_getfile("kvm-vm", &kvisor_vm_fops, vm, O_RDWR);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
-		fd = PTR_ERR(file);
-		goto free_vm;
+		kvisor_vm_put(vm);
+		return PTR_ERR(file);
 	}
 	fd_install(fd, file);
 	return fd;
 
 free_vm:
-	mmdrop(vm->mm);
+	kvisor_tdp_destroy(&vm->tdp);
 	kfree(vm);
+put_hw:
+	kvisor_put_hardware();
 	return fd;
 }

@@ -1,15 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * AMD SVM backend.
+ * AMD SVM backend: probing, the per-CPU state, switching SVM on and off,
+ * and the shape of NPT entries.  vCPUs are in svm_vcpu.c, exits in
+ * svm_exit.c, and the world switch itself in vmrun.S.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/build_bug.h>
+#include <linux/gfp.h>
 #include <linux/kernel.h>
-#include <asm/processor.h>
+#include <linux/mm.h>
+#include <linux/io.h>
+#include <linux/percpu.h>
 #include <asm/msr.h>
+#include <asm/processor.h>
 
-#include "../kvisor.h"
 #include "svm.h"
+
+DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+bool svm_has_nrips;
+u64 svm_iopm_pa, svm_msrpm_pa;
+static struct page *svm_iopm, *svm_msrpm;
+
+/* The layout of struct vmcb is the hardware's: pin it at build time. */
+static_assert(offsetof(struct vmcb, control.exit_code) == 0x070);
+static_assert(offsetof(struct vmcb, control.nested_cr3) == 0x0b0);
+static_assert(offsetof(struct vmcb, control.next_rip) == 0x0c8);
+static_assert(offsetof(struct vmcb, save.cpl) == 0x4cb);
+static_assert(offsetof(struct vmcb, save.efer) == 0x4d0);
+static_assert(offsetof(struct vmcb, save.cr4) == 0x548);
+static_assert(offsetof(struct vmcb, save.rip) == 0x578);
+static_assert(offsetof(struct vmcb, save.rsp) == 0x5d8);
+static_assert(offsetof(struct vmcb, save.rax) == 0x5f8);
+static_assert(offsetof(struct vmcb, save.cr2) == 0x640);
+static_assert(offsetof(struct vmcb, save.g_pat) == 0x668);
+static_assert(sizeof(struct vmcb) == PAGE_SIZE);
 
 /*
  * SVM features that change how kvisor runs a guest.  QEMU's software
@@ -24,7 +49,7 @@ static const struct {
 	{ KV_SVM_FEATURE_NRIPS,		"nrips" },
 	{ KV_SVM_FEATURE_VMCB_CLEAN,	"vmcb-clean" },
 	{ KV_SVM_FEATURE_FLUSH_ASID,	"flush-by-asid" },
-	{ KV_SVM_FEATURE_DECODE_ASSISTS,	"decode-assists" },
+	{ KV_SVM_FEATURE_DECODE_ASSISTS, "decode-assists" },
 	{ KV_SVM_FEATURE_VGIF,		"vgif" },
 };
 
@@ -58,7 +83,7 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 	caps->vendor = "AMD SVM";
 
 	/* Firmware can switch SVM off and lock it so; nothing undoes that. */
-	rdmsrl(MSR_VM_CR, vm_cr);
+	rdmsrl(KV_MSR_VM_CR, vm_cr);
 	if (vm_cr & KV_SVM_VM_CR_SVMDIS) {
 		*why = "disabled by the BIOS (VM_CR.SVMDIS is set)";
 		return -EOPNOTSUPP;
@@ -72,6 +97,7 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 		*why = "no nested paging (NPT), which kvisor requires";
 		return -EOPNOTSUPP;
 	}
+	svm_has_nrips = edx & KV_SVM_FEATURE_NRIPS;
 	caps->tdp = true;
 	return 0;
 }
@@ -81,11 +107,165 @@ static bool svm_cpu_in_use(void)
 	u64 efer;
 
 	rdmsrl(MSR_EFER, efer);
-	return efer & EFER_SVME;
+	return efer & KV_EFER_SVME;
 }
 
+static void svm_free_cpu_pages(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sc = per_cpu_ptr(&svm_cpu, cpu);
+
+		free_page((unsigned long)sc->hsave);
+		free_page((unsigned long)sc->host_save);
+		sc->hsave = NULL;
+		sc->host_save = NULL;
+	}
+}
+
+/* Let the guest use the MSRs that VMLOAD/VMSAVE switch anyway. */
+static void svm_msrpm_allow(u8 *msrpm, u32 msr)
+{
+	u32 offset, bit;
+
+	if (msr < 0x2000)
+		offset = 0;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		offset = 0x800, msr -= 0xc0000000;
+	else
+		return;
+	/* Two bits per MSR: read intercept, then write intercept. */
+	bit = msr * 2;
+	msrpm[offset + bit / 8] &= ~(3 << (bit % 8));
+}
+
+static int svm_setup(void)
+{
+	static const u32 passthrough[] = {
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
+		MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS,
+		MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	};
+	u32 nr_asids = cpuid_ebx(KV_SVM_CPUID_LEAF);
+	int cpu, i;
+
+	/* Intercept every port (12K map) and every MSR but those above. */
+	svm_iopm = alloc_pages(GFP_KERNEL, 2);
+	svm_msrpm = alloc_pages(GFP_KERNEL, 1);
+	if (!svm_iopm || !svm_msrpm)
+		goto fail;
+	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << 2);
+	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << 1);
+	for (i = 0; i < ARRAY_SIZE(passthrough); i++)
+		svm_msrpm_allow(page_address(svm_msrpm), passthrough[i]);
+	svm_iopm_pa = page_to_phys(svm_iopm);
+	svm_msrpm_pa = page_to_phys(svm_msrpm);
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sc = per_cpu_ptr(&svm_cpu, cpu);
+
+		sc->hsave = (void *)get_zeroed_page(GFP_KERNEL);
+		sc->host_save = (void *)get_zeroed_page(GFP_KERNEL);
+		if (!sc->hsave || !sc->host_save)
+			goto fail;
+		sc->host_save_pa = __pa(sc->host_save);
+		/* ASID 0 is the host's. */
+		sc->max_asid = nr_asids - 1;
+		sc->next_asid = sc->max_asid + 1;
+	}
+	return 0;
+fail:
+	svm_free_cpu_pages();
+	if (svm_iopm)
+		__free_pages(svm_iopm, 2);
+	if (svm_msrpm)
+		__free_pages(svm_msrpm, 1);
+	return -ENOMEM;
+}
+
+static void svm_unsetup(void)
+{
+	svm_free_cpu_pages();
+	__free_pages(svm_iopm, 2);
+	__free_pages(svm_msrpm, 1);
+}
+
+static int svm_cpu_enable(void)
+{
+	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (efer & KV_EFER_SVME)
+		return -EBUSY;		/* another hypervisor's */
+	wrmsrl(MSR_EFER, efer | KV_EFER_SVME);
+	wrmsrl(KV_MSR_VM_HSAVE_PA, __pa(sc->hsave));
+	/* ASIDs handed out before may be stale in the TLB: start over. */
+	sc->asid_gen++;
+	sc->next_asid = sc->max_asid + 1;
+	return 0;
+}
+
+static void svm_cpu_disable(void)
+{
+	u64 efer;
+
+	wrmsrl(KV_MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	wrmsrl(MSR_EFER, efer & ~KV_EFER_SVME);
+}
+
+/*
+ * NPT entries are ordinary x86-64 page-table entries.  The guest's accesses
+ * count as user accesses, so U/S must be set at every level.  Accessed and
+ * dirty are preset so the hardware never has to write them back.  PAT,
+ * PCD and PWT are 0: the page is write-back in the host's PAT.
+ */
+#define NPT_P		BIT_ULL(0)
+#define NPT_RW		BIT_ULL(1)
+#define NPT_US		BIT_ULL(2)
+#define NPT_A		BIT_ULL(5)
+#define NPT_D		BIT_ULL(6)
+
+static u64 npt_table(phys_addr_t table)
+{
+	return table | NPT_P | NPT_RW | NPT_US | NPT_A;
+}
+
+static u64 npt_leaf(phys_addr_t page, bool writable)
+{
+	return page | NPT_P | NPT_US | NPT_A | (writable ? NPT_RW | NPT_D : 0);
+}
+
+static bool npt_present(u64 pte)
+{
+	return pte & NPT_P;
+}
+
+static const struct kvisor_tdp_format npt_format = {
+	.table		= npt_table,
+	.leaf		= npt_leaf,
+	.present	= npt_present,
+};
+
 const struct kvisor_vendor_ops kvisor_svm_ops = {
-	.name		= "svm",
-	.probe		= svm_probe,
-	.cpu_in_use	= svm_cpu_in_use,
+	.name			= "svm",
+	.probe			= svm_probe,
+	.cpu_in_use		= svm_cpu_in_use,
+	.setup			= svm_setup,
+	.unsetup		= svm_unsetup,
+	.cpu_enable		= svm_cpu_enable,
+	.cpu_disable		= svm_cpu_disable,
+	.tdp			= &npt_format,
+	.vcpu_create		= svm_vcpu_create,
+	.vcpu_free		= svm_vcpu_free,
+	.run			= svm_run,
+	.handle_exit		= svm_handle_exit,
+	.get_sregs		= svm_get_sregs,
+	.set_sregs		= svm_set_sregs,
+	.get_cpu_mode		= svm_get_cpu_mode,
+	.get_paging		= svm_get_paging,
+	.queue_exception	= svm_queue_exception,
+	.request_tlb_flush	= svm_request_tlb_flush,
 };

@@ -1,27 +1,182 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * AMD SVM architecture definitions used by the SVM backend (AMD APM vol. 2,
- * "Secure Virtual Machine").  Vendor code only: common code never
- * includes this file.
+ * "Secure Virtual Machine", and appendix C, "SVM Intercept Exit Codes").
+ * Vendor code only: common code never includes this file.  Names carry a
+ * KV_ prefix where the kernel's own headers use the plain one.
  */
 #ifndef KVISOR_SVM_H
 #define KVISOR_SVM_H
 
 #include <linux/bits.h>
+#include <linux/types.h>
+
+#include "../kvisor.h"
+#include "vmcb.h"
 
 /* CPUID 0x80000001 ECX: the CPU implements SVM at all. */
-#define KV_SVM_CPUID_SVM			BIT(2)
+#define KV_SVM_CPUID_SVM		BIT(2)
 
 /* CPUID 0x8000000A: EBX = number of ASIDs, EDX = SVM sub-features. */
-#define KV_SVM_CPUID_LEAF			0x8000000a
-#define KV_SVM_FEATURE_NPT			BIT(0)
+#define KV_SVM_CPUID_LEAF		0x8000000a
+#define KV_SVM_FEATURE_NPT		BIT(0)
 #define KV_SVM_FEATURE_NRIPS		BIT(3)
-#define KV_SVM_FEATURE_VMCB_CLEAN		BIT(5)
-#define KV_SVM_FEATURE_FLUSH_ASID		BIT(6)
+#define KV_SVM_FEATURE_VMCB_CLEAN	BIT(5)
+#define KV_SVM_FEATURE_FLUSH_ASID	BIT(6)
 #define KV_SVM_FEATURE_DECODE_ASSISTS	BIT(7)
 #define KV_SVM_FEATURE_VGIF		BIT(16)
 
-/* VM_CR MSR: SVMDIS makes EFER.SVME reserved. */
-#define KV_SVM_VM_CR_SVMDIS		BIT(4)
+/* MSRs */
+#define KV_MSR_VM_CR			0xc0010114
+#define KV_MSR_VM_HSAVE_PA		0xc0010117
+#define KV_SVM_VM_CR_SVMDIS		BIT(4)	/* makes EFER.SVME reserved */
+#define KV_EFER_SVME			BIT_ULL(12)
+
+/* intercept_misc1 */
+#define SVM_INTERCEPT1_INTR		BIT(0)
+#define SVM_INTERCEPT1_NMI		BIT(1)
+#define SVM_INTERCEPT1_CPUID		BIT(18)
+#define SVM_INTERCEPT1_INVD		BIT(22)
+#define SVM_INTERCEPT1_HLT		BIT(24)
+#define SVM_INTERCEPT1_INVLPGA		BIT(26)
+#define SVM_INTERCEPT1_IOIO		BIT(27)
+#define SVM_INTERCEPT1_MSR		BIT(28)
+#define SVM_INTERCEPT1_SHUTDOWN		BIT(31)
+
+/* intercept_misc2 */
+#define SVM_INTERCEPT2_VMRUN		BIT(0)	/* VMRUN fails without it */
+#define SVM_INTERCEPT2_VMMCALL		BIT(1)
+#define SVM_INTERCEPT2_VMLOAD		BIT(2)
+#define SVM_INTERCEPT2_VMSAVE		BIT(3)
+#define SVM_INTERCEPT2_STGI		BIT(4)
+#define SVM_INTERCEPT2_CLGI		BIT(5)
+#define SVM_INTERCEPT2_SKINIT		BIT(6)
+#define SVM_INTERCEPT2_MONITOR		BIT(10)
+#define SVM_INTERCEPT2_MWAIT		BIT(11)
+#define SVM_INTERCEPT2_XSETBV		BIT(13)
+
+/* tlb_ctl */
+#define SVM_TLB_NONE			0
+#define SVM_TLB_FLUSH_ALL		1	/* every ASID: always available */
+
+/* int_ctl: guest RFLAGS.IF masks only virtual interrupts */
+#define SVM_INT_V_INTR_MASKING		BIT(24)
+
+/* nested_ctl */
+#define SVM_NESTED_NP_ENABLE		BIT_ULL(0)
+
+/* event_inj and exit_int_info */
+#define SVM_EVT_VECTOR_MASK		0xff
+#define SVM_EVT_TYPE_EXCEPTION		(3 << 8)
+#define SVM_EVT_ERROR_VALID		BIT(11)
+#define SVM_EVT_VALID			BIT(31)
+
+/* Segment attributes in struct vmcb_seg */
+#define SVM_SEG_TYPE_MASK		0xf
+#define SVM_SEG_S_SHIFT			4
+#define SVM_SEG_DPL_SHIFT		5
+#define SVM_SEG_P_SHIFT			7
+#define SVM_SEG_AVL_SHIFT		8
+#define SVM_SEG_L_SHIFT			9
+#define SVM_SEG_DB_SHIFT		10
+#define SVM_SEG_G_SHIFT			11
+
+/* Exit codes */
+#define SVM_EXIT_EXCP_BASE		0x040
+#define SVM_EXIT_INTR			0x060
+#define SVM_EXIT_NMI			0x061
+#define SVM_EXIT_SMI			0x062
+#define SVM_EXIT_INIT			0x063
+#define SVM_EXIT_VINTR			0x064
+#define SVM_EXIT_CPUID			0x072
+#define SVM_EXIT_INVD			0x076
+#define SVM_EXIT_HLT			0x078
+#define SVM_EXIT_INVLPGA		0x07a
+#define SVM_EXIT_IOIO			0x07b
+#define SVM_EXIT_MSR			0x07c
+#define SVM_EXIT_SHUTDOWN		0x07f
+#define SVM_EXIT_VMRUN			0x080
+#define SVM_EXIT_VMMCALL		0x081
+#define SVM_EXIT_VMLOAD			0x082
+#define SVM_EXIT_VMSAVE			0x083
+#define SVM_EXIT_STGI			0x084
+#define SVM_EXIT_CLGI			0x085
+#define SVM_EXIT_SKINIT			0x086
+#define SVM_EXIT_MONITOR		0x08a
+#define SVM_EXIT_MWAIT			0x08b
+#define SVM_EXIT_XSETBV			0x08d
+#define SVM_EXIT_NPF			0x400
+#define SVM_EXIT_INVALID		((u64)-1)	/* VMRUN refused the state */
+
+/* IOIO exit_info_1 */
+#define SVM_IOIO_IN			BIT(0)
+#define SVM_IOIO_STR			BIT(2)
+#define SVM_IOIO_REP			BIT(3)
+#define SVM_IOIO_SIZE_SHIFT		4	/* one-hot: 1, 2, 4 bytes */
+#define SVM_IOIO_ASIZE_SHIFT		7	/* one-hot: 16, 32, 64 bits */
+#define SVM_IOIO_PORT_SHIFT		16
+
+/**
+ * struct svm_vcpu - kvisor's SVM vCPU
+ * @vcpu:	the vendor-neutral part
+ * @vmcb:	this vCPU's VMCB, and its physical address for VMRUN
+ * @asid:	the ASID tagging this vCPU's TLB entries on @asid_cpu
+ * @asid_gen:	the generation of @asid_cpu's ASID space it was taken from
+ * @flush:	set from other threads when the nested tables lost entries
+ * @event:	an exception waiting for the next VMRUN (SVM_EVT_* format)
+ * @xcr0:	the guest's XCR0, loaded around VMRUN when it differs
+ */
+struct svm_vcpu {
+	struct kvisor_vcpu vcpu;
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	u32 asid;
+	int asid_cpu;
+	u64 asid_gen;
+	bool flush;
+	u32 event;
+	u32 event_err;
+	u64 xcr0;
+	u64 apic_base;
+};
+
+static inline struct svm_vcpu *to_svm(struct kvisor_vcpu *vcpu)
+{
+	return container_of(vcpu, struct svm_vcpu, vcpu);
+}
+
+/* Per host CPU: the ASID allocator and the pages VMRUN needs. */
+struct svm_cpu {
+	u32 max_asid;
+	u32 next_asid;
+	u64 asid_gen;
+	void *hsave;		/* VM_HSAVE_PA: where VMRUN keeps host state */
+	u64 host_save_pa;	/* VMSAVE'd host FS, GS, TR, syscall MSRs */
+	void *host_save;
+};
+
+DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
+extern bool svm_has_nrips;
+extern u64 svm_iopm_pa, svm_msrpm_pa;
+
+/* vmrun.S */
+void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
+
+/* svm_vcpu.c */
+struct kvisor_vcpu *svm_vcpu_create(struct kvisor_vm *vm);
+void svm_vcpu_free(struct kvisor_vcpu *vcpu);
+int svm_run(struct kvisor_vcpu *vcpu);
+void svm_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
+int svm_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs);
+void svm_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
+void svm_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
+		    u64 *efer);
+void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
+			 bool has_error, u32 error);
+void svm_request_tlb_flush(struct kvisor_vcpu *vcpu);
+void svm_reset_vmcb(struct svm_vcpu *svm);
+
+/* svm_exit.c */
+int svm_handle_exit(struct kvisor_vcpu *vcpu);
 
 #endif /* KVISOR_SVM_H */

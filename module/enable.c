@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Switching VMX/SVM on and off in the host CPUs.
+ *
+ * The extension is on only while at least one VM exists: the first VM
+ * switches it on in every online CPU, the last one to go switches it off.
+ * In between, a CPU that comes online gets it switched on too, and one
+ * that goes offline, or a machine that reboots or suspends, gets it
+ * switched off, so that no CPU is ever left in VMX operation (which blocks
+ * INIT) or with EFER.SVME set once kvisor is gone.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/percpu.h>
+#include <linux/reboot.h>
+#include <linux/syscore_ops.h>
+
+#include "kvisor.h"
+
+static DEFINE_MUTEX(kvisor_hw_lock);
+static int kvisor_hw_users;		/* VMs alive; under kvisor_hw_lock */
+static DEFINE_PER_CPU(bool, kvisor_cpu_on);
+static atomic_t kvisor_enable_failed;
+static enum cpuhp_state kvisor_cpuhp_state;
+
+static void kvisor_cpu_on_this(void *unused)
+{
+	if (this_cpu_read(kvisor_cpu_on) || !kvisor_ops->cpu_enable)
+		return;
+	if (kvisor_ops->cpu_enable()) {
+		atomic_inc(&kvisor_enable_failed);
+		return;
+	}
+	this_cpu_write(kvisor_cpu_on, true);
+}
+
+static void kvisor_cpu_off_this(void *unused)
+{
+	if (!this_cpu_read(kvisor_cpu_on))
+		return;
+	kvisor_ops->cpu_disable();
+	this_cpu_write(kvisor_cpu_on, false);
+}
+
+int kvisor_get_hardware(void)
+{
+	int r = 0;
+
+	cpus_read_lock();
+	mutex_lock(&kvisor_hw_lock);
+	if (!kvisor_hw_users) {
+		atomic_set(&kvisor_enable_failed, 0);
+		on_each_cpu(kvisor_cpu_on_this, NULL, 1);
+		if (atomic_read(&kvisor_enable_failed)) {
+			on_each_cpu(kvisor_cpu_off_this, NULL, 1);
+			pr_err("%s is held by another hypervisor; cannot run VMs\n",
+			       kvisor_caps.vendor);
+			r = -EBUSY;
+		}
+	}
+	if (!r)
+		kvisor_hw_users++;
+	mutex_unlock(&kvisor_hw_lock);
+	cpus_read_unlock();
+	return r;
+}
+
+void kvisor_put_hardware(void)
+{
+	cpus_read_lock();
+	mutex_lock(&kvisor_hw_lock);
+	if (!--kvisor_hw_users)
+		on_each_cpu(kvisor_cpu_off_this, NULL, 1);
+	mutex_unlock(&kvisor_hw_lock);
+	cpus_read_unlock();
+}
+
+/* Hotplug callbacks run on the CPU concerned, with the hotplug lock held. */
+static int kvisor_cpu_online(unsigned int cpu)
+{
+	int r = 0;
+
+	mutex_lock(&kvisor_hw_lock);
+	if (kvisor_hw_users) {
+		local_irq_disable();
+		atomic_set(&kvisor_enable_failed, 0);
+		kvisor_cpu_on_this(NULL);
+		r = atomic_read(&kvisor_enable_failed) ? -EBUSY : 0;
+		local_irq_enable();
+	}
+	mutex_unlock(&kvisor_hw_lock);
+	return r;
+}
+
+static int kvisor_cpu_offline(unsigned int cpu)
+{
+	local_irq_disable();
+	kvisor_cpu_off_this(NULL);
+	local_irq_enable();
+	return 0;
+}
+
+/* A reboot may go through INIT, which VMX operation blocks. */
+static int kvisor_reboot(struct notifier_block *nb, unsigned long code,
+			 void *unused)
+{
+	on_each_cpu(kvisor_cpu_off_this, NULL, 1);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block kvisor_reboot_nb = {
+	.notifier_call = kvisor_reboot,
+};
+
+/* Syscore callbacks run on one CPU, the others already offline. */
+static int kvisor_suspend(void)
+{
+	kvisor_cpu_off_this(NULL);
+	return 0;
+}
+
+static void kvisor_resume(void)
+{
+	if (kvisor_hw_users)
+		kvisor_cpu_on_this(NULL);
+}
+
+static struct syscore_ops kvisor_syscore_ops = {
+	.suspend	= kvisor_suspend,
+	.resume		= kvisor_resume,
+};
+
+int kvisor_enable_init(void)
+{
+	int r;
+
+	r = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "kvisor:online",
+				      kvisor_cpu_online, kvisor_cpu_offline);
+	if (r < 0)
+		return r;
+	kvisor_cpuhp_state = r;
+	register_reboot_notifier(&kvisor_reboot_nb);
+	register_syscore_ops(&kvisor_syscore_ops);
+	return 0;
+}
+
+void kvisor_enable_exit(void)
+{
+	unregister_syscore_ops(&kvisor_syscore_ops);
+	unregister_reboot_notifier(&kvisor_reboot_nb);
+	cpuhp_remove_state_nocalls(kvisor_cpuhp_state);
+}

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vendor-neutral exit handlers.
+ *
+ * A backend decodes its hardware exit (a VMX exit reason, an SVM exit
+ * code) and calls one of these with plain arguments.  Each returns 1 to
+ * go back into the guest, 0 to return to userspace with vcpu->run filled
+ * in, or a negative errno for KVM_RUN to return.
+ *
+ * Exits that need userspace to supply data (a port read, an MMIO read)
+ * leave vcpu->pending set; the next KVM_RUN first calls
+ * kvisor_complete_userspace_exit() to finish the instruction.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/smp.h>
+
+#include "kvisor.h"
+
+#define X86_VEC_PF	14
+
+static void kvisor_skip(struct kvisor_vcpu *vcpu, u64 next_rip)
+{
+	vcpu->rip = next_rip;
+}
+
+int kvisor_handle_hlt(struct kvisor_vcpu *vcpu, unsigned int len)
+{
+	/* Without an in-kernel LAPIC, userspace decides when HLT ends. */
+	vcpu->exits[KVISOR_EXIT_HLT]++;
+	kvisor_skip(vcpu, vcpu->rip + len);
+	vcpu->run->exit_reason = KVM_EXIT_HLT;
+	return 0;
+}
+
+/*
+ * Until KVM_SET_CPUID2 exists, the guest's CPUID table is empty, and KVM
+ * answers every leaf of an empty table with zeros.
+ */
+int kvisor_handle_cpuid(struct kvisor_vcpu *vcpu, unsigned int len)
+{
+	vcpu->exits[KVISOR_EXIT_CPUID]++;
+	vcpu->regs[EMU_RAX] = 0;
+	vcpu->regs[EMU_RBX] = 0;
+	vcpu->regs[EMU_RCX] = 0;
+	vcpu->regs[EMU_RDX] = 0;
+	kvisor_skip(vcpu, vcpu->rip + len);
+	return 1;
+}
+
+int kvisor_handle_shutdown(struct kvisor_vcpu *vcpu)
+{
+	vcpu->exits[KVISOR_EXIT_SHUTDOWN]++;
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return 0;
+}
+
+int kvisor_handle_fail_entry(struct kvisor_vcpu *vcpu, u64 reason)
+{
+	vcpu->exits[KVISOR_EXIT_OTHER]++;
+	vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+	vcpu->run->fail_entry.hardware_entry_failure_reason = reason;
+	vcpu->run->fail_entry.cpu = raw_smp_processor_id();
+	return 0;
+}
+
+int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
+				 u64 info0, u64 info1)
+{
+	struct kvm_run *run = vcpu->run;
+
+	vcpu->exits[KVISOR_EXIT_OTHER]++;
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 2;
+	run->internal.data[0] = info0;
+	run->internal.data[1] = info1;
+	return 0;
+}
+
+/* Port I/O ------------------------------------------------------------ */
+
+static u64 kvisor_addr_mask(u8 addr_size)
+{
+	return addr_size == 8 ? ~0ULL : (1ULL << (addr_size * 8)) - 1;
+}
+
+/*
+ * The prefixes of the INS/OUTS at RIP: REP, the address size, and the
+ * segment override OUTS may carry.  Exit information does not always have
+ * them right (QEMU's emulated SVM reports neither REP nor a usable address
+ * size, and only decode assists name the segment), so read them from the
+ * instruction itself.
+ */
+static void kvisor_pio_string_prefixes(struct kvisor_vcpu *vcpu,
+				       const struct emu_ctxt *ctxt)
+{
+	static const s8 seg_prefix[8] = {
+		EMU_SEG_ES, EMU_SEG_CS, EMU_SEG_SS, EMU_SEG_DS,
+	};
+	u8 bytes[EMU_MAX_INSN_LEN];
+	u64 gpa;
+	u32 pf_error;
+	int i;
+
+	vcpu->pio.seg = EMU_SEG_DS;
+	vcpu->pio.addr_size = ctxt->mode == EMU_MODE_LONG64 ? 8 :
+			      ctxt->mode == EMU_MODE_PROT32 ? 4 : 2;
+	if (kvisor_gva_to_gpa(vcpu, ctxt->seg_base[EMU_SEG_CS] + vcpu->rip,
+			      false, true, &gpa, &pf_error) ||
+	    kvisor_read_guest(vcpu->vm, gpa, bytes,
+			      min_t(u64, sizeof(bytes), PAGE_SIZE - offset_in_page(gpa))))
+		return;
+	for (i = 0; i < sizeof(bytes); i++) {
+		switch (bytes[i]) {
+		case 0xf2:
+		case 0xf3:
+			vcpu->pio.rep = true;
+			break;
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+			vcpu->pio.seg = seg_prefix[(bytes[i] >> 3) & 3];
+			break;
+		case 0x64:
+			vcpu->pio.seg = EMU_SEG_FS;
+			break;
+		case 0x65:
+			vcpu->pio.seg = EMU_SEG_GS;
+			break;
+		case 0x67:
+			vcpu->pio.addr_size = vcpu->pio.addr_size == 4 ? 2 : 4;
+			break;
+		case 0x66: case 0xf0:
+			break;
+		default:
+			/* REX (64-bit mode only), then the opcode: done. */
+			if (ctxt->mode == EMU_MODE_LONG64 && (bytes[i] & 0xf0) == 0x40)
+				break;
+			return;
+		}
+	}
+}
+
+/* INS/OUTS move their data through guest memory at ES:RDI or seg:RSI. */
+static int kvisor_pio_string_addr(struct kvisor_vcpu *vcpu, bool in, u64 *gpa)
+{
+	struct emu_ctxt ctxt;
+	u64 ea, mask = kvisor_addr_mask(vcpu->pio.addr_size);
+	u32 pf_error;
+	int r;
+
+	kvisor_ops->get_cpu_mode(vcpu, &ctxt);
+	ea = vcpu->regs[in ? EMU_RDI : EMU_RSI] & mask;
+	r = kvisor_gva_to_gpa(vcpu, ctxt.seg_base[in ? EMU_SEG_ES : vcpu->pio.seg]
+			      + ea, in, false, gpa, &pf_error);
+	if (r == -EACCES)
+		kvisor_ops->queue_exception(vcpu, X86_VEC_PF, true, pf_error);
+	return r;
+}
+
+/*
+ * How many elements of a string I/O instruction go in one exit: all that
+ * remain of a REP, as far as the PIO page and the guest page allow; one
+ * when the direction flag walks backwards.
+ */
+static u32 kvisor_pio_string_count(struct kvisor_vcpu *vcpu, u64 gpa)
+{
+	u64 mask = kvisor_addr_mask(vcpu->pio.addr_size);
+	u32 n = vcpu->pio.rep ? vcpu->regs[EMU_RCX] & mask : 1;
+	u32 room = (PAGE_SIZE - offset_in_page(gpa)) / vcpu->pio.size;
+
+	if (vcpu->rflags & X86_EFLAGS_DF)
+		return 1;
+	return max(1U, min3(n, room, (u32)(PAGE_SIZE / vcpu->pio.size)));
+}
+
+int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
+		     bool string, bool rep, u8 addr_size, u64 next_rip)
+{
+	struct kvm_run *run = vcpu->run;
+	u64 gpa = 0;
+	int r;
+
+	vcpu->exits[KVISOR_EXIT_IO]++;
+	vcpu->pio = (typeof(vcpu->pio)) { .port = port, .size = size,
+		.in = in, .rep = rep, .addr_size = addr_size,
+		.next_rip = next_rip, .count = 1 };
+
+	if (string) {
+		struct emu_ctxt ctxt;
+
+		kvisor_ops->get_cpu_mode(vcpu, &ctxt);
+		kvisor_pio_string_prefixes(vcpu, &ctxt);
+		/* A REP with a zero count does nothing at all. */
+		if (vcpu->pio.rep &&
+		    !(vcpu->regs[EMU_RCX] & kvisor_addr_mask(vcpu->pio.addr_size))) {
+			kvisor_skip(vcpu, next_rip);
+			return 1;
+		}
+		r = kvisor_pio_string_addr(vcpu, in, &gpa);
+		if (r == -EACCES)
+			return 1;
+		if (r)
+			return kvisor_handle_internal_error(vcpu,
+					KVM_INTERNAL_ERROR_EMULATION, port, gpa);
+		vcpu->pio.count = kvisor_pio_string_count(vcpu, gpa);
+		if (!in && kvisor_read_guest(vcpu->vm, gpa, vcpu->pio_data,
+					     vcpu->pio.count * size))
+			return kvisor_handle_internal_error(vcpu,
+					KVM_INTERNAL_ERROR_EMULATION, port, gpa);
+	} else if (!in) {
+		memcpy(vcpu->pio_data, &vcpu->regs[EMU_RAX], size);
+	}
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = port;
+	run->io.count = vcpu->pio.count;
+	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	/*
+	 * As in KVM, RIP stays on the instruction while userspace handles
+	 * it; completion moves it on, unless userspace moved it itself.
+	 */
+	vcpu->pending = string ? KVISOR_PENDING_PIO_STRING :
+				 KVISOR_PENDING_PIO_IN;
+	vcpu->pio.rip = vcpu->rip;
+	return 0;
+}
+
+static int kvisor_complete_pio(struct kvisor_vcpu *vcpu)
+{
+	u64 *rax = &vcpu->regs[EMU_RAX];
+
+	if (vcpu->rip != vcpu->pio.rip)
+		return 1;
+	if (vcpu->pio.in) {
+		/* A 32-bit register write clears the upper half, as IN does. */
+		if (vcpu->pio.size == 4)
+			*rax = *(u32 *)vcpu->pio_data;
+		else
+			memcpy(rax, vcpu->pio_data, vcpu->pio.size);
+	}
+	kvisor_skip(vcpu, vcpu->pio.next_rip);
+	return 1;
+}
+
+static int kvisor_complete_pio_string(struct kvisor_vcpu *vcpu)
+{
+	u64 mask = kvisor_addr_mask(vcpu->pio.addr_size);
+	u32 bytes = vcpu->pio.count * vcpu->pio.size;
+	int idx = vcpu->pio.in ? EMU_RDI : EMU_RSI;
+	u64 gpa, *reg = &vcpu->regs[idx];
+	int r;
+
+	if (vcpu->rip != vcpu->pio.rip)
+		return 1;
+	if (vcpu->pio.in) {
+		r = kvisor_pio_string_addr(vcpu, true, &gpa);
+		if (r == -EACCES)
+			return 1;
+		if (r || kvisor_write_guest(vcpu->vm, gpa, vcpu->pio_data, bytes))
+			return kvisor_handle_internal_error(vcpu,
+					KVM_INTERNAL_ERROR_EMULATION,
+					vcpu->pio.port, gpa);
+	}
+	/* Advance the index register within the address size only. */
+	if (vcpu->rflags & X86_EFLAGS_DF)
+		*reg = (*reg & ~mask) | ((*reg - bytes) & mask);
+	else
+		*reg = (*reg & ~mask) | ((*reg + bytes) & mask);
+	if (vcpu->pio.rep) {
+		u64 *rcx = &vcpu->regs[EMU_RCX];
+
+		*rcx = (*rcx & ~mask) | ((*rcx - vcpu->pio.count) & mask);
+		/* More to go: run the instruction again for the rest. */
+		if (*rcx & mask)
+			return 1;
+	}
+	kvisor_skip(vcpu, vcpu->pio.next_rip);
+	return 1;
+}
+
+/* MMIO ------------------------------------------------------------------ */
+
+/* What the emulator's callbacks get as their opaque pointer. */
+struct kvisor_emu {
+	struct emu_ctxt ctxt;
+	struct kvisor_vcpu *vcpu;
+};
+
+static int kvisor_emu_translate(struct kvisor_emu *emu, u64 linear,
+				bool write, bool fetch, u64 *gpa)
+{
+	u32 pf_error;
+	int r;
+
+	r = kvisor_gva_to_gpa(emu->vcpu, linear, write, fetch, gpa, &pf_error);
+	if (r == -EACCES) {
+		emu_set_fault(&emu->ctxt, X86_VEC_PF, pf_error, 1);
+		return -1;
+	}
+	return r ? -1 : 0;
+}
+
+static int kvisor_emu_fetch(void *opaque, emu_u64 linear, void *buf,
+			    unsigned int len)
+{
+	struct kvisor_emu *emu = opaque;
+	struct kvisor_vcpu *vcpu = emu->vcpu;
+	unsigned int i;
+	u64 gpa;
+
+	/* Byte by byte: an instruction may straddle a page boundary. */
+	for (i = 0; i < len; i++) {
+		if (kvisor_emu_translate(emu, linear + i, false, true, &gpa) ||
+		    kvisor_read_guest(vcpu->vm, gpa, buf + i, 1))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A memory operand of the emulated instruction: RAM goes through the slot's
+ * userspace mapping; anything else is MMIO, for userspace to serve.
+ */
+static int kvisor_emu_read(void *opaque, emu_u64 linear, void *buf,
+			   unsigned int len)
+{
+	struct kvisor_emu *emu = opaque;
+	struct kvisor_vcpu *vcpu = emu->vcpu;
+	struct kvm_run *run = vcpu->run;
+	u64 gpa;
+	int r;
+
+	if (kvisor_emu_translate(emu, linear, false, false, &gpa))
+		return -1;
+	r = kvisor_read_guest(vcpu->vm, gpa, buf, len);
+	if (r != -ENOENT)
+		return r ? -1 : 0;
+
+	if (vcpu->mmio.valid && vcpu->mmio.gpa == gpa && vcpu->mmio.len == len) {
+		memcpy(buf, vcpu->mmio.data, len);
+		vcpu->mmio.valid = false;
+		return 0;
+	}
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = len;
+	run->mmio.is_write = 0;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	vcpu->mmio.gpa = gpa;
+	vcpu->mmio.len = len;
+	vcpu->pending = KVISOR_PENDING_MMIO;
+	return EMU_PENDING;
+}
+
+static int kvisor_emu_write(void *opaque, emu_u64 linear, const void *buf,
+			    unsigned int len)
+{
+	struct kvisor_emu *emu = opaque;
+	struct kvisor_vcpu *vcpu = emu->vcpu;
+	struct kvm_run *run = vcpu->run;
+	u64 gpa;
+	int r;
+
+	if (kvisor_emu_translate(emu, linear, true, false, &gpa))
+		return -1;
+	r = kvisor_write_guest(vcpu->vm, gpa, buf, len);
+	if (r != -ENOENT)
+		return r ? -1 : 0;
+
+	/* Handed to userspace: the instruction completes now. */
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = len;
+	run->mmio.is_write = 1;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	memcpy(run->mmio.data, buf, len);
+	return EMU_PENDING;
+}
+
+static const struct emu_ops kvisor_emu_ops = {
+	.fetch	= kvisor_emu_fetch,
+	.read	= kvisor_emu_read,
+	.write	= kvisor_emu_write,
+};
+
+/*
+ * Emulate the instruction at RIP, which touched MMIO.  The emulator either
+ * completes it (an MMIO write then goes to userspace), or stops before
+ * changing anything because it needs an MMIO read from userspace, in which
+ * case the whole instruction runs again once the data is there.
+ */
+static int kvisor_emulate(struct kvisor_vcpu *vcpu)
+{
+	struct kvisor_emu emu = { .vcpu = vcpu };
+	struct emu_ctxt *c = &emu.ctxt;
+	int r;
+
+	kvisor_ops->get_cpu_mode(vcpu, c);
+	memcpy(c->gpr, vcpu->regs, sizeof(c->gpr));
+	c->rip = vcpu->rip;
+	c->rflags = vcpu->rflags;
+	c->ops = &kvisor_emu_ops;
+	c->opaque = &emu;
+	c->fault_vector = -1;
+	vcpu->run->exit_reason = KVM_EXIT_UNKNOWN;
+
+	r = emu_decode(c);
+	if (r == EMU_OK)
+		r = emu_execute(c);
+	switch (r) {
+	case EMU_OK:
+		memcpy(vcpu->regs, c->gpr, sizeof(c->gpr));
+		vcpu->rip = c->rip;
+		vcpu->rflags = c->rflags;
+		/* An MMIO write was handed to userspace: go and tell it. */
+		return vcpu->run->exit_reason == KVM_EXIT_MMIO ? 0 : 1;
+	case EMU_PENDING:
+		return 0;
+	case EMU_FAULT:
+		kvisor_ops->queue_exception(vcpu, c->fault_vector,
+					    c->has_error_code, c->fault_error_code);
+		return 1;
+	default:
+		vcpu->run->internal.data[2] = c->insn.nr_fetched;
+		memcpy(&vcpu->run->internal.data[3], c->insn.bytes,
+		       sizeof(c->insn.bytes));
+		kvisor_handle_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					     vcpu->rip, vcpu->mmio.gpa);
+		vcpu->run->internal.ndata = 5;
+		return 0;
+	}
+}
+
+/*
+ * A guest access missed the nested page tables: either guest RAM not yet
+ * mapped (map it and retry the access), or no RAM at all (MMIO).
+ */
+int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa)
+{
+	int r;
+
+	vcpu->exits[KVISOR_EXIT_TDP_FAULT]++;
+	r = kvisor_map_gfn(vcpu->vm, gpa >> PAGE_SHIFT);
+	if (r != -ENOENT)
+		return r ? r : 1;
+	vcpu->exits[KVISOR_EXIT_MMIO]++;
+	vcpu->mmio.gpa = gpa;
+	return kvisor_emulate(vcpu);
+}
+
+/* Called at the start of KVM_RUN: finish what the last exit began. */
+int kvisor_complete_userspace_exit(struct kvisor_vcpu *vcpu)
+{
+	enum kvisor_pending pending = vcpu->pending;
+	struct kvm_run *run = vcpu->run;
+
+	vcpu->pending = KVISOR_PENDING_NONE;
+	switch (pending) {
+	case KVISOR_PENDING_PIO_IN:
+		return kvisor_complete_pio(vcpu);
+	case KVISOR_PENDING_PIO_STRING:
+		return kvisor_complete_pio_string(vcpu);
+	case KVISOR_PENDING_MMIO:
+		vcpu->mmio.valid = true;
+		memcpy(vcpu->mmio.data, run->mmio.data, vcpu->mmio.len);
+		return kvisor_emulate(vcpu);
+	default:
+		return 1;
+	}
+}

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SVM exits: one table maps the VMCB's exit code to a handler, and each
+ * handler turns the exit information into a call to a vendor-neutral
+ * handler in exits.c.
+ *
+ * Without NRIPS (QEMU's software emulation has none) the VMCB does not say
+ * where the next instruction starts, so the length of the instructions
+ * kvisor skips is known here: the encodings without prefixes.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/nospec.h>
+#include <asm/fpu/xcr.h>
+#include <asm/msr.h>
+#include <asm/trapnr.h>
+
+#include "svm.h"
+
+#define X86_VEC_UD	6
+#define X86_VEC_GP	13
+
+/* EFER bits a guest may set: SCE, LME, LMA (read-only), NXE */
+#define EFER_GUEST_BITS	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
+
+static unsigned int svm_insn_len(struct svm_vcpu *svm, unsigned int len)
+{
+	if (svm_has_nrips && svm->vmcb->control.next_rip)
+		return svm->vmcb->control.next_rip - svm->vmcb->save.rip;
+	return len;
+}
+
+static int svm_exit_intr(struct svm_vcpu *svm)
+{
+	/* The host took the interrupt when GIF was set again. */
+	svm->vcpu.exits[KVISOR_EXIT_INTR]++;
+	return 1;
+}
+
+static int svm_exit_cpuid(struct svm_vcpu *svm)
+{
+	return kvisor_handle_cpuid(&svm->vcpu, svm_insn_len(svm, 2));
+}
+
+static int svm_exit_hlt(struct svm_vcpu *svm)
+{
+	return kvisor_handle_hlt(&svm->vcpu, svm_insn_len(svm, 1));
+}
+
+static int svm_exit_invd(struct svm_vcpu *svm)
+{
+	/* Guest caches are the host's: dropping them would lose host data. */
+	svm->vcpu.rip += svm_insn_len(svm, 2);
+	return 1;
+}
+
+static int svm_exit_ioio(struct svm_vcpu *svm)
+{
+	u64 info = svm->vmcb->control.exit_info_1;
+	u8 size = (info >> SVM_IOIO_SIZE_SHIFT) & 7;
+	u8 asize = (info >> SVM_IOIO_ASIZE_SHIFT) & 7;
+
+	/* exit_info_2 holds the next RIP for IOIO, NRIPS or not. */
+	return kvisor_handle_io(&svm->vcpu, info >> SVM_IOIO_PORT_SHIFT, size,
+				info & SVM_IOIO_IN, info & SVM_IOIO_STR,
+				info & SVM_IOIO_REP, asize * 2,
+				svm->vmcb->control.exit_info_2);
+}
+
+static int svm_exit_npf(struct svm_vcpu *svm)
+{
+	return kvisor_handle_tdp_fault(&svm->vcpu,
+				       svm->vmcb->control.exit_info_2);
+}
+
+static int svm_exit_shutdown(struct svm_vcpu *svm)
+{
+	/* After a shutdown the VMCB's contents are undefined: start over. */
+	svm_reset_vmcb(svm);
+	return kvisor_handle_shutdown(&svm->vcpu);
+}
+
+/*
+ * MSRs that VMLOAD/VMSAVE switch are not intercepted at all.  EFER lives in
+ * the VMCB, with SVME hidden; everything else kvisor does not model raises
+ * #GP, as KVM does by default.
+ */
+static int svm_rdmsr(struct svm_vcpu *svm, u32 msr, u64 *val)
+{
+	switch (msr) {
+	case MSR_EFER:
+		*val = svm->vmcb->save.efer & ~KV_EFER_SVME;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		*val = svm->vmcb->save.g_pat;
+		return 0;
+	case MSR_IA32_APICBASE:
+		*val = svm->apic_base;
+		return 0;
+	case MSR_IA32_TSC:
+		*val = rdtsc() + svm->vmcb->control.tsc_offset;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+static int svm_wrmsr(struct svm_vcpu *svm, u32 msr, u64 val)
+{
+	struct vmcb_save *s = &svm->vmcb->save;
+
+	switch (msr) {
+	case MSR_EFER:
+		if (val & ~EFER_GUEST_BITS)
+			return -EINVAL;
+		/* LMA is the CPU's to set: keep its value. */
+		s->efer = (val & ~EFER_LMA) | (s->efer & EFER_LMA) |
+			  KV_EFER_SVME;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		s->g_pat = val;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+static int svm_exit_msr(struct svm_vcpu *svm)
+{
+	struct kvisor_vcpu *vcpu = &svm->vcpu;
+	u32 msr = vcpu->regs[EMU_RCX];
+	u64 val;
+	int r;
+
+	vcpu->exits[KVISOR_EXIT_MSR]++;
+	if (svm->vmcb->control.exit_info_1) {
+		val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
+		r = svm_wrmsr(svm, msr, val);
+	} else {
+		r = svm_rdmsr(svm, msr, &val);
+		if (!r) {
+			vcpu->regs[EMU_RAX] = (u32)val;
+			vcpu->regs[EMU_RDX] = val >> 32;
+		}
+	}
+	if (r) {
+		svm_queue_exception(vcpu, X86_VEC_GP, true, 0);
+		return 1;
+	}
+	vcpu->rip += svm_insn_len(svm, 2);
+	return 1;
+}
+
+/* XSETBV: the guest's XCR0 is switched in around VMRUN (svm_run()). */
+static int svm_exit_xsetbv(struct svm_vcpu *svm)
+{
+	struct kvisor_vcpu *vcpu = &svm->vcpu;
+	u64 val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
+	u64 host = boot_cpu_has(X86_FEATURE_XSAVE) ?
+		   xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
+
+	/* Only XCR0; x87 always on; AVX needs SSE; nothing the host lacks. */
+	if ((u32)vcpu->regs[EMU_RCX] || !(val & XFEATURE_MASK_FP) ||
+	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
+	    (val & ~host)) {
+		svm_queue_exception(vcpu, X86_VEC_GP, true, 0);
+		return 1;
+	}
+	svm->xcr0 = val;
+	vcpu->rip += svm_insn_len(svm, 3);
+	return 1;
+}
+
+/* kvisor offers no nested SVM: the SVM instructions do not exist. */
+static int svm_exit_ud(struct svm_vcpu *svm)
+{
+	svm_queue_exception(&svm->vcpu, X86_VEC_UD, false, 0);
+	return 1;
+}
+
+static int svm_exit_mc(struct svm_vcpu *svm)
+{
+	/* A machine check in the guest is the host's: let it run its course. */
+	asm volatile("int $0x12");
+	return 1;
+}
+
+static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_MC] = svm_exit_mc,
+	[SVM_EXIT_INTR]		= svm_exit_intr,
+	[SVM_EXIT_NMI]		= svm_exit_intr,
+	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
+	[SVM_EXIT_INVD]		= svm_exit_invd,
+	[SVM_EXIT_HLT]		= svm_exit_hlt,
+	[SVM_EXIT_INVLPGA]	= svm_exit_ud,
+	[SVM_EXIT_IOIO]		= svm_exit_ioio,
+	[SVM_EXIT_MSR]		= svm_exit_msr,
+	[SVM_EXIT_SHUTDOWN]	= svm_exit_shutdown,
+	[SVM_EXIT_VMRUN]	= svm_exit_ud,
+	[SVM_EXIT_VMMCALL]	= svm_exit_ud,
+	[SVM_EXIT_VMLOAD]	= svm_exit_ud,
+	[SVM_EXIT_VMSAVE]	= svm_exit_ud,
+	[SVM_EXIT_STGI]		= svm_exit_ud,
+	[SVM_EXIT_CLGI]		= svm_exit_ud,
+	[SVM_EXIT_SKINIT]	= svm_exit_ud,
+	[SVM_EXIT_MONITOR]	= svm_exit_ud,
+	[SVM_EXIT_MWAIT]	= svm_exit_ud,
+	[SVM_EXIT_XSETBV]	= svm_exit_xsetbv,
+	[SVM_EXIT_NPF]		= svm_exit_npf,
+};
+
+int svm_handle_exit(struct kvisor_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	u64 code = svm->vmcb->control.exit_code;
+	int (*handler)(struct svm_vcpu *svm) = NULL;
+
+	/* VMRUN refused the guest state: a consistency check failed. */
+	if (code == SVM_EXIT_INVALID)
+		return kvisor_handle_fail_entry(vcpu, code);
+
+	if (code < ARRAY_SIZE(svm_exit_handlers))
+		handler = svm_exit_handlers[array_index_nospec(code,
+					ARRAY_SIZE(svm_exit_handlers))];
+	if (!handler) {
+		pr_warn_ratelimited("unexpected SVM exit %#llx (info %#llx %#llx)\n",
+				    code, svm->vmcb->control.exit_info_1,
+				    svm->vmcb->control.exit_info_2);
+		return kvisor_handle_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, code,
+				svm->vmcb->control.exit_info_1);
+	}
+	return handler(svm);
+}

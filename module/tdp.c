@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The two-dimensional paging core: nested page tables that translate
+ * guest-physical to host-physical addresses, for AMD's NPT and Intel's EPT
+ * alike.
+ *
+ * Both are 4-level radix trees of 4K tables holding 512 8-byte entries,
+ * indexed by guest-physical address bits 47:39, 38:30, 29:21 and 20:12.
+ * They differ only in the bits of an entry, which the backend supplies
+ * through struct kvisor_tdp_format.  kvisor maps 4K pages only.
+ *
+ * The hardware walks these tables while guests run, on any CPU, without
+ * taking tdp->lock.  So an entry is only ever written whole (a single
+ * aligned 8-byte store), a table is linked into its parent only after it
+ * is zeroed, and tables are freed only when the VM is gone.
+ */
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "kvisor.h"
+
+#define TDP_LEVELS		4
+#define TDP_ENTRIES		512
+#define TDP_ADDR_MASK		GENMASK_ULL(51, 12)
+
+static unsigned int tdp_index(u64 gpa, int level)
+{
+	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & (TDP_ENTRIES - 1);
+}
+
+static u64 *tdp_alloc_table(struct kvisor_tdp *tdp)
+{
+	struct page *page = alloc_page(GFP_ATOMIC | __GFP_ZERO |
+				       __GFP_ACCOUNT);
+
+	if (!page)
+		return NULL;
+	list_add(&page->lru, &tdp->pages);
+	return page_address(page);
+}
+
+int kvisor_tdp_init(struct kvisor_tdp *tdp)
+{
+	spin_lock_init(&tdp->lock);
+	INIT_LIST_HEAD(&tdp->pages);
+	tdp->root = tdp_alloc_table(tdp);
+	return tdp->root ? 0 : -ENOMEM;
+}
+
+void kvisor_tdp_destroy(struct kvisor_tdp *tdp)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, &tdp->pages, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	tdp->root = NULL;
+}
+
+/*
+ * Find the last-level table for @gpa, creating the tables on the way when
+ * @create is set.  Called with tdp->lock held.
+ */
+static u64 *tdp_walk(struct kvisor_tdp *tdp, u64 gpa, bool create)
+{
+	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
+	u64 *table = tdp->root;
+	int level;
+
+	for (level = TDP_LEVELS; level > 1; level--) {
+		u64 *entry = &table[tdp_index(gpa, level)];
+
+		if (!f->present(READ_ONCE(*entry))) {
+			u64 *next;
+
+			if (!create)
+				return NULL;
+			next = tdp_alloc_table(tdp);
+			if (!next)
+				return NULL;
+			WRITE_ONCE(*entry, f->table(virt_to_phys(next)));
+		}
+		table = phys_to_virt(READ_ONCE(*entry) & TDP_ADDR_MASK);
+	}
+	return table;
+}
+
+int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gpa, phys_addr_t hpa,
+		   bool writable)
+{
+	u64 *table;
+
+	spin_lock(&tdp->lock);
+	table = tdp_walk(tdp, gpa, true);
+	if (table)
+		WRITE_ONCE(table[tdp_index(gpa, 1)],
+			   kvisor_ops->tdp->leaf(hpa, writable));
+	spin_unlock(&tdp->lock);
+	return table ? 0 : -ENOMEM;
+}
+
+/*
+ * Clear the 4K mappings of [@gpa, @gpa + @size).  The tables themselves
+ * stay: they cost little and the range is likely to be mapped again.
+ * The caller flushes the guests' TLBs.
+ */
+void kvisor_tdp_unmap_range(struct kvisor_tdp *tdp, u64 gpa, u64 size)
+{
+	u64 end = gpa + size;
+
+	spin_lock(&tdp->lock);
+	while (gpa < end) {
+		u64 *table = tdp_walk(tdp, gpa, false);
+		u64 next = (gpa | (SZ_2M - 1)) + 1;
+
+		if (table) {
+			for (; gpa < end && gpa < next; gpa += PAGE_SIZE)
+				WRITE_ONCE(table[tdp_index(gpa, 1)], 0);
+		}
+		gpa = next;
+		cond_resched_lock(&tdp->lock);
+	}
+	spin_unlock(&tdp->lock);
+}

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPUs: creation, the vCPU file descriptor and its kvm_run mapping, the
+ * register ioctls, and KVM_RUN's loop.
+ *
+ * KVM_RUN enters the guest through the backend, lets the backend decode
+ * each exit into a call to a vendor-neutral handler (exits.c), and goes
+ * round again until a handler needs userspace, a signal arrives, or
+ * userspace asked for an immediate exit.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <asm/fpu/api.h>
+#include <asm/thread_info.h>
+
+#include "kvisor.h"
+
+int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
+{
+	struct page *run, *pio;
+
+	vcpu->vm = vm;
+	mutex_init(&vcpu->mutex);
+	run = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	pio = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!run || !pio)
+		goto fail;
+	if (!fpu_alloc_guest_fpstate(&vcpu->guest_fpu))
+		goto fail;
+	vcpu->run = page_address(run);
+	vcpu->pio_data = page_address(pio);
+	vcpu->rflags = X86_EFLAGS_FIXED;
+	return 0;
+fail:
+	if (run)
+		__free_page(run);
+	if (pio)
+		__free_page(pio);
+	return -ENOMEM;
+}
+
+void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu)
+{
+	fpu_free_guest_fpstate(&vcpu->guest_fpu);
+	free_page((unsigned long)vcpu->run);
+	free_page((unsigned long)vcpu->pio_data);
+}
+
+/*
+ * Called by a backend right before it enters the guest: on return,
+ * preemption and interrupts are off and the guest's FPU registers are
+ * loaded.  The FPU check must come first, with interrupts still on: a
+ * context switch since the last entry (cond_resched() in the loop below)
+ * saved the guest's registers and left someone else's in the CPU, to be
+ * reloaded lazily, which switch_fpu_return() does now.
+ */
+void kvisor_enter_guest_irqoff(void)
+{
+	preempt_disable();
+	for (;;) {
+		if (test_thread_flag(TIF_NEED_FPU_LOAD))
+			switch_fpu_return();
+		local_irq_disable();
+		/* An interrupt may have borrowed the FPU meanwhile. */
+		if (likely(!test_thread_flag(TIF_NEED_FPU_LOAD)))
+			break;
+		local_irq_enable();
+	}
+}
+
+void kvisor_exit_guest_irqoff(void)
+{
+	local_irq_enable();
+	preempt_enable();
+}
+
+static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int r;
+
+	/* The guest's FPU state is live in the CPU until KVM_RUN returns. */
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
+
+	/*
+	 * Finish the last exit first: userspace completes an I/O exit by
+	 * calling KVM_RUN with immediate_exit set, as KVM allows.
+	 */
+	r = kvisor_complete_userspace_exit(vcpu);
+	if (r > 0 && READ_ONCE(run->immediate_exit)) {
+		run->exit_reason = KVM_EXIT_INTR;
+		r = -EINTR;
+	}
+	while (r > 0) {
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		cond_resched();
+		r = kvisor_ops->run(vcpu);
+		if (r)
+			break;
+		r = kvisor_ops->handle_exit(vcpu);
+	}
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
+	return r;
+}
+
+/* kvm_regs names the registers in another order than the hardware. */
+static void kvisor_get_regs(struct kvisor_vcpu *vcpu, struct kvm_regs *r)
+{
+	const u64 *g = vcpu->regs;
+
+	r->rax = g[EMU_RAX]; r->rbx = g[EMU_RBX]; r->rcx = g[EMU_RCX];
+	r->rdx = g[EMU_RDX]; r->rsi = g[EMU_RSI]; r->rdi = g[EMU_RDI];
+	r->rsp = g[EMU_RSP]; r->rbp = g[EMU_RBP];
+	r->r8 = g[EMU_R8]; r->r9 = g[EMU_R9]; r->r10 = g[EMU_R10];
+	r->r11 = g[EMU_R11]; r->r12 = g[EMU_R12]; r->r13 = g[EMU_R13];
+	r->r14 = g[EMU_R14]; r->r15 = g[EMU_R15];
+	r->rip = vcpu->rip;
+	r->rflags = vcpu->rflags;
+}
+
+static void kvisor_set_regs(struct kvisor_vcpu *vcpu, const struct kvm_regs *r)
+{
+	u64 *g = vcpu->regs;
+
+	g[EMU_RAX] = r->rax; g[EMU_RBX] = r->rbx; g[EMU_RCX] = r->rcx;
+	g[EMU_RDX] = r->rdx; g[EMU_RSI] = r->rsi; g[EMU_RDI] = r->rdi;
+	g[EMU_RSP] = r->rsp; g[EMU_RBP] = r->rbp;
+	g[EMU_R8] = r->r8; g[EMU_R9] = r->r9; g[EMU_R10] = r->r10;
+	g[EMU_R11] = r->r11; g[EMU_R12] = r->r12; g[EMU_R13] = r->r13;
+	g[EMU_R14] = r->r14; g[EMU_R15] = r->r15;
+	vcpu->rip = r->rip;
+	/* Bit 1 of RFLAGS always reads as 1. */
+	vcpu->rflags = r->rflags | X86_EFLAGS_FIXED;
+}
+
+/*
+ * KVM_GET/SET_FPU use the legacy FXSAVE layout.  The guest state is kept in
+ * whatever format the host uses (usually XSAVE), so go through the
+ * kernel's converters to the portable XSAVE layout, whose first 512 bytes
+ * are the FXSAVE image.
+ */
+static int kvisor_fpu_access(struct kvisor_vcpu *vcpu, struct kvm_fpu *fpu,
+			     bool set)
+{
+	struct fxregs_state *fx;
+	u32 pkru = 0;
+	int r = 0;
+
+	fx = kzalloc(sizeof(struct kvm_xsave), GFP_KERNEL);
+	if (!fx)
+		return -ENOMEM;
+	fpu_copy_guest_fpstate_to_uabi(&vcpu->guest_fpu, fx,
+				       sizeof(struct kvm_xsave),
+				       vcpu->guest_fpu.fpstate->user_xfeatures,
+				       pkru);
+	if (set) {
+		struct xstate_header *hdr = (void *)(fx + 1);
+
+		memcpy(fx->st_space, fpu->fpr, sizeof(fpu->fpr));
+		fx->cwd = fpu->fcw;
+		fx->swd = fpu->fsw;
+		fx->twd = fpu->ftwx;
+		fx->fop = fpu->last_opcode;
+		fx->rip = fpu->last_ip;
+		fx->rdp = fpu->last_dp;
+		memcpy(fx->xmm_space, fpu->xmm, sizeof(fpu->xmm));
+		fx->mxcsr = fpu->mxcsr;
+		/* x87 and SSE state are now given, not in their init state. */
+		hdr->xfeatures |= XFEATURE_MASK_FPSSE;
+		r = fpu_copy_uabi_to_guest_fpstate(&vcpu->guest_fpu, fx,
+				vcpu->guest_fpu.fpstate->user_xfeatures, &pkru);
+	} else {
+		memset(fpu, 0, sizeof(*fpu));
+		memcpy(fpu->fpr, fx->st_space, sizeof(fpu->fpr));
+		fpu->fcw = fx->cwd;
+		fpu->fsw = fx->swd;
+		fpu->ftwx = fx->twd;
+		fpu->last_opcode = fx->fop;
+		fpu->last_ip = fx->rip;
+		fpu->last_dp = fx->rdp;
+		memcpy(fpu->xmm, fx->xmm_space, sizeof(fpu->xmm));
+		fpu->mxcsr = fx->mxcsr;
+	}
+	kfree(fx);
+	return r;
+}
+
+/* The ioctls that move a struct in or out, with one shape each. */
+static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
+				    unsigned int ioctl, void __user *argp)
+{
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct kvm_fpu fpu;
+	} *u;
+	long r = 0;
+
+	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	if (!u)
+		return -ENOMEM;
+	if ((_IOC_DIR(ioctl) & _IOC_WRITE) &&
+	    copy_from_user(u, argp, _IOC_SIZE(ioctl))) {
+		r = -EFAULT;
+		goto out;
+	}
+	switch (ioctl) {
+	case KVM_GET_REGS:
+		kvisor_get_regs(vcpu, &u->regs);
+		break;
+	case KVM_SET_REGS:
+		kvisor_set_regs(vcpu, &u->regs);
+		break;
+	case KVM_GET_SREGS:
+		kvisor_ops->get_sregs(vcpu, &u->sregs);
+		break;
+	case KVM_SET_SREGS:
+		r = kvisor_ops->set_sregs(vcpu, &u->sregs);
+		break;
+	case KVM_GET_FPU:
+		r = kvisor_fpu_access(vcpu, &u->fpu, false);
+		break;
+	case KVM_SET_FPU:
+		r = kvisor_fpu_access(vcpu, &u->fpu, true);
+		break;
+	}
+	if (!r && (_IOC_DIR(ioctl) & _IOC_READ) &&
+	    copy_to_user(argp, u, _IOC_SIZE(ioctl)))
+		r = -EFAULT;
+out:
+	kfree(u);
+	return r;
+}
+
+static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
+			      unsigned long arg)
+{
+	struct kvisor_vcpu *vcpu = filp->private_data;
+	long r;
+
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
+	if (_IOC_TYPE(ioctl) != KVMIO)
+		return -EINVAL;
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+
+	switch (ioctl) {
+	case KVM_RUN:
+		r = arg ? -EINVAL : kvisor_vcpu_run(vcpu);
+		break;
+	case KVM_GET_REGS:
+	case KVM_SET_REGS:
+	case KVM_GET_SREGS:
+	case KVM_SET_SREGS:
+	case KVM_GET_FPU:
+	case KVM_SET_FPU:
+		r = kvisor_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+/* Page 0 of the mapping is struct kvm_run, page 1 the PIO data. */
+static vm_fault_t kvisor_vcpu_fault(struct vm_fault *vmf)
+{
+	struct kvisor_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	void *addr;
+
+	switch (vmf->pgoff) {
+	case 0:
+		addr = vcpu->run;
+		break;
+	case KVM_PIO_PAGE_OFFSET:
+		addr = vcpu->pio_data;
+		break;
+	default:
+		return VM_FAULT_SIGBUS;
+	}
+	vmf->page = virt_to_page(addr);
+	get_page(vmf->page);
+	return 0;
+}
+
+static const struct vm_operations_struct kvisor_vcpu_vm_ops = {
+	.fault = kvisor_vcpu_fault,
+};
+
+static int kvisor_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &kvisor_vcpu_vm_ops;
+	return 0;
+}
+
+static int kvisor_vcpu_release(struct inode *inode, struct file *filp)
+{
+	struct kvisor_vcpu *vcpu = filp->private_data;
+
+	/* The vCPU itself lives as long as its VM, as in KVM. */
+	kvisor_vm_put(vcpu->vm);
+	return 0;
+}
+
+static const struct file_operations kvisor_vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= kvisor_vcpu_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= kvisor_vcpu_mmap,
+	.release	= kvisor_vcpu_release,
+	.llseek		= noop_llseek,
+};
+
+int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
+{
+	struct kvisor_vcpu *vcpu;
+	char name[24];
+	int i, r;
+
+	if (id >= KVISOR_MAX_VCPUS)
+		return -EINVAL;
+	/* A backend still without guest execution says so, not more. */
+	if (!kvisor_ops->vcpu_create) {
+		pr_warn_once("%s cannot run vCPUs yet\n", kvisor_caps.vendor);
+		return -EOPNOTSUPP;
+	}
+
+	mutex_lock(&vm->lock);
+	r = -EINVAL;
+	if (vm->nr_vcpus == KVISOR_MAX_VCPUS)
+		goto out;
+	r = -EEXIST;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->id == id)
+			goto out;
+
+	vcpu = kvisor_ops->vcpu_create(vm);
+	if (IS_ERR(vcpu)) {
+		r = PTR_ERR(vcpu);
+		goto out;
+	}
+	vcpu->id = id;
+
+	kref_get(&vm->refs);
+	snprintf(name, sizeof(name), "kvm-vcpu:%lu", id);
+	r = anon_inode_getfd(name, &kvisor_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
+	if (r < 0) {
+		kvisor_vm_put(vm);	/* cannot be the last: the caller holds one */
+		kvisor_ops->vcpu_free(vcpu);
+		goto out;
+	}
+	/* Published last: memslot changes walk the array without vm->lock. */
+	smp_store_release(&vm->vcpus[vm->nr_vcpus], vcpu);
+	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
