@@ -94,10 +94,9 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 	 * calling KVM_RUN with immediate_exit set, as KVM allows.
 	 */
 	r = kvisor_complete_userspace_exit(vcpu);
-	if (r > 0 && READ_ONCE(run->immediate_exit)) {
-		run->exit_reason = KVM_EXIT_INTR;
+	/* Like KVM, leave exit_reason as it was: nothing ran. */
+	if (r > 0 && READ_ONCE(run->immediate_exit))
 		r = -EINTR;
-	}
 	while (r > 0) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;

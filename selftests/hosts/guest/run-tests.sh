@@ -45,7 +45,9 @@ for t in $(cat $T/list); do
 	137)	say "fail $t timed out after ${TMO}s"
 		tail -20 /tmp/out | sed 's/^/@@KV # /' > $RES ;;
 	*)	say "fail $t exit code $rc"
-		tail -40 /tmp/out | sed 's/^/@@KV # /' > $RES ;;
+		tail -40 /tmp/out | sed 's/^/@@KV # /' > $RES
+		dmesg | tail -n +$((before + 1)) | tail -20 |
+			sed 's/^/@@KV # dmesg: /' > $RES ;;
 	esac
 done
 say "end"
