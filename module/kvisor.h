@@ -14,6 +14,7 @@
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/version.h>
 #include <linux/kvm.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
@@ -239,6 +240,16 @@ struct kvisor_vcpu {
 	} pio;
 	u64 exits[KVISOR_NR_EXIT_CLASSES];
 };
+
+/*
+ * Linux 6.10 renamed kvm_run.immediate_exit for kernel code, to make KVM
+ * read it only once; the ABI field is the same.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define kvisor_immediate_exit(run)	READ_ONCE((run)->immediate_exit__unsafe)
+#else
+#define kvisor_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
+#endif
 
 /* enable.c */
 int kvisor_get_hardware(void);

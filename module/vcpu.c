@@ -95,7 +95,7 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 	 */
 	r = kvisor_complete_userspace_exit(vcpu);
 	/* Like KVM, leave exit_reason as it was: nothing ran. */
-	if (r > 0 && READ_ONCE(run->immediate_exit))
+	if (r > 0 && kvisor_immediate_exit(run))
 		r = -EINTR;
 	while (r > 0) {
 		if (signal_pending(current)) {

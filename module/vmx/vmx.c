@@ -1,17 +1,129 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Intel VMX backend.
+ * Intel VMX backend: probing, the VMCS configuration computed from the
+ * capability MSRs, VMXON/VMXOFF per CPU, VPIDs, and the shape of EPT
+ * entries.  vCPUs and the VMCS contents are in vmx_vcpu.c, exits in
+ * vmx_exit.c, and VMLAUNCH/VMRESUME in vmenter.S.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
+#include <linux/gfp.h>
 #include <linux/kernel.h>
-#include <asm/processor.h>
+#include <linux/percpu.h>
+#include <linux/spinlock.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
+#include <asm/processor.h>
 #include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+#include <asm/tsc.h>
 
-#include "../kvisor.h"
 #include "vmx.h"
+
+struct vmx_config vmx_config;
+DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
+
+/* VPID 0 is the host's; a vCPU takes one of the others for its life. */
+#define VMX_NR_VPIDS	(1 << 16)
+static DECLARE_BITMAP(vmx_vpids, VMX_NR_VPIDS);
+static DEFINE_SPINLOCK(vmx_vpid_lock);
+
+void vmcs_error(const char *insn, unsigned long field, unsigned long value)
+{
+	pr_warn_ratelimited("%s of VMCS field %#lx (value %#lx) failed\n",
+			    insn, field, value);
+}
+
+/*
+ * A control word: the bits kvisor wants, plus those the CPU insists on,
+ * minus those it cannot do.  Returns false when a required bit is
+ * missing.
+ */
+static bool vmx_adjust(u32 msr, u32 want, u32 require, u32 *result)
+{
+	u64 cap;
+	u32 ctl;
+
+	rdmsrl(msr, cap);
+	ctl = (want | require | (u32)cap) & (u32)(cap >> 32);
+	*result = ctl;
+	return (ctl & require) == require;
+}
+
+/*
+ * A backstop: an external interrupt makes the guest exit, so the host
+ * regains the CPU for its timer tick and pending signals.  Bochs's VMX
+ * does not do that for a guest spinning with interrupts off, in-tree KVM
+ * hangs there too, so kvisor also arms the VMX-preemption timer at every
+ * entry: the guest exits at least every few milliseconds, whatever else
+ * happens.  It counts down at the TSC rate divided by 2^(VMX_MISC 4:0).
+ */
+#define VMX_PREEMPTION_PERIOD_US	4000
+
+static void vmx_setup_preemption_timer(struct vmx_config *c)
+{
+	u64 misc, ticks;
+
+	if (!(c->pin & PIN_PREEMPTION_TIMER) || !tsc_khz) {
+		c->pin &= ~PIN_PREEMPTION_TIMER;
+		return;
+	}
+	rdmsrl(KV_MSR_VMX_MISC, misc);
+	ticks = ((u64)tsc_khz * VMX_PREEMPTION_PERIOD_US / 1000) >> (misc & 0x1f);
+	c->preemption_ticks = clamp_t(u64, ticks, 1, U32_MAX);
+}
+
+static int vmx_compute_config(u64 basic, const char **why)
+{
+	bool true_ctls = basic & KV_VMX_BASIC_TRUE_CTLS;
+	struct vmx_config *c = &vmx_config;
+	bool ok;
+
+	c->revision = KV_VMX_BASIC_REVISION(basic);
+	ok = vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_PINBASED_CTLS :
+			KV_MSR_VMX_PINBASED_CTLS, PIN_PREEMPTION_TIMER,
+			PIN_EXTINT_EXITING | PIN_NMI_EXITING, &c->pin);
+	vmx_setup_preemption_timer(c);
+	/* With EPT, CR3 accesses need not exit: ask for them off. */
+	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_PROCBASED_CTLS :
+			 KV_MSR_VMX_PROCBASED_CTLS, 0,
+			 PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING |
+			 PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS |
+			 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING, &c->proc);
+	c->proc &= ~(PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING);
+	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, 0,
+			 PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED_GUEST,
+			 &c->proc2);
+	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_EXIT_CTLS :
+			 KV_MSR_VMX_EXIT_CTLS, 0,
+			 EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER |
+			 EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT |
+			 EXIT_LOAD_IA32_PAT, &c->exit);
+	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_ENTRY_CTLS :
+			 KV_MSR_VMX_ENTRY_CTLS, 0,
+			 ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT, &c->entry);
+	/* IA-32e mode is chosen per entry, from the guest's EFER.LMA. */
+	c->entry &= ~ENTRY_IA32E_MODE;
+	if (!ok) {
+		*why = "the VMX controls kvisor needs are not all available";
+		return -EOPNOTSUPP;
+	}
+
+	rdmsrl(KV_MSR_VMX_EPT_VPID_CAP, c->ept_vpid_cap);
+	if (!(c->ept_vpid_cap & KV_VMX_EPT_WALK_4) ||
+	    !(c->ept_vpid_cap & KV_VMX_EPT_WB) ||
+	    !(c->ept_vpid_cap & KV_VMX_EPT_INVEPT) ||
+	    !(c->ept_vpid_cap & KV_VMX_VPID_INVVPID)) {
+		*why = "EPT without 4-level write-back tables, INVEPT or INVVPID";
+		return -EOPNOTSUPP;
+	}
+	rdmsrl(KV_MSR_VMX_CR0_FIXED0, c->cr0_fixed0);
+	rdmsrl(KV_MSR_VMX_CR0_FIXED1, c->cr0_fixed1);
+	rdmsrl(KV_MSR_VMX_CR4_FIXED0, c->cr4_fixed0);
+	rdmsrl(KV_MSR_VMX_CR4_FIXED1, c->cr4_fixed1);
+	return 0;
+}
 
 /* The allowed-1 half of a VMX control capability MSR. */
 static u32 vmx_allowed1(u32 msr)
@@ -49,20 +161,20 @@ static int vmx_check_secondary(struct kvisor_cpu_caps *caps, const char **why)
 	u32 proc2;
 
 	if (!(vmx_allowed1(KV_MSR_VMX_PROCBASED_CTLS) &
-	      KV_VMX_PROC_SECONDARY_CONTROLS)) {
+	      PROC_SECONDARY_CONTROLS)) {
 		*why = "no secondary processor-based controls (so no EPT)";
 		return -EOPNOTSUPP;
 	}
 	proc2 = vmx_allowed1(KV_MSR_VMX_PROCBASED_CTLS2);
-	if (!(proc2 & KV_VMX_PROC2_EPT)) {
+	if (!(proc2 & PROC2_EPT)) {
 		*why = "no EPT, which kvisor requires";
 		return -EOPNOTSUPP;
 	}
-	if (!(proc2 & KV_VMX_PROC2_VPID)) {
+	if (!(proc2 & PROC2_VPID)) {
 		*why = "no VPID, which kvisor requires";
 		return -EOPNOTSUPP;
 	}
-	if (!(proc2 & KV_VMX_PROC2_UNRESTRICTED_GUEST)) {
+	if (!(proc2 & PROC2_UNRESTRICTED_GUEST)) {
 		*why = "no unrestricted guest (real mode), which kvisor requires";
 		return -EOPNOTSUPP;
 	}
@@ -96,7 +208,10 @@ static int vmx_probe(struct kvisor_cpu_caps *caps, const char **why)
 		  "vmcs revision %#x size %u%s, ept vpid unrestricted-guest",
 		  KV_VMX_BASIC_REVISION(basic), KV_VMX_BASIC_VMCS_SIZE(basic),
 		  basic & KV_VMX_BASIC_TRUE_CTLS ? ", true controls" : "");
-	return vmx_check_secondary(caps, why);
+	r = vmx_check_secondary(caps, why);
+	if (r)
+		return r;
+	return vmx_compute_config(basic, why);
 }
 
 static bool vmx_cpu_in_use(void)
@@ -104,8 +219,187 @@ static bool vmx_cpu_in_use(void)
 	return __read_cr4() & X86_CR4_VMXE;
 }
 
+static void vmx_free_cpu_pages(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		free_page((unsigned long)per_cpu(vmx_cpu, cpu).vmxon);
+		per_cpu(vmx_cpu, cpu).vmxon = NULL;
+	}
+}
+
+static int vmx_setup(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct vmx_cpu *vc = per_cpu_ptr(&vmx_cpu, cpu);
+
+		INIT_LIST_HEAD(&vc->loaded);
+		vc->vmxon = (void *)get_zeroed_page(GFP_KERNEL);
+		if (!vc->vmxon) {
+			vmx_free_cpu_pages();
+			return -ENOMEM;
+		}
+		/* The VMXON region starts with the VMCS revision id. */
+		*(u32 *)vc->vmxon = vmx_config.revision;
+	}
+	/* VPID 0 tags the host's own translations. */
+	set_bit(0, vmx_vpids);
+	return 0;
+}
+
+static void vmx_unsetup(void)
+{
+	vmx_free_cpu_pages();
+}
+
+/*
+ * Enter VMX operation.  CR4.VMXE must be set first, and CR0/CR4 must hold
+ * every bit the FIXED0 MSRs require (a running kernel always does).
+ */
+static int vmx_cpu_enable(void)
+{
+	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
+	u64 pa = __pa(vc->vmxon);
+	bool failed;
+
+	if (__read_cr4() & X86_CR4_VMXE)
+		return -EBUSY;		/* another hypervisor's */
+	cr4_set_bits(X86_CR4_VMXE);
+	asm volatile("vmxon %[pa]; setna %[failed]"
+		     : [failed] "=qm" (failed) : [pa] "m" (pa)
+		     : "memory", "cc");
+	if (failed) {
+		cr4_clear_bits(X86_CR4_VMXE);
+		pr_err("VMXON failed on CPU %d\n", smp_processor_id());
+		return -EIO;
+	}
+	vc->current_vmcs = NULL;
+	/* Translations tagged by VPIDs and EPTPs from before are stale. */
+	if (vmx_config.ept_vpid_cap & KV_VMX_EPT_INVEPT_ALL) {
+		struct { u64 eptp, reserved; } desc = { 0, 0 };
+
+		asm volatile("invept %[desc], %[type]"
+			     :: [desc] "m" (desc), [type] "r" (2UL)
+			     : "memory", "cc");
+	}
+	return 0;
+}
+
+static void vmx_cpu_disable(void)
+{
+	/* Write every loaded VMCS back to memory before leaving VMX. */
+	vmx_clear_loaded_vmcss();
+	asm volatile("vmxoff" ::: "memory", "cc");
+	cr4_clear_bits(X86_CR4_VMXE);
+}
+
+/*
+ * Drop the translations tagged with one EPT root: after the tables lost
+ * entries, so a running guest cannot keep using a page kvisor released.
+ * Affects only the executing CPU.
+ */
+void vmx_invept(u64 eptp)
+{
+	struct { u64 eptp, reserved; } desc = { eptp, 0 };
+	unsigned long type = 1;		/* single context */
+
+	if (!(vmx_config.ept_vpid_cap & KV_VMX_EPT_INVEPT_SINGLE))
+		type = 2;		/* all contexts */
+	asm volatile("invept %[desc], %[type]"
+		     :: [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
+}
+
+void vmx_invvpid(u16 vpid)
+{
+	struct { u64 vpid, gva; } desc = { vpid, 0 };
+	unsigned long type = 1;		/* single context */
+
+	if (!(vmx_config.ept_vpid_cap & KV_VMX_VPID_INVVPID_SINGLE))
+		type = 2;		/* all contexts */
+	asm volatile("invvpid %[desc], %[type]"
+		     :: [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
+}
+
+int vmx_alloc_vpid(void)
+{
+	int vpid;
+
+	spin_lock(&vmx_vpid_lock);
+	vpid = find_first_zero_bit(vmx_vpids, VMX_NR_VPIDS);
+	if (vpid < VMX_NR_VPIDS)
+		__set_bit(vpid, vmx_vpids);
+	else
+		vpid = -ENOSPC;
+	spin_unlock(&vmx_vpid_lock);
+	return vpid;
+}
+
+void vmx_free_vpid(int vpid)
+{
+	spin_lock(&vmx_vpid_lock);
+	__clear_bit(vpid, vmx_vpids);
+	spin_unlock(&vmx_vpid_lock);
+}
+
+/*
+ * EPT entries: read, write and execute permissions in bits 2:0 (any of
+ * them set means present).  A leaf also names the memory type, write-back,
+ * and sets "ignore PAT" so the guest's PAT cannot make RAM uncached.
+ */
+#define EPT_R		BIT_ULL(0)
+#define EPT_W		BIT_ULL(1)
+#define EPT_X		BIT_ULL(2)
+#define EPT_MT_WB	(6ULL << 3)
+#define EPT_IPAT	BIT_ULL(6)
+
+static u64 ept_table(phys_addr_t table)
+{
+	return table | EPT_R | EPT_W | EPT_X;
+}
+
+static u64 ept_leaf(phys_addr_t page, bool writable)
+{
+	return page | EPT_R | EPT_X | (writable ? EPT_W : 0) | EPT_MT_WB |
+	       EPT_IPAT;
+}
+
+static bool ept_present(u64 pte)
+{
+	return pte & (EPT_R | EPT_W | EPT_X);
+}
+
+/* EPTP: the root, write-back tables, a 4-level walk (encoded as 3). */
+u64 vmx_eptp(struct kvisor_vm *vm)
+{
+	return __pa(vm->tdp.root) | 6 | (3 << 3);
+}
+
+static const struct kvisor_tdp_format ept_format = {
+	.table		= ept_table,
+	.leaf		= ept_leaf,
+	.present	= ept_present,
+};
+
 const struct kvisor_vendor_ops kvisor_vmx_ops = {
-	.name		= "vmx",
-	.probe		= vmx_probe,
-	.cpu_in_use	= vmx_cpu_in_use,
+	.name			= "vmx",
+	.probe			= vmx_probe,
+	.cpu_in_use		= vmx_cpu_in_use,
+	.setup			= vmx_setup,
+	.unsetup		= vmx_unsetup,
+	.cpu_enable		= vmx_cpu_enable,
+	.cpu_disable		= vmx_cpu_disable,
+	.tdp			= &ept_format,
+	.vcpu_create		= vmx_vcpu_create,
+	.vcpu_free		= vmx_vcpu_free,
+	.run			= vmx_run,
+	.handle_exit		= vmx_handle_exit,
+	.get_sregs		= vmx_get_sregs,
+	.set_sregs		= vmx_set_sregs,
+	.get_cpu_mode		= vmx_get_cpu_mode,
+	.get_paging		= vmx_get_paging,
+	.queue_exception	= vmx_queue_exception,
+	.request_tlb_flush	= vmx_request_tlb_flush,
 };

@@ -1,41 +1,274 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Intel VMX architecture definitions used by the VMX backend (Intel SDM
- * vol. 3, "VMX" chapters and the "VMX Capability Reporting Facility"
- * appendix).  Vendor code only: common code never includes this file.
+ * vol. 3, the VMX chapters and the "VMX Capability Reporting Facility"
+ * appendix), and the backend's own types.  Vendor code only: common code
+ * never includes this file.  Names carry a KV_ prefix where the kernel's
+ * own headers use the plain one.
  */
 #ifndef KVISOR_VMX_H
 #define KVISOR_VMX_H
 
 #include <linux/bits.h>
+#include <linux/list.h>
+#include <linux/types.h>
+
+#include "../kvisor.h"
+#include "vmcs.h"
 
 /* CPUID.1:ECX */
-#define KV_VMX_CPUID_VMX			BIT(5)
+#define KV_VMX_CPUID_VMX		BIT(5)
 
 /* IA32_FEATURE_CONTROL (MSR 0x3a) */
 #define KV_VMX_FEATURE_CONTROL_LOCKED	BIT_ULL(0)
-#define KV_VMX_FEATURE_CONTROL_OUTSIDE_SMX	BIT_ULL(2)
+#define KV_VMX_FEATURE_CONTROL_OUTSIDE_SMX BIT_ULL(2)
 
 /* Capability MSRs */
-#define KV_MSR_VMX_BASIC			0x480
-#define KV_MSR_VMX_PROCBASED_CTLS		0x482
-#define KV_MSR_VMX_PROCBASED_CTLS2		0x48b
+#define KV_MSR_VMX_BASIC		0x480
+#define KV_MSR_VMX_PINBASED_CTLS	0x481
+#define KV_MSR_VMX_PROCBASED_CTLS	0x482
+#define KV_MSR_VMX_EXIT_CTLS		0x483
+#define KV_MSR_VMX_ENTRY_CTLS		0x484
+#define KV_MSR_VMX_MISC			0x485	/* 4:0: preemption timer rate */
+#define KV_MSR_VMX_CR0_FIXED0		0x486
+#define KV_MSR_VMX_CR0_FIXED1		0x487
+#define KV_MSR_VMX_CR4_FIXED0		0x488
+#define KV_MSR_VMX_CR4_FIXED1		0x489
+#define KV_MSR_VMX_PROCBASED_CTLS2	0x48b
+#define KV_MSR_VMX_EPT_VPID_CAP		0x48c
+/* The "true" controls may allow clearing controls the plain ones force. */
+#define KV_MSR_VMX_TRUE_PINBASED_CTLS	0x48d
+#define KV_MSR_VMX_TRUE_PROCBASED_CTLS	0x48e
+#define KV_MSR_VMX_TRUE_EXIT_CTLS	0x48f
+#define KV_MSR_VMX_TRUE_ENTRY_CTLS	0x490
 
 /* IA32_VMX_BASIC fields */
-#define KV_VMX_BASIC_REVISION(v)		((u32)(v) & 0x7fffffff)
-#define KV_VMX_BASIC_VMCS_SIZE(v)		((u32)((v) >> 32) & 0x1fff)
-#define KV_VMX_BASIC_MEM_TYPE(v)		((u32)((v) >> 50) & 0xf)
-#define KV_VMX_BASIC_MEM_TYPE_WB		6
+#define KV_VMX_BASIC_REVISION(v)	((u32)(v) & 0x7fffffff)
+#define KV_VMX_BASIC_VMCS_SIZE(v)	((u32)((v) >> 32) & 0x1fff)
+#define KV_VMX_BASIC_MEM_TYPE(v)	((u32)((v) >> 50) & 0xf)
+#define KV_VMX_BASIC_MEM_TYPE_WB	6
 #define KV_VMX_BASIC_TRUE_CTLS		BIT_ULL(55)
 
+/* IA32_VMX_EPT_VPID_CAP */
+#define KV_VMX_EPT_WALK_4		BIT_ULL(6)
+#define KV_VMX_EPT_WB			BIT_ULL(14)
+#define KV_VMX_EPT_INVEPT		BIT_ULL(20)
+#define KV_VMX_EPT_INVEPT_SINGLE	BIT_ULL(25)
+#define KV_VMX_EPT_INVEPT_ALL		BIT_ULL(26)
+#define KV_VMX_VPID_INVVPID		BIT_ULL(32)
+#define KV_VMX_VPID_INVVPID_SINGLE	BIT_ULL(41)
+#define KV_VMX_VPID_INVVPID_ALL		BIT_ULL(42)
+
 /*
- * Control bits.  A capability MSR holds the allowed-0 settings in its low
- * half and the allowed-1 settings in its high half: a control can be set
- * only when its bit is 1 in the high half.
+ * Controls.  A capability MSR holds the allowed-0 settings in its low half
+ * (a 1 there means the control must be 1) and the allowed-1 settings in
+ * its high half (a 0 there means the control must be 0).
  */
-#define KV_VMX_PROC_SECONDARY_CONTROLS	BIT(31)
-#define KV_VMX_PROC2_EPT			BIT(1)
-#define KV_VMX_PROC2_VPID			BIT(5)
-#define KV_VMX_PROC2_UNRESTRICTED_GUEST	BIT(7)
+#define PIN_EXTINT_EXITING		BIT(0)
+#define PIN_NMI_EXITING			BIT(3)
+#define PIN_PREEMPTION_TIMER		BIT(6)
+
+#define PROC_HLT_EXITING		BIT(7)
+#define PROC_MWAIT_EXITING		BIT(10)
+#define PROC_CR3_LOAD_EXITING		BIT(15)
+#define PROC_CR3_STORE_EXITING		BIT(16)
+#define PROC_UNCOND_IO_EXITING		BIT(24)
+#define PROC_USE_MSR_BITMAPS		BIT(28)
+#define PROC_MONITOR_EXITING		BIT(29)
+#define PROC_SECONDARY_CONTROLS		BIT(31)
+
+#define PROC2_EPT			BIT(1)
+#define PROC2_VPID			BIT(5)
+#define PROC2_UNRESTRICTED_GUEST	BIT(7)
+
+#define EXIT_HOST_ADDR_SPACE_SIZE	BIT(9)
+#define EXIT_SAVE_IA32_PAT		BIT(18)
+#define EXIT_LOAD_IA32_PAT		BIT(19)
+#define EXIT_SAVE_IA32_EFER		BIT(20)
+#define EXIT_LOAD_IA32_EFER		BIT(21)
+
+#define ENTRY_IA32E_MODE		BIT(9)
+#define ENTRY_LOAD_IA32_PAT		BIT(14)
+#define ENTRY_LOAD_IA32_EFER		BIT(15)
+
+/* Segment access rights, as the VMCS holds them */
+#define VMX_AR_TYPE_MASK		0xf
+#define VMX_AR_S			BIT(4)
+#define VMX_AR_DPL_SHIFT		5
+#define VMX_AR_P			BIT(7)
+#define VMX_AR_AVL			BIT(12)
+#define VMX_AR_L			BIT(13)
+#define VMX_AR_DB			BIT(14)
+#define VMX_AR_G			BIT(15)
+#define VMX_AR_UNUSABLE			BIT(16)
+
+/* Guest interruptibility: what blocks events for one more instruction */
+#define VMX_INTR_BLOCK_STI		BIT(0)
+#define VMX_INTR_BLOCK_MOV_SS		BIT(1)
+
+/* Event injection (entry) and exit interruption information */
+#define VMX_INTR_INFO_VECTOR_MASK	0xff
+#define VMX_INTR_TYPE_MASK		(7 << 8)
+#define VMX_INTR_TYPE_NMI		(2 << 8)
+#define VMX_INTR_TYPE_HW_EXCEPTION	(3 << 8)
+#define VMX_INTR_INFO_ERROR_VALID	BIT(11)
+#define VMX_INTR_INFO_VALID		BIT(31)
+
+/* Exit reasons (basic, bits 15:0 of the exit reason field) */
+#define EXIT_REASON_EXCEPTION_NMI	0
+#define EXIT_REASON_EXTERNAL_INTERRUPT	1
+#define EXIT_REASON_TRIPLE_FAULT	2
+#define EXIT_REASON_INIT_SIGNAL		3
+#define EXIT_REASON_CPUID		10
+#define EXIT_REASON_HLT			12
+#define EXIT_REASON_INVD		13
+#define EXIT_REASON_VMCALL		18
+#define EXIT_REASON_VMCLEAR		19
+#define EXIT_REASON_VMLAUNCH		20
+#define EXIT_REASON_VMPTRLD		21
+#define EXIT_REASON_VMPTRST		22
+#define EXIT_REASON_VMREAD		23
+#define EXIT_REASON_VMRESUME		24
+#define EXIT_REASON_VMWRITE		25
+#define EXIT_REASON_VMXOFF		26
+#define EXIT_REASON_VMXON		27
+#define EXIT_REASON_CR_ACCESS		28
+#define EXIT_REASON_IO_INSTRUCTION	30
+#define EXIT_REASON_MSR_READ		31
+#define EXIT_REASON_MSR_WRITE		32
+#define EXIT_REASON_INVALID_STATE	33
+#define EXIT_REASON_MSR_LOAD_FAIL	34
+#define EXIT_REASON_MWAIT		36
+#define EXIT_REASON_MONITOR		39
+#define EXIT_REASON_MCE_DURING_ENTRY	41
+#define EXIT_REASON_EPT_VIOLATION	48
+#define EXIT_REASON_EPT_MISCONFIG	49
+#define EXIT_REASON_INVEPT		50
+#define EXIT_REASON_INVVPID		53
+#define EXIT_REASON_PREEMPTION_TIMER	52
+#define EXIT_REASON_XSETBV		55
+#define EXIT_REASON_NR			64
+/* Set in the exit reason when VM entry itself failed. */
+#define EXIT_REASON_FAILED_ENTRY	BIT(31)
+
+/* An entry in a VM-entry/VM-exit MSR-load or MSR-store list. */
+struct vmx_msr_entry {
+	u32 index;
+	u32 reserved;
+	u64 value;
+} __aligned(16);
+
+/*
+ * The MSRs VMX does not switch by itself but a 64-bit guest uses: loaded
+ * from the guest list at entry and saved back to it at exit, the host's
+ * reloaded from the host list at exit.
+ */
+#define VMX_NR_SWITCHED_MSRS		5
+
+/* What VMCS setup needs from the capability MSRs, computed once. */
+struct vmx_config {
+	u32 revision;
+	u32 pin, proc, proc2, exit, entry;
+	u64 ept_vpid_cap;
+	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	u32 preemption_ticks;	/* 0: no preemption timer */
+};
+
+extern struct vmx_config vmx_config;
+
+/* Per host CPU: the VMXON region and the VMCSs loaded on this CPU. */
+struct vmx_cpu {
+	void *vmxon;
+	struct list_head loaded;
+	void *current_vmcs;
+};
+
+DECLARE_PER_CPU(struct vmx_cpu, vmx_cpu);
+
+/* Exit information, read while the VMCS is current, used later. */
+struct vmx_exit_info {
+	u32 reason;
+	u32 intr_info;
+	u32 intr_error;
+	u32 idt_vectoring;
+	u32 idt_vectoring_error;
+	u32 insn_len;
+	unsigned long qualification;
+	u64 gpa;
+	bool vmfail;		/* VMLAUNCH/VMRESUME itself failed */
+	u32 insn_error;		/* ... and the VM-instruction error says why */
+};
+
+/**
+ * struct vmx_vcpu - kvisor's VMX vCPU
+ * @vcpu:	the vendor-neutral part
+ * @vmcs:	this vCPU's VMCS region (a page tagged with the revision id)
+ * @cpu:	the host CPU the VMCS is loaded on, or -1
+ * @loaded:	entry in that CPU's list of loaded VMCSs
+ * @launched:	VMLAUNCH succeeded since the last VMCLEAR: VMRESUME next
+ * @vpid:	tags the guest's TLB entries, as an ASID does on SVM
+ * @flush:	drop cached guest translations at the next entry
+ * @exit:	the last exit's information
+ * @guest_msrs/@host_msrs: the VM-entry/exit MSR lists
+ * @event:	an exception waiting for the next entry (VMX_INTR_INFO_*)
+ * @cr0_shadow, @cr4_shadow: control register bits as the guest sees them
+ */
+struct vmx_vcpu {
+	struct kvisor_vcpu vcpu;
+	void *vmcs;
+	int cpu;
+	struct list_head loaded;
+	bool launched;
+	u16 vpid;
+	bool flush;
+	struct vmx_exit_info exit;
+	struct vmx_msr_entry *guest_msrs;
+	struct vmx_msr_entry *host_msrs;
+	u32 event;
+	u32 event_err;
+	u32 event_insn_len;
+	u64 xcr0;
+	u64 apic_base;
+	unsigned long cr2;	/* not in the VMCS: switched by hand */
+	unsigned long host_cr3, host_cr4;
+};
+
+static inline struct vmx_vcpu *to_vmx(struct kvisor_vcpu *vcpu)
+{
+	return container_of(vcpu, struct vmx_vcpu, vcpu);
+}
+
+/* vmenter.S: 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed. */
+int kv_vmx_vmenter(u64 *regs, bool launched);
+void kv_vmx_vmexit(void);
+
+/* vmx.c */
+int vmx_alloc_vpid(void);
+void vmx_free_vpid(int vpid);
+void vmx_invept(u64 eptp);
+void vmx_invvpid(u16 vpid);
+u64 vmx_eptp(struct kvisor_vm *vm);
+
+/* vmx_vcpu.c */
+struct kvisor_vcpu *vmx_vcpu_create(struct kvisor_vm *vm);
+void vmx_vcpu_free(struct kvisor_vcpu *vcpu);
+void vmx_load(struct vmx_vcpu *vmx);
+void vmx_put(struct vmx_vcpu *vmx);
+void vmx_clear_loaded_vmcss(void);
+int vmx_run(struct kvisor_vcpu *vcpu);
+void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
+int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs);
+void vmx_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
+void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
+		    u64 *efer);
+void vmx_queue_exception(struct kvisor_vcpu *vcpu, int vector,
+			 bool has_error, u32 error);
+void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu);
+void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);
+void vmx_set_cr4(struct vmx_vcpu *vmx, unsigned long cr4);
+void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer);
+
+/* vmx_exit.c */
+int vmx_handle_exit(struct kvisor_vcpu *vcpu);
 
 #endif /* KVISOR_VMX_H */

@@ -25,7 +25,7 @@ TIMEOUT=${KVHOST_TIMEOUT:-1800}
 mkdir -p "$OUT"
 rm -f "$OUT/console.log" "$OUT/results.txt" "$OUT/bochs.log"
 : > "$OUT/results.txt"
-CMDLINE="console=ttyS0 panic=-1 loglevel=4 nokaslr tsc=reliable KVHOST=$HOST KVHOST_MODE=$MODE"
+CMDLINE="console=ttyS0 panic=-1 loglevel=4 nokaslr tsc=reliable KVHOST=$HOST KVHOST_MODE=$MODE ${KVHOST_APPEND:-}"
 
 start_svm() {
 	local vmlinux=$CACHE/vmlinux-$KVER

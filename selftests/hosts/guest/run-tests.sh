@@ -17,7 +17,11 @@ export KVISOR_INTREE="$(cat /kvisor/intree/order 2>/dev/null)"
 
 BAD='BUG:|WARNING:|Oops|general protection fault|kernel BUG|Call Trace|UBSAN|KASAN|refcount_t|list_(add|del) corruption|stack-protector|soft lockup|hard LOCKUP|rcu_sched detected|RCU stall'
 
-if ! insmod $KVISOR_KO; then
+# KVHOST_HYPERVISOR=intree runs the same tests against in-tree KVM.
+if [ "$KVHOST_HYPERVISOR" = intree ]; then
+	for m in $KVISOR_INTREE; do insmod $m; done
+	export KVISOR_INTREE=
+elif ! insmod $KVISOR_KO; then
 	say "load-failed $(dmesg | grep kvisor | tail -1)"
 	exit 1
 fi

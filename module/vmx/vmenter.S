@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VMX world switch.
+ *
+ * int kv_vmx_vmenter(u64 *regs, bool launched)
+ *
+ * VM entry loads the guest's RSP, RIP, RFLAGS, control registers and
+ * segments from the VMCS, and VM exit loads the host's from it: HOST_RSP,
+ * written here just before entry, and HOST_RIP, which points at
+ * kv_vmx_vmexit below.  So a VM exit "returns" into the middle of this
+ * function, with the stack exactly as it was at VMLAUNCH/VMRESUME.
+ *
+ * The general-purpose registers are switched by hand, from and to @regs,
+ * indexed like the hardware's register numbers (RAX 0, RCX 1, RDX 2,
+ * RBX 3, RSP 4, RBP 5, RSI 6, RDI 7, R8..R15 8..15); RSP lives in the VMCS.
+ *
+ * Returns 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed (the VMCS's
+ * VM-instruction error field says why).  Called with interrupts disabled.
+ */
+#include <linux/linkage.h>
+#include <asm/asm.h>
+#include <asm/nospec-branch.h>
+
+#define REG(n)		(n * 8)
+#define HOST_RSP	0x6c14
+
+	.section .noinstr.text, "ax"
+
+SYM_FUNC_START(kv_vmx_vmenter)
+	push	%rbp
+	push	%r15
+	push	%r14
+	push	%r13
+	push	%r12
+	push	%rbx
+	/* @regs and @launched, for the inner function and after the exit */
+	push	%rdi
+	push	%rsi
+
+	call	kv_vmx_enter_guest
+
+	/* Back from a VM exit (RAX = 0) or a failed entry (RAX = 1). */
+	add	$16, %rsp
+	pop	%rbx
+	pop	%r12
+	pop	%r13
+	pop	%r14
+	pop	%r15
+	pop	%rbp
+	RET
+SYM_FUNC_END(kv_vmx_vmenter)
+
+/*
+ * Entered by CALL, so the return address is on the stack when HOST_RSP is
+ * recorded: kv_vmx_vmexit's RET then comes back to kv_vmx_vmenter.
+ */
+SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
+	mov	$HOST_RSP, %eax
+	vmwrite	%rsp, %rax
+	jbe	.Lfail
+
+	/* Flags for VMLAUNCH vs VMRESUME; the moves below keep them. */
+	cmpb	$0, 8(%rsp)		/* @launched */
+	mov	16(%rsp), %rdi		/* @regs */
+	mov	REG(0)(%rdi), %rax
+	mov	REG(1)(%rdi), %rcx
+	mov	REG(2)(%rdi), %rdx
+	mov	REG(3)(%rdi), %rbx
+	mov	REG(5)(%rdi), %rbp
+	mov	REG(6)(%rdi), %rsi
+	mov	REG(8)(%rdi), %r8
+	mov	REG(9)(%rdi), %r9
+	mov	REG(10)(%rdi), %r10
+	mov	REG(11)(%rdi), %r11
+	mov	REG(12)(%rdi), %r12
+	mov	REG(13)(%rdi), %r13
+	mov	REG(14)(%rdi), %r14
+	mov	REG(15)(%rdi), %r15
+	mov	REG(7)(%rdi), %rdi
+
+	/*
+	 * External interrupts exit the guest whatever IF says, so IF could
+	 * stay clear.  But an emulator (Bochs) then keeps the interrupt
+	 * masked when the guest runs with IF clear too, and the guest never
+	 * exits.  STI's one-instruction shadow makes "sti; vmlaunch" safe: no
+	 * interrupt can arrive in the host in between, and VM exit clears IF
+	 * again.
+	 */
+	jnz	.Lresume
+	sti
+	vmlaunch
+	jmp	.Lfail
+.Lresume:
+	sti
+	vmresume
+	/* Entry failed; the caller restores its callee-saved registers. */
+.Lfail:
+	cli
+	mov	$1, %eax
+	RET
+SYM_FUNC_END(kv_vmx_enter_guest)
+
+/*
+ * HOST_RIP: a VM exit lands here with the host's RSP (the return address
+ * into kv_vmx_vmenter on top, then @launched and @regs) and every other
+ * register still holding the guest's value.
+ */
+SYM_FUNC_START(kv_vmx_vmexit)
+	push	%rdi
+	mov	24(%rsp), %rdi		/* @regs */
+	mov	%rax, REG(0)(%rdi)
+	mov	%rcx, REG(1)(%rdi)
+	mov	%rdx, REG(2)(%rdi)
+	mov	%rbx, REG(3)(%rdi)
+	mov	%rbp, REG(5)(%rdi)
+	mov	%rsi, REG(6)(%rdi)
+	mov	%r8, REG(8)(%rdi)
+	mov	%r9, REG(9)(%rdi)
+	mov	%r10, REG(10)(%rdi)
+	mov	%r11, REG(11)(%rdi)
+	mov	%r12, REG(12)(%rdi)
+	mov	%r13, REG(13)(%rdi)
+	mov	%r14, REG(14)(%rdi)
+	mov	%r15, REG(15)(%rdi)
+	popq	REG(7)(%rdi)
+
+	/* Leave no guest value in a register for speculation to use. */
+	xor	%ecx, %ecx
+	xor	%edx, %edx
+	xor	%esi, %esi
+	xor	%edi, %edi
+	xor	%r8d, %r8d
+	xor	%r9d, %r9d
+	xor	%r10d, %r10d
+	xor	%r11d, %r11d
+	xor	%eax, %eax
+	RET
+SYM_FUNC_END(kv_vmx_vmexit)

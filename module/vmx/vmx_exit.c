@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VMX exits: one table maps the basic exit reason to a handler, and each
+ * handler turns the exit information (read in vmx_run() while the VMCS
+ * was current) into a call to a vendor-neutral handler in exits.c.
+ *
+ * VMX always reports the length of the instruction that exited, so
+ * skipping one is exact, prefixes included.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/nospec.h>
+#include <asm/fpu/xcr.h>
+#include <asm/msr.h>
+#include <asm/trapnr.h>
+
+#include "vmx.h"
+
+/* EFER bits a guest may set: SCE, LME, LMA (read-only), NXE */
+#define EFER_GUEST_BITS	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
+
+static void vmx_skip(struct vmx_vcpu *vmx)
+{
+	vmx->vcpu.rip += vmx->exit.insn_len;
+}
+
+static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
+{
+	/* NMIs went to the host's handler in vmx_run(). */
+	if ((vmx->exit.intr_info & VMX_INTR_TYPE_MASK) == VMX_INTR_TYPE_NMI)
+		return 1;
+	/* The only exception intercepted is #MC: the host's to handle. */
+	if ((vmx->exit.intr_info & VMX_INTR_INFO_VECTOR_MASK) == X86_TRAP_MC)
+		asm volatile("int $0x12");
+	return 1;
+}
+
+static int vmx_exit_interrupt(struct vmx_vcpu *vmx)
+{
+	/* The host took the interrupt when interrupts were enabled again. */
+	vmx->vcpu.exits[KVISOR_EXIT_INTR]++;
+	return 1;
+}
+
+static int vmx_exit_triple_fault(struct vmx_vcpu *vmx)
+{
+	return kvisor_handle_shutdown(&vmx->vcpu);
+}
+
+static int vmx_exit_cpuid(struct vmx_vcpu *vmx)
+{
+	return kvisor_handle_cpuid(&vmx->vcpu, vmx->exit.insn_len);
+}
+
+static int vmx_exit_hlt(struct vmx_vcpu *vmx)
+{
+	return kvisor_handle_hlt(&vmx->vcpu, vmx->exit.insn_len);
+}
+
+static int vmx_exit_invd(struct vmx_vcpu *vmx)
+{
+	/* Guest caches are the host's: dropping them would lose host data. */
+	vmx_skip(vmx);
+	return 1;
+}
+
+/* kvisor offers no nested VMX: VMX instructions raise #UD. */
+static int vmx_exit_ud(struct vmx_vcpu *vmx)
+{
+	vmx_queue_exception(&vmx->vcpu, X86_TRAP_UD, false, 0);
+	return 1;
+}
+
+static int vmx_exit_io(struct vmx_vcpu *vmx)
+{
+	unsigned long q = vmx->exit.qualification;
+
+	/* Bits 2:0 size - 1, bit 3 IN, bit 4 string, bit 5 REP, 31:16 port */
+	return kvisor_handle_io(&vmx->vcpu, q >> 16, (q & 7) + 1, q & BIT(3),
+				q & BIT(4), q & BIT(5), 0,
+				vmx->vcpu.rip + vmx->exit.insn_len);
+}
+
+static int vmx_exit_ept_violation(struct vmx_vcpu *vmx)
+{
+	return kvisor_handle_tdp_fault(&vmx->vcpu, vmx->exit.gpa);
+}
+
+static int vmx_exit_ept_misconfig(struct vmx_vcpu *vmx)
+{
+	/* kvisor writes no such entry: a bug worth reporting, not a crash. */
+	pr_warn_ratelimited("EPT misconfiguration at GPA %#llx\n",
+			    vmx->exit.gpa);
+	return kvisor_handle_internal_error(&vmx->vcpu,
+			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+			EXIT_REASON_EPT_MISCONFIG, vmx->exit.gpa);
+}
+
+/*
+ * MOV to CR0/CR4 exits only when it touches a bit kvisor owns (see
+ * vmx_state.c), and LMSW likewise.  Bits 3:0 of the qualification name
+ * the CR, 5:4 the access type, 11:8 the register, 31:16 LMSW's operand.
+ */
+static int vmx_exit_cr(struct vmx_vcpu *vmx)
+{
+	unsigned long q = vmx->exit.qualification;
+	struct kvisor_vcpu *vcpu = &vmx->vcpu;
+	u64 cr0, cr3, cr4, efer, val;
+	int cr = q & 15, type = (q >> 4) & 3;
+
+	kvisor_ops->get_paging(vcpu, &cr0, &cr3, &cr4, &efer);
+	val = vcpu->regs[(q >> 8) & 15];
+	if (type == 3)		/* LMSW: the low 4 bits; PE cannot be cleared */
+		val = (cr0 & ~0xeULL) | ((q >> 16) & 0xf);
+	else if (type != 0)
+		goto unhandled;
+
+	if (cr == 0 && (val >> 32 ||
+			((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
+			((val & X86_CR0_NW) && !(val & X86_CR0_CD))))
+		goto gp;
+	if (cr == 4 && (val & ~(vmx_config.cr4_fixed1 & ~X86_CR4_VMXE)))
+		goto gp;
+	if (cr != 0 && cr != 4)
+		goto unhandled;
+
+	vmx_load(vmx);
+	if (cr == 0)
+		vmx_set_cr0(vmx, val);
+	else
+		vmx_set_cr4(vmx, val);
+	vmx_put(vmx);
+	vmx_skip(vmx);
+	return 1;
+gp:
+	vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+	return 1;
+unhandled:
+	return kvisor_handle_internal_error(vcpu,
+			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+			EXIT_REASON_CR_ACCESS, q);
+}
+
+/*
+ * MSRs the guest reaches directly are in the MSR bitmap (vmx_vcpu.c).
+ * EFER and PAT live in the VMCS; the rest that kvisor does not model
+ * raise #GP, as KVM does by default.
+ */
+static int vmx_rdmsr(struct vmx_vcpu *vmx, u32 msr, u64 *val)
+{
+	int r = 0;
+
+	vmx_load(vmx);
+	switch (msr) {
+	case MSR_EFER:
+		*val = vmcs_read64(VMCS_GUEST_IA32_EFER);
+		break;
+	case MSR_IA32_CR_PAT:
+		*val = vmcs_read64(VMCS_GUEST_IA32_PAT);
+		break;
+	case MSR_IA32_APICBASE:
+		*val = vmx->apic_base;
+		break;
+	case MSR_IA32_TSC:
+		*val = rdtsc();
+		break;
+	default:
+		r = -ENOENT;
+	}
+	vmx_put(vmx);
+	return r;
+}
+
+static int vmx_wrmsr(struct vmx_vcpu *vmx, u32 msr, u64 val)
+{
+	int r = 0;
+
+	vmx_load(vmx);
+	switch (msr) {
+	case MSR_EFER:
+		if (val & ~EFER_GUEST_BITS)
+			r = -EINVAL;
+		else
+			vmx_set_efer(vmx, val);
+		break;
+	case MSR_IA32_CR_PAT:
+		vmcs_write64(VMCS_GUEST_IA32_PAT, val);
+		break;
+	default:
+		r = -ENOENT;
+	}
+	vmx_put(vmx);
+	return r;
+}
+
+static int vmx_exit_msr(struct vmx_vcpu *vmx)
+{
+	struct kvisor_vcpu *vcpu = &vmx->vcpu;
+	u32 msr = vcpu->regs[EMU_RCX];
+	u64 val;
+	int r;
+
+	vcpu->exits[KVISOR_EXIT_MSR]++;
+	if ((vmx->exit.reason & 0xffff) == EXIT_REASON_MSR_WRITE) {
+		val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
+		r = vmx_wrmsr(vmx, msr, val);
+	} else {
+		r = vmx_rdmsr(vmx, msr, &val);
+		if (!r) {
+			vcpu->regs[EMU_RAX] = (u32)val;
+			vcpu->regs[EMU_RDX] = val >> 32;
+		}
+	}
+	if (r) {
+		vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vmx_skip(vmx);
+	return 1;
+}
+
+/* XSETBV: the guest's XCR0 is switched in around VM entry (vmx_run()). */
+static int vmx_exit_xsetbv(struct vmx_vcpu *vmx)
+{
+	struct kvisor_vcpu *vcpu = &vmx->vcpu;
+	u64 val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
+	u64 host = boot_cpu_has(X86_FEATURE_XSAVE) ?
+		   xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
+
+	/* Only XCR0; x87 always on; AVX needs SSE; nothing the host lacks. */
+	if ((u32)vcpu->regs[EMU_RCX] || !(val & XFEATURE_MASK_FP) ||
+	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
+	    (val & ~host)) {
+		vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vmx->xcr0 = val;
+	vmx_skip(vmx);
+	return 1;
+}
+
+static int (*const vmx_exit_handlers[EXIT_REASON_NR])(struct vmx_vcpu *) = {
+	[EXIT_REASON_EXCEPTION_NMI]	= vmx_exit_nmi_exception,
+	[EXIT_REASON_EXTERNAL_INTERRUPT] = vmx_exit_interrupt,
+	[EXIT_REASON_TRIPLE_FAULT]	= vmx_exit_triple_fault,
+	[EXIT_REASON_CPUID]		= vmx_exit_cpuid,
+	[EXIT_REASON_HLT]		= vmx_exit_hlt,
+	[EXIT_REASON_INVD]		= vmx_exit_invd,
+	[EXIT_REASON_VMCALL]		= vmx_exit_ud,
+	[EXIT_REASON_VMCLEAR]		= vmx_exit_ud,
+	[EXIT_REASON_VMLAUNCH]		= vmx_exit_ud,
+	[EXIT_REASON_VMPTRLD]		= vmx_exit_ud,
+	[EXIT_REASON_VMPTRST]		= vmx_exit_ud,
+	[EXIT_REASON_VMREAD]		= vmx_exit_ud,
+	[EXIT_REASON_VMRESUME]		= vmx_exit_ud,
+	[EXIT_REASON_VMWRITE]		= vmx_exit_ud,
+	[EXIT_REASON_VMXOFF]		= vmx_exit_ud,
+	[EXIT_REASON_VMXON]		= vmx_exit_ud,
+	[EXIT_REASON_CR_ACCESS]		= vmx_exit_cr,
+	[EXIT_REASON_IO_INSTRUCTION]	= vmx_exit_io,
+	[EXIT_REASON_MSR_READ]		= vmx_exit_msr,
+	[EXIT_REASON_MSR_WRITE]		= vmx_exit_msr,
+	[EXIT_REASON_MWAIT]		= vmx_exit_ud,
+	[EXIT_REASON_MONITOR]		= vmx_exit_ud,
+	[EXIT_REASON_EPT_VIOLATION]	= vmx_exit_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG]	= vmx_exit_ept_misconfig,
+	[EXIT_REASON_INVEPT]		= vmx_exit_ud,
+	[EXIT_REASON_INVVPID]		= vmx_exit_ud,
+	[EXIT_REASON_PREEMPTION_TIMER]	= vmx_exit_interrupt,
+	[EXIT_REASON_XSETBV]		= vmx_exit_xsetbv,
+};
+
+int vmx_handle_exit(struct kvisor_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 reason = vmx->exit.reason;
+	int (*handler)(struct vmx_vcpu *vmx) = NULL;
+
+	/* VMLAUNCH/VMRESUME failed: the VM-instruction error says why. */
+	if (vmx->exit.vmfail)
+		return kvisor_handle_fail_entry(vcpu, vmx->exit.insn_error);
+	/* Entry checked the guest state and found it invalid. */
+	if (reason & EXIT_REASON_FAILED_ENTRY)
+		return kvisor_handle_fail_entry(vcpu, reason);
+
+	reason &= 0xffff;
+	if (reason < EXIT_REASON_NR)
+		handler = vmx_exit_handlers[array_index_nospec(reason,
+							       EXIT_REASON_NR)];
+	if (!handler) {
+		pr_warn_ratelimited("unexpected VMX exit %u (qualification %#lx)\n",
+				    reason, vmx->exit.qualification);
+		return kvisor_handle_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+				reason, vmx->exit.qualification);
+	}
+	return handler(vmx);
+}

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VMX guest state as KVM's ABI sees it: segments, control registers and
+ * EFER in and out of the VMCS.  Every function here runs between
+ * vmx_load() and vmx_put(), or is called by one that does.
+ *
+ * The guest's CR0 and CR4 are not what the hardware holds: VMX forces
+ * some bits on (CR0.NE, CR4.VMXE), so the hardware value carries them and
+ * the read shadow holds what the guest believes; for the bits in the
+ * guest/host mask, reads return the shadow and writes exit.
+ */
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
+
+#include "vmx.h"
+
+static unsigned long vmx_guest_view(unsigned long hw, unsigned long shadow,
+				    unsigned long mask)
+{
+	return (hw & ~mask) | (shadow & mask);
+}
+
+static unsigned long vmx_guest_cr0(void)
+{
+	return vmx_guest_view(vmcs_readl(VMCS_GUEST_CR0),
+			      vmcs_readl(VMCS_CR0_READ_SHADOW),
+			      vmcs_readl(VMCS_CR0_GUEST_HOST_MASK));
+}
+
+static unsigned long vmx_guest_cr4(void)
+{
+	return vmx_guest_view(vmcs_readl(VMCS_GUEST_CR4),
+			      vmcs_readl(VMCS_CR4_READ_SHADOW),
+			      vmcs_readl(VMCS_CR4_GUEST_HOST_MASK));
+}
+
+/* Long mode is active when EFER.LME and CR0.PG are both set. */
+static void vmx_update_long_mode(u64 efer, unsigned long cr0)
+{
+	u32 entry = vmcs_read32(VMCS_ENTRY_CONTROLS) & ~ENTRY_IA32E_MODE;
+
+	if ((efer & EFER_LME) && (cr0 & X86_CR0_PG))
+		efer |= EFER_LMA;
+	else
+		efer &= ~EFER_LMA;
+	vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
+	vmcs_write32(VMCS_ENTRY_CONTROLS,
+		     entry | (efer & EFER_LMA ? ENTRY_IA32E_MODE : 0));
+}
+
+void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0)
+{
+	const struct vmx_config *c = &vmx_config;
+	u64 fixed0 = c->cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG);
+
+	vmcs_writel(VMCS_CR0_READ_SHADOW, cr0);
+	vmcs_writel(VMCS_GUEST_CR0, (cr0 | fixed0) & c->cr0_fixed1);
+	vmx_update_long_mode(vmcs_read64(VMCS_GUEST_IA32_EFER), cr0);
+}
+
+void vmx_set_cr4(struct vmx_vcpu *vmx, unsigned long cr4)
+{
+	const struct vmx_config *c = &vmx_config;
+
+	vmcs_writel(VMCS_CR4_READ_SHADOW, cr4);
+	vmcs_writel(VMCS_GUEST_CR4, (cr4 | c->cr4_fixed0) & c->cr4_fixed1);
+}
+
+void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer)
+{
+	vmx_update_long_mode(efer, vmx_guest_cr0());
+}
+
+/* Segments ------------------------------------------------------------- */
+
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
+
+/* Per segment, the selector, limit, AR and base fields are 2 apart. */
+static void vmx_get_seg(int seg, struct kvm_segment *k)
+{
+	u32 ar = vmcs_read32(VMCS_GUEST_ES_AR + seg * 2);
+
+	k->selector = vmcs_read16(VMCS_GUEST_ES_SELECTOR + seg * 2);
+	k->limit = vmcs_read32(VMCS_GUEST_ES_LIMIT + seg * 2);
+	k->base = vmcs_readl(VMCS_GUEST_ES_BASE + seg * 2);
+	k->type = ar & VMX_AR_TYPE_MASK;
+	k->s = !!(ar & VMX_AR_S);
+	k->dpl = (ar >> VMX_AR_DPL_SHIFT) & 3;
+	k->present = !!(ar & VMX_AR_P);
+	k->avl = !!(ar & VMX_AR_AVL);
+	k->l = !!(ar & VMX_AR_L);
+	k->db = !!(ar & VMX_AR_DB);
+	k->g = !!(ar & VMX_AR_G);
+	k->unusable = !!(ar & VMX_AR_UNUSABLE);
+	k->padding = 0;
+}
+
+static void vmx_set_seg(int seg, const struct kvm_segment *k)
+{
+	u32 ar;
+
+	/* VMX marks a null or absent segment "unusable" instead. */
+	if (k->unusable || !k->present)
+		ar = VMX_AR_UNUSABLE;
+	else
+		ar = (k->type & VMX_AR_TYPE_MASK) | (k->s ? VMX_AR_S : 0) |
+		     (k->dpl & 3) << VMX_AR_DPL_SHIFT | VMX_AR_P |
+		     (k->avl ? VMX_AR_AVL : 0) | (k->l ? VMX_AR_L : 0) |
+		     (k->db ? VMX_AR_DB : 0) | (k->g ? VMX_AR_G : 0);
+	vmcs_write16(VMCS_GUEST_ES_SELECTOR + seg * 2, k->selector);
+	vmcs_write32(VMCS_GUEST_ES_LIMIT + seg * 2, k->limit);
+	vmcs_writel(VMCS_GUEST_ES_BASE + seg * 2, k->base);
+	vmcs_write32(VMCS_GUEST_ES_AR + seg * 2, ar);
+}
+
+void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	memset(sregs, 0, sizeof(*sregs));
+	vmx_load(vmx);
+	vmx_get_seg(SEG_CS, &sregs->cs);
+	vmx_get_seg(SEG_DS, &sregs->ds);
+	vmx_get_seg(SEG_ES, &sregs->es);
+	vmx_get_seg(SEG_FS, &sregs->fs);
+	vmx_get_seg(SEG_GS, &sregs->gs);
+	vmx_get_seg(SEG_SS, &sregs->ss);
+	vmx_get_seg(SEG_TR, &sregs->tr);
+	vmx_get_seg(SEG_LDTR, &sregs->ldt);
+	sregs->gdt.base = vmcs_readl(VMCS_GUEST_GDTR_BASE);
+	sregs->gdt.limit = vmcs_read32(VMCS_GUEST_GDTR_LIMIT);
+	sregs->idt.base = vmcs_readl(VMCS_GUEST_IDTR_BASE);
+	sregs->idt.limit = vmcs_read32(VMCS_GUEST_IDTR_LIMIT);
+	sregs->cr0 = vmx_guest_cr0();
+	sregs->cr3 = vmcs_readl(VMCS_GUEST_CR3);
+	sregs->cr4 = vmx_guest_cr4();
+	sregs->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	vmx_put(vmx);
+	sregs->cr2 = vmx->cr2;
+	sregs->apic_base = vmx->apic_base;
+}
+
+/* The consistency rules KVM applies to KVM_SET_SREGS. */
+static bool vmx_sregs_valid(const struct kvm_sregs *sregs)
+{
+	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG))
+		return (sregs->cr4 & X86_CR4_PAE) && (sregs->efer & EFER_LMA);
+	return !(sregs->efer & EFER_LMA) && !sregs->cs.l;
+}
+
+int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (!vmx_sregs_valid(sregs))
+		return -EINVAL;
+	vmx_load(vmx);
+	vmx_set_seg(SEG_CS, &sregs->cs);
+	vmx_set_seg(SEG_DS, &sregs->ds);
+	vmx_set_seg(SEG_ES, &sregs->es);
+	vmx_set_seg(SEG_FS, &sregs->fs);
+	vmx_set_seg(SEG_GS, &sregs->gs);
+	vmx_set_seg(SEG_SS, &sregs->ss);
+	vmx_set_seg(SEG_TR, &sregs->tr);
+	vmx_set_seg(SEG_LDTR, &sregs->ldt);
+	vmcs_writel(VMCS_GUEST_GDTR_BASE, sregs->gdt.base);
+	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, sregs->gdt.limit);
+	vmcs_writel(VMCS_GUEST_IDTR_BASE, sregs->idt.base);
+	vmcs_write32(VMCS_GUEST_IDTR_LIMIT, sregs->idt.limit);
+	vmcs_writel(VMCS_GUEST_CR3, sregs->cr3);
+	vmx_set_cr4(vmx, sregs->cr4);
+	vmcs_write64(VMCS_GUEST_IA32_EFER, sregs->efer);
+	vmx_set_cr0(vmx, sregs->cr0);
+	vmx_put(vmx);
+	vmx->cr2 = sregs->cr2;
+	vmx->apic_base = sregs->apic_base;
+	/* New paging state: translations cached under the old one go. */
+	vmx->flush = true;
+	return 0;
+}
+
+void vmx_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 cs_ar;
+	int seg;
+
+	vmx_load(vmx);
+	cs_ar = vmcs_read32(VMCS_GUEST_CS_AR);
+	if (!(vmx_guest_cr0() & X86_CR0_PE))
+		ctxt->mode = EMU_MODE_REAL;
+	else if ((vmcs_read64(VMCS_GUEST_IA32_EFER) & EFER_LMA) &&
+		 (cs_ar & VMX_AR_L))
+		ctxt->mode = EMU_MODE_LONG64;
+	else if (cs_ar & VMX_AR_DB)
+		ctxt->mode = EMU_MODE_PROT32;
+	else
+		ctxt->mode = EMU_MODE_PROT16;
+	/* enum emu_seg and the VMCS order agree: ES, CS, SS, DS, FS, GS. */
+	for (seg = 0; seg < EMU_NR_SEGS; seg++)
+		ctxt->seg_base[seg] = vmcs_readl(VMCS_GUEST_ES_BASE + seg * 2);
+	vmx_put(vmx);
+}
+
+void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
+		    u64 *efer)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx_load(vmx);
+	*cr0 = vmx_guest_cr0();
+	*cr3 = vmcs_readl(VMCS_GUEST_CR3);
+	*cr4 = vmx_guest_cr4();
+	*efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	vmx_put(vmx);
+}
+
+void vmx_queue_exception(struct kvisor_vcpu *vcpu, int vector,
+			 bool has_error, u32 error)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx->event = VMX_INTR_INFO_VALID | VMX_INTR_TYPE_HW_EXCEPTION |
+		     (vector & VMX_INTR_INFO_VECTOR_MASK) |
+		     (has_error ? VMX_INTR_INFO_ERROR_VALID : 0);
+	vmx->event_err = error;
+}
+
+void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu)
+{
+	WRITE_ONCE(to_vmx(vcpu)->flush, true);
+}

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VMX vCPUs: the VMCS and the CPU it is current on, its initial contents,
+ * guest state in and out of it, and one trip through VMLAUNCH/VMRESUME.
+ *
+ * A VMCS is reachable only on the CPU where it was last made current with
+ * VMPTRLD, and the CPU may cache parts of it there.  So every access runs
+ * between vmx_load(), which pins the thread to its CPU and moves the VMCS
+ * here if it was elsewhere (VMCLEAR on the old CPU writes it back to
+ * memory first), and vmx_put().  A VMCS that moved must be started again
+ * with VMLAUNCH; after that, VMRESUME.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <asm/cpu_entry_area.h>
+#include <asm/desc.h>
+#include <asm/fpu/xcr.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/segment.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+#include <asm/trapnr.h>
+
+#include "vmx.h"
+
+/* The power-on PAT: WB, WT, UC-, UC, repeated. */
+#define PAT_RESET	0x0007040600070406ULL
+
+static const u32 vmx_switched_msrs[VMX_NR_SWITCHED_MSRS] = {
+	MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+};
+#define VMX_MSR_KERNEL_GS_BASE	0	/* index in the lists above */
+
+static void vmx_vmclear(void *vmcs)
+{
+	u64 pa = __pa(vmcs);
+
+	asm volatile("vmclear %[pa]" :: [pa] "m" (pa) : "memory", "cc");
+}
+
+static void vmx_vmptrld(void *vmcs)
+{
+	u64 pa = __pa(vmcs);
+	bool failed;
+
+	asm volatile("vmptrld %[pa]; setna %[failed]"
+		     : [failed] "=qm" (failed) : [pa] "m" (pa)
+		     : "memory", "cc");
+	if (failed)
+		pr_warn_ratelimited("VMPTRLD of %#llx failed\n", pa);
+}
+
+/* Runs on the CPU the VMCS is loaded on, interrupts disabled. */
+static void vmx_unload_here(void *arg)
+{
+	struct vmx_vcpu *vmx = arg;
+	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
+
+	if (vmx->cpu != smp_processor_id())
+		return;
+	vmx_vmclear(vmx->vmcs);
+	if (vc->current_vmcs == vmx->vmcs)
+		vc->current_vmcs = NULL;
+	list_del(&vmx->loaded);
+	vmx->launched = false;
+	WRITE_ONCE(vmx->cpu, -1);
+}
+
+/* Before VMXOFF or when this CPU goes away. */
+void vmx_clear_loaded_vmcss(void)
+{
+	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
+	struct vmx_vcpu *vmx, *tmp;
+
+	list_for_each_entry_safe(vmx, tmp, &vc->loaded, loaded)
+		vmx_unload_here(vmx);
+}
+
+/*
+ * Host state that differs between CPUs: VM exit loads it from the VMCS,
+ * so it must be this CPU's.
+ */
+static void vmx_set_host_cpu_state(int cpu)
+{
+	struct desc_ptr idt;
+	unsigned long gs_base;
+
+	vmcs_writel(VMCS_HOST_TR_BASE,
+		    (unsigned long)&get_cpu_entry_area(cpu)->tss.x86_tss);
+	vmcs_writel(VMCS_HOST_GDTR_BASE, (unsigned long)get_current_gdt_ro());
+	vmcs_writel(VMCS_HOST_IA32_SYSENTER_ESP,
+		    (unsigned long)(cpu_entry_stack(cpu) + 1));
+	rdmsrl(MSR_GS_BASE, gs_base);
+	vmcs_writel(VMCS_HOST_GS_BASE, gs_base);
+	store_idt(&idt);
+	vmcs_writel(VMCS_HOST_IDTR_BASE, idt.address);
+}
+
+void vmx_load(struct vmx_vcpu *vmx)
+{
+	int cpu = get_cpu();
+	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
+	int old = READ_ONCE(vmx->cpu);
+
+	if (old == cpu) {
+		if (vc->current_vmcs != vmx->vmcs) {
+			vmx_vmptrld(vmx->vmcs);
+			vc->current_vmcs = vmx->vmcs;
+		}
+		return;
+	}
+	if (old >= 0)
+		smp_call_function_single(old, vmx_unload_here, vmx, 1);
+
+	local_irq_disable();
+	list_add(&vmx->loaded, &vc->loaded);
+	vmx->cpu = cpu;
+	local_irq_enable();
+	vmx_vmptrld(vmx->vmcs);
+	vc->current_vmcs = vmx->vmcs;
+	vmx->launched = false;
+	vmx_set_host_cpu_state(cpu);
+	/* This CPU may hold translations from an earlier stay: drop them. */
+	vmx->flush = true;
+}
+
+void vmx_put(struct vmx_vcpu *vmx)
+{
+	put_cpu();
+}
+
+/* Setup -------------------------------------------------------------- */
+
+/* Host state that is the same on every CPU and for every entry. */
+static void vmx_setup_host_state(void)
+{
+	u32 lo, hi;
+	u64 v;
+
+	vmcs_writel(VMCS_HOST_CR0, read_cr0());
+	vmcs_write16(VMCS_HOST_CS_SELECTOR, __KERNEL_CS);
+	vmcs_write16(VMCS_HOST_SS_SELECTOR, __KERNEL_DS);
+	/* Null data selectors are legal in 64-bit mode; see vmx_run(). */
+	vmcs_write16(VMCS_HOST_DS_SELECTOR, 0);
+	vmcs_write16(VMCS_HOST_ES_SELECTOR, 0);
+	vmcs_write16(VMCS_HOST_FS_SELECTOR, 0);
+	vmcs_write16(VMCS_HOST_GS_SELECTOR, 0);
+	vmcs_write16(VMCS_HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
+	vmcs_writel(VMCS_HOST_RIP, (unsigned long)kv_vmx_vmexit);
+	rdmsr(MSR_IA32_SYSENTER_CS, lo, hi);
+	vmcs_write32(VMCS_HOST_IA32_SYSENTER_CS, lo);
+	rdmsrl(MSR_IA32_SYSENTER_EIP, v);
+	vmcs_writel(VMCS_HOST_IA32_SYSENTER_EIP, v);
+	rdmsrl(MSR_EFER, v);
+	vmcs_write64(VMCS_HOST_IA32_EFER, v);
+	rdmsrl(MSR_IA32_CR_PAT, v);
+	vmcs_write64(VMCS_HOST_IA32_PAT, v);
+}
+
+static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
+{
+	const struct vmx_config *c = &vmx_config;
+
+	vmcs_write32(VMCS_PIN_CONTROLS, c->pin);
+	vmcs_write32(VMCS_PROC_CONTROLS, c->proc);
+	vmcs_write32(VMCS_PROC_CONTROLS2, c->proc2);
+	vmcs_write32(VMCS_EXIT_CONTROLS, c->exit);
+	vmcs_write32(VMCS_ENTRY_CONTROLS, c->entry);
+	/* Machine checks in the guest are the host's to handle. */
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, BIT(X86_TRAP_MC));
+	vmcs_write64(VMCS_MSR_BITMAP, msr_bitmap_pa);
+	vmcs_write64(VMCS_EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
+	vmcs_write16(VMCS_VPID, vmx->vpid);
+	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);	/* no shadow VMCS */
+
+	vmcs_write64(VMCS_ENTRY_MSR_LOAD_ADDR, __pa(vmx->guest_msrs));
+	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, VMX_NR_SWITCHED_MSRS);
+	vmcs_write64(VMCS_EXIT_MSR_STORE_ADDR, __pa(vmx->guest_msrs));
+	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, VMX_NR_SWITCHED_MSRS);
+	vmcs_write64(VMCS_EXIT_MSR_LOAD_ADDR, __pa(vmx->host_msrs));
+	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, VMX_NR_SWITCHED_MSRS);
+
+	/*
+	 * CR0/CR4 bits VMX forces (CR0.NE, CR4.VMXE; PE and PG are free with
+	 * unrestricted guest) are owned by kvisor: the guest reads its own
+	 * value from the shadow and exits when it tries to change them.
+	 */
+	vmcs_writel(VMCS_CR0_GUEST_HOST_MASK,
+		    (u32)((c->cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG)) |
+			  ~c->cr0_fixed1));
+	vmcs_writel(VMCS_CR4_GUEST_HOST_MASK,
+		    (u32)(c->cr4_fixed0 | ~c->cr4_fixed1));
+}
+
+static void vmx_seg_reset(u32 sel_field, u16 selector, u64 base, u32 ar)
+{
+	/* Selector, limit, AR and base fields keep the same order per segment. */
+	u32 i = (sel_field - VMCS_GUEST_ES_SELECTOR) / 2;
+
+	vmcs_write16(VMCS_GUEST_ES_SELECTOR + i * 2, selector);
+	vmcs_write32(VMCS_GUEST_ES_LIMIT + i * 2, 0xffff);
+	vmcs_write32(VMCS_GUEST_ES_AR + i * 2, ar);
+	vmcs_writel(VMCS_GUEST_ES_BASE + i * 2, base);
+}
+
+/* The state of an x86 CPU after RESET: real mode at F000:FFF0. */
+static void vmx_reset_guest_state(struct vmx_vcpu *vmx)
+{
+	vmx_seg_reset(VMCS_GUEST_CS_SELECTOR, 0xf000, 0xffff0000, 0x9b);
+	vmx_seg_reset(VMCS_GUEST_DS_SELECTOR, 0, 0, 0x93);
+	vmx_seg_reset(VMCS_GUEST_ES_SELECTOR, 0, 0, 0x93);
+	vmx_seg_reset(VMCS_GUEST_SS_SELECTOR, 0, 0, 0x93);
+	vmx_seg_reset(VMCS_GUEST_FS_SELECTOR, 0, 0, 0x93);
+	vmx_seg_reset(VMCS_GUEST_GS_SELECTOR, 0, 0, 0x93);
+	vmx_seg_reset(VMCS_GUEST_LDTR_SELECTOR, 0, 0, 0x82);
+	vmx_seg_reset(VMCS_GUEST_TR_SELECTOR, 0, 0, 0x8b);
+	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_writel(VMCS_GUEST_GDTR_BASE, 0);
+	vmcs_write32(VMCS_GUEST_IDTR_LIMIT, 0xffff);
+	vmcs_writel(VMCS_GUEST_IDTR_BASE, 0);
+	vmx_set_cr0(vmx, X86_CR0_NW | X86_CR0_CD | X86_CR0_ET);
+	vmx_set_cr4(vmx, 0);
+	vmcs_writel(VMCS_GUEST_CR3, 0);
+	vmx_set_efer(vmx, 0);
+	vmcs_write64(VMCS_GUEST_IA32_PAT, PAT_RESET);
+	vmcs_writel(VMCS_GUEST_DR7, 0x400);
+	vmcs_write64(VMCS_GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write32(VMCS_GUEST_SYSENTER_CS, 0);
+	vmcs_writel(VMCS_GUEST_SYSENTER_ESP, 0);
+	vmcs_writel(VMCS_GUEST_SYSENTER_EIP, 0);
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, 0);
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_writel(VMCS_GUEST_PENDING_DBG, 0);
+	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
+}
+
+/* Shared by all vCPUs: exit on every MSR but those VMX switches. */
+static u8 *vmx_msr_bitmap;
+
+static void vmx_msr_bitmap_allow(u32 msr)
+{
+	/* Read bitmap low, read high, write low, write high: 1K each. */
+	u32 base = msr >= 0xc0000000 ? 1024 : 0;
+
+	msr &= 0x1fff;
+	vmx_msr_bitmap[base + msr / 8] &= ~BIT(msr % 8);
+	vmx_msr_bitmap[2048 + base + msr / 8] &= ~BIT(msr % 8);
+}
+
+static int vmx_get_msr_bitmap(void)
+{
+	static const u32 passthrough[] = {
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
+		MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS,
+		MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	};
+	static DEFINE_MUTEX(lock);
+	int i;
+
+	mutex_lock(&lock);
+	if (!vmx_msr_bitmap) {
+		vmx_msr_bitmap = (u8 *)__get_free_page(GFP_KERNEL);
+		if (vmx_msr_bitmap) {
+			memset(vmx_msr_bitmap, 0xff, PAGE_SIZE);
+			for (i = 0; i < ARRAY_SIZE(passthrough); i++)
+				vmx_msr_bitmap_allow(passthrough[i]);
+		}
+	}
+	mutex_unlock(&lock);
+	return vmx_msr_bitmap ? 0 : -ENOMEM;
+}
+
+static int vmx_alloc_msr_lists(struct vmx_vcpu *vmx)
+{
+	int i;
+
+	vmx->guest_msrs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vmx->host_msrs = vmx->guest_msrs + VMX_NR_SWITCHED_MSRS;
+	if (!vmx->guest_msrs)
+		return -ENOMEM;
+	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++) {
+		vmx->guest_msrs[i].index = vmx_switched_msrs[i];
+		vmx->host_msrs[i].index = vmx_switched_msrs[i];
+		/* These are fixed for the host's life; KERNEL_GS_BASE is not. */
+		rdmsrl(vmx_switched_msrs[i], vmx->host_msrs[i].value);
+	}
+	return 0;
+}
+
+static void vmx_vcpu_destroy(struct vmx_vcpu *vmx)
+{
+	int cpu = READ_ONCE(vmx->cpu);
+
+	if (cpu >= 0)
+		smp_call_function_single(cpu, vmx_unload_here, vmx, 1);
+	if (vmx->vpid)
+		vmx_free_vpid(vmx->vpid);
+	free_page((unsigned long)vmx->guest_msrs);
+	free_page((unsigned long)vmx->vmcs);
+	kfree(vmx);
+}
+
+struct kvisor_vcpu *vmx_vcpu_create(struct kvisor_vm *vm)
+{
+	struct vmx_vcpu *vmx;
+	int vpid, r = -ENOMEM;
+
+	if (vmx_get_msr_bitmap())
+		return ERR_PTR(-ENOMEM);
+	vmx = kzalloc(sizeof(*vmx), GFP_KERNEL_ACCOUNT);
+	if (!vmx)
+		return ERR_PTR(-ENOMEM);
+	vmx->cpu = -1;
+	INIT_LIST_HEAD(&vmx->loaded);
+	vmx->vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vmx->vmcs || vmx_alloc_msr_lists(vmx))
+		goto fail;
+	/* A VMCS region starts with the revision id, like VMXON's. */
+	*(u32 *)vmx->vmcs = vmx_config.revision;
+	vpid = vmx_alloc_vpid();
+	if (vpid < 0) {
+		r = vpid;
+		goto fail;
+	}
+	vmx->vpid = vpid;
+	vmx->vcpu.vm = vm;	/* vmx_setup_controls() needs the VM's EPT */
+	r = kvisor_vcpu_init(&vmx->vcpu, vm);
+	if (r)
+		goto fail;
+	vmx->xcr0 = XFEATURE_MASK_FP;
+	vmx->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
+
+	/* A new VMCS starts "clear"; vmx_load() then makes it current. */
+	vmx_vmclear(vmx->vmcs);
+	vmx_load(vmx);
+	vmx_setup_host_state();
+	vmx_setup_controls(vmx, __pa(vmx_msr_bitmap));
+	vmx_reset_guest_state(vmx);
+	vmx_put(vmx);
+	vmx->vcpu.rip = 0xfff0;
+	return &vmx->vcpu;
+fail:
+	vmx_vcpu_destroy(vmx);
+	return ERR_PTR(r);
+}
+
+void vmx_vcpu_free(struct kvisor_vcpu *vcpu)
+{
+	kvisor_vcpu_uninit(vcpu);
+	vmx_vcpu_destroy(to_vmx(vcpu));
+}
+
+/* World switch ---------------------------------------------------------- */
+
+static void vmx_load_guest(struct vmx_vcpu *vmx)
+{
+	struct kvisor_vcpu *vcpu = &vmx->vcpu;
+	unsigned long cr3 = __read_cr3(), cr4 = cr4_read_shadow(), fs_base;
+
+	/* A handler moved RIP past an instruction: its STI shadow is over. */
+	if (vcpu->rip != vmcs_readl(VMCS_GUEST_RIP)) {
+		u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+
+		if (intr & (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS))
+			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr &
+				~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS));
+	}
+	vmcs_writel(VMCS_GUEST_RSP, vcpu->regs[EMU_RSP]);
+	vmcs_writel(VMCS_GUEST_RIP, vcpu->rip);
+	vmcs_writel(VMCS_GUEST_RFLAGS, vcpu->rflags);
+	if (vmx_config.preemption_ticks)
+		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
+			     vmx_config.preemption_ticks);
+	if (vmx->event) {
+		vmcs_write32(VMCS_ENTRY_INTR_INFO, vmx->event);
+		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmx->event_err);
+		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, vmx->event_insn_len);
+		vmx->event = 0;
+	}
+
+	/* Host state that changes with the task or over time. */
+	if (cr3 != vmx->host_cr3)
+		vmcs_writel(VMCS_HOST_CR3, vmx->host_cr3 = cr3);
+	if (cr4 != vmx->host_cr4)
+		vmcs_writel(VMCS_HOST_CR4, vmx->host_cr4 = cr4);
+	rdmsrl(MSR_FS_BASE, fs_base);
+	vmcs_writel(VMCS_HOST_FS_BASE, fs_base);
+	rdmsrl(MSR_KERNEL_GS_BASE, vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
+}
+
+/* Read everything the exit handlers need while the VMCS is current. */
+static void vmx_save_exit(struct vmx_vcpu *vmx, bool entry_failed)
+{
+	struct vmx_exit_info *e = &vmx->exit;
+	struct kvisor_vcpu *vcpu = &vmx->vcpu;
+
+	memset(e, 0, sizeof(*e));
+	if (entry_failed) {
+		/* VMLAUNCH/VMRESUME refused, before any guest state changed. */
+		e->vmfail = true;
+		e->insn_error = vmcs_read32(VMCS_INSTRUCTION_ERROR);
+		return;
+	}
+	e->reason = vmcs_read32(VMCS_EXIT_REASON);
+	e->qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION);
+	e->intr_info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+	e->intr_error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
+	e->idt_vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+	e->idt_vectoring_error = vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE);
+	e->insn_len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	e->gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+	vcpu->regs[EMU_RSP] = vmcs_readl(VMCS_GUEST_RSP);
+	vcpu->rip = vmcs_readl(VMCS_GUEST_RIP);
+	vcpu->rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
+
+	/*
+	 * An exit taken while the CPU delivered an event (an exception whose
+	 * handler's stack was not yet mapped, say) loses that event unless
+	 * it is injected again.
+	 */
+	if (e->idt_vectoring & VMX_INTR_INFO_VALID) {
+		vmx->event = e->idt_vectoring & (VMX_INTR_INFO_VALID |
+			VMX_INTR_INFO_ERROR_VALID | VMX_INTR_TYPE_MASK |
+			VMX_INTR_INFO_VECTOR_MASK);
+		vmx->event_err = e->idt_vectoring_error;
+		vmx->event_insn_len = e->insn_len;
+	}
+}
+
+/*
+ * One trip into the guest.  External interrupts and NMIs exit the guest
+ * (pin-based controls) without being acknowledged, so a pending interrupt
+ * is taken by the host as soon as interrupts are enabled again; an NMI,
+ * which the exit consumed, is handed to the host's NMI handler by hand.
+ */
+int vmx_run(struct kvisor_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u16 ds, es, fs, gs;
+	u64 host_xcr0 = 0;
+	bool swap_xcr0, failed;
+
+	vmx_load(vmx);
+	vmx_load_guest(vmx);
+	savesegment(ds, ds);
+	savesegment(es, es);
+	savesegment(fs, fs);
+	savesegment(gs, gs);
+
+	kvisor_enter_guest_irqoff();
+	if (READ_ONCE(vmx->flush)) {
+		WRITE_ONCE(vmx->flush, false);
+		vmx_invept(vmx_eptp(vcpu->vm));
+		vmx_invvpid(vmx->vpid);
+	}
+	swap_xcr0 = (vmcs_readl(VMCS_GUEST_CR4) & X86_CR4_OSXSAVE) &&
+		    boot_cpu_has(X86_FEATURE_XSAVE);
+	if (swap_xcr0) {
+		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+		swap_xcr0 = host_xcr0 != vmx->xcr0;
+		if (swap_xcr0)
+			xsetbv(XCR_XFEATURE_ENABLED_MASK, vmx->xcr0);
+	}
+	if (read_cr2() != vmx->cr2)
+		native_write_cr2(vmx->cr2);
+
+	failed = kv_vmx_vmenter(vcpu->regs, vmx->launched);
+
+	vmx->cr2 = read_cr2();
+	if (swap_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	/* VM exit left null data selectors and a short TSS limit. */
+	if (ds)
+		loadsegment(ds, ds);
+	if (es)
+		loadsegment(es, es);
+	if (fs)
+		loadsegment(fs, fs);
+	if (gs)
+		load_gs_index(gs);
+	invalidate_tss_limit();
+	if (!failed)
+		vmx->launched = true;
+	vmx_save_exit(vmx, failed);
+	if (!failed && (vmx->exit.reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
+	    (vmx->exit.intr_info & VMX_INTR_TYPE_MASK) == VMX_INTR_TYPE_NMI)
+		asm volatile("int $2");
+	kvisor_exit_guest_irqoff();
+	vmx_put(vmx);
+	return 0;
+}
