@@ -216,9 +216,12 @@ int svm_handle_exit(struct kvisor_vcpu *vcpu)
 	u64 code = svm->vmcb->control.exit_code;
 	int (*handler)(struct svm_vcpu *svm) = NULL;
 
-	/* VMRUN refused the guest state: a consistency check failed. */
-	if (code == SVM_EXIT_INVALID)
-		return kvisor_handle_fail_entry(vcpu, code);
+	/*
+	 * VMRUN refused the guest state: a consistency check failed.  The
+	 * code is -1; some implementations (QEMU's) store only 32 bits of it.
+	 */
+	if ((u32)code == (u32)SVM_EXIT_INVALID)
+		return kvisor_handle_fail_entry(vcpu, SVM_EXIT_INVALID);
 
 	if (code < ARRAY_SIZE(svm_exit_handlers))
 		handler = svm_exit_handlers[array_index_nospec(code,

@@ -318,11 +318,17 @@ static void svm_save_guest(struct svm_vcpu *svm)
 	struct kvisor_vcpu *vcpu = &svm->vcpu;
 	struct vmcb *vmcb = svm->vmcb;
 
+	vmcb->control.tlb_ctl = SVM_TLB_NONE;
+	/*
+	 * VMRUN refused the state: the guest never ran, and the VMCB's save
+	 * area may hold whatever the CPU had loaded of it by then.
+	 */
+	if ((u32)vmcb->control.exit_code == (u32)SVM_EXIT_INVALID)
+		return;
 	vcpu->regs[EMU_RAX] = vmcb->save.rax;
 	vcpu->regs[EMU_RSP] = vmcb->save.rsp;
 	vcpu->rip = vmcb->save.rip;
 	vcpu->rflags = vmcb->save.rflags;
-	vmcb->control.tlb_ctl = SVM_TLB_NONE;
 	vmcb->control.event_inj = 0;
 	/*
 	 * An exit taken while the CPU delivered an event (an exception whose

@@ -483,9 +483,10 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	if (gs)
 		load_gs_index(gs);
 	invalidate_tss_limit();
-	if (!failed)
-		vmx->launched = true;
 	vmx_save_exit(vmx, failed);
+	/* An entry that failed its checks leaves the VMCS unlaunched. */
+	if (!failed && !(vmx->exit.reason & EXIT_REASON_FAILED_ENTRY))
+		vmx->launched = true;
 	if (!failed && (vmx->exit.reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
 	    (vmx->exit.intr_info & VMX_INTR_TYPE_MASK) == VMX_INTR_TYPE_NMI)
 		asm volatile("int $2");

@@ -33,7 +33,10 @@ start_svm() {
 		mkdir -p "$CACHE"
 		"$HERE/extract-vmlinux.sh" "/boot/vmlinuz-$KVER" "$vmlinux" || return 1
 	fi
-	qemu-system-x86_64 -accel tcg -machine pc -cpu max -smp 1 -m 1024 \
+	# Two vCPUs, so vCPU threads migrate and two run at once; one TCG
+	# thread for both (multi-threaded TCG hung guests when measured).
+	qemu-system-x86_64 -accel tcg,thread=single -machine pc -cpu max \
+		-smp 2 -m 1024 \
 		-nographic -no-reboot -nodefaults \
 		-kernel "$vmlinux" -initrd "$INITRD" -append "$CMDLINE" \
 		-serial "file:$OUT/console.log" -serial "file:$OUT/results.txt" \
