@@ -17,6 +17,8 @@
 #include <linux/mm.h>
 #include <linux/smp.h>
 
+#include <linux/kvisor.h>
+
 #include "kvisor.h"
 
 #define X86_VEC_PF	14
@@ -57,12 +59,29 @@ int kvisor_handle_shutdown(struct kvisor_vcpu *vcpu)
 	return 0;
 }
 
+/* kvisor names the rule after KVM's fields: see <uapi/linux/kvisor.h>. */
+static_assert(sizeof(struct kvisor_fail_entry) <=
+	      sizeof(((struct kvm_run *)0)->padding));
+static_assert(offsetof(struct kvisor_fail_entry, cpu) ==
+	      offsetof(struct kvm_run, fail_entry.cpu) -
+	      offsetof(struct kvm_run, fail_entry));
+
 int kvisor_handle_fail_entry(struct kvisor_vcpu *vcpu, u64 reason)
 {
+	/* the exit union, of which fail_entry is one member */
+	struct kvisor_fail_entry *fe = (void *)vcpu->run->padding;
+
 	vcpu->exits[KVISOR_EXIT_OTHER]++;
 	vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
-	vcpu->run->fail_entry.hardware_entry_failure_reason = reason;
-	vcpu->run->fail_entry.cpu = raw_smp_processor_id();
+	memset(fe, 0, sizeof(*fe));
+	fe->hardware_entry_failure_reason = reason;
+	fe->cpu = raw_smp_processor_id();
+	if (kvisor_ops->explain_fail_entry) {
+		kvisor_ops->explain_fail_entry(vcpu, fe->rule, sizeof(fe->rule));
+		fe->magic = KVISOR_FAIL_ENTRY_MAGIC;
+		pr_info_ratelimited("vCPU %d: VM entry failed (%#llx): %s\n",
+				    vcpu->id, reason, fe->rule);
+	}
 	return 0;
 }
 

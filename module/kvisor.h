@@ -96,6 +96,7 @@ enum kvisor_exit_class {
  * @get_paging:	CR0, CR3, CR4 and EFER, for the guest page-table walker.
  * @queue_exception: deliver an exception at the next entry.
  * @request_tlb_flush: drop the guest's translations before the next entry.
+ * @explain_fail_entry: after a refused entry, name the broken rule.
  * @inject_pending: false when the backend has an event still to deliver.
  */
 struct kvisor_vendor_ops {
@@ -121,6 +122,8 @@ struct kvisor_vendor_ops {
 	void (*queue_exception)(struct kvisor_vcpu *vcpu, int vector,
 				bool has_error, u32 error);
 	void (*request_tlb_flush)(struct kvisor_vcpu *vcpu);
+	void (*explain_fail_entry)(struct kvisor_vcpu *vcpu, char *buf,
+				   size_t len);
 };
 
 extern const struct kvisor_vendor_ops kvisor_vmx_ops;

@@ -268,4 +268,5 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.get_paging		= svm_get_paging,
 	.queue_exception	= svm_queue_exception,
 	.request_tlb_flush	= svm_request_tlb_flush,
+	.explain_fail_entry	= svm_explain_fail_entry,
 };

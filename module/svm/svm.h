@@ -116,6 +116,18 @@
 #define SVM_IOIO_ASIZE_SHIFT		7	/* one-hot: 16, 32, 64 bits */
 #define SVM_IOIO_PORT_SHIFT		16
 
+/*
+ * What VMRUN's consistency checks look at, copied before each VMRUN: after
+ * VMEXIT_INVALID the VMCB's save area may hold whatever the CPU had loaded
+ * by then (QEMU writes it back), so the checks in svm_check.c read this.
+ */
+struct svm_entry_state {
+	u64 efer, cr0, cr4, dr6, dr7;
+	u16 cs_attrib;
+	u32 intercept_misc2;
+	u32 asid;
+};
+
 /**
  * struct svm_vcpu - kvisor's SVM vCPU
  * @vcpu:	the vendor-neutral part
@@ -125,6 +137,7 @@
  * @flush:	set from other threads when the nested tables lost entries
  * @event:	an exception waiting for the next VMRUN (SVM_EVT_* format)
  * @xcr0:	the guest's XCR0, loaded around VMRUN when it differs
+ * @entry:	the state the last VMRUN was given, for naming its failure
  */
 struct svm_vcpu {
 	struct kvisor_vcpu vcpu;
@@ -138,6 +151,7 @@ struct svm_vcpu {
 	u32 event_err;
 	u64 xcr0;
 	u64 apic_base;
+	struct svm_entry_state entry;
 };
 
 static inline struct svm_vcpu *to_svm(struct kvisor_vcpu *vcpu)
@@ -175,6 +189,9 @@ void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 			 bool has_error, u32 error);
 void svm_request_tlb_flush(struct kvisor_vcpu *vcpu);
 void svm_reset_vmcb(struct svm_vcpu *svm);
+
+/* svm_check.c */
+void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);
 
 /* svm_exit.c */
 int svm_handle_exit(struct kvisor_vcpu *vcpu);

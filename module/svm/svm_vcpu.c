@@ -370,6 +370,13 @@ int svm_run(struct kvisor_vcpu *vcpu)
 			xsetbv(XCR_XFEATURE_ENABLED_MASK, svm->xcr0);
 	}
 
+	svm->entry = (struct svm_entry_state) {
+		.efer = svm->vmcb->save.efer, .cr0 = svm->vmcb->save.cr0,
+		.cr4 = svm->vmcb->save.cr4, .dr6 = svm->vmcb->save.dr6,
+		.dr7 = svm->vmcb->save.dr7, .cs_attrib = svm->vmcb->save.cs.attrib,
+		.intercept_misc2 = svm->vmcb->control.intercept_misc2,
+		.asid = svm->vmcb->control.asid,
+	};
 	raw_local_irq_enable();
 	kv_svm_vmrun(svm->vmcb_pa, vcpu->regs, sc->host_save_pa);
 	raw_local_irq_disable();

@@ -268,6 +268,9 @@ void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);
 void vmx_set_cr4(struct vmx_vcpu *vmx, unsigned long cr4);
 void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer);
 
+/* vmx_check.c */
+void vmx_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);
+
 /* vmx_exit.c */
 int vmx_handle_exit(struct kvisor_vcpu *vcpu);
 
