@@ -56,7 +56,13 @@ done
 
 cp "$TESTDIR/list" "$R/kvisor/tests/"
 for t in $(cat "$TESTDIR/list"); do cp "$TESTDIR/$t" "$R/kvisor/tests/"; done
-if [ -n "${RUNNER:-}" ]; then cp "$RUNNER" "$R/kvisor/kvisor-run"; fi
+if [ -n "${RUNNER:-}" ]; then
+	cp "$RUNNER" "$R/kvisor/kvisor-run"
+	# the runner's demo guests, beside it
+	mkdir -p "$R/kvisor/guests"
+	cp "$(dirname "$RUNNER")"/guests/*.bin "$(dirname "$RUNNER")"/guests/*.elf \
+		"$R/kvisor/guests/" 2>/dev/null || true
+fi
 
 (cd "$R" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc --owner=0:0 --quiet) > "$OUT.tmp"

@@ -15,4 +15,13 @@ fi
 dmesg | grep 'kvisor:' | sed 's/^\[[^]]*\] //' | while read -r l; do show "dmesg: $l"; done
 if [ -x /kvisor/kvisor-run ]; then
 	/kvisor/kvisor-run --info 2>&1 | while read -r l; do show "$l"; done
+	# Two demo guests through kvisor: their serial output, then the
+	# runner's exit summary.
+	for g in hello16.bin hello64.elf; do
+		[ -f /kvisor/guests/$g ] || continue
+		show ""
+		show "\$ kvisor-run $g"
+		/kvisor/kvisor-run /kvisor/guests/$g 2>&1 |
+			while IFS= read -r l; do show "$l"; done
+	done
 fi
