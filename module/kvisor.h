@@ -23,6 +23,8 @@
 
 struct mm_struct;
 struct page;
+struct dentry;
+struct seq_file;
 struct kvisor_vm;
 struct kvisor_vcpu;
 
@@ -97,6 +99,7 @@ enum kvisor_exit_class {
  * @queue_exception: deliver an exception at the next entry.
  * @request_tlb_flush: drop the guest's translations before the next entry.
  * @explain_fail_entry: after a refused entry, name the broken rule.
+ * @dump_state:	print the VMCS or VMCB, decoded, for debugfs.
  * @inject_pending: false when the backend has an event still to deliver.
  */
 struct kvisor_vendor_ops {
@@ -124,6 +127,7 @@ struct kvisor_vendor_ops {
 	void (*request_tlb_flush)(struct kvisor_vcpu *vcpu);
 	void (*explain_fail_entry)(struct kvisor_vcpu *vcpu, char *buf,
 				   size_t len);
+	void (*dump_state)(struct kvisor_vcpu *vcpu, struct seq_file *m);
 };
 
 extern const struct kvisor_vendor_ops kvisor_vmx_ops;
@@ -173,6 +177,7 @@ struct kvisor_tdp {
  * @slots_lock:	protects @slots and the pinned pages against the nested
  *		page fault path, which runs on vCPU threads
  * @vcpus:	created vCPUs, published under @lock
+ * @debugfs:	its directory under /sys/kernel/debug/kvisor
  */
 struct kvisor_vm {
 	struct kref refs;
@@ -183,6 +188,7 @@ struct kvisor_vm {
 	struct kvisor_tdp tdp;
 	struct kvisor_vcpu *vcpus[KVISOR_MAX_VCPUS];
 	int nr_vcpus;
+	struct dentry *debugfs;
 };
 
 /*
@@ -211,6 +217,7 @@ enum kvisor_pending {
  * @pending:	an exit userspace must complete (see enum kvisor_pending)
  * @mmio:	the one MMIO read whose data userspace has supplied, valid
  *		while the emulator re-runs the instruction
+ * @nr_exits:	every exit from the guest, for statistics
  * @exits:	exit counts by class, for statistics
  */
 struct kvisor_vcpu {
@@ -241,6 +248,7 @@ struct kvisor_vcpu {
 		u64 rip;	/* of the instruction, to see if userspace moved it */
 		u64 next_rip;
 	} pio;
+	u64 nr_exits;
 	u64 exits[KVISOR_NR_EXIT_CLASSES];
 };
 
@@ -259,6 +267,13 @@ int kvisor_get_hardware(void);
 void kvisor_put_hardware(void);
 int kvisor_enable_init(void);
 void kvisor_enable_exit(void);
+
+/* debugfs.c */
+void kvisor_debugfs_init(void);
+void kvisor_debugfs_exit(void);
+void kvisor_debugfs_vm_init(struct kvisor_vm *vm);
+void kvisor_debugfs_vm_exit(struct kvisor_vm *vm);
+void kvisor_debugfs_vcpu_init(struct kvisor_vcpu *vcpu);
 
 /* vm.c */
 int kvisor_create_vm(unsigned long type);

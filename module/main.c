@@ -126,6 +126,7 @@ static int __init kvisor_init(void)
 	r = kvisor_enable_init();
 	if (r)
 		goto unsetup;
+	kvisor_debugfs_init();
 
 	/* Keep the well-known KVM minor under its usual name: udev knows it. */
 	kvisor_dev.name = devname;
@@ -142,6 +143,7 @@ static int __init kvisor_init(void)
 	return 0;
 
 enable_exit:
+	kvisor_debugfs_exit();
 	kvisor_enable_exit();
 unsetup:
 	if (kvisor_ops->unsetup)
@@ -152,6 +154,7 @@ unsetup:
 static void __exit kvisor_exit(void)
 {
 	misc_deregister(&kvisor_dev);
+	kvisor_debugfs_exit();
 	kvisor_enable_exit();
 	if (kvisor_ops->unsetup)
 		kvisor_ops->unsetup();

@@ -107,6 +107,7 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 		r = kvisor_ops->run(vcpu);
 		if (r)
 			break;
+		vcpu->nr_exits++;
 		r = kvisor_ops->handle_exit(vcpu);
 	}
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
@@ -364,6 +365,7 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 	/* Published last: memslot changes walk the array without vm->lock. */
 	smp_store_release(&vm->vcpus[vm->nr_vcpus], vcpu);
 	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
+	kvisor_debugfs_vcpu_init(vcpu);
 out:
 	mutex_unlock(&vm->lock);
 	return r;

@@ -45,6 +45,7 @@ static void kvisor_vm_free(struct kref *kref)
 	struct kvisor_vm *vm = container_of(kref, struct kvisor_vm, refs);
 	int i;
 
+	kvisor_debugfs_vm_exit(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvisor_ops->vcpu_free(vm->vcpus[i]);
 	kvisor_free_memslots(vm);
@@ -129,6 +130,7 @@ int kvisor_create_vm(unsigned long type)
 	mutex_init(&vm->slots_lock);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	kvisor_debugfs_vm_init(vm);
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {

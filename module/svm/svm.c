@@ -269,4 +269,5 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.queue_exception	= svm_queue_exception,
 	.request_tlb_flush	= svm_request_tlb_flush,
 	.explain_fail_entry	= svm_explain_fail_entry,
+	.dump_state		= svm_dump_state,
 };

@@ -193,6 +193,9 @@ void svm_reset_vmcb(struct svm_vcpu *svm);
 /* svm_check.c */
 void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);
 
+/* svm_dump.c */
+void svm_dump_state(struct kvisor_vcpu *vcpu, struct seq_file *m);
+
 /* svm_exit.c */
 int svm_handle_exit(struct kvisor_vcpu *vcpu);
 

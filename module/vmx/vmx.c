@@ -403,4 +403,5 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.queue_exception	= vmx_queue_exception,
 	.request_tlb_flush	= vmx_request_tlb_flush,
 	.explain_fail_entry	= vmx_explain_fail_entry,
+	.dump_state		= vmx_dump_state,
 };

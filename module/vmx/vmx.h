@@ -271,6 +271,9 @@ void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer);
 /* vmx_check.c */
 void vmx_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);
 
+/* vmx_dump.c */
+void vmx_dump_state(struct kvisor_vcpu *vcpu, struct seq_file *m);
+
 /* vmx_exit.c */
 int vmx_handle_exit(struct kvisor_vcpu *vcpu);
 

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a running guest looks like from the host, in debugfs:
+ *
+ *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/vcpu<id>/exits
+ *	exits by vendor-neutral class since the vCPU was created
+ *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/vcpu<id>/state
+ *	the VMCS or VMCB, decoded field by field by the backend
+ *
+ * Reading "state" takes the vCPU's mutex, like a vCPU ioctl: it waits
+ * while KVM_RUN is in the guest, and never sees a half-switched vCPU.
+ */
+#include <linux/atomic.h>
+#include <linux/debugfs.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+
+#include "kvisor.h"
+
+static struct dentry *kvisor_debugfs_root;
+static atomic_t kvisor_vm_seq = ATOMIC_INIT(0);
+
+static const char *const exit_class_names[KVISOR_NR_EXIT_CLASSES] = {
+	[KVISOR_EXIT_IO]	= "io",
+	[KVISOR_EXIT_MMIO]	= "mmio",
+	[KVISOR_EXIT_TDP_FAULT]	= "nested_page_fault",
+	[KVISOR_EXIT_HLT]	= "hlt",
+	[KVISOR_EXIT_CPUID]	= "cpuid",
+	[KVISOR_EXIT_MSR]	= "msr",
+	[KVISOR_EXIT_INTR]	= "host_interrupt",
+	[KVISOR_EXIT_SHUTDOWN]	= "shutdown",
+	[KVISOR_EXIT_OTHER]	= "other",
+};
+
+static int kvisor_exits_show(struct seq_file *m, void *unused)
+{
+	struct kvisor_vcpu *vcpu = m->private;
+	int i;
+
+	seq_printf(m, "%-20s %llu\n", "total", READ_ONCE(vcpu->nr_exits));
+	for (i = 0; i < KVISOR_NR_EXIT_CLASSES; i++)
+		seq_printf(m, "%-20s %llu\n", exit_class_names[i],
+			   READ_ONCE(vcpu->exits[i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvisor_exits);
+
+static int kvisor_state_show(struct seq_file *m, void *unused)
+{
+	struct kvisor_vcpu *vcpu = m->private;
+
+	if (mutex_lock_interruptible(&vcpu->mutex))
+		return -EINTR;
+	seq_printf(m, "vcpu %d: rip %#llx rflags %#llx\n", vcpu->id,
+		   vcpu->rip, vcpu->rflags);
+	kvisor_ops->dump_state(vcpu, m);
+	mutex_unlock(&vcpu->mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvisor_state);
+
+void kvisor_debugfs_vm_init(struct kvisor_vm *vm)
+{
+	char name[48];
+
+	if (IS_ERR_OR_NULL(kvisor_debugfs_root))
+		return;
+	snprintf(name, sizeof(name), "vm-%d-%d", task_pid_nr(current),
+		 atomic_inc_return(&kvisor_vm_seq));
+	vm->debugfs = debugfs_create_dir(name, kvisor_debugfs_root);
+}
+
+/*
+ * The vCPU lives as long as its VM, and the VM's directory goes first
+ * (kvisor_debugfs_vm_exit()), so the files never outlive what they show.
+ */
+void kvisor_debugfs_vcpu_init(struct kvisor_vcpu *vcpu)
+{
+	struct dentry *dir;
+	char name[16];
+
+	if (IS_ERR_OR_NULL(vcpu->vm->debugfs))
+		return;
+	snprintf(name, sizeof(name), "vcpu%d", vcpu->id);
+	dir = debugfs_create_dir(name, vcpu->vm->debugfs);
+	debugfs_create_file("exits", 0444, dir, vcpu, &kvisor_exits_fops);
+	if (kvisor_ops->dump_state)
+		debugfs_create_file("state", 0400, dir, vcpu,
+				    &kvisor_state_fops);
+}
+
+void kvisor_debugfs_vm_exit(struct kvisor_vm *vm)
+{
+	debugfs_remove_recursive(vm->debugfs);
+	vm->debugfs = NULL;
+}
+
+void kvisor_debugfs_init(void)
+{
+	kvisor_debugfs_root = debugfs_create_dir("kvisor", NULL);
+}
+
+void kvisor_debugfs_exit(void)
+{
+	debugfs_remove_recursive(kvisor_debugfs_root);
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * debugfs_stats: what kvisor shows about a running guest.  A guest makes a
+ * known number of port I/O exits and CPUID exits; the vCPU's "exits" file
+ * must count them, and its "state" file must show the decoded VMCS or
+ * VMCB with the guest's RIP.
+ */
+#include <dirent.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+
+#define KVISOR_DEBUGFS	"/sys/kernel/debug/kvisor"
+#define NR_OUTS		25
+#define NR_CPUIDS	40
+
+static void guest_code(void)
+{
+	uint32_t a, b, c, d;
+	int i;
+
+	for (i = 0; i < NR_OUTS; i++)
+		asm volatile("outb %%al, $0x99" : : "a"(i));
+	for (i = 0; i < NR_CPUIDS; i++)
+		asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			     : "a"(0), "c"(0));
+	GUEST_DONE();
+}
+
+/* The VM directory of this process: the newest vm-<pid>-<n>. */
+static void vm_dir(char *path, size_t len)
+{
+	char prefix[32];
+	struct dirent *e;
+	DIR *d;
+
+	d = opendir(KVISOR_DEBUGFS);
+	if (!d)
+		ksft_exit_skip("no %s (not kvisor, or no debugfs)\n",
+			       KVISOR_DEBUGFS);
+	snprintf(prefix, sizeof(prefix), "vm-%d-", getpid());
+	path[0] = 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)))
+			snprintf(path, len, "%s/%s", KVISOR_DEBUGFS, e->d_name);
+	closedir(d);
+	TEST_ASSERT(path[0], "no %s* directory in %s", prefix, KVISOR_DEBUGFS);
+}
+
+static void read_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	TEST_ASSERT(f, "open %s", path);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	fclose(f);
+}
+
+static unsigned long long counter(const char *text, const char *name)
+{
+	const char *p = strstr(text, name);
+
+	TEST_ASSERT(p, "no \"%s\" line in:\n%s", name, text);
+	return strtoull(p + strlen(name), NULL, 10);
+}
+
+int main(void)
+{
+	char dir[300], path[320], text[8192], rip[32];
+	unsigned long long io, cpuid, total;
+	struct kvm_vcpu *vcpu;
+	struct kvm_regs regs;
+	struct kvm_vm *vm;
+	int i;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
+	for (i = 0; i < NR_OUTS; i++) {
+		vcpu_run(vcpu);
+		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+		TEST_ASSERT_EQ(vcpu->run->io.port, 0x99);
+	}
+	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+
+	vm_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/vcpu0/exits", dir);
+	read_file(path, text, sizeof(text));
+	io = counter(text, "io ");
+	cpuid = counter(text, "cpuid ");
+	total = counter(text, "total ");
+	TEST_ASSERT(io >= NR_OUTS + 1 && cpuid == NR_CPUIDS && total >= io + cpuid,
+		    "exits: io %llu cpuid %llu total %llu; expected io >= %d, cpuid %d",
+		    io, cpuid, total, NR_OUTS + 1, NR_CPUIDS);
+	ksft_print_msg("exits: total %llu, io %llu, cpuid %llu\n", total, io,
+		       cpuid);
+
+	vcpu_regs_get(vcpu, &regs);
+	snprintf(path, sizeof(path), "%s/vcpu0/state", dir);
+	read_file(path, text, sizeof(text));
+	snprintf(rip, sizeof(rip), "rip %#llx", regs.rip);
+	TEST_ASSERT(strstr(text, rip) &&
+		    (strstr(text, "VMCS at") || strstr(text, "VMCB at")) &&
+		    strstr(text, "last exit"),
+		    "state has no \"%s\", VMCS/VMCB or last exit:\n%s", rip, text);
+	ksft_print_msg("state:\n%s", text);
+	kvm_vm_free(vm);
+	ksft_exit_pass();
+}
