@@ -3,7 +3,7 @@
  * What a running guest looks like from the host, in debugfs:
  *
  *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/vcpu<id>/exits
- *	exits by vendor-neutral class since the vCPU was created
+ *	the vCPU's exits, by vendor-neutral class, since its creation
  *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/vcpu<id>/state
  *	the VMCS or VMCB, decoded field by field by the backend
  *

@@ -23,7 +23,6 @@
 #define PTE_NX		BIT_ULL(63)
 #define PTE_ADDR	GENMASK_ULL(51, 12)
 
-
 /* #PF error code bits */
 #define PFERR_PRESENT	BIT(0)
 #define PFERR_WRITE	BIT(1)

@@ -69,11 +69,12 @@ static void kvisor_nop(void *unused)
  */
 static void kvisor_slot_release(struct kvisor_vm *vm, struct kvisor_memslot *s)
 {
+	int nr_vcpus = smp_load_acquire(&vm->nr_vcpus);
 	u64 i;
 
 	kvisor_tdp_unmap_range(&vm->tdp, s->base_gfn << PAGE_SHIFT,
 			       s->npages << PAGE_SHIFT);
-	for (i = 0; i < vm->nr_vcpus; i++)
+	for (i = 0; i < nr_vcpus; i++)
 		kvisor_ops->request_tlb_flush(vm->vcpus[i]);
 	on_each_cpu(kvisor_nop, NULL, 1);
 

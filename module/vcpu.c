@@ -179,7 +179,8 @@ static int kvisor_fpu_access(struct kvisor_vcpu *vcpu, struct kvm_fpu *fpu,
 		/* x87 and SSE state are now given, not in their init state. */
 		hdr->xfeatures |= XFEATURE_MASK_FPSSE;
 		r = fpu_copy_uabi_to_guest_fpstate(&vcpu->guest_fpu, fx,
-				vcpu->guest_fpu.fpstate->user_xfeatures, &pkru);
+						   vcpu->guest_fpu.fpstate->user_xfeatures,
+						   &pkru);
 	} else {
 		memset(fpu, 0, sizeof(*fpu));
 		memcpy(fpu->fpr, fx->st_space, sizeof(fpu->fpr));
@@ -362,7 +363,10 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 		kvisor_ops->vcpu_free(vcpu);
 		goto out;
 	}
-	/* Published last: memslot changes walk the array without vm->lock. */
+	/*
+	 * Published last, the count after the pointer: memslot changes walk
+	 * the array without vm->lock (smp_load_acquire() in memslot.c).
+	 */
 	smp_store_release(&vm->vcpus[vm->nr_vcpus], vcpu);
 	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
 	kvisor_debugfs_vcpu_init(vcpu);

@@ -25,7 +25,7 @@ struct vmx_config vmx_config;
 DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
 
 /* VPID 0 is the host's; a vCPU takes one of the others for its life. */
-#define VMX_NR_VPIDS	(1 << 16)
+#define VMX_NR_VPIDS	BIT(16)
 static DECLARE_BITMAP(vmx_vpids, VMX_NR_VPIDS);
 static DEFINE_SPINLOCK(vmx_vpid_lock);
 

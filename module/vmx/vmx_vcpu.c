@@ -33,6 +33,7 @@
 static const u32 vmx_switched_msrs[VMX_NR_SWITCHED_MSRS] = {
 	MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
 };
+
 #define VMX_MSR_KERNEL_GS_BASE	0	/* index in the lists above */
 
 static void vmx_vmclear(void *vmcs)
