@@ -52,6 +52,14 @@ int kvisor_handle_cpuid(struct kvisor_vcpu *vcpu, unsigned int len)
 	return 1;
 }
 
+/* The guest can take an interrupt now: the run loop injects it. */
+int kvisor_handle_irq_window(struct kvisor_vcpu *vcpu)
+{
+	vcpu->exits[KVISOR_EXIT_IRQ_WINDOW]++;
+	kvisor_ops->set_irq_window(vcpu, false);
+	return 1;
+}
+
 int kvisor_handle_shutdown(struct kvisor_vcpu *vcpu)
 {
 	vcpu->exits[KVISOR_EXIT_SHUTDOWN]++;

@@ -63,6 +63,7 @@ enum kvisor_exit_class {
 	KVISOR_EXIT_MSR,
 	KVISOR_EXIT_INTR,
 	KVISOR_EXIT_SHUTDOWN,
+	KVISOR_EXIT_IRQ_WINDOW,
 	KVISOR_EXIT_OTHER,
 	KVISOR_NR_EXIT_CLASSES,
 };
@@ -100,6 +101,10 @@ enum kvisor_exit_class {
  * @request_tlb_flush: drop the guest's translations before the next entry.
  * @explain_fail_entry: after a refused entry, name the broken rule.
  * @dump_state:	print the VMCS or VMCB, decoded, for debugfs.
+ * @interrupt_allowed: the guest would take an external interrupt now:
+ *		RFLAGS.IF set, no STI/MOV SS shadow, no event on its way in.
+ * @inject_irq:	deliver external interrupt @vector at the next entry.
+ * @set_irq_window: exit as soon as the guest can take an interrupt.
  * @inject_pending: false when the backend has an event still to deliver.
  */
 struct kvisor_vendor_ops {
@@ -128,6 +133,9 @@ struct kvisor_vendor_ops {
 	void (*explain_fail_entry)(struct kvisor_vcpu *vcpu, char *buf,
 				   size_t len);
 	void (*dump_state)(struct kvisor_vcpu *vcpu, struct seq_file *m);
+	bool (*interrupt_allowed)(struct kvisor_vcpu *vcpu);
+	void (*inject_irq)(struct kvisor_vcpu *vcpu, u8 vector);
+	void (*set_irq_window)(struct kvisor_vcpu *vcpu, bool on);
 };
 
 extern const struct kvisor_vendor_ops kvisor_vmx_ops;
@@ -217,6 +225,7 @@ enum kvisor_pending {
  * @pending:	an exit userspace must complete (see enum kvisor_pending)
  * @mmio:	the one MMIO read whose data userspace has supplied, valid
  *		while the emulator re-runs the instruction
+ * @irq:	the external interrupt vector KVM_INTERRUPT queued, or -1
  * @nr_exits:	every exit from the guest, for statistics
  * @exits:	exit counts by class, for statistics
  */
@@ -248,6 +257,7 @@ struct kvisor_vcpu {
 		u64 rip;	/* of the instruction, to see if userspace moved it */
 		u64 next_rip;
 	} pio;
+	int irq;
 	u64 nr_exits;
 	u64 exits[KVISOR_NR_EXIT_CLASSES];
 };
@@ -316,6 +326,7 @@ int kvisor_handle_fail_entry(struct kvisor_vcpu *vcpu, u64 reason);
 int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 				 u64 info0, u64 info1);
 int kvisor_complete_userspace_exit(struct kvisor_vcpu *vcpu);
+int kvisor_handle_irq_window(struct kvisor_vcpu *vcpu);
 
 /* gva.c: the guest's own page tables */
 int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,

@@ -34,6 +34,7 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 		goto fail;
 	if (!fpu_alloc_guest_fpstate(&vcpu->guest_fpu))
 		goto fail;
+	vcpu->irq = -1;
 	vcpu->run = page_address(run);
 	vcpu->pio_data = page_address(pio);
 	vcpu->rflags = X86_EFLAGS_FIXED;
@@ -81,6 +82,51 @@ void kvisor_exit_guest_irqoff(void)
 	preempt_enable();
 }
 
+/*
+ * Without an in-kernel interrupt controller, userspace is the PIC: it
+ * queues an external interrupt with KVM_INTERRUPT and asks, with
+ * request_interrupt_window, to hear when the guest can take one.  Deliver
+ * a queued interrupt when the guest allows it, else make the guest exit
+ * when it does (interrupt-window exiting, VINTR on SVM).
+ */
+static void kvisor_inject_pending(struct kvisor_vcpu *vcpu)
+{
+	bool allowed = kvisor_ops->interrupt_allowed(vcpu);
+
+	if (vcpu->irq >= 0 && allowed) {
+		kvisor_ops->inject_irq(vcpu, vcpu->irq);
+		vcpu->irq = -1;
+	} else if (vcpu->irq >= 0 ||
+		   (vcpu->run->request_interrupt_window && !allowed)) {
+		kvisor_ops->set_irq_window(vcpu, true);
+	}
+}
+
+/* KVM's rule: stop when userspace asked and the guest could take one. */
+static bool kvisor_irq_window_open(struct kvisor_vcpu *vcpu)
+{
+	return vcpu->run->request_interrupt_window && vcpu->irq < 0 &&
+	       kvisor_ops->interrupt_allowed(vcpu);
+}
+
+static int kvisor_vcpu_interrupt(struct kvisor_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_interrupt irq;
+
+	if (copy_from_user(&irq, argp, sizeof(irq)))
+		return -EFAULT;
+	if (irq.irq >= 256)
+		return -EINVAL;
+	/*
+	 * Like KVM, a second call replaces the first.  Userspace is meant to
+	 * call only when ready_for_interrupt_injection says the guest can
+	 * take it; if it calls earlier, kvisor holds the interrupt back until
+	 * the guest can (KVM would inject it at once).
+	 */
+	vcpu->irq = irq.irq;
+	return 0;
+}
+
 static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -104,13 +150,22 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
+		kvisor_inject_pending(vcpu);
 		r = kvisor_ops->run(vcpu);
 		if (r)
 			break;
 		vcpu->nr_exits++;
 		r = kvisor_ops->handle_exit(vcpu);
+		if (r > 0 && kvisor_irq_window_open(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+		}
 	}
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
+	/* What a userspace interrupt controller needs to know. */
+	run->if_flag = !!(vcpu->rflags & X86_EFLAGS_IF);
+	run->ready_for_interrupt_injection = vcpu->irq < 0 &&
+		kvisor_ops->interrupt_allowed(vcpu);
 	return r;
 }
 
@@ -260,6 +315,9 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	switch (ioctl) {
 	case KVM_RUN:
 		r = arg ? -EINVAL : kvisor_vcpu_run(vcpu);
+		break;
+	case KVM_INTERRUPT:
+		r = kvisor_vcpu_interrupt(vcpu, (void __user *)arg);
 		break;
 	case KVM_GET_REGS:
 	case KVM_SET_REGS:

@@ -270,4 +270,7 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.request_tlb_flush	= svm_request_tlb_flush,
 	.explain_fail_entry	= svm_explain_fail_entry,
 	.dump_state		= svm_dump_state,
+	.interrupt_allowed	= svm_interrupt_allowed,
+	.inject_irq		= svm_inject_irq,
+	.set_irq_window		= svm_set_irq_window,
 };

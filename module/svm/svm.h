@@ -35,6 +35,7 @@
 /* intercept_misc1 */
 #define SVM_INTERCEPT1_INTR		BIT(0)
 #define SVM_INTERCEPT1_NMI		BIT(1)
+#define SVM_INTERCEPT1_VINTR		BIT(4)
 #define SVM_INTERCEPT1_CPUID		BIT(18)
 #define SVM_INTERCEPT1_INVD		BIT(22)
 #define SVM_INTERCEPT1_HLT		BIT(24)
@@ -61,12 +62,19 @@
 
 /* int_ctl: guest RFLAGS.IF masks only virtual interrupts */
 #define SVM_INT_V_INTR_MASKING		BIT(24)
+/* int_ctl: a virtual interrupt pending, its priority, ignore the TPR */
+#define SVM_INT_V_IRQ			BIT(8)
+#define SVM_INT_V_INTR_PRIO		(0xf << 16)
+#define SVM_INT_V_IGN_TPR		BIT(20)
+/* int_state: the guest is in an interrupt shadow (after STI or MOV SS) */
+#define SVM_INT_STATE_SHADOW		BIT(0)
 
 /* nested_ctl */
 #define SVM_NESTED_NP_ENABLE		BIT_ULL(0)
 
 /* event_inj and exit_int_info */
 #define SVM_EVT_VECTOR_MASK		0xff
+#define SVM_EVT_TYPE_INTR		(0 << 8)
 #define SVM_EVT_TYPE_EXCEPTION		(3 << 8)
 #define SVM_EVT_ERROR_VALID		BIT(11)
 #define SVM_EVT_VALID			BIT(31)
@@ -189,6 +197,9 @@ void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 			 bool has_error, u32 error);
 void svm_request_tlb_flush(struct kvisor_vcpu *vcpu);
 void svm_reset_vmcb(struct svm_vcpu *svm);
+bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu);
+void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
+void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
 
 /* svm_check.c */
 void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);

@@ -38,6 +38,11 @@ static int svm_exit_intr(struct svm_vcpu *svm)
 	return 1;
 }
 
+static int svm_exit_vintr(struct svm_vcpu *svm)
+{
+	return kvisor_handle_irq_window(&svm->vcpu);
+}
+
 static int svm_exit_cpuid(struct svm_vcpu *svm)
 {
 	return kvisor_handle_cpuid(&svm->vcpu, svm_insn_len(svm, 2));
@@ -190,6 +195,7 @@ static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_MC] = svm_exit_mc,
 	[SVM_EXIT_INTR]		= svm_exit_intr,
 	[SVM_EXIT_NMI]		= svm_exit_intr,
+	[SVM_EXIT_VINTR]	= svm_exit_vintr,
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
 	[SVM_EXIT_INVD]		= svm_exit_invd,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,

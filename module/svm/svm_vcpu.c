@@ -297,10 +297,53 @@ static void svm_pick_asid(struct svm_vcpu *svm, int cpu)
 	c->asid = svm->asid;
 }
 
+/* Is the guest still in the shadow of an STI or MOV SS it executed? */
+static bool svm_in_shadow(struct svm_vcpu *svm)
+{
+	/* A handler that moved RIP past the instruction ended the shadow. */
+	return (svm->vmcb->control.int_state & SVM_INT_STATE_SHADOW) &&
+	       svm->vcpu.rip == svm->vmcb->save.rip;
+}
+
+bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	return (vcpu->rflags & X86_EFLAGS_IF) && !svm_in_shadow(svm) &&
+	       !svm->event;
+}
+
+void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector)
+{
+	to_svm(vcpu)->event = SVM_EVT_VALID | SVM_EVT_TYPE_INTR | vector;
+}
+
+/*
+ * SVM has no "interrupt window" exit as such: post a virtual interrupt
+ * (V_IRQ) and intercept its delivery (VINTR), which happens exactly when
+ * the guest could take an interrupt.
+ */
+void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	u32 bits = SVM_INT_V_IRQ | SVM_INT_V_INTR_PRIO | SVM_INT_V_IGN_TPR;
+
+	if (on) {
+		c->int_ctl |= bits;
+		c->intercept_misc1 |= SVM_INTERCEPT1_VINTR;
+	} else {
+		c->int_ctl &= ~bits;
+		c->intercept_misc1 &= ~SVM_INTERCEPT1_VINTR;
+	}
+}
+
 static void svm_load_guest(struct svm_vcpu *svm)
 {
 	struct kvisor_vcpu *vcpu = &svm->vcpu;
 	struct vmcb *vmcb = svm->vmcb;
+
+	if (!svm_in_shadow(svm))
+		vmcb->control.int_state &= ~SVM_INT_STATE_SHADOW;
 
 	vmcb->save.rax = vcpu->regs[EMU_RAX];
 	vmcb->save.rsp = vcpu->regs[EMU_RSP];

@@ -404,4 +404,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.request_tlb_flush	= vmx_request_tlb_flush,
 	.explain_fail_entry	= vmx_explain_fail_entry,
 	.dump_state		= vmx_dump_state,
+	.interrupt_allowed	= vmx_interrupt_allowed,
+	.inject_irq		= vmx_inject_irq,
+	.set_irq_window		= vmx_set_irq_window,
 };

@@ -68,6 +68,7 @@
 #define PIN_NMI_EXITING			BIT(3)
 #define PIN_PREEMPTION_TIMER		BIT(6)
 
+#define PROC_INTR_WINDOW_EXITING	BIT(2)
 #define PROC_HLT_EXITING		BIT(7)
 #define PROC_MWAIT_EXITING		BIT(10)
 #define PROC_CR3_LOAD_EXITING		BIT(15)
@@ -109,6 +110,7 @@
 /* Event injection (entry) and exit interruption information */
 #define VMX_INTR_INFO_VECTOR_MASK	0xff
 #define VMX_INTR_TYPE_MASK		(7 << 8)
+#define VMX_INTR_TYPE_EXTERNAL		(0 << 8)
 #define VMX_INTR_TYPE_NMI		(2 << 8)
 #define VMX_INTR_TYPE_HW_EXCEPTION	(3 << 8)
 #define VMX_INTR_INFO_ERROR_VALID	BIT(11)
@@ -119,6 +121,7 @@
 #define EXIT_REASON_EXTERNAL_INTERRUPT	1
 #define EXIT_REASON_TRIPLE_FAULT	2
 #define EXIT_REASON_INIT_SIGNAL		3
+#define EXIT_REASON_INTERRUPT_WINDOW	7
 #define EXIT_REASON_CPUID		10
 #define EXIT_REASON_HLT			12
 #define EXIT_REASON_INVD		13
@@ -264,6 +267,9 @@ void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 void vmx_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 			 bool has_error, u32 error);
 void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu);
+bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu);
+void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
+void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
 void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);
 void vmx_set_cr4(struct vmx_vcpu *vmx, unsigned long cr4);
 void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer);

@@ -43,6 +43,11 @@ static int vmx_exit_interrupt(struct vmx_vcpu *vmx)
 	return 1;
 }
 
+static int vmx_exit_irq_window(struct vmx_vcpu *vmx)
+{
+	return kvisor_handle_irq_window(&vmx->vcpu);
+}
+
 static int vmx_exit_triple_fault(struct vmx_vcpu *vmx)
 {
 	return kvisor_handle_shutdown(&vmx->vcpu);
@@ -244,6 +249,7 @@ static int (*const vmx_exit_handlers[EXIT_REASON_NR])(struct vmx_vcpu *) = {
 	[EXIT_REASON_EXCEPTION_NMI]	= vmx_exit_nmi_exception,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = vmx_exit_interrupt,
 	[EXIT_REASON_TRIPLE_FAULT]	= vmx_exit_triple_fault,
+	[EXIT_REASON_INTERRUPT_WINDOW]	= vmx_exit_irq_window,
 	[EXIT_REASON_CPUID]		= vmx_exit_cpuid,
 	[EXIT_REASON_HLT]		= vmx_exit_hlt,
 	[EXIT_REASON_INVD]		= vmx_exit_invd,

@@ -226,6 +226,44 @@ void vmx_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 	vmx->event_err = error;
 }
 
+bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	bool shadow;
+
+	if (!(vcpu->rflags & X86_EFLAGS_IF) || vmx->event)
+		return false;
+	vmx_load(vmx);
+	/* A handler that moved RIP past the STI or MOV SS ended its shadow. */
+	shadow = (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+		  (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS)) &&
+		 vcpu->rip == vmcs_readl(VMCS_GUEST_RIP);
+	vmx_put(vmx);
+	return !shadow;
+}
+
+void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx->event = VMX_INTR_INFO_VALID | VMX_INTR_TYPE_EXTERNAL | vector;
+	vmx->event_insn_len = 0;
+}
+
+/* Interrupt-window exiting: exit as soon as the guest could take one. */
+void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 proc;
+
+	vmx_load(vmx);
+	proc = vmcs_read32(VMCS_PROC_CONTROLS);
+	proc = on ? proc | PROC_INTR_WINDOW_EXITING :
+		    proc & ~PROC_INTR_WINDOW_EXITING;
+	vmcs_write32(VMCS_PROC_CONTROLS, proc);
+	vmx_put(vmx);
+}
+
 void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu)
 {
 	WRITE_ONCE(to_vmx(vcpu)->flush, true);
