@@ -16,6 +16,10 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/smp.h>
+#include <asm/fpu/xcr.h>
+#include <asm/msr.h>
+#include <asm/processor-flags.h>
+#include <asm/trapnr.h>
 
 #include <linux/kvisor.h>
 
@@ -105,6 +109,114 @@ int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 	run->internal.data[0] = info0;
 	run->internal.data[1] = info1;
 	return 0;
+}
+
+/* MSRs and XCR0 --------------------------------------------------------- */
+
+/*
+ * The MSRs kvisor models.  EFER and PAT live in the VMCB/VMCS and belong
+ * to the backend; the SYSCALL and SYSENTER MSRs and FS/GS bases are not
+ * intercepted at all; anything else raises #GP, as KVM does by default.
+ */
+static int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
+{
+	switch (msr) {
+	case MSR_IA32_APICBASE:
+		*val = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_TSC:
+		*val = rdtsc();
+		return 0;
+	default:
+		return kvisor_ops->get_msr(vcpu, msr, val);
+	}
+}
+
+static int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
+{
+	return kvisor_ops->set_msr(vcpu, msr, val);
+}
+
+/* RDMSR or WRMSR of the MSR in ECX, with EDX:EAX. */
+int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len)
+{
+	u32 msr = vcpu->regs[EMU_RCX];
+	u64 val;
+	int r;
+
+	vcpu->exits[KVISOR_EXIT_MSR]++;
+	if (write) {
+		val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
+		r = kvisor_set_msr(vcpu, msr, val);
+	} else {
+		r = kvisor_get_msr(vcpu, msr, &val);
+		if (!r) {
+			vcpu->regs[EMU_RAX] = (u32)val;
+			vcpu->regs[EMU_RDX] = val >> 32;
+		}
+	}
+	if (r) {
+		kvisor_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	kvisor_skip(vcpu, vcpu->rip + len);
+	return 1;
+}
+
+static u64 kvisor_host_xcr0(void)
+{
+	return boot_cpu_has(X86_FEATURE_XSAVE) ?
+	       xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
+}
+
+/* XSETBV: kept in vcpu->xcr0, switched in around entry. */
+int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len)
+{
+	u64 val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
+
+	/* Only XCR0; x87 always on; AVX needs SSE; nothing the host lacks. */
+	if ((u32)vcpu->regs[EMU_RCX] || !(val & XFEATURE_MASK_FP) ||
+	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
+	    (val & ~kvisor_host_xcr0())) {
+		kvisor_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vcpu->xcr0 = val;
+	kvisor_skip(vcpu, vcpu->rip + len);
+	return 1;
+}
+
+/*
+ * Around entry, interrupts off: a guest with CR4.OSXSAVE runs with its
+ * own XCR0.  Returns the host's XCR0 (0 without XSAVE).
+ */
+u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4)
+{
+	u64 host = kvisor_host_xcr0();
+
+	if ((guest_cr4 & X86_CR4_OSXSAVE) && host && vcpu->xcr0 != host)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	return host;
+}
+
+/*
+ * After the exit, interrupts still off: whatever XCR0 the guest left in
+ * the CPU is its own, and the host's goes back.  Checked, not assumed:
+ * an XSETBV that did not exit (QEMU's SVM does not intercept it) changes
+ * the CPU's XCR0 behind kvisor's back, and host code using AVX would
+ * then fault.
+ */
+void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0)
+{
+	u64 cur;
+
+	if (!host_xcr0)
+		return;
+	cur = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	if (cur != host_xcr0) {
+		vcpu->xcr0 = cur;
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	}
 }
 
 /* Port I/O ------------------------------------------------------------ */
@@ -348,6 +460,19 @@ static int kvisor_emu_fetch(void *opaque, emu_u64 linear, void *buf,
 	return 0;
 }
 
+/* Describe an MMIO access for userspace in kvm_run. */
+static void kvisor_mmio_exit(struct kvm_run *run, u64 gpa, unsigned int len,
+			     bool write, const void *data)
+{
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = len;
+	run->mmio.is_write = write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (write)
+		memcpy(run->mmio.data, data, len);
+}
+
 /*
  * A memory operand of the emulated instruction: RAM goes through the slot's
  * userspace mapping; anything else is MMIO, for userspace to serve.
@@ -372,11 +497,7 @@ static int kvisor_emu_read(void *opaque, emu_u64 linear, void *buf,
 		vcpu->mmio.valid = false;
 		return 0;
 	}
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = len;
-	run->mmio.is_write = 0;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	kvisor_mmio_exit(run, gpa, len, false, NULL);
 	vcpu->mmio.gpa = gpa;
 	vcpu->mmio.len = len;
 	vcpu->pending = KVISOR_PENDING_MMIO;
@@ -399,12 +520,7 @@ static int kvisor_emu_write(void *opaque, emu_u64 linear, const void *buf,
 		return r ? -1 : 0;
 
 	/* Handed to userspace: the instruction completes now. */
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = len;
-	run->mmio.is_write = 1;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	memcpy(run->mmio.data, buf, len);
+	kvisor_mmio_exit(run, gpa, len, true, buf);
 	return EMU_PENDING;
 }
 

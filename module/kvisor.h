@@ -105,6 +105,10 @@ enum kvisor_exit_class {
  *		RFLAGS.IF set, no STI/MOV SS shadow, no event on its way in.
  * @inject_irq:	deliver external interrupt @vector at the next entry.
  * @set_irq_window: exit as soon as the guest can take an interrupt.
+ * @get_msr:	read an MSR the backend keeps (EFER, PAT): 0, or -ENOENT
+ *		when it is not one of them.
+ * @set_msr:	write one: 0, -EINVAL for a value the guest may not set,
+ *		or -ENOENT.
  * @inject_pending: false when the backend has an event still to deliver.
  */
 struct kvisor_vendor_ops {
@@ -136,6 +140,8 @@ struct kvisor_vendor_ops {
 	bool (*interrupt_allowed)(struct kvisor_vcpu *vcpu);
 	void (*inject_irq)(struct kvisor_vcpu *vcpu, u8 vector);
 	void (*set_irq_window)(struct kvisor_vcpu *vcpu, bool on);
+	int (*get_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
+	int (*set_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 };
 
 extern const struct kvisor_vendor_ops kvisor_vmx_ops;
@@ -225,6 +231,8 @@ enum kvisor_pending {
  * @pending:	an exit userspace must complete (see enum kvisor_pending)
  * @mmio:	the one MMIO read whose data userspace has supplied, valid
  *		while the emulator re-runs the instruction
+ * @xcr0:	the guest's XCR0, switched in around entry when it differs
+ * @apic_base:	IA32_APIC_BASE as the guest and KVM_SET_SREGS see it
  * @irq:	the external interrupt vector KVM_INTERRUPT queued, or -1
  * @nr_exits:	every exit from the guest, for statistics
  * @exits:	exit counts by class, for statistics
@@ -257,6 +265,8 @@ struct kvisor_vcpu {
 		u64 rip;	/* of the instruction, to see if userspace moved it */
 		u64 next_rip;
 	} pio;
+	u64 xcr0;
+	u64 apic_base;
 	int irq;
 	u64 nr_exits;
 	u64 exits[KVISOR_NR_EXIT_CLASSES];
@@ -327,6 +337,10 @@ int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 				 u64 info0, u64 info1);
 int kvisor_complete_userspace_exit(struct kvisor_vcpu *vcpu);
 int kvisor_handle_irq_window(struct kvisor_vcpu *vcpu);
+int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len);
+int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len);
+u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4);
+void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0);
 
 /* gva.c: the guest's own page tables */
 int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,

@@ -17,7 +17,9 @@
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <asm/apicdef.h>
 #include <asm/fpu/api.h>
+#include <asm/msr-index.h>
 #include <asm/thread_info.h>
 
 #include "kvisor.h"
@@ -35,6 +37,8 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	if (!fpu_alloc_guest_fpstate(&vcpu->guest_fpu))
 		goto fail;
 	vcpu->irq = -1;
+	vcpu->xcr0 = XFEATURE_MASK_FP;
+	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
 	vcpu->run = page_address(run);
 	vcpu->pio_data = page_address(pio);
 	vcpu->rflags = X86_EFLAGS_FIXED;
@@ -412,6 +416,9 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 		goto out;
 	}
 	vcpu->id = id;
+	/* vCPU 0 is the bootstrap processor, as in KVM. */
+	if (!id)
+		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;
 
 	kref_get(&vm->refs);
 	snprintf(name, sizeof(name), "kvm-vcpu:%lu", id);

@@ -144,7 +144,6 @@ struct svm_entry_state {
  * @asid_gen:	the generation of @asid_cpu's ASID space it was taken from
  * @flush:	set from other threads when the nested tables lost entries
  * @event:	an exception waiting for the next VMRUN (SVM_EVT_* format)
- * @xcr0:	the guest's XCR0, loaded around VMRUN when it differs
  * @entry:	the state the last VMRUN was given, for naming its failure
  */
 struct svm_vcpu {
@@ -157,8 +156,6 @@ struct svm_vcpu {
 	bool flush;
 	u32 event;
 	u32 event_err;
-	u64 xcr0;
-	u64 apic_base;
 	struct svm_entry_state entry;
 };
 
@@ -200,6 +197,8 @@ void svm_reset_vmcb(struct svm_vcpu *svm);
 bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu);
 void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
 void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
+int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
+int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 
 /* svm_check.c */
 void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);

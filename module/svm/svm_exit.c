@@ -12,7 +12,6 @@
 
 #include <linux/kernel.h>
 #include <linux/nospec.h>
-#include <asm/fpu/xcr.h>
 #include <asm/msr.h>
 #include <asm/trapnr.h>
 
@@ -86,34 +85,26 @@ static int svm_exit_shutdown(struct svm_vcpu *svm)
 	return kvisor_handle_shutdown(&svm->vcpu);
 }
 
-/*
- * MSRs that VMLOAD/VMSAVE switch are not intercepted at all.  EFER lives in
- * the VMCB, with SVME hidden; everything else kvisor does not model raises
- * #GP, as KVM does by default.
- */
-static int svm_rdmsr(struct svm_vcpu *svm, u32 msr, u64 *val)
+/* EFER and PAT live in the VMCB; EFER.SVME is kvisor's, never the guest's. */
+int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
 	switch (msr) {
 	case MSR_EFER:
-		*val = svm->vmcb->save.efer & ~KV_EFER_SVME;
+		*val = s->efer & ~KV_EFER_SVME;
 		return 0;
 	case MSR_IA32_CR_PAT:
-		*val = svm->vmcb->save.g_pat;
-		return 0;
-	case MSR_IA32_APICBASE:
-		*val = svm->apic_base;
-		return 0;
-	case MSR_IA32_TSC:
-		*val = rdtsc() + svm->vmcb->control.tsc_offset;
+		*val = s->g_pat;
 		return 0;
 	default:
 		return -ENOENT;
 	}
 }
 
-static int svm_wrmsr(struct svm_vcpu *svm, u32 msr, u64 val)
+int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
-	struct vmcb_save *s = &svm->vmcb->save;
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
 
 	switch (msr) {
 	case MSR_EFER:
@@ -133,48 +124,13 @@ static int svm_wrmsr(struct svm_vcpu *svm, u32 msr, u64 val)
 
 static int svm_exit_msr(struct svm_vcpu *svm)
 {
-	struct kvisor_vcpu *vcpu = &svm->vcpu;
-	u32 msr = vcpu->regs[EMU_RCX];
-	u64 val;
-	int r;
-
-	vcpu->exits[KVISOR_EXIT_MSR]++;
-	if (svm->vmcb->control.exit_info_1) {
-		val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
-		r = svm_wrmsr(svm, msr, val);
-	} else {
-		r = svm_rdmsr(svm, msr, &val);
-		if (!r) {
-			vcpu->regs[EMU_RAX] = (u32)val;
-			vcpu->regs[EMU_RDX] = val >> 32;
-		}
-	}
-	if (r) {
-		svm_queue_exception(vcpu, X86_VEC_GP, true, 0);
-		return 1;
-	}
-	vcpu->rip += svm_insn_len(svm, 2);
-	return 1;
+	return kvisor_handle_msr(&svm->vcpu, svm->vmcb->control.exit_info_1,
+				 svm_insn_len(svm, 2));
 }
 
-/* XSETBV: the guest's XCR0 is switched in around VMRUN (svm_run()). */
 static int svm_exit_xsetbv(struct svm_vcpu *svm)
 {
-	struct kvisor_vcpu *vcpu = &svm->vcpu;
-	u64 val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
-	u64 host = boot_cpu_has(X86_FEATURE_XSAVE) ?
-		   xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
-
-	/* Only XCR0; x87 always on; AVX needs SSE; nothing the host lacks. */
-	if ((u32)vcpu->regs[EMU_RCX] || !(val & XFEATURE_MASK_FP) ||
-	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
-	    (val & ~host)) {
-		svm_queue_exception(vcpu, X86_VEC_GP, true, 0);
-		return 1;
-	}
-	svm->xcr0 = val;
-	vcpu->rip += svm_insn_len(svm, 3);
-	return 1;
+	return kvisor_handle_xsetbv(&svm->vcpu, svm_insn_len(svm, 3));
 }
 
 /* kvisor offers no nested SVM: the SVM instructions do not exist. */

@@ -99,8 +99,6 @@ struct kvisor_vcpu *svm_vcpu_create(struct kvisor_vm *vm)
 		return ERR_PTR(r);
 	}
 	svm->vmcb_pa = __pa(svm->vmcb);
-	svm->xcr0 = XFEATURE_MASK_FP;
-	svm->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
 	svm_reset_vmcb(svm);
 	svm->vcpu.rip = 0xfff0;
 	return &svm->vcpu;
@@ -178,7 +176,7 @@ void svm_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs)
 	sregs->cr4 = s->cr4;
 	sregs->cr8 = svm->vmcb->control.int_ctl & 0xf;	/* V_TPR */
 	sregs->efer = s->efer & ~KV_EFER_SVME;
-	sregs->apic_base = svm->apic_base;
+	sregs->apic_base = vcpu->apic_base;
 }
 
 /* The consistency rules KVM applies to KVM_SET_SREGS. */
@@ -216,7 +214,7 @@ int svm_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs)
 	svm->vmcb->control.int_ctl = (svm->vmcb->control.int_ctl & ~0xf) |
 				     (sregs->cr8 & 0xf);
 	s->efer = sregs->efer | KV_EFER_SVME;
-	svm->apic_base = sregs->apic_base;
+	vcpu->apic_base = sregs->apic_base;
 	/* New paging state: translations cached under the old one go. */
 	svm->flush = true;
 	return 0;
@@ -395,8 +393,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct svm_cpu *sc;
-	u64 host_xcr0 = 0;
-	bool swap_xcr0;
+	u64 host_xcr0;
 
 	svm_load_guest(svm);
 	kvisor_enter_guest_irqoff();
@@ -404,14 +401,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	sc = this_cpu_ptr(&svm_cpu);
 	svm_pick_asid(svm, smp_processor_id());
 
-	swap_xcr0 = (svm->vmcb->save.cr4 & X86_CR4_OSXSAVE) &&
-		    boot_cpu_has(X86_FEATURE_XSAVE);
-	if (swap_xcr0) {
-		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
-		swap_xcr0 = host_xcr0 != svm->xcr0;
-		if (swap_xcr0)
-			xsetbv(XCR_XFEATURE_ENABLED_MASK, svm->xcr0);
-	}
+	host_xcr0 = kvisor_xcr0_enter(vcpu, svm->vmcb->save.cr4);
 
 	svm->entry = (struct svm_entry_state) {
 		.efer = svm->vmcb->save.efer, .cr0 = svm->vmcb->save.cr0,
@@ -424,8 +414,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	kv_svm_vmrun(svm->vmcb_pa, vcpu->regs, sc->host_save_pa);
 	raw_local_irq_disable();
 
-	if (swap_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	kvisor_xcr0_exit(vcpu, host_xcr0);
 	asm volatile("stgi" ::: "memory");
 	kvisor_exit_guest_irqoff();
 	svm_save_guest(svm);

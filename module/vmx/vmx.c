@@ -407,4 +407,6 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.interrupt_allowed	= vmx_interrupt_allowed,
 	.inject_irq		= vmx_inject_irq,
 	.set_irq_window		= vmx_set_irq_window,
+	.get_msr		= vmx_get_msr,
+	.set_msr		= vmx_set_msr,
 };

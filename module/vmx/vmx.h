@@ -230,8 +230,6 @@ struct vmx_vcpu {
 	u32 event;
 	u32 event_err;
 	u32 event_insn_len;
-	u64 xcr0;
-	u64 apic_base;
 	unsigned long cr2;	/* not in the VMCS: switched by hand */
 	unsigned long host_cr3, host_cr4;
 };
@@ -270,6 +268,8 @@ void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu);
 bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu);
 void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
 void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
+int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
+int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);
 void vmx_set_cr4(struct vmx_vcpu *vmx, unsigned long cr4);
 void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer);

@@ -11,7 +11,6 @@
 
 #include <linux/kernel.h>
 #include <linux/nospec.h>
-#include <asm/fpu/xcr.h>
 #include <asm/msr.h>
 #include <asm/trapnr.h>
 
@@ -147,13 +146,10 @@ unhandled:
 			EXIT_REASON_CR_ACCESS, q);
 }
 
-/*
- * MSRs the guest reaches directly are in the MSR bitmap (vmx_vcpu.c).
- * EFER and PAT live in the VMCS; the rest that kvisor does not model
- * raise #GP, as KVM does by default.
- */
-static int vmx_rdmsr(struct vmx_vcpu *vmx, u32 msr, u64 *val)
+/* EFER and PAT live in the VMCS. */
+int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int r = 0;
 
 	vmx_load(vmx);
@@ -164,12 +160,6 @@ static int vmx_rdmsr(struct vmx_vcpu *vmx, u32 msr, u64 *val)
 	case MSR_IA32_CR_PAT:
 		*val = vmcs_read64(VMCS_GUEST_IA32_PAT);
 		break;
-	case MSR_IA32_APICBASE:
-		*val = vmx->apic_base;
-		break;
-	case MSR_IA32_TSC:
-		*val = rdtsc();
-		break;
 	default:
 		r = -ENOENT;
 	}
@@ -177,8 +167,9 @@ static int vmx_rdmsr(struct vmx_vcpu *vmx, u32 msr, u64 *val)
 	return r;
 }
 
-static int vmx_wrmsr(struct vmx_vcpu *vmx, u32 msr, u64 val)
+int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int r = 0;
 
 	vmx_load(vmx);
@@ -201,48 +192,14 @@ static int vmx_wrmsr(struct vmx_vcpu *vmx, u32 msr, u64 val)
 
 static int vmx_exit_msr(struct vmx_vcpu *vmx)
 {
-	struct kvisor_vcpu *vcpu = &vmx->vcpu;
-	u32 msr = vcpu->regs[EMU_RCX];
-	u64 val;
-	int r;
+	bool write = (vmx->exit.reason & 0xffff) == EXIT_REASON_MSR_WRITE;
 
-	vcpu->exits[KVISOR_EXIT_MSR]++;
-	if ((vmx->exit.reason & 0xffff) == EXIT_REASON_MSR_WRITE) {
-		val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
-		r = vmx_wrmsr(vmx, msr, val);
-	} else {
-		r = vmx_rdmsr(vmx, msr, &val);
-		if (!r) {
-			vcpu->regs[EMU_RAX] = (u32)val;
-			vcpu->regs[EMU_RDX] = val >> 32;
-		}
-	}
-	if (r) {
-		vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
-		return 1;
-	}
-	vmx_skip(vmx);
-	return 1;
+	return kvisor_handle_msr(&vmx->vcpu, write, vmx->exit.insn_len);
 }
 
-/* XSETBV: the guest's XCR0 is switched in around VM entry (vmx_run()). */
 static int vmx_exit_xsetbv(struct vmx_vcpu *vmx)
 {
-	struct kvisor_vcpu *vcpu = &vmx->vcpu;
-	u64 val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
-	u64 host = boot_cpu_has(X86_FEATURE_XSAVE) ?
-		   xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
-
-	/* Only XCR0; x87 always on; AVX needs SSE; nothing the host lacks. */
-	if ((u32)vcpu->regs[EMU_RCX] || !(val & XFEATURE_MASK_FP) ||
-	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
-	    (val & ~host)) {
-		vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
-		return 1;
-	}
-	vmx->xcr0 = val;
-	vmx_skip(vmx);
-	return 1;
+	return kvisor_handle_xsetbv(&vmx->vcpu, vmx->exit.insn_len);
 }
 
 static int (*const vmx_exit_handlers[EXIT_REASON_NR])(struct vmx_vcpu *) = {

@@ -137,7 +137,7 @@ void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs)
 	sregs->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 	vmx_put(vmx);
 	sregs->cr2 = vmx->cr2;
-	sregs->apic_base = vmx->apic_base;
+	sregs->apic_base = vcpu->apic_base;
 }
 
 /* The consistency rules KVM applies to KVM_SET_SREGS. */
@@ -173,7 +173,7 @@ int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs)
 	vmx_set_cr0(vmx, sregs->cr0);
 	vmx_put(vmx);
 	vmx->cr2 = sregs->cr2;
-	vmx->apic_base = sregs->apic_base;
+	vcpu->apic_base = sregs->apic_base;
 	/* New paging state: translations cached under the old one go. */
 	vmx->flush = true;
 	return 0;

@@ -332,8 +332,6 @@ struct kvisor_vcpu *vmx_vcpu_create(struct kvisor_vm *vm)
 	r = kvisor_vcpu_init(&vmx->vcpu, vm);
 	if (r)
 		goto fail;
-	vmx->xcr0 = XFEATURE_MASK_FP;
-	vmx->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
 
 	/* A new VMCS starts "clear"; vmx_load() then makes it current. */
 	vmx_vmclear(vmx->vmcs);
@@ -442,8 +440,8 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u16 ds, es, fs, gs;
-	u64 host_xcr0 = 0;
-	bool swap_xcr0, failed;
+	u64 host_xcr0;
+	bool failed;
 
 	vmx_load(vmx);
 	vmx_load_guest(vmx);
@@ -458,22 +456,14 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 		vmx_invept(vmx_eptp(vcpu->vm));
 		vmx_invvpid(vmx->vpid);
 	}
-	swap_xcr0 = (vmcs_readl(VMCS_GUEST_CR4) & X86_CR4_OSXSAVE) &&
-		    boot_cpu_has(X86_FEATURE_XSAVE);
-	if (swap_xcr0) {
-		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
-		swap_xcr0 = host_xcr0 != vmx->xcr0;
-		if (swap_xcr0)
-			xsetbv(XCR_XFEATURE_ENABLED_MASK, vmx->xcr0);
-	}
+	host_xcr0 = kvisor_xcr0_enter(vcpu, vmcs_readl(VMCS_GUEST_CR4));
 	if (read_cr2() != vmx->cr2)
 		native_write_cr2(vmx->cr2);
 
 	failed = kv_vmx_vmenter(vcpu->regs, vmx->launched);
 
 	vmx->cr2 = read_cr2();
-	if (swap_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	kvisor_xcr0_exit(vcpu, host_xcr0);
 	/* VM exit left null data selectors and a short TSS limit. */
 	if (ds)
 		loadsegment(ds, ds);

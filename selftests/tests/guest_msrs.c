@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guest_msrs: MSR and XCR0 accesses the hypervisor handles in the kernel.
+ * The guest reads EFER (its own bits only: no SVME), writes and reads PAT,
+ * reads a rising TSC and the APIC base (BSP flag on vCPU 0), and gets #GP
+ * for an MSR nobody models and for a reserved EFER bit; with CR4.OSXSAVE
+ * it sets XCR0 with XSETBV, and gets #GP for an XCR0 without x87.
+ */
+#include "kvm_util.h"
+
+#define MSR_EFER		0xc0000080
+#define MSR_PAT			0x277
+#define MSR_TSC			0x10
+#define MSR_APIC_BASE		0x1b
+#define MSR_NOBODY		0x2ff0	/* not an architectural MSR */
+
+static volatile int gp_count;
+static volatile uint64_t gp_rip_skip;
+
+static void gp_handler(struct ex_regs *regs)
+{
+	gp_count++;
+	regs->rip += gp_rip_skip;	/* step over the faulting instruction */
+}
+
+static void wrmsr(uint32_t msr, uint64_t val)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
+		     "d"((uint32_t)(val >> 32)));
+}
+
+static void guest_code(void)
+{
+	uint64_t efer, tsc1, tsc2, cr4, xcr0;
+	uint32_t lo, hi;
+
+	efer = rdmsr(MSR_EFER);
+	GUEST_ASSERT_EQ(efer & ((1 << 8) | (1 << 10)), (1 << 8) | (1 << 10));
+	GUEST_ASSERT_EQ(efer & (1 << 12), 0);	/* SVME is the host's */
+
+	wrmsr(MSR_PAT, 0x0007040600070406ULL ^ 0x0100);	/* WT in PAT1 */
+	GUEST_ASSERT_EQ(rdmsr(MSR_PAT), 0x0007040600070406ULL ^ 0x0100);
+
+	tsc1 = rdmsr(MSR_TSC);
+	tsc2 = rdmsr(MSR_TSC);
+	GUEST_ASSERT(tsc2 > tsc1);
+	GUEST_ASSERT_EQ(rdmsr(MSR_APIC_BASE), 0xfee00900ULL);
+
+	gp_rip_skip = 2;			/* rdmsr and wrmsr: 0F 32/30 */
+	rdmsr(MSR_NOBODY);
+	GUEST_ASSERT_EQ(gp_count, 1);
+	wrmsr(MSR_EFER, efer | (1ULL << 20));	/* a reserved bit */
+	GUEST_ASSERT_EQ(gp_count, 2);
+	GUEST_ASSERT_EQ(rdmsr(MSR_EFER), efer);
+
+	cr4 = get_cr4();
+	asm volatile("mov %0, %%cr4" : : "r"(cr4 | (1 << 18)));	/* OSXSAVE */
+	asm volatile("xsetbv" : : "c"(0), "a"(3), "d"(0));	/* x87 | SSE */
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	xcr0 = lo | (uint64_t)hi << 32;
+	GUEST_ASSERT_EQ(xcr0, 3);
+	gp_rip_skip = 3;			/* xsetbv: 0F 01 D1 */
+	asm volatile("xsetbv" : : "c"(0), "a"(2), "d"(0));	/* no x87 */
+	GUEST_ASSERT_EQ(gp_count, 3);
+	GUEST_DONE();
+}
+
+int main(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
+	vm_install_exception_handler(vm, 13, gp_handler);
+	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	ksft_print_msg("EFER, PAT, TSC, APIC base, #GP for unknown MSRs and bad XCR0: ok\n");
+	kvm_vm_free(vm);
+	ksft_exit_pass();
+}
