@@ -103,9 +103,17 @@ static int kvisor_cpu_offline(unsigned int cpu)
 }
 
 /* A reboot may go through INIT, which VMX operation blocks. */
+bool kvisor_rebooting;
+
 static int kvisor_reboot(struct notifier_block *nb, unsigned long code,
 			 void *unused)
 {
+	/*
+	 * vCPUs check this with interrupts off right before they enter, and
+	 * the IPIs below wait for interrupts on: no CPU enters a guest once
+	 * its extension is off.
+	 */
+	WRITE_ONCE(kvisor_rebooting, true);
 	on_each_cpu(kvisor_cpu_off_this, NULL, 1);
 	return NOTIFY_OK;
 }

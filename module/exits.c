@@ -27,6 +27,13 @@
 
 #define X86_VEC_PF	14
 
+/* A #PF the emulation found, with the address the guest will see in CR2. */
+static void kvisor_queue_pf(struct kvisor_vcpu *vcpu, u64 addr, u32 error)
+{
+	kvisor_ops->set_cr2(vcpu, addr);
+	kvisor_ops->queue_exception(vcpu, X86_VEC_PF, true, error);
+}
+
 static void kvisor_skip(struct kvisor_vcpu *vcpu, u64 next_rip)
 {
 	vcpu->rip = next_rip;
@@ -290,11 +297,11 @@ static int kvisor_pio_string_addr(struct kvisor_vcpu *vcpu, bool in, u64 *gpa)
 	int r;
 
 	kvisor_ops->get_cpu_mode(vcpu, &ctxt);
-	ea = vcpu->regs[in ? EMU_RDI : EMU_RSI] & mask;
-	r = kvisor_gva_to_gpa(vcpu, ctxt.seg_base[in ? EMU_SEG_ES : vcpu->pio.seg]
-			      + ea, in, false, gpa, &pf_error);
+	ea = ctxt.seg_base[in ? EMU_SEG_ES : vcpu->pio.seg] +
+	     (vcpu->regs[in ? EMU_RDI : EMU_RSI] & mask);
+	r = kvisor_gva_to_gpa(vcpu, ea, in, false, gpa, &pf_error);
 	if (r == -EACCES)
-		kvisor_ops->queue_exception(vcpu, X86_VEC_PF, true, pf_error);
+		kvisor_queue_pf(vcpu, ea, pf_error);
 	return r;
 }
 
@@ -427,6 +434,7 @@ static int kvisor_complete_pio_string(struct kvisor_vcpu *vcpu)
 struct kvisor_emu {
 	struct emu_ctxt ctxt;
 	struct kvisor_vcpu *vcpu;
+	u64 fault_addr;		/* of a #PF found while translating */
 };
 
 static int kvisor_emu_translate(struct kvisor_emu *emu, u64 linear,
@@ -437,6 +445,7 @@ static int kvisor_emu_translate(struct kvisor_emu *emu, u64 linear,
 
 	r = kvisor_gva_to_gpa(emu->vcpu, linear, write, fetch, gpa, &pf_error);
 	if (r == -EACCES) {
+		emu->fault_addr = linear;
 		emu_set_fault(&emu->ctxt, X86_VEC_PF, pf_error, 1);
 		return -1;
 	}
@@ -564,6 +573,8 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 	case EMU_PENDING:
 		return 0;
 	case EMU_FAULT:
+		if (c->fault_vector == X86_VEC_PF)
+			kvisor_ops->set_cr2(vcpu, emu.fault_addr);
 		kvisor_ops->queue_exception(vcpu, c->fault_vector,
 					    c->has_error_code, c->fault_error_code);
 		return 1;

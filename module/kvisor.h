@@ -98,6 +98,7 @@ enum kvisor_exit_class {
  * @get_cpu_mode: the mode the guest executes in now, for the emulator.
  * @get_paging:	CR0, CR3, CR4 and EFER, for the guest page-table walker.
  * @queue_exception: deliver an exception at the next entry.
+ * @set_cr2:	the faulting address of a #PF kvisor injects.
  * @request_tlb_flush: drop the guest's translations before the next entry.
  * @explain_fail_entry: after a refused entry, name the broken rule.
  * @dump_state:	print the VMCS or VMCB, decoded, for debugfs.
@@ -109,7 +110,6 @@ enum kvisor_exit_class {
  *		when it is not one of them.
  * @set_msr:	write one: 0, -EINVAL for a value the guest may not set,
  *		or -ENOENT.
- * @inject_pending: false when the backend has an event still to deliver.
  */
 struct kvisor_vendor_ops {
 	const char *name;
@@ -133,6 +133,7 @@ struct kvisor_vendor_ops {
 			   u64 *cr4, u64 *efer);
 	void (*queue_exception)(struct kvisor_vcpu *vcpu, int vector,
 				bool has_error, u32 error);
+	void (*set_cr2)(struct kvisor_vcpu *vcpu, u64 cr2);
 	void (*request_tlb_flush)(struct kvisor_vcpu *vcpu);
 	void (*explain_fail_entry)(struct kvisor_vcpu *vcpu, char *buf,
 				   size_t len);
@@ -187,7 +188,7 @@ struct kvisor_tdp {
  * @refs:	held by the VM fd and by each vCPU fd
  * @mm:		the address space of the process that created the VM; the
  *		ABI allows VM ioctls only from it (others get -EIO)
- * @lock:	serializes VM-wide ioctls: vCPU creation, memory slots
+ * @lock:	serializes vCPU creation
  * @slots_lock:	protects @slots and the pinned pages against the nested
  *		page fault path, which runs on vCPU threads
  * @vcpus:	created vCPUs, published under @lock
@@ -286,6 +287,7 @@ struct kvisor_vcpu {
 int kvisor_get_hardware(void);
 void kvisor_put_hardware(void);
 int kvisor_enable_init(void);
+extern bool kvisor_rebooting;
 void kvisor_enable_exit(void);
 
 /* debugfs.c */
@@ -304,7 +306,7 @@ void kvisor_vm_put(struct kvisor_vm *vm);
 int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id);
 int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm);
 void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu);
-void kvisor_enter_guest_irqoff(void);
+bool kvisor_enter_guest_irqoff(void);
 void kvisor_exit_guest_irqoff(void);
 
 /* memslot.c */

@@ -61,12 +61,12 @@ void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu)
 /*
  * Called by a backend right before it enters the guest: on return,
  * preemption and interrupts are off and the guest's FPU registers are
- * loaded.  The FPU check must come first, with interrupts still on: a
+ * loaded; false means "do not enter" (call kvisor_exit_guest_irqoff()).  The FPU check must come first, with interrupts still on: a
  * context switch since the last entry (cond_resched() in the loop below)
  * saved the guest's registers and left someone else's in the CPU, to be
  * reloaded lazily, which switch_fpu_return() does now.
  */
-void kvisor_enter_guest_irqoff(void)
+bool kvisor_enter_guest_irqoff(void)
 {
 	preempt_disable();
 	for (;;) {
@@ -78,6 +78,8 @@ void kvisor_enter_guest_irqoff(void)
 			break;
 		local_irq_enable();
 	}
+	/* The machine is rebooting: VMX/SVM may be off already. */
+	return !READ_ONCE(kvisor_rebooting);
 }
 
 void kvisor_exit_guest_irqoff(void)
@@ -390,8 +392,9 @@ static const struct file_operations kvisor_vcpu_fops = {
 int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 {
 	struct kvisor_vcpu *vcpu;
+	struct file *file;
 	char name[24];
-	int i, r;
+	int i, r, fd;
 
 	if (id >= KVISOR_MAX_VCPUS)
 		return -EINVAL;
@@ -420,21 +423,32 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 	if (!id)
 		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;
 
-	kref_get(&vm->refs);
-	snprintf(name, sizeof(name), "kvm-vcpu:%lu", id);
-	r = anon_inode_getfd(name, &kvisor_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
-	if (r < 0) {
-		kvisor_vm_put(vm);	/* cannot be the last: the caller holds one */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		r = fd;
 		kvisor_ops->vcpu_free(vcpu);
 		goto out;
 	}
+	snprintf(name, sizeof(name), "kvm-vcpu:%lu", id);
+	file = anon_inode_getfile(name, &kvisor_vcpu_fops, vcpu, O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		r = PTR_ERR(file);
+		kvisor_ops->vcpu_free(vcpu);
+		goto out;
+	}
+	kref_get(&vm->refs);
 	/*
-	 * Published last, the count after the pointer: memslot changes walk
-	 * the array without vm->lock (smp_load_acquire() in memslot.c).
+	 * Published before userspace can run it (fd_install() below), the
+	 * count after the pointer: memslot changes walk the array without
+	 * vm->lock (smp_load_acquire() in memslot.c), and a vCPU they miss
+	 * could keep a stale translation.
 	 */
 	smp_store_release(&vm->vcpus[vm->nr_vcpus], vcpu);
 	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
 	kvisor_debugfs_vcpu_init(vcpu);
+	fd_install(fd, file);
+	r = fd;
 out:
 	mutex_unlock(&vm->lock);
 	return r;

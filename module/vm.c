@@ -46,9 +46,10 @@ static void kvisor_vm_free(struct kref *kref)
 	int i;
 
 	kvisor_debugfs_vm_exit(vm);
+	/* Slots first: releasing one flags every vCPU for a TLB flush. */
+	kvisor_free_memslots(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvisor_ops->vcpu_free(vm->vcpus[i]);
-	kvisor_free_memslots(vm);
 	kvisor_tdp_destroy(&vm->tdp);
 	mmdrop(vm->mm);
 	kfree(vm);

@@ -13,6 +13,7 @@
 #include <linux/io.h>
 #include <linux/percpu.h>
 #include <asm/msr.h>
+#include <asm/pgtable.h>
 #include <asm/processor.h>
 
 #include "svm.h"
@@ -95,6 +96,11 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 	/* Without nested paging kvisor would need shadow page tables. */
 	if (!(edx & KV_SVM_FEATURE_NPT)) {
 		*why = "no nested paging (NPT), which kvisor requires";
+		return -EOPNOTSUPP;
+	}
+	/* NPT walks as many levels as the host pages with; kvisor builds 4. */
+	if (pgtable_l5_enabled()) {
+		*why = "the host uses 5-level paging; kvisor's NPT tables have 4 levels";
 		return -EOPNOTSUPP;
 	}
 	svm_has_nrips = edx & KV_SVM_FEATURE_NRIPS;
@@ -267,6 +273,7 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.get_cpu_mode		= svm_get_cpu_mode,
 	.get_paging		= svm_get_paging,
 	.queue_exception	= svm_queue_exception,
+	.set_cr2		= svm_set_cr2,
 	.request_tlb_flush	= svm_request_tlb_flush,
 	.explain_fail_entry	= svm_explain_fail_entry,
 	.dump_state		= svm_dump_state,

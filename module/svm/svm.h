@@ -76,6 +76,8 @@
 #define SVM_EVT_VECTOR_MASK		0xff
 #define SVM_EVT_TYPE_INTR		(0 << 8)
 #define SVM_EVT_TYPE_EXCEPTION		(3 << 8)
+#define SVM_EVT_TYPE_SOFT_INTR		(4 << 8)
+#define SVM_EVT_TYPE_MASK		(7 << 8)
 #define SVM_EVT_ERROR_VALID		BIT(11)
 #define SVM_EVT_VALID			BIT(31)
 
@@ -193,6 +195,7 @@ void svm_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 			 bool has_error, u32 error);
 void svm_request_tlb_flush(struct kvisor_vcpu *vcpu);
+void svm_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
 void svm_reset_vmcb(struct svm_vcpu *svm);
 bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu);
 void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);

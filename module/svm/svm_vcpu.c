@@ -262,6 +262,11 @@ void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 	svm->event_err = error;
 }
 
+void svm_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2)
+{
+	to_svm(vcpu)->vmcb->save.cr2 = cr2;
+}
+
 void svm_request_tlb_flush(struct kvisor_vcpu *vcpu)
 {
 	WRITE_ONCE(to_svm(vcpu)->flush, true);
@@ -354,6 +359,22 @@ static void svm_load_guest(struct svm_vcpu *svm)
 	}
 }
 
+/*
+ * An event cut short by the exit.  INTn, INT3 and INTO are not injected
+ * again: RIP still points at the instruction, which raises them anew when
+ * the guest resumes (without NRIPS kvisor could not inject them with the
+ * right return address anyway).
+ */
+static bool svm_must_reinject(u32 info)
+{
+	u32 type = info & SVM_EVT_TYPE_MASK, vector = info & SVM_EVT_VECTOR_MASK;
+
+	if (!(info & SVM_EVT_VALID) || type == SVM_EVT_TYPE_SOFT_INTR)
+		return false;
+	return !(type == SVM_EVT_TYPE_EXCEPTION &&
+		 (vector == X86_TRAP_BP || vector == X86_TRAP_OF));
+}
+
 static void svm_save_guest(struct svm_vcpu *svm)
 {
 	struct kvisor_vcpu *vcpu = &svm->vcpu;
@@ -376,7 +397,7 @@ static void svm_save_guest(struct svm_vcpu *svm)
 	 * handler's stack was not yet mapped, say) loses that event unless
 	 * it is injected again.
 	 */
-	if (vmcb->control.exit_int_info & SVM_EVT_VALID) {
+	if (svm_must_reinject(vmcb->control.exit_int_info)) {
 		svm->event = vmcb->control.exit_int_info;
 		svm->event_err = vmcb->control.exit_int_info_err;
 	}
@@ -396,7 +417,10 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	u64 host_xcr0;
 
 	svm_load_guest(svm);
-	kvisor_enter_guest_irqoff();
+	if (!kvisor_enter_guest_irqoff()) {
+		kvisor_exit_guest_irqoff();
+		return -EIO;
+	}
 	asm volatile("clgi" ::: "memory");
 	sc = this_cpu_ptr(&svm_cpu);
 	svm_pick_asid(svm, smp_processor_id());

@@ -85,13 +85,16 @@ static int vmx_compute_config(u64 basic, const char **why)
 			KV_MSR_VMX_PINBASED_CTLS, PIN_PREEMPTION_TIMER,
 			PIN_EXTINT_EXITING | PIN_NMI_EXITING, &c->pin);
 	vmx_setup_preemption_timer(c);
-	/* With EPT, CR3 accesses need not exit: ask for them off. */
+	/*
+	 * With EPT, CR3 accesses need not exit and kvisor does not ask for
+	 * it; CPUs without the true controls force those exits on, and
+	 * vmx_exit_cr() then handles them.
+	 */
 	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_PROCBASED_CTLS :
 			 KV_MSR_VMX_PROCBASED_CTLS, 0,
 			 PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING |
 			 PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS |
 			 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING, &c->proc);
-	c->proc &= ~(PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING);
 	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, 0,
 			 PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED_GUEST,
 			 &c->proc2);
@@ -401,6 +404,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.get_cpu_mode		= vmx_get_cpu_mode,
 	.get_paging		= vmx_get_paging,
 	.queue_exception	= vmx_queue_exception,
+	.set_cr2		= vmx_set_cr2,
 	.request_tlb_flush	= vmx_request_tlb_flush,
 	.explain_fail_entry	= vmx_explain_fail_entry,
 	.dump_state		= vmx_dump_state,

@@ -232,6 +232,7 @@ struct vmx_vcpu {
 	u32 event_insn_len;
 	unsigned long cr2;	/* not in the VMCS: switched by hand */
 	unsigned long host_cr3, host_cr4;
+	unsigned long host_fs_base;
 };
 
 static inline struct vmx_vcpu *to_vmx(struct kvisor_vcpu *vcpu)
@@ -265,6 +266,7 @@ void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 void vmx_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 			 bool has_error, u32 error);
 void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu);
+void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
 bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu);
 void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
 void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
@@ -273,6 +275,9 @@ int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);
 void vmx_set_cr4(struct vmx_vcpu *vmx, unsigned long cr4);
 void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer);
+bool vmx_read_pdptrs(struct kvisor_vcpu *vcpu, u64 cr0, u64 cr3, u64 cr4,
+		     u64 efer, u64 pdptrs[4]);
+void vmx_write_pdptrs(const u64 pdptrs[4]);
 
 /* vmx_check.c */
 void vmx_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);

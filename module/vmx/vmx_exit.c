@@ -110,10 +110,22 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 {
 	unsigned long q = vmx->exit.qualification;
 	struct kvisor_vcpu *vcpu = &vmx->vcpu;
-	u64 cr0, cr3, cr4, efer, val;
+	u64 cr0, cr3, cr4, efer, val, pdptrs[4];
 	int cr = q & 15, type = (q >> 4) & 3;
+	bool pae;
 
 	kvisor_ops->get_paging(vcpu, &cr0, &cr3, &cr4, &efer);
+	/* CR3 exits: only on CPUs that force CR3-load/store exiting. */
+	if (cr == 3 && type <= 1) {
+		vmx_load(vmx);
+		if (type == 0)
+			vmcs_writel(VMCS_GUEST_CR3, vcpu->regs[(q >> 8) & 15]);
+		else
+			vcpu->regs[(q >> 8) & 15] = cr3;
+		vmx_put(vmx);
+		vmx_skip(vmx);
+		return 1;
+	}
 	val = vcpu->regs[(q >> 8) & 15];
 	if (type == 3)		/* LMSW: the low 4 bits; PE cannot be cleared */
 		val = (cr0 & ~0xeULL) | ((q >> 16) & 0xf);
@@ -129,7 +141,12 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 	if (cr != 0 && cr != 4)
 		goto unhandled;
 
+	/* Entering PAE paging: its top entries come from guest memory. */
+	pae = vmx_read_pdptrs(vcpu, cr == 0 ? val : cr0, cr3,
+			      cr == 4 ? val : cr4, efer, pdptrs);
 	vmx_load(vmx);
+	if (pae)
+		vmx_write_pdptrs(pdptrs);
 	if (cr == 0)
 		vmx_set_cr0(vmx, val);
 	else

@@ -71,6 +71,32 @@ void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer)
 	vmx_update_long_mode(efer, vmx_guest_cr0());
 }
 
+/*
+ * PAE paging outside long mode keeps its four top-level entries in CPU
+ * registers, loaded when CR3 is.  With EPT, VM entry takes them from the
+ * VMCS, so when kvisor (not the guest's own MOV to CR3) sets up PAE paging
+ * it must read them from guest memory first: before vmx_load(), since
+ * reading guest memory may sleep.
+ */
+bool vmx_read_pdptrs(struct kvisor_vcpu *vcpu, u64 cr0, u64 cr3, u64 cr4,
+		     u64 efer, u64 pdptrs[4])
+{
+	if (!(cr0 & X86_CR0_PG) || !(cr4 & X86_CR4_PAE) || (efer & EFER_LMA))
+		return false;
+	if (kvisor_read_guest(vcpu->vm, cr3 & GENMASK_ULL(31, 5), pdptrs,
+			      4 * sizeof(u64)))
+		memset(pdptrs, 0, 4 * sizeof(u64));
+	return true;
+}
+
+void vmx_write_pdptrs(const u64 pdptrs[4])
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		vmcs_write64(VMCS_GUEST_PDPTR0 + i * 2, pdptrs[i]);
+}
+
 /* Segments ------------------------------------------------------------- */
 
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
@@ -151,10 +177,16 @@ static bool vmx_sregs_valid(const struct kvm_sregs *sregs)
 int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	bool pae;
+	u64 pdptrs[4];
 
 	if (!vmx_sregs_valid(sregs))
 		return -EINVAL;
+	pae = vmx_read_pdptrs(vcpu, sregs->cr0, sregs->cr3, sregs->cr4,
+			      sregs->efer, pdptrs);
 	vmx_load(vmx);
+	if (pae)
+		vmx_write_pdptrs(pdptrs);
 	vmx_set_seg(SEG_CS, &sregs->cs);
 	vmx_set_seg(SEG_DS, &sregs->ds);
 	vmx_set_seg(SEG_ES, &sregs->es);
@@ -262,6 +294,11 @@ void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on)
 		    proc & ~PROC_INTR_WINDOW_EXITING;
 	vmcs_write32(VMCS_PROC_CONTROLS, proc);
 	vmx_put(vmx);
+}
+
+void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2)
+{
+	to_vmx(vcpu)->cr2 = cr2;	/* loaded into CR2 right before entry */
 }
 
 void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu)

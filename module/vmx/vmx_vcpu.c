@@ -173,6 +173,9 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 	vmcs_write32(VMCS_ENTRY_CONTROLS, c->entry);
 	/* Machine checks in the guest are the host's to handle. */
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, BIT(X86_TRAP_MC));
+	vmcs_write32(VMCS_PF_ERROR_CODE_MASK, 0);
+	vmcs_write32(VMCS_PF_ERROR_CODE_MATCH, 0);
+	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write64(VMCS_MSR_BITMAP, msr_bitmap_pa);
 	vmcs_write64(VMCS_EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
 	vmcs_write16(VMCS_VPID, vmx->vpid);
@@ -388,6 +391,7 @@ static void vmx_load_guest(struct vmx_vcpu *vmx)
 		vmcs_writel(VMCS_HOST_CR4, vmx->host_cr4 = cr4);
 	rdmsrl(MSR_FS_BASE, fs_base);
 	vmcs_writel(VMCS_HOST_FS_BASE, fs_base);
+	vmx->host_fs_base = fs_base;
 	rdmsrl(MSR_KERNEL_GS_BASE, vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
 }
 
@@ -450,7 +454,11 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	savesegment(fs, fs);
 	savesegment(gs, gs);
 
-	kvisor_enter_guest_irqoff();
+	if (!kvisor_enter_guest_irqoff()) {
+		kvisor_exit_guest_irqoff();
+		vmx_put(vmx);
+		return -EIO;
+	}
 	if (READ_ONCE(vmx->flush)) {
 		WRITE_ONCE(vmx->flush, false);
 		vmx_invept(vmx_eptp(vcpu->vm));
@@ -469,10 +477,16 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 		loadsegment(ds, ds);
 	if (es)
 		loadsegment(es, es);
-	if (fs)
+	/* Reloading a selector reloads the base too: put the real ones back. */
+	if (fs) {
 		loadsegment(fs, fs);
-	if (gs)
+		wrmsrl(MSR_FS_BASE, vmx->host_fs_base);
+	}
+	if (gs) {
 		load_gs_index(gs);
+		wrmsrl(MSR_KERNEL_GS_BASE,
+		       vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
+	}
 	invalidate_tss_limit();
 	vmx_save_exit(vmx, failed);
 	/* An entry that failed its checks leaves the VMCS unlaunched. */
