@@ -13,7 +13,8 @@ KVER ?= $(shell ls /lib/modules 2>/dev/null | grep -E '^6\.1\..*-amd64$$' | sort
 KDIR ?= /lib/modules/$(KVER)/build
 JOBS ?= 2
 
-.PHONY: all module userspace selftests check check-svm check-vmx demo deps clean
+.PHONY: all module userspace selftests check check-svm check-vmx demo deps clean \
+	bench
 
 all: module userspace selftests
 
@@ -40,6 +41,10 @@ check-vmx:
 
 demo:
 	selftests/hosts/demo.sh $(HOST)
+
+# kvisor's exit costs over in-tree KVM's, in both test hosts (or HOST=svm)
+bench:
+	selftests/hosts/bench.sh $(HOST)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

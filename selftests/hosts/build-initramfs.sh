@@ -63,6 +63,11 @@ if [ -n "${RUNNER:-}" ]; then
 	cp "$(dirname "$RUNNER")"/guests/*.bin "$(dirname "$RUNNER")"/guests/*.elf \
 		"$R/kvisor/guests/" 2>/dev/null || true
 fi
+# make bench: $BENCH is the benchmark program, run by guest/bench.sh
+if [ -n "${BENCH:-}" ]; then
+	cp "$BENCH" "$R/kvisor/bench"
+	cp "$HERE/guest/bench.sh" "$R/kvisor/"
+fi
 
 (cd "$R" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc --owner=0:0 --quiet) > "$OUT.tmp"
