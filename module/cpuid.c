@@ -18,6 +18,7 @@
 
 #include <linux/kernel.h>
 #include <linux/minmax.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -186,7 +187,7 @@ static void kvisor_build_xsave(struct kvisor_cpuid_table *t, u64 xcr0)
 
 	e = kvisor_add_leaf(t, 0xd, 1, true);
 	e->eax = kvisor_allowed(e->eax, CPUID_D_1_EAX, KVISOR_D_1_EAX);
-	e->ebx = e->eax & F(XSAVEC) ? kvisor_xsave_size(xcr0, true) : 0;
+	e->ebx = (e->eax & F(XSAVEC)) ? kvisor_xsave_size(xcr0, true) : 0;
 	e->ecx = 0;
 	e->edx = 0;
 
@@ -202,32 +203,31 @@ static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 {
 	struct kvisor_cpuid_table t = { .entries = entries };
 	u32 max_basic = cpuid_eax(0), max_ext = cpuid_eax(0x80000000);
-	u32 avx_1_ecx = 0, avx_7_ebx = 0;
+	u32 allow_1_ecx = KVISOR_1_ECX, allow_7_ebx = KVISOR_7_EBX;
 	struct kvm_cpuid_entry2 *e, *top;
 	u64 xcr0 = 0;
 	u32 fn;
 
 	if (boot_cpu_has(X86_FEATURE_XSAVE) && max_basic >= 0xd)
 		xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK) & KVISOR_XCR0;
+	if (!xcr0)
+		allow_1_ecx &= ~F(XSAVE);
 	/* AVX instructions #UD unless XCR0 can enable the AVX state. */
-	if (xcr0 & XFEATURE_MASK_YMM) {
-		avx_1_ecx = KVISOR_AVX_1_ECX;
-		avx_7_ebx = KVISOR_AVX_7_EBX;
+	if (!(xcr0 & XFEATURE_MASK_YMM)) {
+		allow_1_ecx &= ~KVISOR_AVX_1_ECX;
+		allow_7_ebx &= ~KVISOR_AVX_7_EBX;
 	}
 
 	top = kvisor_add_leaf(&t, 0, 0, false);
 	e = kvisor_add_leaf(&t, 1, 0, false);
 	e->ebx &= 0xff00;
-	e->ecx = kvisor_allowed(e->ecx, CPUID_1_ECX, (KVISOR_1_ECX &
-				~KVISOR_AVX_1_ECX & ~F(XSAVE)) | avx_1_ecx |
-				(xcr0 ? F(XSAVE) : 0)) | F(HYPERVISOR);
+	e->ecx = kvisor_allowed(e->ecx, CPUID_1_ECX, allow_1_ecx) |
+		 F(HYPERVISOR);
 	e->edx = kvisor_allowed(e->edx, CPUID_1_EDX, KVISOR_1_EDX);
 	if (max_basic >= 7) {
 		e = kvisor_add_leaf(&t, 7, 0, true);
 		e->eax = 0;
-		e->ebx = kvisor_allowed(e->ebx, CPUID_7_0_EBX,
-					(KVISOR_7_EBX & ~KVISOR_AVX_7_EBX) |
-					avx_7_ebx);
+		e->ebx = kvisor_allowed(e->ebx, CPUID_7_0_EBX, allow_7_ebx);
 		e->ecx = 0;
 		e->edx = 0;
 	}
@@ -263,14 +263,14 @@ long kvisor_get_supported_cpuid(struct kvm_cpuid2 __user *argp)
 	struct kvm_cpuid_entry2 *entries;
 	struct kvm_cpuid2 hdr;
 	long r = 0;
-	int nent;
+	u32 nent;
 
 	if (copy_from_user(&hdr, argp, sizeof(hdr)))
 		return -EFAULT;
 	if (hdr.nent < 1)
 		return -E2BIG;
 	/* KVM caps a larger request rather than refusing it. */
-	hdr.nent = min(hdr.nent, KVISOR_MAX_CPUID_ENTRIES);
+	hdr.nent = min_t(u32, hdr.nent, KVISOR_MAX_CPUID_ENTRIES);
 
 	entries = kcalloc(KVISOR_SUPPORTED_NENT, sizeof(*entries), GFP_KERNEL);
 	if (!entries)
@@ -373,7 +373,7 @@ static long kvisor_set_cpuid2(struct kvisor_vcpu *vcpu,
 	/*
 	 * KVM 6.1 lets a vCPU that has run keep its CPUID model only: the
 	 * same table again is accepted (QEMU does that on CPU hotplug),
-	 * any other -EINVAL.
+	 * any other -EINVAL.  A vCPU that has exited has entered.
 	 */
 	if (vcpu->nr_exits) {
 		r = kvisor_cpuid_equal(vcpu, entries, hdr->nent) ? 0 : -EINVAL;
@@ -391,7 +391,11 @@ static long kvisor_set_cpuid2(struct kvisor_vcpu *vcpu,
 	return 0;
 }
 
-/* The table as it was set: KVM 6.1 leaves nent alone on -E2BIG. */
+/*
+ * The table as it was set.  On success nent becomes its size, as KVM does
+ * from Linux 6.4 on (6.1 left it as userspace passed it); on -E2BIG the
+ * header is not written back, as in every KVM.
+ */
 static long kvisor_get_cpuid2(struct kvisor_vcpu *vcpu, struct kvm_cpuid2 *hdr,
 			      struct kvm_cpuid2 __user *argp)
 {

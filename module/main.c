@@ -42,6 +42,8 @@ static long kvisor_dev_ioctl(struct file *filp, unsigned int ioctl,
 			return -EINVAL;
 		/* struct kvm_run, then the page that carries PIO data */
 		return 2 * PAGE_SIZE;
+	case KVM_GET_SUPPORTED_CPUID:
+		return kvisor_get_supported_cpuid((void __user *)arg);
 #ifdef KVM_TRACE_ENABLE
 	/* Gone from later kernels' KVM, which then answer -EINVAL. */
 	case KVM_TRACE_ENABLE:
