@@ -48,17 +48,11 @@ int kvisor_handle_hlt(struct kvisor_vcpu *vcpu, unsigned int len)
 	return 0;
 }
 
-/*
- * Until KVM_SET_CPUID2 exists, the guest's CPUID table is empty, and KVM
- * answers every leaf of an empty table with zeros.
- */
+/* Answered from the vCPU's KVM_SET_CPUID2 table (cpuid.c). */
 int kvisor_handle_cpuid(struct kvisor_vcpu *vcpu, unsigned int len)
 {
 	vcpu->exits[KVISOR_EXIT_CPUID]++;
-	vcpu->regs[EMU_RAX] = 0;
-	vcpu->regs[EMU_RBX] = 0;
-	vcpu->regs[EMU_RCX] = 0;
-	vcpu->regs[EMU_RDX] = 0;
+	kvisor_cpuid(vcpu);
 	kvisor_skip(vcpu, vcpu->rip + len);
 	return 1;
 }

@@ -235,6 +235,7 @@ enum kvisor_pending {
  * @xcr0:	the guest's XCR0, switched in around entry when it differs
  * @apic_base:	IA32_APIC_BASE as the guest and KVM_SET_SREGS see it
  * @irq:	the external interrupt vector KVM_INTERRUPT queued, or -1
+ * @cpuid:	the table KVM_SET_CPUID2 gave, @cpuid_nent entries (cpuid.c)
  * @nr_exits:	every exit from the guest, for statistics
  * @exits:	exit counts by class, for statistics
  */
@@ -269,6 +270,8 @@ struct kvisor_vcpu {
 	u64 xcr0;
 	u64 apic_base;
 	int irq;
+	struct kvm_cpuid_entry2 *cpuid;
+	int cpuid_nent;
 	u64 nr_exits;
 	u64 exits[KVISOR_NR_EXIT_CLASSES];
 };
@@ -343,6 +346,13 @@ int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len);
 int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len);
 u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4);
 void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0);
+
+/* cpuid.c */
+long kvisor_get_supported_cpuid(struct kvm_cpuid2 __user *argp);
+long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			     struct kvm_cpuid2 __user *argp);
+void kvisor_vcpu_cpuid_free(struct kvisor_vcpu *vcpu);
+void kvisor_cpuid(struct kvisor_vcpu *vcpu);
 
 /* gva.c: the guest's own page tables */
 int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,

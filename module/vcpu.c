@@ -53,6 +53,7 @@ fail:
 
 void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu)
 {
+	kvisor_vcpu_cpuid_free(vcpu);
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	free_page((unsigned long)vcpu->run);
 	free_page((unsigned long)vcpu->pio_data);
@@ -332,6 +333,10 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_GET_FPU:
 	case KVM_SET_FPU:
 		r = kvisor_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
+		break;
+	case KVM_SET_CPUID2:
+	case KVM_GET_CPUID2:
+		r = kvisor_vcpu_cpuid_ioctl(vcpu, ioctl, (void __user *)arg);
 		break;
 	default:
 		r = -EINVAL;

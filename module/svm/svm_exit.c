@@ -140,6 +140,26 @@ static int svm_exit_ud(struct svm_vcpu *svm)
 	return 1;
 }
 
+/* #DB and #AC, intercepted only to keep the host in control: pass on. */
+static int svm_exit_db(struct svm_vcpu *svm)
+{
+	svm_queue_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
+	return 1;
+}
+
+static int svm_exit_ac(struct svm_vcpu *svm)
+{
+	svm_queue_exception(&svm->vcpu, X86_TRAP_AC, true, 0);
+	return 1;
+}
+
+/* No PMU is offered: RDPMC faults as on a CPU without counters. */
+static int svm_exit_rdpmc(struct svm_vcpu *svm)
+{
+	svm_queue_exception(&svm->vcpu, X86_TRAP_GP, true, 0);
+	return 1;
+}
+
 static int svm_exit_mc(struct svm_vcpu *svm)
 {
 	/* A machine check in the guest is the host's: let it run its course. */
@@ -148,7 +168,11 @@ static int svm_exit_mc(struct svm_vcpu *svm)
 }
 
 static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB] = svm_exit_db,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_AC] = svm_exit_ac,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_MC] = svm_exit_mc,
+	[SVM_EXIT_RDPMC]	= svm_exit_rdpmc,
+	[SVM_EXIT_WBINVD]	= svm_exit_invd,
 	[SVM_EXIT_INTR]		= svm_exit_intr,
 	[SVM_EXIT_NMI]		= svm_exit_intr,
 	[SVM_EXIT_VINTR]	= svm_exit_vintr,

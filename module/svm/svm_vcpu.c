@@ -37,9 +37,16 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 
 	memset(svm->vmcb, 0, PAGE_SIZE);
 
-	c->intercept_exceptions = BIT(X86_TRAP_MC);
+	/*
+	 * #MC is the host's.  #DB and #AC are intercepted and handed back:
+	 * delivering one can raise another, forever, inside the CPU, where
+	 * no host interrupt would ever be taken again.
+	 */
+	c->intercept_exceptions = BIT(X86_TRAP_MC) | BIT(X86_TRAP_DB) |
+				  BIT(X86_TRAP_AC);
 	c->intercept_misc1 = SVM_INTERCEPT1_INTR | SVM_INTERCEPT1_NMI |
 		SVM_INTERCEPT1_CPUID | SVM_INTERCEPT1_INVD |
+		SVM_INTERCEPT1_RDPMC |
 		SVM_INTERCEPT1_HLT | SVM_INTERCEPT1_INVLPGA |
 		SVM_INTERCEPT1_IOIO | SVM_INTERCEPT1_MSR |
 		SVM_INTERCEPT1_SHUTDOWN;
@@ -48,7 +55,8 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 		SVM_INTERCEPT2_VMLOAD | SVM_INTERCEPT2_VMSAVE |
 		SVM_INTERCEPT2_STGI | SVM_INTERCEPT2_CLGI |
 		SVM_INTERCEPT2_SKINIT | SVM_INTERCEPT2_MONITOR |
-		SVM_INTERCEPT2_MWAIT | SVM_INTERCEPT2_XSETBV;
+		SVM_INTERCEPT2_MWAIT | SVM_INTERCEPT2_XSETBV |
+		SVM_INTERCEPT2_WBINVD;
 	c->iopm_base_pa = svm_iopm_pa;
 	c->msrpm_base_pa = svm_msrpm_pa;
 	/* Physical interrupts must leave the guest, whatever its IF says. */
@@ -353,6 +361,9 @@ static void svm_load_guest(struct svm_vcpu *svm)
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
 	if (svm->event) {
+		/* Real mode pushes no error codes. */
+		if (!(vmcb->save.cr0 & X86_CR0_PE))
+			svm->event &= ~SVM_EVT_ERROR_VALID;
 		vmcb->control.event_inj = svm->event;
 		vmcb->control.event_inj_err = svm->event_err;
 		svm->event = 0;
@@ -380,13 +391,14 @@ static void svm_save_guest(struct svm_vcpu *svm)
 	struct kvisor_vcpu *vcpu = &svm->vcpu;
 	struct vmcb *vmcb = svm->vmcb;
 
-	vmcb->control.tlb_ctl = SVM_TLB_NONE;
 	/*
-	 * VMRUN refused the state: the guest never ran, and the VMCB's save
-	 * area may hold whatever the CPU had loaded of it by then.
+	 * VMRUN refused the state: the guest never ran (a flush asked for in
+	 * tlb_ctl may not have happened: keep it), and the VMCB's save area
+	 * may hold whatever the CPU had loaded of it by then.
 	 */
 	if ((u32)vmcb->control.exit_code == (u32)SVM_EXIT_INVALID)
 		return;
+	vmcb->control.tlb_ctl = SVM_TLB_NONE;
 	vcpu->regs[EMU_RAX] = vmcb->save.rax;
 	vcpu->regs[EMU_RSP] = vmcb->save.rsp;
 	vcpu->rip = vmcb->save.rip;

@@ -79,23 +79,17 @@ SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 	mov	REG(7)(%rdi), %rdi
 
 	/*
-	 * External interrupts exit the guest whatever IF says, so IF could
-	 * stay clear.  But an emulator (Bochs) then keeps the interrupt
-	 * masked when the guest runs with IF clear too, and the guest never
-	 * exits.  STI's one-instruction shadow makes "sti; vmlaunch" safe: no
-	 * interrupt can arrive in the host in between, and VM exit clears IF
-	 * again.
+	 * IF stays clear: external interrupts exit the guest whatever it
+	 * says.  (Bochs misses that for a guest that runs with IF clear too;
+	 * the VMX-preemption timer makes such a guest exit anyway.)
 	 */
 	jnz	.Lresume
-	sti
 	vmlaunch
 	jmp	.Lfail
 .Lresume:
-	sti
 	vmresume
 	/* Entry failed; the caller restores its callee-saved registers. */
 .Lfail:
-	cli
 	mov	$1, %eax
 	RET
 SYM_FUNC_END(kv_vmx_enter_guest)

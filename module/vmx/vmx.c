@@ -90,12 +90,20 @@ static int vmx_compute_config(u64 basic, const char **why)
 	 * it; CPUs without the true controls force those exits on, and
 	 * vmx_exit_cr() then handles them.
 	 */
+	/*
+	 * Without CR8 exiting (or a TPR shadow), MOV to CR8 in the guest
+	 * writes the host's own local APIC TPR and could mask every host
+	 * interrupt.  RDPMC would read the host's counters.
+	 */
 	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_PROCBASED_CTLS :
 			 KV_MSR_VMX_PROCBASED_CTLS, 0,
 			 PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING |
 			 PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS |
-			 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING, &c->proc);
-	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, 0,
+			 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
+			 PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
+			 PROC_RDPMC_EXITING, &c->proc);
+	/* WBINVD would flush the host's caches: a NOP for the guest instead. */
+	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, PROC2_WBINVD_EXITING,
 			 PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED_GUEST,
 			 &c->proc2);
 	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_EXIT_CTLS :
@@ -256,6 +264,7 @@ static int vmx_setup(void)
 static void vmx_unsetup(void)
 {
 	vmx_free_cpu_pages();
+	vmx_free_msr_bitmap();
 }
 
 /*

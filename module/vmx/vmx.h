@@ -73,6 +73,9 @@
 #define PROC_MWAIT_EXITING		BIT(10)
 #define PROC_CR3_LOAD_EXITING		BIT(15)
 #define PROC_CR3_STORE_EXITING		BIT(16)
+#define PROC_CR8_LOAD_EXITING		BIT(19)
+#define PROC_CR8_STORE_EXITING		BIT(20)
+#define PROC_RDPMC_EXITING		BIT(11)
 #define PROC_UNCOND_IO_EXITING		BIT(24)
 #define PROC_USE_MSR_BITMAPS		BIT(28)
 #define PROC_MONITOR_EXITING		BIT(29)
@@ -81,6 +84,7 @@
 #define PROC2_EPT			BIT(1)
 #define PROC2_VPID			BIT(5)
 #define PROC2_UNRESTRICTED_GUEST	BIT(7)
+#define PROC2_WBINVD_EXITING		BIT(6)
 
 #define EXIT_HOST_ADDR_SPACE_SIZE	BIT(9)
 #define EXIT_SAVE_IA32_PAT		BIT(18)
@@ -125,6 +129,7 @@
 #define EXIT_REASON_CPUID		10
 #define EXIT_REASON_HLT			12
 #define EXIT_REASON_INVD		13
+#define EXIT_REASON_RDPMC		15
 #define EXIT_REASON_VMCALL		18
 #define EXIT_REASON_VMCLEAR		19
 #define EXIT_REASON_VMLAUNCH		20
@@ -149,6 +154,7 @@
 #define EXIT_REASON_INVEPT		50
 #define EXIT_REASON_INVVPID		53
 #define EXIT_REASON_PREEMPTION_TIMER	52
+#define EXIT_REASON_WBINVD		54
 #define EXIT_REASON_XSETBV		55
 #define EXIT_REASON_NR			64
 /* Set in the exit reason when VM entry itself failed. */
@@ -231,6 +237,7 @@ struct vmx_vcpu {
 	u32 event_err;
 	u32 event_insn_len;
 	unsigned long cr2;	/* not in the VMCS: switched by hand */
+	unsigned long cr8;	/* the guest's TPR: MOV CR8 always exits */
 	unsigned long host_cr3, host_cr4;
 	unsigned long host_fs_base;
 };
@@ -257,6 +264,7 @@ void vmx_vcpu_free(struct kvisor_vcpu *vcpu);
 void vmx_load(struct vmx_vcpu *vmx);
 void vmx_put(struct vmx_vcpu *vmx);
 void vmx_clear_loaded_vmcss(void);
+void vmx_free_msr_bitmap(void);
 int vmx_run(struct kvisor_vcpu *vcpu);
 void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
 int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs);

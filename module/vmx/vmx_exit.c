@@ -11,6 +11,9 @@
 
 #include <linux/kernel.h>
 #include <linux/nospec.h>
+#include <linux/percpu.h>
+#include <asm/debugreg.h>
+
 #include <asm/msr.h>
 #include <asm/trapnr.h>
 
@@ -26,13 +29,33 @@ static void vmx_skip(struct vmx_vcpu *vmx)
 
 static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
 {
+	u32 vector = vmx->exit.intr_info & VMX_INTR_INFO_VECTOR_MASK;
+
 	/* NMIs went to the host's handler in vmx_run(). */
 	if ((vmx->exit.intr_info & VMX_INTR_TYPE_MASK) == VMX_INTR_TYPE_NMI)
 		return 1;
-	/* The only exception intercepted is #MC: the host's to handle. */
-	if ((vmx->exit.intr_info & VMX_INTR_INFO_VECTOR_MASK) == X86_TRAP_MC)
+	switch (vector) {
+	case X86_TRAP_MC:		/* the host's to handle */
 		asm volatile("int $0x12");
-	return 1;
+		return 1;
+	case X86_TRAP_DB:
+		/*
+		 * Intercepted only to keep the host in control.  The CPU left
+		 * DR6 alone and put its new bits in the qualification; the
+		 * debug registers are not switched, so the guest reads them
+		 * from the real DR6.
+		 */
+		set_debugreg(DR6_RESERVED | vmx->exit.qualification, 6);
+		vmx_queue_exception(&vmx->vcpu, X86_TRAP_DB, false, 0);
+		return 1;
+	case X86_TRAP_AC:
+		vmx_queue_exception(&vmx->vcpu, X86_TRAP_AC, true,
+				    vmx->exit.intr_error);
+		return 1;
+	}
+	return kvisor_handle_internal_error(&vmx->vcpu,
+			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+			EXIT_REASON_EXCEPTION_NMI, vmx->exit.intr_info);
 }
 
 static int vmx_exit_interrupt(struct vmx_vcpu *vmx)
@@ -66,6 +89,13 @@ static int vmx_exit_invd(struct vmx_vcpu *vmx)
 {
 	/* Guest caches are the host's: dropping them would lose host data. */
 	vmx_skip(vmx);
+	return 1;
+}
+
+/* No PMU is offered: RDPMC faults as on a CPU without counters. */
+static int vmx_exit_gp(struct vmx_vcpu *vmx)
+{
+	vmx_queue_exception(&vmx->vcpu, X86_TRAP_GP, true, 0);
 	return 1;
 }
 
@@ -115,6 +145,17 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 	bool pae;
 
 	kvisor_ops->get_paging(vcpu, &cr0, &cr3, &cr4, &efer);
+	/* The guest's CR8 is kvisor's copy: the real one is the host's TPR. */
+	if (cr == 8 && type <= 1) {
+		if (type == 0 && vcpu->regs[(q >> 8) & 15] > 15)
+			goto gp;
+		if (type == 0)
+			vmx->cr8 = vcpu->regs[(q >> 8) & 15];
+		else
+			vcpu->regs[(q >> 8) & 15] = vmx->cr8;
+		vmx_skip(vmx);
+		return 1;
+	}
 	/* CR3 exits: only on CPUs that force CR3-load/store exiting. */
 	if (cr == 3 && type <= 1) {
 		vmx_load(vmx);
@@ -227,6 +268,8 @@ static int (*const vmx_exit_handlers[EXIT_REASON_NR])(struct vmx_vcpu *) = {
 	[EXIT_REASON_CPUID]		= vmx_exit_cpuid,
 	[EXIT_REASON_HLT]		= vmx_exit_hlt,
 	[EXIT_REASON_INVD]		= vmx_exit_invd,
+	[EXIT_REASON_RDPMC]		= vmx_exit_gp,
+	[EXIT_REASON_WBINVD]		= vmx_exit_invd,
 	[EXIT_REASON_VMCALL]		= vmx_exit_ud,
 	[EXIT_REASON_VMCLEAR]		= vmx_exit_ud,
 	[EXIT_REASON_VMLAUNCH]		= vmx_exit_ud,

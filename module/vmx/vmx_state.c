@@ -161,6 +161,7 @@ void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs)
 	sregs->cr3 = vmcs_readl(VMCS_GUEST_CR3);
 	sregs->cr4 = vmx_guest_cr4();
 	sregs->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	sregs->cr8 = vmx->cr8;
 	vmx_put(vmx);
 	sregs->cr2 = vmx->cr2;
 	sregs->apic_base = vcpu->apic_base;
@@ -205,6 +206,7 @@ int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs)
 	vmx_set_cr0(vmx, sregs->cr0);
 	vmx_put(vmx);
 	vmx->cr2 = sregs->cr2;
+	vmx->cr8 = sregs->cr8 & 15;
 	vcpu->apic_base = sregs->apic_base;
 	/* New paging state: translations cached under the old one go. */
 	vmx->flush = true;

@@ -171,8 +171,13 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 	vmcs_write32(VMCS_PROC_CONTROLS2, c->proc2);
 	vmcs_write32(VMCS_EXIT_CONTROLS, c->exit);
 	vmcs_write32(VMCS_ENTRY_CONTROLS, c->entry);
-	/* Machine checks in the guest are the host's to handle. */
-	vmcs_write32(VMCS_EXCEPTION_BITMAP, BIT(X86_TRAP_MC));
+	/*
+	 * #MC is the host's.  #DB and #AC exit and are handed back: delivering
+	 * one can raise another, forever, inside the CPU, where no host
+	 * interrupt would ever be taken again.
+	 */
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, BIT(X86_TRAP_MC) | BIT(X86_TRAP_DB) |
+		     BIT(X86_TRAP_AC));
 	vmcs_write32(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write32(VMCS_PF_ERROR_CODE_MATCH, 0);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
@@ -253,6 +258,12 @@ static void vmx_msr_bitmap_allow(u32 msr)
 	msr &= 0x1fff;
 	vmx_msr_bitmap[base + msr / 8] &= ~BIT(msr % 8);
 	vmx_msr_bitmap[2048 + base + msr / 8] &= ~BIT(msr % 8);
+}
+
+void vmx_free_msr_bitmap(void)
+{
+	free_page((unsigned long)vmx_msr_bitmap);
+	vmx_msr_bitmap = NULL;
 }
 
 static int vmx_get_msr_bitmap(void)
@@ -378,6 +389,9 @@ static void vmx_load_guest(struct vmx_vcpu *vmx)
 		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
 			     vmx_config.preemption_ticks);
 	if (vmx->event) {
+		/* Real mode pushes no error codes; VM entry insists. */
+		if (!(vmcs_readl(VMCS_GUEST_CR0) & X86_CR0_PE))
+			vmx->event &= ~VMX_INTR_INFO_ERROR_VALID;
 		vmcs_write32(VMCS_ENTRY_INTR_INFO, vmx->event);
 		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmx->event_err);
 		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, vmx->event_insn_len);
@@ -443,7 +457,7 @@ static void vmx_save_exit(struct vmx_vcpu *vmx, bool entry_failed)
 int vmx_run(struct kvisor_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u16 ds, es, fs, gs;
+	u16 ds, es, fs, gs, ldt;
 	u64 host_xcr0;
 	bool failed;
 
@@ -453,6 +467,7 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	savesegment(es, es);
 	savesegment(fs, fs);
 	savesegment(gs, gs);
+	asm volatile("sldt %0" : "=g" (ldt));
 
 	if (!kvisor_enter_guest_irqoff()) {
 		kvisor_exit_guest_irqoff();
@@ -488,6 +503,10 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 		       vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
 	}
 	invalidate_tss_limit();
+	/* VM exit also leaves LDTR null and the GDT limit at 0xffff. */
+	if (ldt)
+		asm volatile("lldt %0" : : "rm" (ldt));
+	load_fixmap_gdt(raw_smp_processor_id());
 	vmx_save_exit(vmx, failed);
 	/* An entry that failed its checks leaves the VMCS unlaunched. */
 	if (!failed && !(vmx->exit.reason & EXIT_REASON_FAILED_ENTRY))

@@ -4,8 +4,13 @@
  * The guest reads EFER (its own bits only: no SVME), writes and reads PAT,
  * reads a rising TSC and the APIC base (BSP flag on vCPU 0), and gets #GP
  * for an MSR nobody models and for a reserved EFER bit; with CR4.OSXSAVE
- * it sets XCR0 with XSETBV, and gets #GP for an XCR0 without x87.
+ * it sets XCR0 with XSETBV, and gets #GP for an XCR0 without x87.  The
+ * guest's CR8 (TPR) is its own: set to 15 it reads back 15 and shows in
+ * KVM_GET_SREGS, while the host (whose own TPR it must not be) goes on
+ * taking interrupts.
  */
+#include <unistd.h>
+
 #include "kvm_util.h"
 
 #define MSR_EFER		0xc0000080
@@ -62,18 +67,29 @@ static void guest_code(void)
 	gp_rip_skip = 3;			/* xsetbv: 0F 01 D1 */
 	asm volatile("xsetbv" : : "c"(0), "a"(2), "d"(0));	/* no x87 */
 	GUEST_ASSERT_EQ(gp_count, 3);
+
+	asm volatile("mov %0, %%cr8" : : "r"(15UL));
+	asm volatile("mov %%cr8, %0" : "=r"(cr4));
+	GUEST_ASSERT_EQ(cr4, 15);
+	GUEST_SYNC(15);
 	GUEST_DONE();
 }
 
 int main(void)
 {
+	struct kvm_sregs sregs;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
 	vm_install_exception_handler(vm, 13, gp_handler);
+	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), 15);
+	vcpu_sregs_get(vcpu, &sregs);
+	TEST_ASSERT_EQ(sregs.cr8, 15);
+	/* A guest holding TPR 15 for a while must not starve the host. */
+	usleep(100000);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
-	ksft_print_msg("EFER, PAT, TSC, APIC base, #GP for unknown MSRs and bad XCR0: ok\n");
+	ksft_print_msg("EFER, PAT, TSC, APIC base, #GP for unknown MSRs and bad XCR0, CR8: ok\n");
 	kvm_vm_free(vm);
 	ksft_exit_pass();
 }
