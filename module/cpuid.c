@@ -121,7 +121,7 @@
 #define KVISOR_AVX_7_EBX	F(AVX2)
 
 /* The XCR0 states kvisor offers. */
-#define KVISOR_XCR0	(XFEATURE_MASK_FP | XFEATURE_MASK_SSE | XFEATURE_MASK_YMM)
+#define KVISOR_XCR0	KVISOR_GUEST_XCR0
 
 /* Room for every entry kvisor_build_supported() can add (12). */
 #define KVISOR_SUPPORTED_NENT	16

@@ -50,7 +50,9 @@ int kvisor_get_hardware(void)
 
 	cpus_read_lock();
 	mutex_lock(&kvisor_hw_lock);
-	if (!kvisor_hw_users) {
+	if (READ_ONCE(kvisor_rebooting)) {
+		r = -EBUSY;	/* the machine is going down */
+	} else if (!kvisor_hw_users) {
 		atomic_set(&kvisor_enable_failed, 0);
 		on_each_cpu(kvisor_cpu_on_this, NULL, 1);
 		if (atomic_read(&kvisor_enable_failed)) {

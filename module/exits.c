@@ -19,6 +19,7 @@
 #include <asm/fpu/xcr.h>
 #include <asm/msr.h>
 #include <asm/processor-flags.h>
+#include <asm/special_insns.h>
 #include <asm/trapnr.h>
 
 #include <linux/kvisor.h>
@@ -133,8 +134,25 @@ static int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	}
 }
 
+/* Each PAT entry must name a memory type: 0, 1, 4, 5, 6 or 7. */
+static bool kvisor_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
 static int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
+	/* An invalid PAT would make VM entry fail, not raise the #GP due. */
+	if (msr == MSR_IA32_CR_PAT && !kvisor_pat_valid(val))
+		return -EINVAL;
 	return kvisor_ops->set_msr(vcpu, msr, val);
 }
 
@@ -175,10 +193,13 @@ int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len)
 {
 	u64 val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
 
-	/* Only XCR0; x87 always on; AVX needs SSE; nothing the host lacks. */
+	/*
+	 * Only XCR0; x87 always on; AVX needs SSE; only the states kvisor
+	 * offers (KVISOR_GUEST_XCR0) and the host has.
+	 */
 	if ((u32)vcpu->regs[EMU_RCX] || !(val & XFEATURE_MASK_FP) ||
 	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
-	    (val & ~kvisor_host_xcr0())) {
+	    (val & ~(kvisor_host_xcr0() & KVISOR_GUEST_XCR0))) {
 		kvisor_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
@@ -197,6 +218,15 @@ u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4)
 
 	if ((guest_cr4 & X86_CR4_OSXSAVE) && host && vcpu->xcr0 != host)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	/*
+	 * PKRU likewise: a guest can turn on CR4.PKE and write PKRU without
+	 * an exit, and the host's kernel accesses to user memory obey it.
+	 */
+	if (boot_cpu_has(X86_FEATURE_OSPKE)) {
+		vcpu->host_pkru = rdpkru();
+		if ((guest_cr4 & X86_CR4_PKE) && vcpu->pkru != vcpu->host_pkru)
+			wrpkru(vcpu->pkru);
+	}
 	return host;
 }
 
@@ -210,6 +240,15 @@ u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4)
 void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0)
 {
 	u64 cur;
+
+	if (boot_cpu_has(X86_FEATURE_OSPKE)) {
+		u32 pkru = rdpkru();
+
+		if (pkru != vcpu->host_pkru) {
+			vcpu->pkru = pkru;
+			wrpkru(vcpu->host_pkru);
+		}
+	}
 
 	if (!host_xcr0)
 		return;

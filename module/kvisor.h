@@ -234,6 +234,7 @@ enum kvisor_pending {
  *		while the emulator re-runs the instruction
  * @xcr0:	the guest's XCR0, switched in around entry when it differs
  * @apic_base:	IA32_APIC_BASE as the guest and KVM_SET_SREGS see it
+ * @pkru, @host_pkru: the guest's PKRU and the host's, switched like XCR0
  * @irq:	the external interrupt vector KVM_INTERRUPT queued, or -1
  * @cpuid:	the table KVM_SET_CPUID2 gave, @cpuid_nent entries (cpuid.c)
  * @nr_exits:	every exit from the guest, for statistics
@@ -269,6 +270,8 @@ struct kvisor_vcpu {
 	} pio;
 	u64 xcr0;
 	u64 apic_base;
+	u32 pkru;
+	u32 host_pkru;
 	int irq;
 	struct kvm_cpuid_entry2 *cpuid;
 	int cpuid_nent;
@@ -285,6 +288,14 @@ struct kvisor_vcpu {
 #else
 #define kvisor_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
 #endif
+
+/*
+ * The XSAVE states a guest may enable in XCR0: x87, SSE and AVX.  Keeping
+ * to these also keeps every value kvisor loads into XCR0 one the CPU
+ * accepts (AVX-512, MPX and AMX come with pairing rules).
+ */
+#define KVISOR_GUEST_XCR0 (XFEATURE_MASK_FP | XFEATURE_MASK_SSE | \
+			   XFEATURE_MASK_YMM)
 
 /* enable.c */
 int kvisor_get_hardware(void);

@@ -70,6 +70,7 @@ static void kvisor_nop(void *unused)
 static void kvisor_slot_release(struct kvisor_vm *vm, struct kvisor_memslot *s)
 {
 	int nr_vcpus = smp_load_acquire(&vm->nr_vcpus);
+	unsigned long pinned = 0;
 	u64 i;
 
 	kvisor_tdp_unmap_range(&vm->tdp, s->base_gfn << PAGE_SHIFT,
@@ -78,9 +79,17 @@ static void kvisor_slot_release(struct kvisor_vm *vm, struct kvisor_memslot *s)
 		kvisor_ops->request_tlb_flush(vm->vcpus[i]);
 	on_each_cpu(kvisor_nop, NULL, 1);
 
-	for (i = 0; i < s->npages; i++)
-		if (s->pages[i])
+	for (i = 0; i < s->npages; i++) {
+		if (s->pages[i]) {
 			unpin_user_page(s->pages[i]);
+			pinned++;
+		}
+	}
+	/* Give the pages back to the owner's locked-memory count, if alive. */
+	if (pinned && mmget_not_zero(vm->mm)) {
+		account_locked_vm(vm->mm, pinned, false);
+		mmput(vm->mm);
+	}
 	vfree(s->pages);
 	memset(s, 0, sizeof(*s));
 }
@@ -194,10 +203,19 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn)
 	idx = gfn - s->base_gfn;
 	page = s->pages[idx];
 	if (!page) {
-		/* The VM's mm, not current's: a VM is only run by its owner. */
+		/*
+		 * A pinned page cannot be reclaimed: it counts against the
+		 * owner's RLIMIT_MEMLOCK (CAP_IPC_LOCK lifts it), as for any
+		 * long-term pin.  KVM_RUN reports -ENOMEM past the limit.
+		 */
+		r = account_locked_vm(vm->mm, 1, true);
+		if (r)
+			goto out;
+		/* The VM's mm is current's: a VM is only run by its owner. */
 		r = pin_user_pages_fast(s->hva + idx * PAGE_SIZE, 1,
 					FOLL_WRITE | FOLL_LONGTERM, &page);
 		if (r != 1) {
+			account_locked_vm(vm->mm, 1, false);
 			pr_warn_ratelimited("gfn %#llx: cannot pin the page at hva %#llx (%d)\n",
 					    gfn, s->hva + idx * PAGE_SIZE, r);
 			r = -EFAULT;

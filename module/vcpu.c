@@ -287,9 +287,19 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 		break;
 	case KVM_GET_SREGS:
 		kvisor_ops->get_sregs(vcpu, &u->sregs);
+		/* An interrupt KVM_INTERRUPT queued is part of the state. */
+		if (vcpu->irq >= 0)
+			__set_bit(vcpu->irq,
+				  (unsigned long *)u->sregs.interrupt_bitmap);
 		break;
 	case KVM_SET_SREGS:
 		r = kvisor_ops->set_sregs(vcpu, &u->sregs);
+		if (!r) {
+			int bit = find_first_bit((unsigned long *)
+						 u->sregs.interrupt_bitmap, 256);
+
+			vcpu->irq = bit < 256 ? bit : -1;
+		}
 		break;
 	case KVM_GET_FPU:
 		r = kvisor_fpu_access(vcpu, &u->fpu, false);
@@ -321,7 +331,11 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 
 	switch (ioctl) {
 	case KVM_RUN:
-		r = arg ? -EINVAL : kvisor_vcpu_run(vcpu);
+		/* No KVM_CAP_SYNC_REGS: any register sync request is invalid. */
+		if (arg || vcpu->run->kvm_valid_regs || vcpu->run->kvm_dirty_regs)
+			r = -EINVAL;
+		else
+			r = kvisor_vcpu_run(vcpu);
 		break;
 	case KVM_INTERRUPT:
 		r = kvisor_vcpu_interrupt(vcpu, (void __user *)arg);
