@@ -94,7 +94,7 @@ enum kvisor_exit_class {
  *		handler for it.  Returns 1 to re-enter the guest, 0 to
  *		return to userspace with vcpu->run filled in, or -errno.
  * @get_sregs:	read segment, control and descriptor-table registers.
- * @set_sregs:	write them; -EINVAL for a state the hardware cannot hold.
+ * @set_sregs:	write them (already checked against KVM's own rules).
  * @get_cpu_mode: the mode the guest executes in now, for the emulator.
  * @get_paging:	CR0, CR3, CR4 and EFER, for the guest page-table walker.
  * @queue_exception: deliver an exception at the next entry.

@@ -259,6 +259,18 @@ static int kvisor_fpu_access(struct kvisor_vcpu *vcpu, struct kvm_fpu *fpu,
 	return r;
 }
 
+/*
+ * The consistency rules KVM applies to KVM_SET_SREGS, vendor-neutral: long
+ * mode needs PAE and EFER.LMA, and neither LMA nor a 64-bit code segment
+ * exists without it.  Rules only the hardware checks give FAIL_ENTRY.
+ */
+static bool kvisor_sregs_valid(const struct kvm_sregs *sregs)
+{
+	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG))
+		return (sregs->cr4 & X86_CR4_PAE) && (sregs->efer & EFER_LMA);
+	return !(sregs->efer & EFER_LMA) && !sregs->cs.l;
+}
+
 /* The ioctls that move a struct in or out, with one shape each. */
 static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 				    unsigned int ioctl, void __user *argp)
@@ -293,7 +305,8 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 				  (unsigned long *)u->sregs.interrupt_bitmap);
 		break;
 	case KVM_SET_SREGS:
-		r = kvisor_ops->set_sregs(vcpu, &u->sregs);
+		r = kvisor_sregs_valid(&u->sregs) ?
+		    kvisor_ops->set_sregs(vcpu, &u->sregs) : -EINVAL;
 		if (!r) {
 			int bit = find_first_bit((unsigned long *)
 						 u->sregs.interrupt_bitmap, 256);

@@ -187,21 +187,11 @@ void svm_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs)
 	sregs->apic_base = vcpu->apic_base;
 }
 
-/* The consistency rules KVM applies to KVM_SET_SREGS. */
-static bool svm_sregs_valid(const struct kvm_sregs *sregs)
-{
-	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG))
-		return (sregs->cr4 & X86_CR4_PAE) && (sregs->efer & EFER_LMA);
-	return !(sregs->efer & EFER_LMA) && !sregs->cs.l;
-}
-
 int svm_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save *s = &svm->vmcb->save;
 
-	if (!svm_sregs_valid(sregs))
-		return -EINVAL;
 	svm_seg_from_kvm(&s->cs, &sregs->cs);
 	svm_seg_from_kvm(&s->ds, &sregs->ds);
 	svm_seg_from_kvm(&s->es, &sregs->es);

@@ -167,22 +167,12 @@ void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs)
 	sregs->apic_base = vcpu->apic_base;
 }
 
-/* The consistency rules KVM applies to KVM_SET_SREGS. */
-static bool vmx_sregs_valid(const struct kvm_sregs *sregs)
-{
-	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG))
-		return (sregs->cr4 & X86_CR4_PAE) && (sregs->efer & EFER_LMA);
-	return !(sregs->efer & EFER_LMA) && !sregs->cs.l;
-}
-
 int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	bool pae;
 	u64 pdptrs[4];
 
-	if (!vmx_sregs_valid(sregs))
-		return -EINVAL;
 	pae = vmx_read_pdptrs(vcpu, sregs->cr0, sregs->cr3, sregs->cr4,
 			      sregs->efer, pdptrs);
 	vmx_load(vmx);

@@ -11,6 +11,8 @@
  *    carries the instruction's bytes.
  * After each, the vCPU is repaired through the ABI and runs on.
  */
+#include <sys/ioctl.h>
+
 #include "kvm_util.h"
 
 #define MMIO_GPA	0xc0000000ULL	/* mapped by the guest, no memslot */
@@ -32,6 +34,13 @@ static void test_fail_entry(struct kvm_vcpu *vcpu)
 	struct kvm_sregs good, bad;
 
 	vcpu_sregs_get(vcpu, &good);
+
+	/* KVM's own rules come first: long mode without EFER.LMA is -EINVAL. */
+	bad = good;
+	bad.efer &= ~(1ULL << 10);
+	TEST_ASSERT(ioctl(vcpu->fd, KVM_SET_SREGS, &bad) == -1 && errno == EINVAL,
+		    "KVM_SET_SREGS with LME, PG and no LMA: not EINVAL");
+
 	bad = good;
 	bad.cs.db = 1;		/* with cs.l = 1: no such code segment */
 	vcpu_sregs_set(vcpu, &bad);
