@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-bochs.sh PREFIX
+# build-bochs.sh PREFIX [smp]
 #
 # Build the headless Bochs that emulates the VMX test host, from Debian's own
 # source package (trixie's bochs 3.0: bookworm's source tarball is not served).
@@ -11,6 +11,9 @@
 # deadlock.  About 8 minutes on 2 cores; the result is cached by the caller.
 set -euo pipefail
 PREFIX=$(realpath -m "$1")
+# Without SMP Bochs runs several times faster; the two-CPU host needs it.
+SMP=--disable-smp
+[ "${2:-}" = smp ] && SMP=--enable-smp
 [ -x "$PREFIX/bin/bochs" ] && exit 0
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 # a private deb-src list for trixie, on the archive this machine already uses
@@ -31,7 +34,7 @@ tar -C "$W" -xf "$orig"
 cd "$W"/bochs-*/
 CFLAGS="-O2 -pipe" CXXFLAGS="-O2 -pipe" ./configure --prefix="$PREFIX" \
 	--with-nogui --without-x --without-x11 --without-sdl2 --without-term --without-wx \
-	--disable-plugins --disable-docbook --disable-debugger --disable-smp \
+	--disable-plugins --disable-docbook --disable-debugger $SMP \
 	--enable-x86-64 --enable-cpu-level=6 --enable-vmx=2 --enable-svm \
 	--enable-avx --enable-evex --enable-cet --enable-protection-keys \
 	--enable-monitor_mwait --enable-long-phy-address --enable-a20-pin \

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check.sh [svm] [vmx]: what `make check` runs.
+# check.sh [svm] [vmx] [vmx2]: what `make check` runs.
 #
 # Installs what is missing, builds kvisor and its selftests, proves the
 # module builds against Linux 6.12 too, then boots both emulated test hosts
@@ -14,7 +14,7 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/selftests/hosts
 OUT=$TOP/build/check
-HOSTS=${*:-svm vmx}
+HOSTS=${*:-svm vmx vmx2}
 KVER=${KVER:-$(ls /lib/modules 2>/dev/null | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)}
 export KVER
 n=0 passed=0 failed=0 skipped=0
@@ -86,15 +86,30 @@ if [ -f "$TOP/module/emulate/test/Makefile" ]; then
 fi
 echo "# builds done at $((SECONDS - t0)) s"
 
-# boot the hosts, in parallel
+# boot the hosts, in parallel.  vmx2 is the VMX host with two CPUs (the
+# SMP build of Bochs, slower), for the tests that need two host CPUs.
 TESTS=$TOP/selftests/build
+SMP_TESTS="multi_vm vcpu_migrate"
 export RUNNER=$TOP/userspace/kvisor-run
+testdir() { # host: where its test list is
+	if [ "$1" = vmx2 ]; then echo "$OUT/vmx2/tests"; else echo "$TESTS"; fi
+}
 for h in $HOSTS; do
 	mkdir -p "$OUT/$h"
+	if [ "$h" = vmx2 ]; then
+		rm -rf "$OUT/vmx2/tests"; mkdir -p "$OUT/vmx2/tests"
+		for t in $SMP_TESTS; do
+			cp "$TESTS/$t" "$OUT/vmx2/tests/"
+			echo "$t" >> "$OUT/vmx2/tests/list"
+		done
+	fi
 	(
-		"$HERE/build-initramfs.sh" "$h" "$OUT/$h/initramfs.cpio" "$TESTS" \
-			"$TOP/module/kvisor.ko" "$KVER" &&
-		"$HERE/boot-host.sh" "$h" "$OUT/$h" "$OUT/$h/initramfs.cpio" check
+		base=${h%2} cpus=1
+		[ "$h" = vmx2 ] && cpus=2
+		"$HERE/build-initramfs.sh" "$base" "$OUT/$h/initramfs.cpio" \
+			"$(testdir "$h")" "$TOP/module/kvisor.ko" "$KVER" &&
+		KVHOST_CPUS=$cpus "$HERE/boot-host.sh" "$base" "$OUT/$h" \
+			"$OUT/$h/initramfs.cpio" check
 		echo $? > "$OUT/$h/rc"
 	) > "$OUT/$h/host.log" 2>&1 &
 done
@@ -124,7 +139,7 @@ for h in $HOSTS; do
 	[ -n "$load" ] && why="kvisor did not load: $load"
 	grep -qE 'Kernel panic|BUG:|Oops' "$OUT/$h/console.log" 2>/dev/null &&
 		why="$why; console: $(grep -m1 -E 'Kernel panic|BUG:|Oops' "$OUT/$h/console.log" | tr -d '\r')"
-	for t in $(cat "$TESTS/list"); do
+	for t in $(cat "$(testdir "$h")/list"); do
 		[ -n "${seen[$t]:-}" ] || tap fail "$h: $t" "$why"
 	done
 	if [ "$rc" != 0 ] && ! grep -q '^end$' "$OUT/$h/results.clean"; then
