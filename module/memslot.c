@@ -69,6 +69,7 @@ static void kvisor_nop(void *unused)
  */
 static void kvisor_slot_release(struct kvisor_vm *vm, struct kvisor_memslot *s)
 {
+	/* Pairs with the release in kvisor_create_vcpu(). */
 	int nr_vcpus = smp_load_acquire(&vm->nr_vcpus);
 	unsigned long pinned = 0;
 	u64 i;
