@@ -116,18 +116,17 @@ int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 /* MSRs and XCR0 --------------------------------------------------------- */
 
 /*
- * The MSRs kvisor models.  EFER and PAT live in the VMCB/VMCS and belong
- * to the backend; the SYSCALL and SYSENTER MSRs and FS/GS bases are not
- * intercepted at all; anything else raises #GP, as KVM does by default.
+ * The MSRs kvisor models.  EFER, PAT and the TSC offset live in the
+ * VMCB/VMCS and belong to the backend; the SYSCALL and SYSENTER MSRs and
+ * FS/GS bases are not intercepted at all (the backend reads and writes
+ * them only for KVM_GET/SET_MSRS); anything else raises #GP, as KVM does
+ * by default.
  */
-static int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
+int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
-		return 0;
-	case MSR_IA32_TSC:
-		*val = rdtsc();
 		return 0;
 	default:
 		return kvisor_ops->get_msr(vcpu, msr, val);
@@ -148,7 +147,7 @@ static bool kvisor_pat_valid(u64 pat)
 	return true;
 }
 
-static int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
+int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
 	/* An invalid PAT would make VM entry fail, not raise the #GP due. */
 	if (msr == MSR_IA32_CR_PAT && !kvisor_pat_valid(val))

@@ -106,8 +106,11 @@ enum kvisor_exit_class {
  *		RFLAGS.IF set, no STI/MOV SS shadow, no event on its way in.
  * @inject_irq:	deliver external interrupt @vector at the next entry.
  * @set_irq_window: exit as soon as the guest can take an interrupt.
- * @get_msr:	read an MSR the backend keeps (EFER, PAT): 0, or -ENOENT
- *		when it is not one of them.
+ * @get_msr:	read an MSR the backend keeps: EFER, PAT and the TSC
+ *		(through its offset), and the ones the guest reaches
+ *		without exits (FS/GS base, KERNEL_GS_BASE, the SYSCALL and
+ *		SYSENTER MSRs), which only KVM_GET_MSRS asks for.  0, or
+ *		-ENOENT when it is not one of them.
  * @set_msr:	write one: 0, -EINVAL for a value the guest may not set,
  *		or -ENOENT.
  */
@@ -354,6 +357,8 @@ int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 int kvisor_complete_userspace_exit(struct kvisor_vcpu *vcpu);
 int kvisor_handle_irq_window(struct kvisor_vcpu *vcpu);
 int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len);
+int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
+int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len);
 u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4);
 void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0);
@@ -364,6 +369,11 @@ long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			     struct kvm_cpuid2 __user *argp);
 void kvisor_vcpu_cpuid_free(struct kvisor_vcpu *vcpu);
 void kvisor_cpuid(struct kvisor_vcpu *vcpu);
+
+/* msrs.c: KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS, KVM_SET_MSRS */
+long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);
+long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			    struct kvm_msrs __user *argp);
 
 /* gva.c: the guest's own page tables */
 int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,

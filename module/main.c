@@ -44,6 +44,19 @@ static long kvisor_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return 2 * PAGE_SIZE;
 	case KVM_GET_SUPPORTED_CPUID:
 		return kvisor_get_supported_cpuid((void __user *)arg);
+	case KVM_GET_MSR_INDEX_LIST:
+		return kvisor_get_msr_index_list((void __user *)arg);
+	case KVM_GET_MSR_FEATURE_INDEX_LIST: {
+		/*
+		 * kvisor reports no feature MSRs (no system KVM_GET_MSRS):
+		 * the list is empty and every buffer is big enough.
+		 */
+		struct kvm_msr_list none = { .nmsrs = 0 };
+
+		if (copy_to_user((void __user *)arg, &none, sizeof(none)))
+			return -EFAULT;
+		return 0;
+	}
 #ifdef KVM_TRACE_ENABLE
 	/* Gone from later kernels' KVM, which then answer -EINVAL. */
 	case KVM_TRACE_ENABLE:

@@ -21,6 +21,7 @@
 #include <asm/fpu/api.h>
 #include <asm/msr-index.h>
 #include <asm/thread_info.h>
+#include <asm/tsc.h>
 
 #include "kvisor.h"
 
@@ -364,6 +365,14 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_SET_CPUID2:
 	case KVM_GET_CPUID2:
 		r = kvisor_vcpu_cpuid_ioctl(vcpu, ioctl, (void __user *)arg);
+		break;
+	case KVM_GET_MSRS:
+	case KVM_SET_MSRS:
+		r = kvisor_vcpu_msrs_ioctl(vcpu, ioctl, (void __user *)arg);
+		break;
+	case KVM_GET_TSC_KHZ:
+		/* No TSC scaling: the guest's TSC runs at the host's rate. */
+		r = tsc_khz;
 		break;
 	default:
 		r = -EINVAL;

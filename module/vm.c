@@ -28,6 +28,9 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+	case KVM_CAP_GET_TSC_KHZ:
 		return 1;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVISOR_MAX_MEMSLOTS;
@@ -71,6 +74,19 @@ static int kvisor_vm_set_memory(struct kvisor_vm *vm, void __user *argp)
 	return kvisor_set_memory_region(vm, &mr);
 }
 
+/* KVM takes the address only before the first vCPU exists. */
+static int kvisor_vm_set_identity_map(struct kvisor_vm *vm, void __user *argp)
+{
+	u64 addr;
+	int r = -EINVAL;
+
+	mutex_lock(&vm->lock);
+	if (!vm->nr_vcpus)
+		r = copy_from_user(&addr, argp, sizeof(addr)) ? -EFAULT : 0;
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
 static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 			    unsigned long arg)
 {
@@ -87,6 +103,15 @@ static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return kvisor_create_vcpu(vm, arg);
 	case KVM_SET_USER_MEMORY_REGION:
 		return kvisor_vm_set_memory(vm, (void __user *)arg);
+	case KVM_SET_TSS_ADDR:
+		/*
+		 * Real mode runs natively (unrestricted guest, SVM): kvisor
+		 * needs no TSS and no identity map, but takes the addresses
+		 * as KVM does, with KVM's own checks.
+		 */
+		return arg > (unsigned int)(-3 * PAGE_SIZE) ? -EINVAL : 0;
+	case KVM_SET_IDENTITY_MAP_ADDR:
+		return kvisor_vm_set_identity_map(vm, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -80,22 +80,62 @@ static int svm_exit_npf(struct svm_vcpu *svm)
 
 static int svm_exit_shutdown(struct svm_vcpu *svm)
 {
-	/* After a shutdown the VMCB's contents are undefined: start over. */
+	u64 tsc_offset = svm->vmcb->control.tsc_offset;
+
+	/*
+	 * After a shutdown the VMCB's contents are undefined: start over,
+	 * but keep the TSC running where userspace set it.
+	 */
 	svm_reset_vmcb(svm);
+	svm->vmcb->control.tsc_offset = tsc_offset;
 	return kvisor_handle_shutdown(&svm->vcpu);
 }
 
-/* EFER and PAT live in the VMCB; EFER.SVME is kvisor's, never the guest's. */
+/*
+ * The VMCB slot of an MSR VMRUN/VMLOAD/VMSAVE switch: the guest reaches
+ * these without exits, so only KVM_GET/SET_MSRS come here for them.
+ */
+static u64 *svm_msr_slot(struct vmcb_save *s, u32 msr)
+{
+	switch (msr) {
+	case MSR_FS_BASE:		return &s->fs.base;
+	case MSR_GS_BASE:		return &s->gs.base;
+	case MSR_KERNEL_GS_BASE:	return &s->kernel_gs_base;
+	case MSR_STAR:			return &s->star;
+	case MSR_LSTAR:			return &s->lstar;
+	case MSR_CSTAR:			return &s->cstar;
+	case MSR_SYSCALL_MASK:		return &s->sfmask;
+	case MSR_IA32_SYSENTER_CS:	return &s->sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP:	return &s->sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP:	return &s->sysenter_eip;
+	default:			return NULL;
+	}
+}
+
+/*
+ * EFER and PAT live in the VMCB; EFER.SVME is kvisor's, never the guest's.
+ * The guest's TSC is the host's plus the VMCB's offset, which RDTSC
+ * applies in hardware.
+ */
 int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
-	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save *s = &vmcb->save;
+	u64 *slot = svm_msr_slot(s, msr);
 
+	if (slot) {
+		*val = *slot;
+		return 0;
+	}
 	switch (msr) {
 	case MSR_EFER:
 		*val = s->efer & ~KV_EFER_SVME;
 		return 0;
 	case MSR_IA32_CR_PAT:
 		*val = s->g_pat;
+		return 0;
+	case MSR_IA32_TSC:
+		*val = rdtsc() + vmcb->control.tsc_offset;
 		return 0;
 	default:
 		return -ENOENT;
@@ -104,9 +144,21 @@ int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 
 int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
-	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save *s = &vmcb->save;
+	u64 *slot = svm_msr_slot(s, msr);
 
+	if (slot) {
+		/* SYSENTER_CS is 32 bits wide, as in the VMCS. */
+		if (msr == MSR_IA32_SYSENTER_CS)
+			val = (u32)val;
+		*slot = val;
+		return 0;
+	}
 	switch (msr) {
+	case MSR_IA32_TSC:
+		vmcb->control.tsc_offset = val - rdtsc();
+		return 0;
 	case MSR_EFER:
 		if (val & ~EFER_GUEST_BITS)
 			return -EINVAL;

@@ -93,10 +93,12 @@ static int vmx_compute_config(u64 basic, const char **why)
 	/*
 	 * Without CR8 exiting (or a TPR shadow), MOV to CR8 in the guest
 	 * writes the host's own local APIC TPR and could mask every host
-	 * interrupt.  RDPMC would read the host's counters.
+	 * interrupt.  RDPMC would read the host's counters.  TSC offsetting
+	 * lets userspace set the guest's TSC (KVM_SET_MSRS) without RDTSC
+	 * exits; without it the guest's TSC is the host's, read-only.
 	 */
 	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_PROCBASED_CTLS :
-			 KV_MSR_VMX_PROCBASED_CTLS, 0,
+			 KV_MSR_VMX_PROCBASED_CTLS, PROC_USE_TSC_OFFSETTING,
 			 PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING |
 			 PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS |
 			 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |

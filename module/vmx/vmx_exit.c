@@ -205,11 +205,49 @@ unhandled:
 }
 
 /* EFER and PAT live in the VMCS. */
+/*
+ * The guest's KERNEL_GS_BASE and SYSCALL MSRs are in the VM-entry MSR-load
+ * list (saved back to it at exit); the guest reaches them without exits,
+ * so only KVM_GET/SET_MSRS look for them here.
+ */
+static struct vmx_msr_entry *vmx_find_guest_msr(struct vmx_vcpu *vmx, u32 msr)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
+		if (vmx->guest_msrs[i].index == msr)
+			return &vmx->guest_msrs[i];
+	return NULL;
+}
+
+/* The VMCS field of the other MSRs the guest reaches without exits. */
+static unsigned long vmx_msr_field(u32 msr)
+{
+	switch (msr) {
+	case MSR_FS_BASE:		return VMCS_GUEST_FS_BASE;
+	case MSR_GS_BASE:		return VMCS_GUEST_GS_BASE;
+	case MSR_IA32_SYSENTER_CS:	return VMCS_GUEST_SYSENTER_CS;
+	case MSR_IA32_SYSENTER_ESP:	return VMCS_GUEST_SYSENTER_ESP;
+	case MSR_IA32_SYSENTER_EIP:	return VMCS_GUEST_SYSENTER_EIP;
+	default:			return 0;
+	}
+}
+
+/*
+ * The guest's TSC is the host's plus the VMCS's offset, which RDTSC in
+ * the guest applies in hardware, when the CPU offers TSC offsetting.
+ */
 int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
+	unsigned long field = vmx_msr_field(msr);
 	int r = 0;
 
+	if (e) {
+		*val = e->value;
+		return 0;
+	}
 	vmx_load(vmx);
 	switch (msr) {
 	case MSR_EFER:
@@ -218,8 +256,19 @@ int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	case MSR_IA32_CR_PAT:
 		*val = vmcs_read64(VMCS_GUEST_IA32_PAT);
 		break;
+	case MSR_IA32_SYSENTER_CS:
+		*val = vmcs_read32(field);
+		break;
+	case MSR_IA32_TSC:
+		*val = rdtsc();
+		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
+			*val += vmcs_read64(VMCS_TSC_OFFSET);
+		break;
 	default:
-		r = -ENOENT;
+		if (field)
+			*val = vmcs_readl(field);
+		else
+			r = -ENOENT;
 	}
 	vmx_put(vmx);
 	return r;
@@ -228,10 +277,25 @@ int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
+	unsigned long field = vmx_msr_field(msr);
 	int r = 0;
 
+	if (e) {
+		e->value = val;
+		return 0;
+	}
 	vmx_load(vmx);
 	switch (msr) {
+	case MSR_IA32_SYSENTER_CS:
+		vmcs_write32(field, val);
+		break;
+	case MSR_IA32_TSC:
+		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
+			vmcs_write64(VMCS_TSC_OFFSET, val - rdtsc());
+		else
+			r = -EINVAL;
+		break;
 	case MSR_EFER:
 		if (val & ~EFER_GUEST_BITS)
 			r = -EINVAL;
@@ -242,7 +306,10 @@ int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		vmcs_write64(VMCS_GUEST_IA32_PAT, val);
 		break;
 	default:
-		r = -ENOENT;
+		if (field)
+			vmcs_writel(field, val);
+		else
+			r = -ENOENT;
 	}
 	vmx_put(vmx);
 	return r;

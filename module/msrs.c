@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The MSR ioctls: KVM_GET_MSR_INDEX_LIST names the MSRs userspace can save
+ * and restore, and KVM_GET_MSRS / KVM_SET_MSRS move their values.  The
+ * values come from the same places the guest's RDMSR and WRMSR reach
+ * (exits.c and the backend), so what userspace sees is what the guest
+ * sees.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/msr-index.h>
+
+#include "kvisor.h"
+
+/* KVM's limit on the entries of one KVM_GET/SET_MSRS call. */
+#define KVISOR_MAX_IO_MSRS	4096
+
+static const u32 kvisor_msrs_to_save[] = {
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
+	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
+	MSR_IA32_APICBASE,
+};
+
+/*
+ * As KVM: the count needed always goes back to userspace, so a caller
+ * with too small a buffer (-E2BIG) learns how big to make it.
+ */
+long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp)
+{
+	struct kvm_msr_list list;
+	u32 n;
+
+	if (copy_from_user(&list, argp, sizeof(list)))
+		return -EFAULT;
+	n = list.nmsrs;
+	list.nmsrs = ARRAY_SIZE(kvisor_msrs_to_save);
+	if (copy_to_user(argp, &list, sizeof(list)))
+		return -EFAULT;
+	if (n < list.nmsrs)
+		return -E2BIG;
+	if (copy_to_user(argp->indices, kvisor_msrs_to_save,
+			 sizeof(kvisor_msrs_to_save)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Userspace restores what the guest cannot write itself: the APIC base,
+ * which KVM_SET_SREGS takes unchecked too, so kvisor stores it as given.
+ * Addresses must be canonical, as KVM requires: VMX would refuse to enter
+ * with such a KERNEL_GS_BASE in its MSR-load list, and a SYSCALL or
+ * SYSENTER to one would fault in the guest where it cannot.
+ */
+static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
+{
+	switch (msr) {
+	case MSR_IA32_APICBASE:
+		vcpu->apic_base = val;
+		return 0;
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		if ((u64)((s64)(val << 16) >> 16) != val)
+			return -EINVAL;
+		break;
+	}
+	return kvisor_set_msr(vcpu, msr, val);
+}
+
+/*
+ * Entries are handled in order up to the first MSR that fails; the return
+ * value is how many succeeded, which is how KVM reports a failure here.
+ * KVM_GET_MSRS copies every entry back, the unread ones unchanged.
+ */
+long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			    struct kvm_msrs __user *argp)
+{
+	bool get = ioctl == KVM_GET_MSRS;
+	struct kvm_msr_entry *e;
+	struct kvm_msrs msrs;
+	size_t size;
+	long r = 0;
+	u32 i;
+
+	if (copy_from_user(&msrs, argp, sizeof(msrs)))
+		return -EFAULT;
+	if (msrs.nmsrs >= KVISOR_MAX_IO_MSRS)
+		return -E2BIG;
+	size = sizeof(*e) * msrs.nmsrs;
+	e = memdup_user(argp->entries, size);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	for (i = 0; i < msrs.nmsrs; i++) {
+		if (get ? kvisor_get_msr(vcpu, e[i].index, &e[i].data) :
+			  kvisor_host_set_msr(vcpu, e[i].index, e[i].data))
+			break;
+	}
+	r = i;
+	if (get && copy_to_user(argp->entries, e, size))
+		r = -EFAULT;
+	kfree(e);
+	return r;
+}
