@@ -187,18 +187,25 @@ static u64 kvisor_host_xcr0(void)
 	       xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
 }
 
+/*
+ * An XCR0 value a guest may hold, shared by XSETBV and KVM_SET_XCRS: x87
+ * always on; AVX needs SSE; only the states kvisor offers
+ * (KVISOR_GUEST_XCR0) and the host has.
+ */
+bool kvisor_xcr0_valid(u64 val)
+{
+	return (val & XFEATURE_MASK_FP) &&
+	       (!(val & XFEATURE_MASK_YMM) || (val & XFEATURE_MASK_SSE)) &&
+	       !(val & ~(kvisor_host_xcr0() & KVISOR_GUEST_XCR0));
+}
+
 /* XSETBV: kept in vcpu->xcr0, switched in around entry. */
 int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len)
 {
 	u64 val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
 
-	/*
-	 * Only XCR0; x87 always on; AVX needs SSE; only the states kvisor
-	 * offers (KVISOR_GUEST_XCR0) and the host has.
-	 */
-	if ((u32)vcpu->regs[EMU_RCX] || !(val & XFEATURE_MASK_FP) ||
-	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
-	    (val & ~(kvisor_host_xcr0() & KVISOR_GUEST_XCR0))) {
+	/* Only XCR0 exists. */
+	if ((u32)vcpu->regs[EMU_RCX] || !kvisor_xcr0_valid(val)) {
 		kvisor_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}

@@ -360,6 +360,7 @@ int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len);
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len);
+bool kvisor_xcr0_valid(u64 val);
 u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4);
 void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0);
 

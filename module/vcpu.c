@@ -19,6 +19,7 @@
 #include <linux/slab.h>
 #include <asm/apicdef.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
 #include <asm/msr-index.h>
 #include <asm/thread_info.h>
 #include <asm/tsc.h>
@@ -261,6 +262,58 @@ static int kvisor_fpu_access(struct kvisor_vcpu *vcpu, struct kvm_fpu *fpu,
 }
 
 /*
+ * KVM_GET/SET_XSAVE: the whole state in the portable XSAVE layout.  Get
+ * gives only the states a guest can have, so that the image loads on any
+ * host kvisor runs on; set also takes PKRU, which kvisor keeps for the
+ * guest in vcpu->pkru.
+ */
+static void kvisor_get_xsave(struct kvisor_vcpu *vcpu, struct kvm_xsave *xs)
+{
+	u64 mask = vcpu->guest_fpu.fpstate->user_xfeatures & KVISOR_GUEST_XCR0;
+
+	fpu_copy_guest_fpstate_to_uabi(&vcpu->guest_fpu, xs->region,
+				       sizeof(xs->region), mask, vcpu->pkru);
+}
+
+static int kvisor_set_xsave(struct kvisor_vcpu *vcpu, struct kvm_xsave *xs)
+{
+	u64 mask = vcpu->guest_fpu.fpstate->user_xfeatures &
+		   (KVISOR_GUEST_XCR0 | XFEATURE_MASK_PKRU);
+
+	return fpu_copy_uabi_to_guest_fpstate(&vcpu->guest_fpu, xs->region,
+					      mask, &vcpu->pkru);
+}
+
+/* KVM_GET/SET_XCRS: XCR0 is the only XCR. */
+static void kvisor_get_xcrs(struct kvisor_vcpu *vcpu, struct kvm_xcrs *xcrs)
+{
+	if (!boot_cpu_has(X86_FEATURE_XSAVE))
+		return;
+	xcrs->nr_xcrs = 1;
+	xcrs->xcrs[0].xcr = XCR_XFEATURE_ENABLED_MASK;
+	xcrs->xcrs[0].value = vcpu->xcr0;
+}
+
+static int kvisor_set_xcrs(struct kvisor_vcpu *vcpu, struct kvm_xcrs *xcrs)
+{
+	u32 i;
+
+	if (!boot_cpu_has(X86_FEATURE_XSAVE) ||
+	    xcrs->nr_xcrs > KVM_MAX_XCRS || xcrs->flags)
+		return -EINVAL;
+	/* As in KVM, entries for other XCRs are ignored. */
+	for (i = 0; i < xcrs->nr_xcrs; i++) {
+		if (xcrs->xcrs[i].xcr != XCR_XFEATURE_ENABLED_MASK)
+			continue;
+		if (!kvisor_xcr0_valid(xcrs->xcrs[i].value))
+			return -EINVAL;
+		vcpu->xcr0 = xcrs->xcrs[i].value;
+		break;
+	}
+	return 0;
+}
+
+/*
  * The consistency rules KVM applies to KVM_SET_SREGS, vendor-neutral: long
  * mode needs PAE and EFER.LMA, and neither LMA nor a 64-bit code segment
  * exists without it.  Rules only the hardware checks give FAIL_ENTRY.
@@ -280,6 +333,8 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
 		struct kvm_fpu fpu;
+		struct kvm_xsave xsave;
+		struct kvm_xcrs xcrs;
 	} *u;
 	long r = 0;
 
@@ -321,6 +376,18 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 	case KVM_SET_FPU:
 		r = kvisor_fpu_access(vcpu, &u->fpu, true);
 		break;
+	case KVM_GET_XSAVE:
+		kvisor_get_xsave(vcpu, &u->xsave);
+		break;
+	case KVM_SET_XSAVE:
+		r = kvisor_set_xsave(vcpu, &u->xsave);
+		break;
+	case KVM_GET_XCRS:
+		kvisor_get_xcrs(vcpu, &u->xcrs);
+		break;
+	case KVM_SET_XCRS:
+		r = kvisor_set_xcrs(vcpu, &u->xcrs);
+		break;
 	}
 	if (!r && (_IOC_DIR(ioctl) & _IOC_READ) &&
 	    copy_to_user(argp, u, _IOC_SIZE(ioctl)))
@@ -360,6 +427,10 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_SET_SREGS:
 	case KVM_GET_FPU:
 	case KVM_SET_FPU:
+	case KVM_GET_XSAVE:
+	case KVM_SET_XSAVE:
+	case KVM_GET_XCRS:
+	case KVM_SET_XCRS:
 		r = kvisor_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
 		break;
 	case KVM_SET_CPUID2:

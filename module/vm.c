@@ -39,6 +39,10 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_MAX_VCPU_ID:
 		/* 0 where the backend cannot run vCPUs (yet) */
 		return kvisor_ops->vcpu_create ? KVISOR_MAX_VCPUS : 0;
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_XCRS:
+		/* No XCR0 to save or restore without XSAVE in the host. */
+		return boot_cpu_has(X86_FEATURE_XSAVE);
 	default:
 		return 0;
 	}
