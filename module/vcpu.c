@@ -118,6 +118,22 @@ static bool kvisor_irq_window_open(struct kvisor_vcpu *vcpu)
 	       kvisor_ops->interrupt_allowed(vcpu);
 }
 
+/*
+ * Without an in-kernel LAPIC there are no INIT/SIPI or halted states for
+ * the kernel to track: every vCPU is runnable, and KVM accepts only that.
+ */
+static int kvisor_vcpu_mp_state(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+				void __user *argp)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	if (ioctl == KVM_GET_MP_STATE)
+		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	if (copy_from_user(&mp, argp, sizeof(mp)))
+		return -EFAULT;
+	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+}
+
 static int kvisor_vcpu_interrupt(struct kvisor_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_interrupt irq;
@@ -420,6 +436,10 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		break;
 	case KVM_INTERRUPT:
 		r = kvisor_vcpu_interrupt(vcpu, (void __user *)arg);
+		break;
+	case KVM_GET_MP_STATE:
+	case KVM_SET_MP_STATE:
+		r = kvisor_vcpu_mp_state(vcpu, ioctl, (void __user *)arg);
 		break;
 	case KVM_GET_REGS:
 	case KVM_SET_REGS:

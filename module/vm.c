@@ -27,6 +27,7 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_MP_STATE:
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
