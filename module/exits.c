@@ -327,16 +327,18 @@ static void kvisor_pio_string_prefixes(struct kvisor_vcpu *vcpu,
 	}
 }
 
-/* INS/OUTS move their data through guest memory at ES:RDI or seg:RSI. */
-static int kvisor_pio_string_addr(struct kvisor_vcpu *vcpu, bool in, u64 *gpa)
+/*
+ * INS/OUTS move their data through guest memory at ES:RDI or seg:RSI;
+ * @ctxt holds the segment bases (kvisor_ops->get_cpu_mode()).
+ */
+static int kvisor_pio_string_addr(struct kvisor_vcpu *vcpu,
+				  const struct emu_ctxt *ctxt, bool in, u64 *gpa)
 {
-	struct emu_ctxt ctxt;
 	u64 ea, mask = kvisor_addr_mask(vcpu->pio.addr_size);
 	u32 pf_error;
 	int r;
 
-	kvisor_ops->get_cpu_mode(vcpu, &ctxt);
-	ea = ctxt.seg_base[in ? EMU_SEG_ES : vcpu->pio.seg] +
+	ea = ctxt->seg_base[in ? EMU_SEG_ES : vcpu->pio.seg] +
 	     (vcpu->regs[in ? EMU_RDI : EMU_RSI] & mask);
 	r = kvisor_gva_to_gpa(vcpu, ea, in, false, gpa, &pf_error);
 	if (r == -EACCES)
@@ -361,7 +363,7 @@ static u32 kvisor_pio_string_count(struct kvisor_vcpu *vcpu, u64 gpa)
 }
 
 int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
-		     bool string, bool rep, u8 addr_size, u64 next_rip)
+		     bool string, bool rep, u64 next_rip)
 {
 	struct kvm_run *run = vcpu->run;
 	u64 gpa = 0;
@@ -369,8 +371,7 @@ int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
 
 	vcpu->exits[KVISOR_EXIT_IO]++;
 	vcpu->pio = (typeof(vcpu->pio)) { .port = port, .size = size,
-		.in = in, .rep = rep, .addr_size = addr_size,
-		.next_rip = next_rip, .count = 1 };
+		.in = in, .rep = rep, .next_rip = next_rip, .count = 1 };
 
 	if (string) {
 		struct emu_ctxt ctxt;
@@ -383,7 +384,7 @@ int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
 			kvisor_skip(vcpu, next_rip);
 			return 1;
 		}
-		r = kvisor_pio_string_addr(vcpu, in, &gpa);
+		r = kvisor_pio_string_addr(vcpu, &ctxt, in, &gpa);
 		if (r == -EACCES)
 			return 1;
 		if (r)
@@ -442,7 +443,10 @@ static int kvisor_complete_pio_string(struct kvisor_vcpu *vcpu)
 	if (vcpu->rip != vcpu->pio.rip)
 		return 1;
 	if (vcpu->pio.in) {
-		r = kvisor_pio_string_addr(vcpu, true, &gpa);
+		struct emu_ctxt ctxt;
+
+		kvisor_ops->get_cpu_mode(vcpu, &ctxt);
+		r = kvisor_pio_string_addr(vcpu, &ctxt, true, &gpa);
 		if (r == -EACCES)
 			return 1;
 		if (r || kvisor_write_guest(vcpu->vm, gpa, vcpu->pio_data, bytes))

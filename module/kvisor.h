@@ -265,7 +265,7 @@ struct kvisor_vcpu {
 		u8 size;
 		bool in;
 		bool rep;
-		u8 addr_size;
+		u8 addr_size;	/* of INS/OUTS, from the mode and prefixes */
 		u8 seg;		/* enum emu_seg of the OUTS source */
 		u32 count;
 		u64 rip;	/* of the instruction, to see if userspace moved it */
@@ -346,7 +346,7 @@ void kvisor_tdp_unmap_range(struct kvisor_tdp *tdp, u64 gpa, u64 size);
 
 /* exits.c: the vendor-neutral exit handlers */
 int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
-		     bool string, bool rep, u8 addr_size, u64 next_rip);
+		     bool string, bool rep, u64 next_rip);
 int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa);
 int kvisor_handle_hlt(struct kvisor_vcpu *vcpu, unsigned int len);
 int kvisor_handle_cpuid(struct kvisor_vcpu *vcpu, unsigned int len);

@@ -127,7 +127,6 @@
 #define SVM_IOIO_STR			BIT(2)
 #define SVM_IOIO_REP			BIT(3)
 #define SVM_IOIO_SIZE_SHIFT		4	/* one-hot: 1, 2, 4 bytes */
-#define SVM_IOIO_ASIZE_SHIFT		7	/* one-hot: 16, 32, 64 bits */
 #define SVM_IOIO_PORT_SHIFT		16
 
 /*

@@ -63,12 +63,11 @@ static int svm_exit_ioio(struct svm_vcpu *svm)
 {
 	u64 info = svm->vmcb->control.exit_info_1;
 	u8 size = (info >> SVM_IOIO_SIZE_SHIFT) & 7;
-	u8 asize = (info >> SVM_IOIO_ASIZE_SHIFT) & 7;
 
 	/* exit_info_2 holds the next RIP for IOIO, NRIPS or not. */
 	return kvisor_handle_io(&svm->vcpu, info >> SVM_IOIO_PORT_SHIFT, size,
 				info & SVM_IOIO_IN, info & SVM_IOIO_STR,
-				info & SVM_IOIO_REP, asize * 2,
+				info & SVM_IOIO_REP,
 				svm->vmcb->control.exit_info_2);
 }
 

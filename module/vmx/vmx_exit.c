@@ -112,7 +112,7 @@ static int vmx_exit_io(struct vmx_vcpu *vmx)
 
 	/* Bits 2:0 size - 1, bit 3 IN, bit 4 string, bit 5 REP, 31:16 port */
 	return kvisor_handle_io(&vmx->vcpu, q >> 16, (q & 7) + 1, q & BIT(3),
-				q & BIT(4), q & BIT(5), 0,
+				q & BIT(4), q & BIT(5),
 				vmx->vcpu.rip + vmx->exit.insn_len);
 }
 
