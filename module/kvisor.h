@@ -14,12 +14,14 @@
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/rcuwait.h>
 #include <linux/version.h>
 #include <linux/kvm.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
 #include "emulate/emulate.h"
+#include "irq.h"
 
 struct mm_struct;
 struct page;
@@ -27,6 +29,12 @@ struct dentry;
 struct seq_file;
 struct kvisor_vm;
 struct kvisor_vcpu;
+struct kvisor_lapic;
+struct kvisor_pic;
+struct kvisor_ioapic;
+struct kvisor_pit;
+struct kvisor_irq_routing;
+struct kvisor_io_bus;
 
 #define KVISOR_MAX_VCPUS	64
 #define KVISOR_MAX_MEMSLOTS	32
@@ -196,6 +204,15 @@ struct kvisor_tdp {
  *		page fault path, which runs on vCPU threads
  * @vcpus:	created vCPUs, published under @lock
  * @debugfs:	its directory under /sys/kernel/debug/kvisor
+ * @irqchip:	KVM_CREATE_IRQCHIP (KVISOR_IRQCHIP_KERNEL) or
+ *		KVM_CAP_SPLIT_IRQCHIP (KVISOR_IRQCHIP_SPLIT, LAPICs only)
+ * @irq_lock:	serializes the irqchip's creation, routing changes, I/O bus
+ *		registration, irqfds and ioeventfds
+ * @pic, @ioapic, @pit: the device models, NULL until created
+ * @routing:	the GSI routing table (RCU)
+ * @buses:	in-kernel devices on port I/O and MMIO (RCU)
+ * @irqfds, @ioeventfds: eventfd.c's lists, under @irq_lock
+ * @nr_ioapic_pins: split irqchip: GSIs below it belong to userspace's IOAPIC
  */
 struct kvisor_vm {
 	struct kref refs;
@@ -207,7 +224,32 @@ struct kvisor_vm {
 	struct kvisor_vcpu *vcpus[KVISOR_MAX_VCPUS];
 	int nr_vcpus;
 	struct dentry *debugfs;
+
+	int irqchip;
+	struct mutex irq_lock;
+	struct kvisor_pic *pic;
+	struct kvisor_ioapic *ioapic;
+	struct kvisor_pit *pit;
+	struct kvisor_irq_routing __rcu *routing;
+	struct kvisor_io_bus __rcu *buses[KVISOR_NR_BUSES];
+	spinlock_t irqfds_lock;
+	struct list_head irqfds;
+	struct list_head resamplers;
+	struct list_head ioeventfds;
+	u32 nr_ioapic_pins;
 };
+
+enum kvisor_irqchip_mode {
+	KVISOR_IRQCHIP_NONE,
+	KVISOR_IRQCHIP_KERNEL,
+	KVISOR_IRQCHIP_SPLIT,
+};
+
+/* The in-kernel LAPIC exists: KVM calls this lapic_in_kernel(). */
+static inline bool kvisor_irqchip_in_kernel(struct kvisor_vm *vm)
+{
+	return READ_ONCE(vm->irqchip) != KVISOR_IRQCHIP_NONE;
+}
 
 /*
  * An exit that userspace must finish before the guest continues: the data
@@ -242,6 +284,16 @@ enum kvisor_pending {
  * @cpuid:	the table KVM_SET_CPUID2 gave, @cpuid_nent entries (cpuid.c)
  * @nr_exits:	every exit from the guest, for statistics
  * @exits:	exit counts by class, for statistics
+ * @apic:	the in-kernel LAPIC, or NULL (lapic.c)
+ * @mp_state:	KVM_MP_STATE_*: RUNNABLE, HALTED (in HLT), INIT_RECEIVED
+ *		(waiting for a SIPI)
+ * @requests:	KVISOR_REQ_* bits other threads set before a kick
+ * @in_guest:	between the last check of @requests and the exit: a kick
+ *		must then send an IPI to @cpu to force an exit
+ * @cpu:	the host CPU it runs on, or last ran on
+ * @wait:	where it sleeps in HLT or waiting for SIPI
+ * @nmi_pending: NMIs queued (at most two are kept, as the CPU does)
+ * @sipi_vector: of the last SIPI received
  */
 struct kvisor_vcpu {
 	struct kvisor_vm *vm;
@@ -280,6 +332,22 @@ struct kvisor_vcpu {
 	int cpuid_nent;
 	u64 nr_exits;
 	u64 exits[KVISOR_NR_EXIT_CLASSES];
+
+	struct kvisor_lapic *apic;
+	u32 mp_state;
+	unsigned long requests;
+	int in_guest;
+	int cpu;
+	struct rcuwait wait;
+	atomic_t nmi_pending;
+	u8 sipi_vector;
+};
+
+/* Bits of kvisor_vcpu.requests. */
+enum {
+	KVISOR_REQ_EVENT,	/* an interrupt may be deliverable: look */
+	KVISOR_REQ_INIT,	/* INIT signal */
+	KVISOR_REQ_SIPI,	/* start-up IPI, vector in sipi_vector */
 };
 
 /*

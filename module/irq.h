@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvisor's in-kernel interrupt controllers and the wires between them.
+ *
+ *   KVM_IRQ_LINE, irqfd, PIT --> routing (irq.c) --+--> PIC (pic.c) ---------+
+ *                                                   +--> IOAPIC (ioapic.c) --+
+ *   KVM_SIGNAL_MSI, MSI routes -----------------------------------------------+
+ *                                                                             v
+ *   IPIs (ICR writes), LVTs, timer ----------> APIC bus: kvisor_apic_deliver() (lapic.c)
+ *                                                   |
+ *                       IRR of the target LAPIC, or a pending NMI/INIT/SIPI
+ *                                                   v
+ *               run loop (vcpu.c): kick, pick the vector, inject, ack
+ *
+ * Each device model is one file with the same small API: create, destroy,
+ * get/set state for the ioctls, and its inputs.  Devices on port I/O or
+ * MMIO register on the VM's I/O buses (iodev.c).
+ *
+ * Locking.  Every device lock is a spinlock taken with interrupts saved:
+ * inputs arrive from vCPU threads, from hrtimer callbacks (PIT) and from
+ * eventfd wakeups (irqfd), which run with interrupts off.  The order is
+ * IOAPIC or PIC lock, then a LAPIC's lock; a device never calls into
+ * another device "upwards" (LAPIC -> IOAPIC EOI, IOAPIC -> irqfd resample)
+ * with its own lock held.  Kicking a vCPU takes no lock at all.
+ */
+#ifndef KVISOR_IRQ_H
+#define KVISOR_IRQ_H
+
+#include <linux/types.h>
+#include <linux/kvm.h>
+
+struct kvisor_vm;
+struct kvisor_vcpu;
+
+/* I/O buses (iodev.c) --------------------------------------------------- */
+
+enum kvisor_bus {
+	KVISOR_PIO_BUS,
+	KVISOR_MMIO_BUS,
+	KVISOR_NR_BUSES,
+};
+
+struct kvisor_io_device;
+
+/*
+ * Both return 0 when the device handled the access, or -EOPNOTSUPP to let
+ * the next device on the same range (or userspace) have it, which is how
+ * an ioeventfd whose datamatch differs stays out of the way.  They run
+ * under rcu_read_lock() and must not sleep; @vcpu may be NULL.
+ */
+struct kvisor_io_ops {
+	int (*read)(struct kvisor_io_device *dev, struct kvisor_vcpu *vcpu,
+		    u64 addr, unsigned int len, void *val);
+	int (*write)(struct kvisor_io_device *dev, struct kvisor_vcpu *vcpu,
+		     u64 addr, unsigned int len, const void *val);
+};
+
+/* Embed in the device; the bus keeps pointers to it. */
+struct kvisor_io_device {
+	const struct kvisor_io_ops *ops;
+};
+
+/*
+ * Register @dev for [@addr, @addr + @len).  @len 0 means exactly @addr,
+ * with any access width (KVM_IOEVENTFD's "any length").  Returns 0,
+ * -ENOMEM, or -ENOSPC past KVISOR_MAX_IO_DEVS devices on one bus.
+ * Serialized by vm->irq_lock, which the caller holds.
+ */
+#define KVISOR_MAX_IO_DEVS	1024
+int kvisor_io_bus_register(struct kvisor_vm *vm, enum kvisor_bus bus,
+			   u64 addr, u32 len, struct kvisor_io_device *dev);
+/* Caller holds vm->irq_lock; on return no CPU is inside @dev's ops. */
+void kvisor_io_bus_unregister(struct kvisor_vm *vm, enum kvisor_bus bus,
+			      struct kvisor_io_device *dev);
+/* 0 when an in-kernel device took the access, -EOPNOTSUPP otherwise. */
+int kvisor_io_bus_read(struct kvisor_vcpu *vcpu, enum kvisor_bus bus,
+		       u64 addr, unsigned int len, void *val);
+int kvisor_io_bus_write(struct kvisor_vcpu *vcpu, enum kvisor_bus bus,
+			u64 addr, unsigned int len, const void *val);
+void kvisor_io_bus_destroy(struct kvisor_vm *vm);
+
+/* The APIC bus (lapic.c) ------------------------------------------------ */
+
+/* APIC delivery modes, ICR/redirection-entry bits 10:8. */
+enum kvisor_apic_dm {
+	KVISOR_DM_FIXED		= 0,
+	KVISOR_DM_LOWEST	= 1,
+	KVISOR_DM_SMI		= 2,
+	KVISOR_DM_NMI		= 4,
+	KVISOR_DM_INIT		= 5,
+	KVISOR_DM_SIPI		= 6,
+	KVISOR_DM_EXTINT	= 7,
+};
+
+/* Destination shorthands, ICR bits 19:18. */
+enum kvisor_apic_shorthand {
+	KVISOR_SH_NONE		= 0,
+	KVISOR_SH_SELF		= 1,
+	KVISOR_SH_ALL		= 2,
+	KVISOR_SH_ALL_BUT_SELF	= 3,
+};
+
+/**
+ * struct kvisor_apic_irq - one interrupt message on the APIC bus
+ * @dest:	destination APIC ID, or logical destination when @logical;
+ *		0xff (xAPIC) or 0xffffffff (x2APIC) broadcasts
+ * @vector:	the vector (or SIPI's start page)
+ * @dm:		enum kvisor_apic_dm
+ * @shorthand:	enum kvisor_apic_shorthand; only IPIs use it
+ * @logical:	logical destination mode
+ * @level:	level-triggered: the LAPIC sets TMR and tells the IOAPIC of
+ *		the EOI
+ * @assert:	false only for an INIT level de-assert, which is ignored
+ */
+struct kvisor_apic_irq {
+	u32 dest;
+	u8 vector;
+	u8 dm;
+	u8 shorthand;
+	bool logical;
+	bool level;
+	bool assert;
+};
+
+/*
+ * Deliver @irq to every LAPIC it names (@src is the sender of an IPI, for
+ * the shorthands; NULL otherwise).  Returns how many LAPICs accepted it as
+ * new (an interrupt already pending in IRR counts as coalesced, 0), or
+ * -1 when no LAPIC matched: KVM_IRQ_LINE_STATUS and KVM_SIGNAL_MSI report
+ * this number.  Callable from any context.
+ */
+int kvisor_apic_deliver(struct kvisor_vm *vm, struct kvisor_vcpu *src,
+			const struct kvisor_apic_irq *irq);
+
+/* The local APIC of one vCPU (lapic.c) ---------------------------------- */
+
+/*
+ * Created with the vCPU when the VM has an in-kernel irqchip (full or
+ * split), in its power-on state with vcpu->apic_base; freed with it.
+ */
+int kvisor_lapic_create(struct kvisor_vcpu *vcpu);
+void kvisor_lapic_free(struct kvisor_vcpu *vcpu);
+/* INIT: the LAPIC's registers go back to their INIT state (SDM 10.4.7.3). */
+void kvisor_lapic_init_reset(struct kvisor_vcpu *vcpu);
+
+/*
+ * A guest access to guest-physical @gpa that missed RAM.  Returns true
+ * when it falls in this vCPU's xAPIC page (APIC enabled, not in x2APIC
+ * mode) and was handled; reads fill @val.
+ */
+bool kvisor_lapic_mmio(struct kvisor_vcpu *vcpu, u64 gpa, unsigned int len,
+		       void *val, bool write);
+
+/*
+ * The MSRs the LAPIC owns: IA32_APIC_BASE, TSC_DEADLINE and the x2APIC
+ * range 0x800-0x8ff.  0, -EINVAL (the guest gets #GP), or -ENOENT when
+ * @msr is not one of them.  @host: from KVM_SET_MSRS, which may do what
+ * the guest may not (e.g. leave x2APIC mode directly).
+ */
+int kvisor_lapic_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
+int kvisor_lapic_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val,
+			 bool host);
+
+/* CR8 is TPR[7:4]. */
+u8 kvisor_lapic_get_cr8(struct kvisor_vcpu *vcpu);
+void kvisor_lapic_set_cr8(struct kvisor_vcpu *vcpu, u8 cr8);
+
+/*
+ * Run loop, vCPU thread, interrupts on.  kvisor_lapic_sync() turns expired
+ * timers into interrupts.  kvisor_lapic_pending() gives the vector the
+ * LAPIC would present to the CPU now (highest IRR above PPR), or -1;
+ * kvisor_lapic_ack() is the CPU taking it (IRR -> ISR).
+ */
+void kvisor_lapic_sync(struct kvisor_vcpu *vcpu);
+int kvisor_lapic_pending(struct kvisor_vcpu *vcpu);
+void kvisor_lapic_ack(struct kvisor_vcpu *vcpu, int vector);
+/* LINT0 passes the PIC's INTR (ExtINT unmasked, or the APIC disabled). */
+bool kvisor_lapic_accepts_extint(struct kvisor_vcpu *vcpu);
+
+/* KVM_GET_LAPIC and KVM_SET_LAPIC: 0 or -EINVAL. */
+int kvisor_lapic_get_state(struct kvisor_vcpu *vcpu,
+			   struct kvm_lapic_state *s);
+int kvisor_lapic_set_state(struct kvisor_vcpu *vcpu,
+			   const struct kvm_lapic_state *s);
+
+/* The 8259 pair (pic.c) ------------------------------------------------- */
+
+/* Registers ports 0x20-0x21, 0xa0-0xa1 and the ELCRs 0x4d0-0x4d1. */
+int kvisor_pic_create(struct kvisor_vm *vm);
+void kvisor_pic_destroy(struct kvisor_vm *vm);
+/* Input @irq (0-15) to @level.  1 raised, 0 masked or coalesced. */
+int kvisor_pic_set_irq(struct kvisor_vm *vm, int irq, int level);
+/* The master's INTR output is high. */
+bool kvisor_pic_has_interrupt(struct kvisor_vm *vm);
+/* The INTA cycle: the vector to deliver (a spurious IRQ7/15 if none). */
+int kvisor_pic_read_irq(struct kvisor_vm *vm);
+/* @chip is KVM_IRQCHIP_PIC_MASTER or KVM_IRQCHIP_PIC_SLAVE. */
+void kvisor_pic_get_state(struct kvisor_vm *vm, int chip,
+			  struct kvm_pic_state *s);
+void kvisor_pic_set_state(struct kvisor_vm *vm, int chip,
+			  const struct kvm_pic_state *s);
+
+/* The IOAPIC, 24 pins at 0xfec00000 (ioapic.c) ------------------------- */
+
+int kvisor_ioapic_create(struct kvisor_vm *vm);
+void kvisor_ioapic_destroy(struct kvisor_vm *vm);
+/* Pin @pin to @level; the result of kvisor_apic_deliver(), 0 if masked. */
+int kvisor_ioapic_set_irq(struct kvisor_vm *vm, int pin, int level);
+/* A LAPIC took the EOI of level-triggered @vector. */
+void kvisor_ioapic_eoi(struct kvisor_vm *vm, int vector);
+void kvisor_ioapic_get_state(struct kvisor_vm *vm,
+			     struct kvm_ioapic_state *s);
+void kvisor_ioapic_set_state(struct kvisor_vm *vm,
+			     const struct kvm_ioapic_state *s);
+
+/* The 8254 PIT on ports 0x40-0x43 and 0x61 (pit.c) ---------------------- */
+
+int kvisor_pit_create(struct kvisor_vm *vm, u32 flags);
+void kvisor_pit_destroy(struct kvisor_vm *vm);
+void kvisor_pit_get_state(struct kvisor_vm *vm, struct kvm_pit_state2 *s);
+int kvisor_pit_set_state(struct kvisor_vm *vm,
+			 const struct kvm_pit_state2 *s);
+
+/* Routing and the VM-wide interrupt ioctls (irq.c) ---------------------- */
+
+#define KVISOR_MAX_IRQ_ROUTES	4096	/* KVM_MAX_IRQ_ROUTES */
+#define KVISOR_NR_PIC_PINS	16
+
+/*
+ * Set GSI @gsi to @level through the routing table.  The KVM_IRQ_LINE
+ * status: >0 delivered, 0 coalesced or masked, <0 nobody listens.
+ * Callable from any context.
+ */
+int kvisor_irq_set(struct kvisor_vm *vm, u32 gsi, int level);
+/* An MSI (KVM_SIGNAL_MSI, an MSI route, a split-irqchip IOAPIC). */
+int kvisor_irq_msi(struct kvisor_vm *vm, const struct kvm_msi *msi);
+/* The PIC or IOAPIC took an EOI for @pin: resample irqfds on its GSIs. */
+void kvisor_irq_acked(struct kvisor_vm *vm, unsigned int irqchip,
+		      unsigned int pin);
+/*
+ * @vcpu's LAPIC took the EOI of @vector, which its TMR marks level-
+ * triggered: tell the IOAPIC (in-kernel), or userspace's IOAPIC with
+ * KVM_EXIT_IOAPIC_EOI (split irqchip).  Called without the LAPIC's lock.
+ */
+void kvisor_irq_lapic_eoi(struct kvisor_vcpu *vcpu, int vector);
+/* The PIC's INTR output went high: wake the vCPU that takes ExtINT. */
+void kvisor_irq_pic_kick(struct kvisor_vm *vm);
+long kvisor_irq_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
+			 void __user *argp);
+void kvisor_irq_vm_destroy(struct kvisor_vm *vm);
+
+/* irqfd and ioeventfd (eventfd.c) --------------------------------------- */
+
+int kvisor_irqfd(struct kvisor_vm *vm, const struct kvm_irqfd *args);
+/* Lower the GSI of every resampling irqfd on @gsi and notify userspace. */
+void kvisor_irqfd_resample(struct kvisor_vm *vm, u32 gsi);
+int kvisor_ioeventfd(struct kvisor_vm *vm, const struct kvm_ioeventfd *args);
+/* At VM destruction: release every irqfd and ioeventfd. */
+void kvisor_eventfd_vm_destroy(struct kvisor_vm *vm);
+
+/* The vCPU side (vcpu.c) ------------------------------------------------ */
+
+/*
+ * Make @vcpu look at its interrupts again: wake it if it sleeps (HLT, or
+ * waiting for a SIPI), or force it out of the guest if it runs.  Callable
+ * from any context, also hard interrupt context.
+ */
+void kvisor_vcpu_kick(struct kvisor_vcpu *vcpu);
+void kvisor_vcpu_queue_nmi(struct kvisor_vcpu *vcpu);
+void kvisor_vcpu_queue_init(struct kvisor_vcpu *vcpu);
+void kvisor_vcpu_queue_sipi(struct kvisor_vcpu *vcpu, u8 vector);
+
+#endif /* KVISOR_IRQ_H */
