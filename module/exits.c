@@ -42,9 +42,16 @@ static void kvisor_skip(struct kvisor_vcpu *vcpu, u64 next_rip)
 
 int kvisor_handle_hlt(struct kvisor_vcpu *vcpu, unsigned int len)
 {
-	/* Without an in-kernel LAPIC, userspace decides when HLT ends. */
 	vcpu->exits[KVISOR_EXIT_HLT]++;
 	kvisor_skip(vcpu, vcpu->rip + len);
+	/*
+	 * With an in-kernel LAPIC the vCPU sleeps in the kernel until an
+	 * interrupt arrives (vcpu.c); without, userspace decides.
+	 */
+	if (vcpu->apic) {
+		vcpu->mp_state = KVM_MP_STATE_HALTED;
+		return 1;
+	}
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }
@@ -63,6 +70,14 @@ int kvisor_handle_irq_window(struct kvisor_vcpu *vcpu)
 {
 	vcpu->exits[KVISOR_EXIT_IRQ_WINDOW]++;
 	kvisor_ops->set_irq_window(vcpu, false);
+	return 1;
+}
+
+/* An NMI can be delivered now: the run loop injects it. */
+int kvisor_handle_nmi_window(struct kvisor_vcpu *vcpu)
+{
+	vcpu->exits[KVISOR_EXIT_IRQ_WINDOW]++;
+	kvisor_ops->set_nmi_window(vcpu, false);
 	return 1;
 }
 
@@ -124,6 +139,12 @@ int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
  */
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
+	if (vcpu->apic) {
+		int r = kvisor_lapic_get_msr(vcpu, msr, val);
+
+		if (r != -ENOENT)
+			return r;
+	}
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
@@ -149,6 +170,12 @@ static bool kvisor_pat_valid(u64 pat)
 
 int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
+	if (vcpu->apic) {
+		int r = kvisor_lapic_set_msr(vcpu, msr, val, false);
+
+		if (r != -ENOENT)
+			return r;
+	}
 	/* An invalid PAT would make VM entry fail, not raise the #GP due. */
 	if (msr == MSR_IA32_CR_PAT && !kvisor_pat_valid(val))
 		return -EINVAL;
@@ -362,6 +389,30 @@ static u32 kvisor_pio_string_count(struct kvisor_vcpu *vcpu, u64 gpa)
 	return max(1U, min3(n, room, (u32)(PAGE_SIZE / vcpu->pio.size)));
 }
 
+static int kvisor_complete_pio(struct kvisor_vcpu *vcpu);
+
+/*
+ * A port an in-kernel device (PIC, PIT, an ioeventfd) serves: done here,
+ * userspace never hears of it.  String I/O still goes to userspace.
+ */
+static bool kvisor_pio_in_kernel(struct kvisor_vcpu *vcpu)
+{
+	u64 val = 0;
+
+	if (vcpu->pio.in) {
+		if (kvisor_io_bus_read(vcpu, KVISOR_PIO_BUS, vcpu->pio.port,
+				       vcpu->pio.size, &val))
+			return false;
+		memcpy(vcpu->pio_data, &val, vcpu->pio.size);
+	} else if (kvisor_io_bus_write(vcpu, KVISOR_PIO_BUS, vcpu->pio.port,
+				       vcpu->pio.size, &vcpu->regs[EMU_RAX])) {
+		return false;
+	}
+	vcpu->pio.rip = vcpu->rip;
+	kvisor_complete_pio(vcpu);
+	return true;
+}
+
 int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
 		     bool string, bool rep, u64 next_rip)
 {
@@ -395,6 +446,8 @@ int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
 					     vcpu->pio.count * size))
 			return kvisor_handle_internal_error(vcpu,
 					KVM_INTERNAL_ERROR_EMULATION, port, gpa);
+	} else if (kvisor_pio_in_kernel(vcpu)) {
+		return 1;
 	} else if (!in) {
 		memcpy(vcpu->pio_data, &vcpu->regs[EMU_RAX], size);
 	}
@@ -543,6 +596,10 @@ static int kvisor_emu_read(void *opaque, emu_u64 linear, void *buf,
 	r = kvisor_read_guest(vcpu->vm, gpa, buf, len);
 	if (r != -ENOENT)
 		return r ? -1 : 0;
+	/* In-kernel devices (LAPIC, IOAPIC, ioeventfds) before userspace. */
+	if ((vcpu->apic && kvisor_lapic_mmio(vcpu, gpa, len, buf, false)) ||
+	    !kvisor_io_bus_read(vcpu, KVISOR_MMIO_BUS, gpa, len, buf))
+		return 0;
 
 	if (vcpu->mmio.valid && vcpu->mmio.gpa == gpa && vcpu->mmio.len == len) {
 		memcpy(buf, vcpu->mmio.data, len);
@@ -570,6 +627,10 @@ static int kvisor_emu_write(void *opaque, emu_u64 linear, const void *buf,
 	r = kvisor_write_guest(vcpu->vm, gpa, buf, len);
 	if (r != -ENOENT)
 		return r ? -1 : 0;
+	if ((vcpu->apic &&
+	     kvisor_lapic_mmio(vcpu, gpa, len, (void *)buf, true)) ||
+	    !kvisor_io_bus_write(vcpu, KVISOR_MMIO_BUS, gpa, len, buf))
+		return 0;
 
 	/* Handed to userspace: the instruction completes now. */
 	kvisor_mmio_exit(run, gpa, len, true, buf);

@@ -114,6 +114,11 @@ enum kvisor_exit_class {
  *		RFLAGS.IF set, no STI/MOV SS shadow, no event on its way in.
  * @inject_irq:	deliver external interrupt @vector at the next entry.
  * @set_irq_window: exit as soon as the guest can take an interrupt.
+ * @nmi_allowed: the guest would take an NMI now: none in service (the
+ *		CPU blocks NMIs until the handler's IRET), no STI/MOV SS
+ *		shadow, no event on its way in.
+ * @inject_nmi:	deliver an NMI at the next entry.
+ * @set_nmi_window: exit as soon as an NMI could be delivered.
  * @get_msr:	read an MSR the backend keeps: EFER, PAT and the TSC
  *		(through its offset), and the ones the guest reaches
  *		without exits (FS/GS base, KERNEL_GS_BASE, the SYSCALL and
@@ -152,6 +157,9 @@ struct kvisor_vendor_ops {
 	bool (*interrupt_allowed)(struct kvisor_vcpu *vcpu);
 	void (*inject_irq)(struct kvisor_vcpu *vcpu, u8 vector);
 	void (*set_irq_window)(struct kvisor_vcpu *vcpu, bool on);
+	bool (*nmi_allowed)(struct kvisor_vcpu *vcpu);
+	void (*inject_nmi)(struct kvisor_vcpu *vcpu);
+	void (*set_nmi_window)(struct kvisor_vcpu *vcpu, bool on);
 	int (*get_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 	int (*set_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 };
@@ -294,6 +302,7 @@ enum kvisor_pending {
  * @wait:	where it sleeps in HLT or waiting for SIPI
  * @nmi_pending: NMIs queued (at most two are kept, as the CPU does)
  * @sipi_vector: of the last SIPI received
+ * @eoi_exit_vector: split irqchip: the vector of KVM_EXIT_IOAPIC_EOI
  */
 struct kvisor_vcpu {
 	struct kvisor_vm *vm;
@@ -341,6 +350,7 @@ struct kvisor_vcpu {
 	struct rcuwait wait;
 	atomic_t nmi_pending;
 	u8 sipi_vector;
+	u8 eoi_exit_vector;
 };
 
 /* Bits of kvisor_vcpu.requests. */
@@ -348,6 +358,7 @@ enum {
 	KVISOR_REQ_EVENT,	/* an interrupt may be deliverable: look */
 	KVISOR_REQ_INIT,	/* INIT signal */
 	KVISOR_REQ_SIPI,	/* start-up IPI, vector in sipi_vector */
+	KVISOR_REQ_IOAPIC_EOI,	/* split irqchip: tell userspace of an EOI */
 };
 
 /*
@@ -391,8 +402,8 @@ void kvisor_vm_put(struct kvisor_vm *vm);
 int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id);
 int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm);
 void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu);
-bool kvisor_enter_guest_irqoff(void);
-void kvisor_exit_guest_irqoff(void);
+int kvisor_enter_guest_irqoff(struct kvisor_vcpu *vcpu);
+void kvisor_exit_guest_irqoff(struct kvisor_vcpu *vcpu);
 
 /* memslot.c */
 int kvisor_set_memory_region(struct kvisor_vm *vm,
@@ -424,6 +435,7 @@ int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 				 u64 info0, u64 info1);
 int kvisor_complete_userspace_exit(struct kvisor_vcpu *vcpu);
 int kvisor_handle_irq_window(struct kvisor_vcpu *vcpu);
+int kvisor_handle_nmi_window(struct kvisor_vcpu *vcpu);
 int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len);
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);

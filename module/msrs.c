@@ -58,6 +58,13 @@ long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp)
  */
 static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
+	/* The in-kernel LAPIC lets userspace restore more than the guest. */
+	if (vcpu->apic) {
+		int r = kvisor_lapic_set_msr(vcpu, msr, val, true);
+
+		if (r != -ENOENT)
+			return r;
+	}
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		vcpu->apic_base = val;

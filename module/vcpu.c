@@ -15,8 +15,10 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/rcuwait.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 #include <asm/apicdef.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
@@ -39,6 +41,9 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	if (!fpu_alloc_guest_fpstate(&vcpu->guest_fpu))
 		goto fail;
 	vcpu->irq = -1;
+	vcpu->cpu = -1;
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	rcuwait_init(&vcpu->wait);
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
 	vcpu->run = page_address(run);
@@ -55,6 +60,8 @@ fail:
 
 void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu)
 {
+	if (vcpu->apic)
+		kvisor_lapic_free(vcpu);
 	kvisor_vcpu_cpuid_free(vcpu);
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	free_page((unsigned long)vcpu->run);
@@ -62,14 +69,18 @@ void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu)
 }
 
 /*
- * Called by a backend right before it enters the guest: on return,
+ * Called by a backend right before it enters the guest: on return 0,
  * preemption and interrupts are off and the guest's FPU registers are
- * loaded; false means "do not enter" (call kvisor_exit_guest_irqoff()).  The FPU check must come first, with interrupts still on: a
- * context switch since the last entry (cond_resched() in the loop below)
- * saved the guest's registers and left someone else's in the CPU, to be
+ * loaded.  -EIO means "never again" (the machine reboots), -EAGAIN "not
+ * now" (another thread kicked the vCPU since the run loop last looked);
+ * either way the backend calls kvisor_exit_guest_irqoff() and returns it.
+ *
+ * The FPU check must come first, with interrupts still on: a context
+ * switch since the last entry (cond_resched() in the loop below) saved
+ * the guest's registers and left someone else's in the CPU, to be
  * reloaded lazily, which switch_fpu_return() does now.
  */
-bool kvisor_enter_guest_irqoff(void)
+int kvisor_enter_guest_irqoff(struct kvisor_vcpu *vcpu)
 {
 	preempt_disable();
 	for (;;) {
@@ -82,13 +93,68 @@ bool kvisor_enter_guest_irqoff(void)
 		local_irq_enable();
 	}
 	/* The machine is rebooting: VMX/SVM may be off already. */
-	return !READ_ONCE(kvisor_rebooting);
+	if (READ_ONCE(kvisor_rebooting))
+		return -EIO;
+	/*
+	 * From here a kick must interrupt this CPU to reach the vCPU (see
+	 * kvisor_vcpu_kick()): the two sides each write one flag and then
+	 * read the other's, with a full barrier between, so at least one of
+	 * them sees the other.  A request found now calls the entry off.
+	 */
+	vcpu->cpu = smp_processor_id();
+	WRITE_ONCE(vcpu->in_guest, 1);
+	smp_mb();
+	if (READ_ONCE(vcpu->requests))
+		return -EAGAIN;
+	return 0;
 }
 
-void kvisor_exit_guest_irqoff(void)
+void kvisor_exit_guest_irqoff(struct kvisor_vcpu *vcpu)
 {
+	WRITE_ONCE(vcpu->in_guest, 0);
 	local_irq_enable();
 	preempt_enable();
+}
+
+/*
+ * Any context, hard interrupts included.  A sleeping vCPU is woken; one in
+ * the guest on another CPU gets an IPI, whose only purpose is the VM exit
+ * it causes (the host's reschedule handler finds nothing to do).
+ */
+void kvisor_vcpu_kick(struct kvisor_vcpu *vcpu)
+{
+	int cpu;
+
+	set_bit(KVISOR_REQ_EVENT, &vcpu->requests);
+	smp_mb__after_atomic();
+	if (rcuwait_wake_up(&vcpu->wait))
+		return;
+	cpu = READ_ONCE(vcpu->cpu);
+	/* On this CPU, the interrupt we run in made the guest exit already. */
+	if (READ_ONCE(vcpu->in_guest) && cpu != raw_smp_processor_id())
+		smp_send_reschedule(cpu);
+}
+
+void kvisor_vcpu_queue_nmi(struct kvisor_vcpu *vcpu)
+{
+	/* The CPU latches one NMI while another is being handled. */
+	if (atomic_inc_return(&vcpu->nmi_pending) > 2)
+		atomic_set(&vcpu->nmi_pending, 2);
+	kvisor_vcpu_kick(vcpu);
+}
+
+void kvisor_vcpu_queue_init(struct kvisor_vcpu *vcpu)
+{
+	set_bit(KVISOR_REQ_INIT, &vcpu->requests);
+	kvisor_vcpu_kick(vcpu);
+}
+
+void kvisor_vcpu_queue_sipi(struct kvisor_vcpu *vcpu, u8 vector)
+{
+	WRITE_ONCE(vcpu->sipi_vector, vector);
+	smp_wmb();
+	set_bit(KVISOR_REQ_SIPI, &vcpu->requests);
+	kvisor_vcpu_kick(vcpu);
 }
 
 /*
@@ -98,7 +164,7 @@ void kvisor_exit_guest_irqoff(void)
  * a queued interrupt when the guest allows it, else make the guest exit
  * when it does (interrupt-window exiting, VINTR on SVM).
  */
-static void kvisor_inject_pending(struct kvisor_vcpu *vcpu)
+static void kvisor_inject_userspace(struct kvisor_vcpu *vcpu)
 {
 	bool allowed = kvisor_ops->interrupt_allowed(vcpu);
 
@@ -111,9 +177,189 @@ static void kvisor_inject_pending(struct kvisor_vcpu *vcpu)
 	}
 }
 
-/* KVM's rule: stop when userspace asked and the guest could take one. */
+/*
+ * In-kernel irqchip: the vector the CPU would take now, or -1; with @ack,
+ * taking it (the INTA cycle).  The PIC's ExtINT (or, with a split
+ * irqchip, userspace's PIC through KVM_INTERRUPT) comes before the LAPIC,
+ * as on real hardware where LINT0 bypasses the LAPIC's priorities.
+ */
+static int kvisor_pending_irq(struct kvisor_vcpu *vcpu, bool ack)
+{
+	struct kvisor_vm *vm = vcpu->vm;
+	int vec;
+
+	if (kvisor_lapic_accepts_extint(vcpu)) {
+		if (vm->irqchip == KVISOR_IRQCHIP_SPLIT && vcpu->irq >= 0) {
+			vec = vcpu->irq;
+			if (ack)
+				vcpu->irq = -1;
+			return vec;
+		}
+		if (vm->pic && kvisor_pic_has_interrupt(vm))
+			return ack ? kvisor_pic_read_irq(vm) : 0;
+	}
+	vec = kvisor_lapic_pending(vcpu);
+	if (vec >= 0 && ack)
+		kvisor_lapic_ack(vcpu, vec);
+	return vec;
+}
+
+/* NMIs first, as the CPU prioritizes them; then the interrupt controller. */
+static void kvisor_inject_irqchip(struct kvisor_vcpu *vcpu)
+{
+	int vec;
+
+	if (atomic_read(&vcpu->nmi_pending) && kvisor_ops->nmi_allowed(vcpu)) {
+		atomic_dec(&vcpu->nmi_pending);
+		kvisor_ops->inject_nmi(vcpu);
+	}
+	if (atomic_read(&vcpu->nmi_pending))
+		kvisor_ops->set_nmi_window(vcpu, true);
+
+	if (kvisor_pending_irq(vcpu, false) < 0) {
+		if (vcpu->run->request_interrupt_window &&
+		    !kvisor_ops->interrupt_allowed(vcpu))
+			kvisor_ops->set_irq_window(vcpu, true);
+		return;
+	}
+	if (!kvisor_ops->interrupt_allowed(vcpu)) {
+		kvisor_ops->set_irq_window(vcpu, true);
+		return;
+	}
+	vec = kvisor_pending_irq(vcpu, true);
+	if (vec >= 0)
+		kvisor_ops->inject_irq(vcpu, vec);
+}
+
+static void kvisor_inject_pending(struct kvisor_vcpu *vcpu)
+{
+	if (vcpu->apic)
+		kvisor_inject_irqchip(vcpu);
+	else
+		kvisor_inject_userspace(vcpu);
+}
+
+/*
+ * INIT: the processor's state after an INIT signal (SDM 9.1.1), the same
+ * as after RESET except that caches, MSRs and the x87/SSE state stay.
+ * Put together from the vendor-neutral register ioctls' own paths.
+ */
+static void kvisor_vcpu_do_init(struct kvisor_vcpu *vcpu)
+{
+	struct kvm_segment data = {
+		.limit = 0xffff, .type = 3, .present = 1, .s = 1,
+	};
+	struct kvm_sregs sregs;
+	u64 cd_nw;
+
+	kvisor_ops->get_sregs(vcpu, &sregs);
+	cd_nw = sregs.cr0 & (X86_CR0_CD | X86_CR0_NW);
+	sregs.cs = data;
+	sregs.cs.selector = 0xf000;
+	sregs.cs.base = 0xffff0000;
+	sregs.cs.type = 0xb;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.tr = (struct kvm_segment) { .limit = 0xffff, .type = 0xb,
+					  .present = 1 };
+	sregs.ldt = (struct kvm_segment) { .limit = 0xffff, .type = 2,
+					   .present = 1 };
+	sregs.gdt = (struct kvm_dtable) { .limit = 0xffff };
+	sregs.idt = (struct kvm_dtable) { .limit = 0xffff };
+	sregs.cr0 = X86_CR0_ET | cd_nw;
+	sregs.cr2 = sregs.cr3 = sregs.cr4 = sregs.efer = 0;
+	kvisor_ops->set_sregs(vcpu, &sregs);
+
+	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	/* EDX holds the processor signature, as after RESET. */
+	vcpu->regs[EMU_RDX] = 0x600;
+	vcpu->rip = 0xfff0;
+	vcpu->rflags = X86_EFLAGS_FIXED;
+	vcpu->xcr0 = XFEATURE_MASK_FP;
+	atomic_set(&vcpu->nmi_pending, 0);
+	kvisor_lapic_init_reset(vcpu);
+	/* The BSP runs the BIOS again; the others wait for a SIPI. */
+	vcpu->mp_state = (vcpu->apic_base & MSR_IA32_APICBASE_BSP) ?
+			 KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
+}
+
+/* SIPI: real mode at vector * 4K, CS = vector << 8, IP = 0. */
+static void kvisor_vcpu_do_sipi(struct kvisor_vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+	u8 vector;
+
+	smp_rmb();
+	vector = READ_ONCE(vcpu->sipi_vector);
+	kvisor_ops->get_sregs(vcpu, &sregs);
+	sregs.cs.selector = vector << 8;
+	sregs.cs.base = (u64)vector << 12;
+	kvisor_ops->set_sregs(vcpu, &sregs);
+	vcpu->rip = 0;
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+}
+
+/* INIT and SIPI signals other vCPUs sent since the last look. */
+static void kvisor_vcpu_accept_signals(struct kvisor_vcpu *vcpu)
+{
+	if (test_and_clear_bit(KVISOR_REQ_INIT, &vcpu->requests))
+		kvisor_vcpu_do_init(vcpu);
+	/* A SIPI finds only a CPU waiting for one; others drop it. */
+	if (test_and_clear_bit(KVISOR_REQ_SIPI, &vcpu->requests) &&
+	    vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED)
+		kvisor_vcpu_do_sipi(vcpu);
+}
+
+/* Something would end HLT: an NMI, or an interrupt the guest can take. */
+static bool kvisor_vcpu_has_events(struct kvisor_vcpu *vcpu)
+{
+	if (atomic_read(&vcpu->nmi_pending))
+		return true;
+	return kvisor_pending_irq(vcpu, false) >= 0 &&
+	       kvisor_ops->interrupt_allowed(vcpu);
+}
+
+/*
+ * In-kernel irqchip, before each entry: take in INIT/SIPI and expired
+ * timers, and sleep while the vCPU is halted or waits for a SIPI.  1 to
+ * enter the guest, 0 to go to userspace, -EINTR for a signal (the vCPU
+ * stays halted, as in KVM, and sleeps on at the next KVM_RUN).
+ */
+static int kvisor_vcpu_check_events(struct kvisor_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	for (;;) {
+		clear_bit(KVISOR_REQ_EVENT, &vcpu->requests);
+		kvisor_vcpu_accept_signals(vcpu);
+		if (test_and_clear_bit(KVISOR_REQ_IOAPIC_EOI, &vcpu->requests)) {
+			run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+			run->eoi.vector = vcpu->eoi_exit_vector;
+			return 0;
+		}
+		kvisor_lapic_sync(vcpu);
+		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
+		    kvisor_vcpu_has_events(vcpu))
+			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
+			return 1;
+		if (rcuwait_wait_event(&vcpu->wait, READ_ONCE(vcpu->requests),
+				       TASK_INTERRUPTIBLE)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
+	}
+}
+
+/*
+ * KVM's rule: stop when userspace asked and the guest could take one.
+ * Only userspace's own PIC asks: without an irqchip, or a split one.
+ */
 static bool kvisor_irq_window_open(struct kvisor_vcpu *vcpu)
 {
+	if (vcpu->vm->irqchip == KVISOR_IRQCHIP_KERNEL)
+		return false;
+	if (vcpu->apic && !kvisor_lapic_accepts_extint(vcpu))
+		return false;
 	return vcpu->run->request_interrupt_window && vcpu->irq < 0 &&
 	       kvisor_ops->interrupt_allowed(vcpu);
 }
@@ -121,17 +367,42 @@ static bool kvisor_irq_window_open(struct kvisor_vcpu *vcpu)
 /*
  * Without an in-kernel LAPIC there are no INIT/SIPI or halted states for
  * the kernel to track: every vCPU is runnable, and KVM accepts only that.
+ * With one, the states are the LAPIC's; setting SIPI_RECEIVED is how
+ * userspace restores a SIPI that was on its way (KVM keeps the vector of
+ * the last SIPI the vCPU received).
  */
 static int kvisor_vcpu_mp_state(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 				void __user *argp)
 {
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
-	if (ioctl == KVM_GET_MP_STATE)
+	if (ioctl == KVM_GET_MP_STATE) {
+		if (vcpu->apic) {
+			kvisor_vcpu_accept_signals(vcpu);
+			mp.mp_state = vcpu->mp_state;
+		}
 		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	}
 	if (copy_from_user(&mp, argp, sizeof(mp)))
 		return -EFAULT;
-	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+	if (!vcpu->apic)
+		return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+	switch (mp.mp_state) {
+	case KVM_MP_STATE_RUNNABLE:
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_HALTED:
+		vcpu->mp_state = mp.mp_state;
+		break;
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		vcpu->mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		set_bit(KVISOR_REQ_SIPI, &vcpu->requests);
+		break;
+	default:
+		return -EINVAL;
+	}
+	set_bit(KVISOR_REQ_EVENT, &vcpu->requests);
+	return 0;
 }
 
 static int kvisor_vcpu_interrupt(struct kvisor_vcpu *vcpu, void __user *argp)
@@ -142,6 +413,9 @@ static int kvisor_vcpu_interrupt(struct kvisor_vcpu *vcpu, void __user *argp)
 		return -EFAULT;
 	if (irq.irq >= 256)
 		return -EINVAL;
+	/* The in-kernel PIC owns the INTR line; a split irqchip leaves it. */
+	if (vcpu->vm->irqchip == KVISOR_IRQCHIP_KERNEL)
+		return -ENXIO;
 	/*
 	 * Like KVM, a second call replaces the first.  Userspace is meant to
 	 * call only when ready_for_interrupt_injection says the guest can
@@ -149,13 +423,37 @@ static int kvisor_vcpu_interrupt(struct kvisor_vcpu *vcpu, void __user *argp)
 	 * the guest can (KVM would inject it at once).
 	 */
 	vcpu->irq = irq.irq;
+	set_bit(KVISOR_REQ_EVENT, &vcpu->requests);
 	return 0;
+}
+
+/*
+ * KVM_RUN on an application processor that never saw INIT: KVM sleeps
+ * until something arrives, takes in INIT/SIPI, and returns -EAGAIN (or
+ * -EINTR for a signal) without running the guest.  Userspace calls again.
+ */
+static int kvisor_vcpu_run_uninitialized(struct kvisor_vcpu *vcpu)
+{
+	if (kvisor_immediate_exit(vcpu->run))
+		return -EINTR;
+	clear_bit(KVISOR_REQ_EVENT, &vcpu->requests);
+	if (rcuwait_wait_event(&vcpu->wait, READ_ONCE(vcpu->requests),
+			       TASK_INTERRUPTIBLE)) {
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		return -EINTR;
+	}
+	clear_bit(KVISOR_REQ_EVENT, &vcpu->requests);
+	kvisor_vcpu_accept_signals(vcpu);
+	return -EAGAIN;
 }
 
 static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	int r;
+
+	if (vcpu->apic && vcpu->mp_state == KVM_MP_STATE_UNINITIALIZED)
+		return kvisor_vcpu_run_uninitialized(vcpu);
 
 	/* The guest's FPU state is live in the CPU until KVM_RUN returns. */
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
@@ -175,8 +473,19 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
+		if (vcpu->apic) {
+			r = kvisor_vcpu_check_events(vcpu);
+			if (r <= 0)
+				break;
+		}
+		clear_bit(KVISOR_REQ_EVENT, &vcpu->requests);
 		kvisor_inject_pending(vcpu);
 		r = kvisor_ops->run(vcpu);
+		/* Kicked on the way in: look at the interrupts again. */
+		if (r == -EAGAIN) {
+			r = 1;
+			continue;
+		}
 		if (r)
 			break;
 		vcpu->nr_exits++;
@@ -190,7 +499,11 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 	/* What a userspace interrupt controller needs to know. */
 	run->if_flag = !!(vcpu->rflags & X86_EFLAGS_IF);
 	run->ready_for_interrupt_injection = vcpu->irq < 0 &&
-		kvisor_ops->interrupt_allowed(vcpu);
+		kvisor_ops->interrupt_allowed(vcpu) &&
+		(!vcpu->apic || kvisor_lapic_accepts_extint(vcpu));
+	if (vcpu->apic)
+		run->cr8 = kvisor_lapic_get_cr8(vcpu);
+	run->apic_base = vcpu->apic_base;
 	return r;
 }
 
@@ -351,6 +664,7 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 		struct kvm_fpu fpu;
 		struct kvm_xsave xsave;
 		struct kvm_xcrs xcrs;
+		struct kvm_lapic_state lapic;
 	} *u;
 	long r = 0;
 
@@ -371,14 +685,28 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 		break;
 	case KVM_GET_SREGS:
 		kvisor_ops->get_sregs(vcpu, &u->sregs);
+		if (vcpu->apic)
+			u->sregs.cr8 = kvisor_lapic_get_cr8(vcpu);
 		/* An interrupt KVM_INTERRUPT queued is part of the state. */
 		if (vcpu->irq >= 0)
 			__set_bit(vcpu->irq,
 				  (unsigned long *)u->sregs.interrupt_bitmap);
 		break;
 	case KVM_SET_SREGS:
-		r = kvisor_sregs_valid(&u->sregs) ?
-		    kvisor_ops->set_sregs(vcpu, &u->sregs) : -EINVAL;
+		r = kvisor_sregs_valid(&u->sregs) ? 0 : -EINVAL;
+		/* The LAPIC's checks first: a refused base changes nothing. */
+		if (!r && vcpu->apic)
+			r = kvisor_lapic_set_msr(vcpu, MSR_IA32_APICBASE,
+						 u->sregs.apic_base, true);
+		if (!r) {
+			u64 base = vcpu->apic_base;
+
+			r = kvisor_ops->set_sregs(vcpu, &u->sregs);
+			if (vcpu->apic) {
+				vcpu->apic_base = base;
+				kvisor_lapic_set_cr8(vcpu, u->sregs.cr8);
+			}
+		}
 		if (!r) {
 			int bit = find_first_bit((unsigned long *)
 						 u->sregs.interrupt_bitmap, 256);
@@ -403,6 +731,14 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 		break;
 	case KVM_SET_XCRS:
 		r = kvisor_set_xcrs(vcpu, &u->xcrs);
+		break;
+	case KVM_GET_LAPIC:
+		r = vcpu->apic ? kvisor_lapic_get_state(vcpu, &u->lapic) : -EINVAL;
+		break;
+	case KVM_SET_LAPIC:
+		r = vcpu->apic ? kvisor_lapic_set_state(vcpu, &u->lapic) : -EINVAL;
+		if (!r)
+			set_bit(KVISOR_REQ_EVENT, &vcpu->requests);
 		break;
 	}
 	if (!r && (_IOC_DIR(ioctl) & _IOC_READ) &&
@@ -437,6 +773,10 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_INTERRUPT:
 		r = kvisor_vcpu_interrupt(vcpu, (void __user *)arg);
 		break;
+	case KVM_NMI:
+		kvisor_vcpu_queue_nmi(vcpu);
+		r = 0;
+		break;
 	case KVM_GET_MP_STATE:
 	case KVM_SET_MP_STATE:
 		r = kvisor_vcpu_mp_state(vcpu, ioctl, (void __user *)arg);
@@ -451,6 +791,8 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_SET_XSAVE:
 	case KVM_GET_XCRS:
 	case KVM_SET_XCRS:
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
 		r = kvisor_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
 		break;
 	case KVM_SET_CPUID2:
@@ -554,6 +896,16 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 	/* vCPU 0 is the bootstrap processor, as in KVM. */
 	if (!id)
 		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;
+	if (kvisor_irqchip_in_kernel(vm)) {
+		r = kvisor_lapic_create(vcpu);
+		if (r) {
+			kvisor_ops->vcpu_free(vcpu);
+			goto out;
+		}
+		/* The application processors wait for INIT and SIPI. */
+		if (id)
+			vcpu->mp_state = KVM_MP_STATE_UNINITIALIZED;
+	}
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {

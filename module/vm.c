@@ -55,6 +55,8 @@ static void kvisor_vm_free(struct kref *kref)
 	int i;
 
 	kvisor_debugfs_vm_exit(vm);
+	/* Nothing may inject into the vCPUs (irqfds, the PIT) as they go. */
+	kvisor_irq_vm_destroy(vm);
 	/* Slots first: releasing one flags every vCPU for a TLB flush. */
 	kvisor_free_memslots(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
@@ -118,7 +120,7 @@ static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_SET_IDENTITY_MAP_ADDR:
 		return kvisor_vm_set_identity_map(vm, (void __user *)arg);
 	default:
-		return -ENOTTY;
+		return kvisor_irq_vm_ioctl(vm, ioctl, (void __user *)arg);
 	}
 }
 
@@ -160,6 +162,11 @@ int kvisor_create_vm(unsigned long type)
 	kref_init(&vm->refs);
 	mutex_init(&vm->lock);
 	mutex_init(&vm->slots_lock);
+	mutex_init(&vm->irq_lock);
+	spin_lock_init(&vm->irqfds_lock);
+	INIT_LIST_HEAD(&vm->irqfds);
+	INIT_LIST_HEAD(&vm->resamplers);
+	INIT_LIST_HEAD(&vm->ioeventfds);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 	kvisor_debugfs_vm_init(vm);

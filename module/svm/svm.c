@@ -280,6 +280,9 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.inject_irq		= svm_inject_irq,
 	.set_irq_window		= svm_set_irq_window,
+	.nmi_allowed		= svm_nmi_allowed,
+	.inject_nmi		= svm_inject_nmi,
+	.set_nmi_window		= svm_set_nmi_window,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 };

@@ -36,6 +36,7 @@
 #define SVM_INTERCEPT1_INTR		BIT(0)
 #define SVM_INTERCEPT1_NMI		BIT(1)
 #define SVM_INTERCEPT1_VINTR		BIT(4)
+#define SVM_INTERCEPT1_IRET		BIT(20)
 #define SVM_INTERCEPT1_CPUID		BIT(18)
 #define SVM_INTERCEPT1_RDPMC		BIT(15)
 #define SVM_INTERCEPT1_INVD		BIT(22)
@@ -77,6 +78,7 @@
 /* event_inj and exit_int_info */
 #define SVM_EVT_VECTOR_MASK		0xff
 #define SVM_EVT_TYPE_INTR		(0 << 8)
+#define SVM_EVT_TYPE_NMI		(2 << 8)
 #define SVM_EVT_TYPE_EXCEPTION		(3 << 8)
 #define SVM_EVT_TYPE_SOFT_INTR		(4 << 8)
 #define SVM_EVT_TYPE_MASK		(7 << 8)
@@ -101,6 +103,7 @@
 #define SVM_EXIT_INIT			0x063
 #define SVM_EXIT_VINTR			0x064
 #define SVM_EXIT_CPUID			0x072
+#define SVM_EXIT_IRET			0x074
 #define SVM_EXIT_RDPMC			0x06f
 #define SVM_EXIT_INVD			0x076
 #define SVM_EXIT_HLT			0x078
@@ -149,6 +152,10 @@ struct svm_entry_state {
  * @asid_gen:	the generation of @asid_cpu's ASID space it was taken from
  * @flush:	set from other threads when the nested tables lost entries
  * @event:	an exception waiting for the next VMRUN (SVM_EVT_* format)
+ * @nmi_masked: an NMI handler runs: SVM keeps no visible record of it, so
+ *		kvisor does, from the NMI's injection to its IRET
+ * @awaiting_iret: the IRET exited, but has not run yet (it runs when the
+ *		guest resumes); @iret_rip is where it is
  * @entry:	the state the last VMRUN was given, for naming its failure
  */
 struct svm_vcpu {
@@ -162,6 +169,9 @@ struct svm_vcpu {
 	u32 event;
 	u32 event_err;
 	struct svm_entry_state entry;
+	bool nmi_masked;
+	bool awaiting_iret;
+	u64 iret_rip;
 };
 
 static inline struct svm_vcpu *to_svm(struct kvisor_vcpu *vcpu)
@@ -203,6 +213,10 @@ void svm_reset_vmcb(struct svm_vcpu *svm);
 bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu);
 void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
 void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
+bool svm_nmi_allowed(struct kvisor_vcpu *vcpu);
+int svm_exit_iret(struct svm_vcpu *svm);
+void svm_inject_nmi(struct kvisor_vcpu *vcpu);
+void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on);
 int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 

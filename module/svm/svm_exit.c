@@ -227,6 +227,7 @@ static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
 	[SVM_EXIT_INTR]		= svm_exit_intr,
 	[SVM_EXIT_NMI]		= svm_exit_intr,
 	[SVM_EXIT_VINTR]	= svm_exit_vintr,
+	[SVM_EXIT_IRET]		= svm_exit_iret,
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
 	[SVM_EXIT_INVD]		= svm_exit_invd,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,

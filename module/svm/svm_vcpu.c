@@ -338,6 +338,48 @@ void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on)
 	}
 }
 
+/*
+ * NMIs.  The CPU blocks further NMIs from the delivery of one to the IRET
+ * of its handler, but SVM (without vNMI) does not show that state: kvisor
+ * records it at injection and intercepts IRET to see it end.  The IRET
+ * exit comes before the IRET runs, so the NMI stays masked until the
+ * guest is seen past it.
+ */
+bool svm_nmi_allowed(struct kvisor_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	return !svm->nmi_masked && !svm_in_shadow(svm) && !svm->event;
+}
+
+void svm_inject_nmi(struct kvisor_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->event = SVM_EVT_VALID | SVM_EVT_TYPE_NMI | X86_TRAP_NMI;
+	svm->nmi_masked = true;
+	svm->vmcb->control.intercept_misc1 |= SVM_INTERCEPT1_IRET;
+}
+
+/*
+ * While masked, the IRET intercept is the window.  Once the IRET exited
+ * but has not run, any exit after it will do: an interrupt window, since
+ * a handler's IRET usually sets IF again.
+ */
+void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
+{
+	if (on && to_svm(vcpu)->awaiting_iret)
+		svm_set_irq_window(vcpu, true);
+}
+
+int svm_exit_iret(struct svm_vcpu *svm)
+{
+	svm->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
+	svm->awaiting_iret = true;
+	svm->iret_rip = svm->vcpu.rip;
+	return kvisor_handle_nmi_window(&svm->vcpu);
+}
+
 static void svm_load_guest(struct svm_vcpu *svm)
 {
 	struct kvisor_vcpu *vcpu = &svm->vcpu;
@@ -350,6 +392,13 @@ static void svm_load_guest(struct svm_vcpu *svm)
 	vmcb->save.rsp = vcpu->regs[EMU_RSP];
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
+	/*
+	 * The guest's MOV to and from CR8 use V_TPR without exits; the
+	 * in-kernel LAPIC's TPR is the real one, copied in and back out.
+	 */
+	if (vcpu->apic)
+		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~0xf) |
+					kvisor_lapic_get_cr8(vcpu);
 	if (svm->event) {
 		/* Real mode pushes no error codes. */
 		if (!(vmcb->save.cr0 & X86_CR0_PE))
@@ -393,6 +442,13 @@ static void svm_save_guest(struct svm_vcpu *svm)
 	vcpu->regs[EMU_RSP] = vmcb->save.rsp;
 	vcpu->rip = vmcb->save.rip;
 	vcpu->rflags = vmcb->save.rflags;
+	if (svm->awaiting_iret && vcpu->rip != svm->iret_rip) {
+		svm->awaiting_iret = false;
+		svm->nmi_masked = false;
+	}
+	if (vcpu->apic &&
+	    (vmcb->control.int_ctl & 0xf) != kvisor_lapic_get_cr8(vcpu))
+		kvisor_lapic_set_cr8(vcpu, vmcb->control.int_ctl & 0xf);
 	vmcb->control.event_inj = 0;
 	/*
 	 * An exit taken while the CPU delivered an event (an exception whose
@@ -417,12 +473,19 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct svm_cpu *sc;
 	u64 host_xcr0;
+	int r;
 
-	svm_load_guest(svm);
-	if (!kvisor_enter_guest_irqoff()) {
-		kvisor_exit_guest_irqoff();
-		return -EIO;
+	/*
+	 * Checked before anything is loaded: an entry called off (-EAGAIN, a
+	 * kick arrived) must leave a pending event where the run loop sees
+	 * it, not half-injected in the VMCB.
+	 */
+	r = kvisor_enter_guest_irqoff(vcpu);
+	if (r) {
+		kvisor_exit_guest_irqoff(vcpu);
+		return r;
 	}
+	svm_load_guest(svm);
 	asm volatile("clgi" ::: "memory");
 	sc = this_cpu_ptr(&svm_cpu);
 	svm_pick_asid(svm, smp_processor_id());
@@ -442,7 +505,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 
 	kvisor_xcr0_exit(vcpu, host_xcr0);
 	asm volatile("stgi" ::: "memory");
-	kvisor_exit_guest_irqoff();
+	kvisor_exit_guest_irqoff(vcpu);
 	svm_save_guest(svm);
 	return 0;
 }

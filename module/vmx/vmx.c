@@ -83,7 +83,8 @@ static int vmx_compute_config(u64 basic, const char **why)
 	c->revision = KV_VMX_BASIC_REVISION(basic);
 	ok = vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_PINBASED_CTLS :
 			KV_MSR_VMX_PINBASED_CTLS, PIN_PREEMPTION_TIMER,
-			PIN_EXTINT_EXITING | PIN_NMI_EXITING, &c->pin);
+			PIN_EXTINT_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS,
+			&c->pin);
 	vmx_setup_preemption_timer(c);
 	/*
 	 * With EPT, CR3 accesses need not exit and kvisor does not ask for
@@ -422,6 +423,9 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.interrupt_allowed	= vmx_interrupt_allowed,
 	.inject_irq		= vmx_inject_irq,
 	.set_irq_window		= vmx_set_irq_window,
+	.nmi_allowed		= vmx_nmi_allowed,
+	.inject_nmi		= vmx_inject_nmi,
+	.set_nmi_window		= vmx_set_nmi_window,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
 };

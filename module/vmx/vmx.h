@@ -66,9 +66,11 @@
  */
 #define PIN_EXTINT_EXITING		BIT(0)
 #define PIN_NMI_EXITING			BIT(3)
+#define PIN_VIRTUAL_NMIS		BIT(5)
 #define PIN_PREEMPTION_TIMER		BIT(6)
 
 #define PROC_INTR_WINDOW_EXITING	BIT(2)
+#define PROC_NMI_WINDOW_EXITING		BIT(22)
 #define PROC_USE_TSC_OFFSETTING		BIT(3)
 #define PROC_HLT_EXITING		BIT(7)
 #define PROC_MWAIT_EXITING		BIT(10)
@@ -111,6 +113,7 @@
 /* Guest interruptibility: what blocks events for one more instruction */
 #define VMX_INTR_BLOCK_STI		BIT(0)
 #define VMX_INTR_BLOCK_MOV_SS		BIT(1)
+#define VMX_INTR_BLOCK_NMI		BIT(3)
 
 /* Event injection (entry) and exit interruption information */
 #define VMX_INTR_INFO_VECTOR_MASK	0xff
@@ -127,6 +130,7 @@
 #define EXIT_REASON_TRIPLE_FAULT	2
 #define EXIT_REASON_INIT_SIGNAL		3
 #define EXIT_REASON_INTERRUPT_WINDOW	7
+#define EXIT_REASON_NMI_WINDOW		8
 #define EXIT_REASON_CPUID		10
 #define EXIT_REASON_HLT			12
 #define EXIT_REASON_INVD		13
@@ -279,6 +283,9 @@ void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
 bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu);
 void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
 void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
+bool vmx_nmi_allowed(struct kvisor_vcpu *vcpu);
+void vmx_inject_nmi(struct kvisor_vcpu *vcpu);
+void vmx_set_nmi_window(struct kvisor_vcpu *vcpu, bool on);
 int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);

@@ -65,6 +65,11 @@ static int vmx_exit_interrupt(struct vmx_vcpu *vmx)
 	return 1;
 }
 
+static int vmx_exit_nmi_window(struct vmx_vcpu *vmx)
+{
+	return kvisor_handle_nmi_window(&vmx->vcpu);
+}
+
 static int vmx_exit_irq_window(struct vmx_vcpu *vmx)
 {
 	return kvisor_handle_irq_window(&vmx->vcpu);
@@ -149,10 +154,14 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 	if (cr == 8 && type <= 1) {
 		if (type == 0 && vcpu->regs[(q >> 8) & 15] > 15)
 			goto gp;
-		if (type == 0)
+		/* With an in-kernel LAPIC, CR8 is its TPR. */
+		if (type == 0 && vcpu->apic)
+			kvisor_lapic_set_cr8(vcpu, vcpu->regs[(q >> 8) & 15]);
+		else if (type == 0)
 			vmx->cr8 = vcpu->regs[(q >> 8) & 15];
 		else
-			vcpu->regs[(q >> 8) & 15] = vmx->cr8;
+			vcpu->regs[(q >> 8) & 15] = vcpu->apic ?
+				kvisor_lapic_get_cr8(vcpu) : vmx->cr8;
 		vmx_skip(vmx);
 		return 1;
 	}
@@ -332,6 +341,7 @@ static int (*const vmx_exit_handlers[EXIT_REASON_NR])(struct vmx_vcpu *) = {
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = vmx_exit_interrupt,
 	[EXIT_REASON_TRIPLE_FAULT]	= vmx_exit_triple_fault,
 	[EXIT_REASON_INTERRUPT_WINDOW]	= vmx_exit_irq_window,
+	[EXIT_REASON_NMI_WINDOW]	= vmx_exit_nmi_window,
 	[EXIT_REASON_CPUID]		= vmx_exit_cpuid,
 	[EXIT_REASON_HLT]		= vmx_exit_hlt,
 	[EXIT_REASON_INVD]		= vmx_exit_invd,

@@ -11,6 +11,7 @@
  */
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
+#include <asm/trapnr.h>
 
 #include "vmx.h"
 
@@ -264,6 +265,48 @@ bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu)
 		 vcpu->rip == vmcs_readl(VMCS_GUEST_RIP);
 	vmx_put(vmx);
 	return !shadow;
+}
+
+/*
+ * NMIs: with virtual NMIs the CPU tracks an NMI handler's run (blocking by
+ * NMI, until its IRET) in the guest's interruptibility state, and exits
+ * when it ends if asked (NMI-window exiting).
+ */
+bool vmx_nmi_allowed(struct kvisor_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 intr;
+
+	if (vmx->event)
+		return false;
+	vmx_load(vmx);
+	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	if (vcpu->rip != vmcs_readl(VMCS_GUEST_RIP))
+		intr &= ~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS);
+	vmx_put(vmx);
+	return !(intr & (VMX_INTR_BLOCK_NMI | VMX_INTR_BLOCK_STI |
+			 VMX_INTR_BLOCK_MOV_SS));
+}
+
+void vmx_inject_nmi(struct kvisor_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx->event = VMX_INTR_INFO_VALID | VMX_INTR_TYPE_NMI | X86_TRAP_NMI;
+	vmx->event_insn_len = 0;
+}
+
+void vmx_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 proc;
+
+	vmx_load(vmx);
+	proc = vmcs_read32(VMCS_PROC_CONTROLS);
+	proc = on ? proc | PROC_NMI_WINDOW_EXITING :
+		    proc & ~PROC_NMI_WINDOW_EXITING;
+	vmcs_write32(VMCS_PROC_CONTROLS, proc);
+	vmx_put(vmx);
 }
 
 void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector)

@@ -461,20 +461,27 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	u16 ds, es, fs, gs, ldt;
 	u64 host_xcr0;
 	bool failed;
+	int r;
 
 	vmx_load(vmx);
-	vmx_load_guest(vmx);
 	savesegment(ds, ds);
 	savesegment(es, es);
 	savesegment(fs, fs);
 	savesegment(gs, gs);
 	asm volatile("sldt %0" : "=g" (ldt));
 
-	if (!kvisor_enter_guest_irqoff()) {
-		kvisor_exit_guest_irqoff();
+	/*
+	 * Checked before the guest state is loaded: an entry called off
+	 * (-EAGAIN, a kick arrived) must leave a pending event where the run
+	 * loop sees it, not half-injected in the VMCS.
+	 */
+	r = kvisor_enter_guest_irqoff(vcpu);
+	if (r) {
+		kvisor_exit_guest_irqoff(vcpu);
 		vmx_put(vmx);
-		return -EIO;
+		return r;
 	}
+	vmx_load_guest(vmx);
 	if (READ_ONCE(vmx->flush)) {
 		WRITE_ONCE(vmx->flush, false);
 		vmx_invept(vmx_eptp(vcpu->vm));
@@ -515,7 +522,7 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	if (!failed && (vmx->exit.reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
 	    (vmx->exit.intr_info & VMX_INTR_TYPE_MASK) == VMX_INTR_TYPE_NMI)
 		asm volatile("int $2");
-	kvisor_exit_guest_irqoff();
+	kvisor_exit_guest_irqoff(vcpu);
 	vmx_put(vmx);
 	return 0;
 }

@@ -207,6 +207,13 @@ struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t vcpu_id,
 	TEST_ASSERT(vcpu->run != MAP_FAILED, "mmap of the vCPU fd failed");
 
 	vcpu_arch_setup(vcpu, guest_code);
+	/*
+	 * As the upstream selftests do: with an in-kernel irqchip an AP
+	 * starts waiting for INIT/SIPI; these tests start every vCPU at its
+	 * guest code instead.
+	 */
+	vcpu_ioctl(vcpu, KVM_SET_MP_STATE,
+		   &(struct kvm_mp_state){ .mp_state = KVM_MP_STATE_RUNNABLE });
 	vm->vcpus[vm->nr_vcpus++] = vcpu;
 	return vcpu;
 }
