@@ -85,8 +85,8 @@
 
 /*
  * Left out: MONITOR (MONITOR/MWAIT raise #UD), VMX and SMX (no nesting),
- * PCID (INVPCID is not enabled for VMX guests), X2APIC and TSC-deadline
- * (no in-kernel local APIC), PDCM, DTES64, DS-CPL, EST, TM2, xTPR, DCA
+ * PCID (INVPCID is not enabled for VMX guests), TSC-deadline (as in KVM,
+ * userspace sets it after KVM_CAP_TSC_DEADLINE_TIMER), PDCM, DTES64, DS-CPL, EST, TM2, xTPR, DCA
  * (MSRs and host power management kvisor does not emulate).
  */
 #define KVISOR_1_ECX							\
@@ -221,8 +221,9 @@ static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 	top = kvisor_add_leaf(&t, 0, 0, false);
 	e = kvisor_add_leaf(&t, 1, 0, false);
 	e->ebx &= 0xff00;
+	/* x2APIC is lapic.c's, whatever the host has, as in KVM. */
 	e->ecx = kvisor_allowed(e->ecx, CPUID_1_ECX, allow_1_ecx) |
-		 F(HYPERVISOR);
+		 F(HYPERVISOR) | F(X2APIC);
 	e->edx = kvisor_allowed(e->edx, CPUID_1_EDX, KVISOR_1_EDX);
 	if (max_basic >= 7) {
 		e = kvisor_add_leaf(&t, 7, 0, true);

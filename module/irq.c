@@ -453,32 +453,41 @@ static long kvisor_signal_msi(struct kvisor_vm *vm, void __user *argp)
 /* KVM_CREATE_PIT2 (and KVM_CREATE_PIT, which KVM gives the speaker port). */
 static long kvisor_create_pit(struct kvisor_vm *vm, u32 flags)
 {
-	long r = -EEXIST;
+	long r;
 
 	mutex_lock(&vm->irq_lock);
-	if (!vm->pit)
-		r = kvisor_pit_create(vm, flags);
+	r = kvisor_pit_create(vm, flags);
 	mutex_unlock(&vm->irq_lock);
 	return r;
 }
 
+/* KVM_GET/SET_PIT2, and the older KVM_GET/SET_PIT without the flags. */
 static long kvisor_pit_state(struct kvisor_vm *vm, unsigned int ioctl,
 			     void __user *argp)
 {
-	struct kvm_pit_state2 s;
+	union {
+		struct kvm_pit_state2 s2;
+		struct kvm_pit_state s1;
+	} u;
 	long r = 0;
 
-	if (ioctl == KVM_SET_PIT2 && copy_from_user(&s, argp, sizeof(s)))
+	if ((_IOC_DIR(ioctl) & _IOC_WRITE) &&
+	    copy_from_user(&u, argp, _IOC_SIZE(ioctl)))
 		return -EFAULT;
 	mutex_lock(&vm->irq_lock);
 	if (!vm->pit)
 		r = -ENXIO;
 	else if (ioctl == KVM_GET_PIT2)
-		kvisor_pit_get_state(vm, &s);
+		kvisor_pit_get_state(vm, &u.s2);
+	else if (ioctl == KVM_SET_PIT2)
+		r = kvisor_pit_set_state(vm, &u.s2);
+	else if (ioctl == KVM_GET_PIT)
+		kvisor_pit_get_state1(vm, &u.s1);
 	else
-		r = kvisor_pit_set_state(vm, &s);
+		r = kvisor_pit_set_state1(vm, &u.s1);
 	mutex_unlock(&vm->irq_lock);
-	if (!r && ioctl == KVM_GET_PIT2 && copy_to_user(argp, &s, sizeof(s)))
+	if (!r && (_IOC_DIR(ioctl) & _IOC_READ) &&
+	    copy_to_user(argp, &u, _IOC_SIZE(ioctl)))
 		r = -EFAULT;
 	return r;
 }
@@ -536,8 +545,12 @@ long kvisor_irq_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
 		if (copy_from_user(&u.pit, argp, sizeof(u.pit)))
 			return -EFAULT;
 		return kvisor_create_pit(vm, u.pit.flags);
+	case KVM_CREATE_PIT:
+		return kvisor_create_pit(vm, KVM_PIT_SPEAKER_DUMMY);
 	case KVM_GET_PIT2:
 	case KVM_SET_PIT2:
+	case KVM_GET_PIT:
+	case KVM_SET_PIT:
 		return kvisor_pit_state(vm, ioctl, argp);
 	default:
 		return -ENOTTY;

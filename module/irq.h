@@ -220,6 +220,9 @@ void kvisor_pit_destroy(struct kvisor_vm *vm);
 void kvisor_pit_get_state(struct kvisor_vm *vm, struct kvm_pit_state2 *s);
 int kvisor_pit_set_state(struct kvisor_vm *vm,
 			 const struct kvm_pit_state2 *s);
+void kvisor_pit_get_state1(struct kvisor_vm *vm, struct kvm_pit_state *s);
+int kvisor_pit_set_state1(struct kvisor_vm *vm,
+			  const struct kvm_pit_state *s);
 
 /* Routing and the VM-wide interrupt ioctls (irq.c) ---------------------- */
 

@@ -537,15 +537,7 @@ int kvisor_pit_set_state(struct kvisor_vm *vm, const struct kvm_pit_state2 *s)
 	return 0;
 }
 
-/*
- * HELPER-NOTE: not declared in irq.h.  The legacy KVM_GET_PIT/KVM_SET_PIT
- * pair, struct kvm_pit_state (the channels without flags); the lead may
- * declare these next to kvisor_pit_get_state() and wire the ioctls.
- */
-void kvisor_pit_get_state1(struct kvisor_vm *vm, struct kvm_pit_state *s);
-int kvisor_pit_set_state1(struct kvisor_vm *vm,
-			  const struct kvm_pit_state *s);
-
+/* The legacy KVM_GET_PIT/KVM_SET_PIT: the channels without the flags. */
 void kvisor_pit_get_state1(struct kvisor_vm *vm, struct kvm_pit_state *s)
 {
 	struct kvisor_pit *pit = vm->pit;
