@@ -12,6 +12,11 @@
  *          coming back to userspace
  *   mmio   the guest loops on a store to a GPA outside every memslot; each
  *          is a KVM_EXIT_MMIO, after the hypervisor decoded the instruction
+ *   ipi    with the in-kernel irqchip, two vCPUs play ping-pong with fixed
+ *          IPIs, each halted until the other's arrives: one iteration is a
+ *          round trip (two ICR writes, two wake-ups, two injections)
+ *   timer  the guest arms its LAPIC timer one-shot with the shortest count
+ *          and halts until the interrupt: arm, expiry, wake-up, injection
  *
  * Each loop runs for a time, not a count: the emulated hosts differ by
  * an order of magnitude, and nothing should be tuned per host.
@@ -26,6 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include "apic.h"
 #include "kvm_util.h"
 
 #define BENCH_PORT	0x80		/* no device here, in any hypervisor */
@@ -58,6 +66,15 @@
 static uint64_t stop;
 static uint64_t batch;
 
+#define IPI_VECTOR	0x50
+#define TIMER_VECTOR	0x51
+#define APIC_LVTT	0x320
+#define APIC_TMICT	0x380
+#define APIC_TDCR	0x3e0
+
+/* Interrupts each vCPU took, and whether the second one is listening. */
+static volatile uint64_t pings, pongs, ticks, ap_ready;
+
 static void guest_io(void)
 {
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
@@ -83,6 +100,78 @@ static void guest_cpuid(void)
 
 			asm volatile("cpuid"
 				     : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+		}
+		GUEST_SYNC(n);
+	}
+	GUEST_DONE();
+}
+
+/* vCPU 1 answers every ping; vCPU 0 counts the answers. */
+static void ipi_handler(struct ex_regs *regs)
+{
+	(void)regs;
+	xapic_write(APIC_EOI, 0);
+	if (xapic_read(APIC_ID) >> 24) {
+		pings++;
+		xapic_send_ipi(0, IPI_VECTOR);
+	} else {
+		pongs++;
+	}
+}
+
+/* Sleep until @count passes @want: STI's shadow covers the HLT. */
+static void halt_until(volatile uint64_t *count, uint64_t want)
+{
+	while (*count < want)
+		asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+static void guest_ipi_bsp(void)
+{
+	uint64_t i, n;
+
+	xapic_enable();
+	while (!ap_ready)
+		cpu_relax();
+	while ((n = __atomic_load_n(&batch, __ATOMIC_RELAXED))) {
+		for (i = 0; i < n; i++) {
+			xapic_send_ipi(1, IPI_VECTOR);
+			halt_until(&pongs, pongs + 1);
+		}
+		GUEST_SYNC(n);
+	}
+	/* The host set stop: one more ping wakes vCPU 1 to see it. */
+	xapic_send_ipi(1, IPI_VECTOR);
+	GUEST_DONE();
+}
+
+static void guest_ipi_ap(void)
+{
+	xapic_enable();
+	ap_ready = 1;
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
+		asm volatile("sti; hlt; cli" ::: "memory");
+	GUEST_DONE();
+}
+
+static void timer_handler(struct ex_regs *regs)
+{
+	(void)regs;
+	ticks++;
+	xapic_write(APIC_EOI, 0);
+}
+
+static void guest_timer(void)
+{
+	uint64_t i, n;
+
+	xapic_enable();
+	xapic_write(APIC_TDCR, 0xb);		/* divide by 1 */
+	xapic_write(APIC_LVTT, TIMER_VECTOR);	/* one-shot */
+	while ((n = __atomic_load_n(&batch, __ATOMIC_RELAXED))) {
+		for (i = 0; i < n; i++) {
+			xapic_write(APIC_TMICT, 1);
+			halt_until(&ticks, ticks + 1);
 		}
 		GUEST_SYNC(n);
 	}
@@ -197,16 +286,41 @@ static struct result bench_exits(const char *test, void *guest_code,
 	return r;
 }
 
-/* The cpuid loop: batches of in-kernel exits, a ucall after each. */
-static struct result bench_cpuid(double secs)
+static void *run_ap(void *arg)
 {
-	struct kvm_vcpu *vcpu;
+	vcpu_run_ucall(arg, UCALL_DONE, NULL);
+	return NULL;
+}
+
+/*
+ * The batched loops: cpuid, ipi and timer run whole batches in the kernel
+ * with a ucall after each.
+ */
+static struct result bench_batches(const char *test, double secs)
+{
+	struct kvm_vcpu *vcpu, *ap = NULL;
 	struct kvm_vm *vm;
 	struct result r = { 0 };
 	uint64_t n = FIRST_BATCH;
+	pthread_t thread;
 	double t0, t;
 
-	vm = vm_create_with_one_vcpu(&vcpu, guest_cpuid, VM_MODE_LONG_4K);
+	if (!strcmp(test, "cpuid")) {
+		vm = vm_create_with_one_vcpu(&vcpu, guest_cpuid,
+					     VM_MODE_LONG_4K);
+	} else {
+		vm = vm_create(VM_MODE_LONG_4K);
+		vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL);
+		vcpu = vm_vcpu_add(vm, 0, !strcmp(test, "ipi") ? guest_ipi_bsp :
+							      guest_timer);
+		apic_map(vm);
+		vm_install_exception_handler(vm, IPI_VECTOR, ipi_handler);
+		vm_install_exception_handler(vm, TIMER_VECTOR, timer_handler);
+		if (!strcmp(test, "ipi")) {
+			ap = vm_vcpu_add(vm, 1, guest_ipi_ap);
+			pthread_create(&thread, NULL, run_ap, ap);
+		}
+	}
 
 	/* warm-up, and how long a batch takes */
 	guest_set(vm, &batch, n);
@@ -219,22 +333,26 @@ static struct result bench_cpuid(double secs)
 		n = FIRST_BATCH;
 
 	guest_set(vm, &batch, n);
-	send_mark("cpuid", "start", 0);
+	send_mark(test, "start", 0);
 	t0 = now();
 	do {
 		TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), n);
 		r.iterations += n;
 		r.seconds = now() - t0;
 	} while (r.seconds < secs);
-	send_mark("cpuid", "end", r.iterations);
+	send_mark(test, "end", r.iterations);
 
+	guest_set(vm, &stop, 1);
 	guest_set(vm, &batch, 0);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	if (ap)
+		pthread_join(thread, NULL);
+	guest_set(vm, &stop, 0);
 	kvm_vm_free(vm);
 	return r;
 }
 
-static const char * const tests[] = { "io", "cpuid", "mmio" };
+static const char * const tests[] = { "io", "cpuid", "mmio", "ipi", "timer" };
 
 static bool wanted(int argc, char **argv, const char *test)
 {
@@ -274,7 +392,7 @@ int main(int argc, char **argv)
 			r = bench_exits("mmio", guest_mmio, KVM_EXIT_MMIO,
 					secs);
 		else
-			r = bench_cpuid(secs);
+			r = bench_batches(tests[i], secs);
 		ksft_print_msg("%s: %llu iterations in %.3f s\n", tests[i],
 			       (unsigned long long)r.iterations, r.seconds);
 		printf("bench %s %.0f %.0f %llu %.3f\n", tests[i],

@@ -93,8 +93,8 @@ table() {
 	awk -v title="$(title "$1")" '
 	$1 == "bench" { ns[$2 "," $3] = $4 }
 	END {
-		n = split("io cpuid mmio", t, " ")
-		split("IO exit round trip|in-kernel exit (CPUID)|MMIO exit round trip", name, "|")
+		n = split("io cpuid mmio ipi timer", t, " ")
+		split("IO exit round trip|in-kernel exit (CPUID)|MMIO exit round trip|IPI round trip (2 vCPUs)|LAPIC timer interrupt", name, "|")
 		print title
 		printf "  %-27s%14s%14s%13s%15s%12s\n", "test", "kvisor ns/iter",
 			"KVM ns/iter", "kvisor/KVM", "kvisor iter/s", "KVM iter/s"
@@ -152,7 +152,7 @@ for h in $HOSTS; do
 		why+=("$hv: $reason")
 	done < <(grep '^bench-fail ' "$d/results.clean")
 	for hv in kvisor kvm; do
-		for t in io cpuid mmio; do
+		for t in io cpuid mmio ipi timer; do
 			grep -q "^bench $hv $t [0-9]" "$d/table.in" ||
 				why+=("$hv: no result for $t")
 		done
