@@ -286,7 +286,7 @@ static int ioapic_mmio_read(struct kvisor_io_device *dev,
 		memcpy(val, &result, len);
 		break;
 	default:
-		memset(val, 0, min_t(unsigned int, len, 8));
+		memset(val, 0, len);
 		break;
 	}
 	return 0;
