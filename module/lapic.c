@@ -985,7 +985,7 @@ static bool lapic_match(struct kvisor_vcpu *vcpu, struct kvisor_vcpu *src,
 	case KVISOR_SH_ALL_BUT_SELF:
 		return vcpu != src;
 	}
-	return match_dest(apic, src != NULL, irq->dest, irq->logical);
+	return match_dest(apic, !!src, irq->dest, irq->logical);
 }
 
 /*
