@@ -202,6 +202,8 @@ static void timer_cancel(struct kvisor_lapic *apic)
 	hrtimer_cancel(&apic->timer);
 	WRITE_ONCE(apic->periodic, false);
 	apic->period_ns = 0;
+	/* like KVM: an expiry not yet turned into an interrupt is dropped */
+	atomic_set(&apic->timer_pending, 0);
 }
 
 static void update_divide(struct kvisor_lapic *apic)
@@ -564,7 +566,8 @@ static void lapic_reset(struct kvisor_lapic *apic, bool init)
 		apic->hw_enabled = vcpu->apic_base & MSR_IA32_APICBASE_ENABLE;
 		apic->x2apic = apic->hw_enabled &&
 			       (vcpu->apic_base & X2APIC_ENABLE);
-		reg_set(apic, APIC_ID, apic->x2apic ? vcpu->id : vcpu->id << 24);
+		reg_set(apic, APIC_ID,
+			apic->x2apic ? vcpu->id : (u32)vcpu->id << 24);
 		if (apic->x2apic)
 			reg_set(apic, APIC_LDR, x2apic_ldr(vcpu->id));
 	}
@@ -662,7 +665,7 @@ static int set_apic_base(struct kvisor_vcpu *vcpu, u64 val, bool host)
 	spin_lock_irqsave(&apic->lock, flags);
 	vcpu->apic_base = val;
 	if (en && !old_en)
-		reg_set(apic, APIC_ID, vcpu->id << 24);
+		reg_set(apic, APIC_ID, (u32)vcpu->id << 24);
 	if (en && x2 && !old_x2) {
 		reg_set(apic, APIC_ID, vcpu->id);
 		reg_set(apic, APIC_LDR, x2apic_ldr(vcpu->id));
@@ -751,7 +754,7 @@ static void set_tsc_deadline(struct kvisor_lapic *apic, u64 val)
 	if (!read_guest_tsc(apic->vcpu, &tsc))
 		tsc = U64_MAX;		/* cannot tell: fire now */
 	spin_lock_irqsave(&apic->lock, flags);
-	hrtimer_cancel(&apic->timer);
+	timer_cancel(apic);
 	apic->tsc_deadline = val;
 	timer_start_tscdeadline(apic, tsc);
 	spin_unlock_irqrestore(&apic->lock, flags);
