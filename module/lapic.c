@@ -168,6 +168,21 @@ static int guest_maxphyaddr(struct kvisor_vcpu *vcpu)
 	return e ? e->eax & 0xff : 36;
 }
 
+/*
+ * KVM offers directed EOI (LVR bit 24, SPIV bit 12) only to a split-irqchip
+ * guest with x2APIC in its CPUID, where userspace's IOAPIC gets the EOIs;
+ * it follows KVM_SET_CPUID2, so it is worked out when read.
+ */
+static u32 lapic_version(struct kvisor_lapic *apic)
+{
+	struct kvisor_vcpu *vcpu = apic->vcpu;
+
+	if (READ_ONCE(vcpu->vm->irqchip) == KVISOR_IRQCHIP_SPLIT &&
+	    guest_has_1_ecx(vcpu, CPUID_1_ECX_X2APIC))
+		return LAPIC_VERSION | APIC_LVR_DIRECTED_EOI;
+	return LAPIC_VERSION;
+}
+
 static void update_ppr(struct kvisor_lapic *apic)
 {
 	u32 tpr = reg_get(apic, APIC_TASKPRI) & 0xff;
@@ -376,7 +391,6 @@ static int reg_read(struct kvisor_lapic *apic, u32 off, u32 *val)
 	}
 	switch (off) {
 	case APIC_ID:
-	case APIC_LVR:
 	case APIC_TASKPRI:
 	case APIC_PROCPRI:
 	case APIC_LDR:
@@ -394,6 +408,9 @@ static int reg_read(struct kvisor_lapic *apic, u32 off, u32 *val)
 		break;
 	case APIC_ARBPRI:
 		return apic->x2apic;	/* reads 0 in xAPIC mode */
+	case APIC_LVR:
+		*val = lapic_version(apic);
+		return 0;
 	case APIC_TMCCT:
 		*val = timer_current_count(apic);
 		return 0;
@@ -413,6 +430,7 @@ static int reg_read(struct kvisor_lapic *apic, u32 off, u32 *val)
  */
 static int reg_write_locked(struct kvisor_lapic *apic, u32 off, u32 val)
 {
+	u32 mask;
 	int i;
 
 	switch (off) {
@@ -436,7 +454,10 @@ static int reg_write_locked(struct kvisor_lapic *apic, u32 off, u32 val)
 		reg_set(apic, APIC_DFR, val | 0x0fffffff);
 		break;
 	case APIC_SPIV:
-		reg_set(apic, APIC_SPIV, val & 0x3ff);
+		mask = 0x3ff;
+		if (lapic_version(apic) & APIC_LVR_DIRECTED_EOI)
+			mask |= APIC_SPIV_DIRECTED_EOI;
+		reg_set(apic, APIC_SPIV, val & mask);
 		if (!(val & APIC_SPIV_APIC_ENABLED)) {
 			for (i = 0; i < LAPIC_NR_LVT; i++)
 				reg_set(apic, LVT_REG(i),
@@ -571,7 +592,7 @@ static void lapic_reset(struct kvisor_lapic *apic, bool init)
 		if (apic->x2apic)
 			reg_set(apic, APIC_LDR, x2apic_ldr(vcpu->id));
 	}
-	reg_set(apic, APIC_LVR, LAPIC_VERSION);
+	reg_set(apic, APIC_LVR, lapic_version(apic));
 	for (i = 0; i < LAPIC_NR_LVT; i++)
 		reg_set(apic, LVT_REG(i), APIC_LVT_MASKED);
 	/* like KVM: the BSP's LINT0 passes the PIC's INTR from the start */
@@ -897,6 +918,7 @@ int kvisor_lapic_get_state(struct kvisor_vcpu *vcpu,
 	spin_lock_irqsave(&apic->lock, flags);
 	memcpy(s->regs, apic->regs, LAPIC_STATE_SIZE);
 	*(u32 *)(s->regs + APIC_TMCCT) = timer_current_count(apic);
+	*(u32 *)(s->regs + APIC_LVR) = lapic_version(apic);
 	/* KVM without KVM_CAP_X2APIC_API reports the x2APIC ID in xAPIC place */
 	if (apic->x2apic)
 		*id <<= 24;
@@ -926,7 +948,7 @@ int kvisor_lapic_set_state(struct kvisor_vcpu *vcpu,
 		reg_set(apic, APIC_ID, id);
 		reg_set(apic, APIC_LDR, x2apic_ldr(id));
 	}
-	reg_set(apic, APIC_LVR, LAPIC_VERSION);
+	reg_set(apic, APIC_LVR, lapic_version(apic));
 	update_ppr(apic);
 	update_lvtt(apic);
 	update_divide(apic);
