@@ -371,14 +371,18 @@ static int kvisor_create_irqchip(struct kvisor_vm *vm, bool split, u64 pins)
 				kvisor_pic_destroy(vm);
 		}
 		mutex_unlock(&vm->irq_lock);
-		if (!r)
+		/* The routes are checked against the mode: set it first. */
+		if (!r) {
+			WRITE_ONCE(vm->irqchip, KVISOR_IRQCHIP_KERNEL);
 			r = kvisor_routing_default(vm);
-		if (r)
+		}
+		if (r) {
+			WRITE_ONCE(vm->irqchip, KVISOR_IRQCHIP_NONE);
 			kvisor_irqchip_free(vm);
+		}
 	}
-	if (!r)
-		WRITE_ONCE(vm->irqchip, split ? KVISOR_IRQCHIP_SPLIT :
-						KVISOR_IRQCHIP_KERNEL);
+	if (!r && split)
+		WRITE_ONCE(vm->irqchip, KVISOR_IRQCHIP_SPLIT);
 out:
 	mutex_unlock(&vm->lock);
 	return r;

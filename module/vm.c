@@ -40,6 +40,21 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_MAX_VCPU_ID:
 		/* 0 where the backend cannot run vCPUs (yet) */
 		return kvisor_ops->vcpu_create ? KVISOR_MAX_VCPUS : 0;
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_SPLIT_IRQCHIP:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_USER_NMI:
+		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return KVISOR_MAX_IRQ_ROUTES;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 		/* No XCR0 to save or restore without XSAVE in the host. */
