@@ -6,7 +6,7 @@
  *    too small, a nent above 256 capped rather than refused), EFAULT, and
  *    a sane table: the host's vendor, maxima that cover every entry, no
  *    MONITOR or TSC-deadline (api.rst).  On kvisor the table must also be
- *    honest: nothing kvisor does not virtualize (VMX, SVM, x2APIC, PCID,
+ *    honest: nothing kvisor does not virtualize (VMX, SVM, PCID,
  *    RDTSCP, ...), no bit the host lacks, and the hypervisor bit.
  *  - KVM_SET_CPUID2 and KVM_GET_CPUID2: E2BIG, EFAULT and EINVAL as in
  *    KVM 6.1; a table reads back as it was set; once the vCPU has run,
@@ -282,8 +282,10 @@ static void check_honest(struct kvm_cpuid2 *c)
 
 	TEST_ASSERT(e1->ecx & CPUID_1_ECX_HYPERVISOR, "no hypervisor bit");
 	TEST_ASSERT(!(e1->ecx & (CPUID_1_ECX_VMX | CPUID_1_ECX_SMX |
-				 CPUID_1_ECX_PCID | CPUID_1_ECX_X2APIC)),
-		    "CPUID.1:ECX %#x offers VMX, SMX, PCID or x2APIC", e1->ecx);
+				 CPUID_1_ECX_PCID)),
+		    "CPUID.1:ECX %#x offers VMX, SMX or PCID", e1->ecx);
+	/* The in-kernel LAPIC does x2APIC on any host, as KVM's. */
+	TEST_ASSERT(e1->ecx & CPUID_1_ECX_X2APIC, "x2APIC not offered");
 	e = cpuid_find(c, 7, 0);
 	TEST_ASSERT(!e || !(e->ebx & CPUID_7_EBX_INVPCID), "INVPCID offered");
 	e = cpuid_find(c, 0xd, 1);
@@ -300,7 +302,7 @@ static void check_honest(struct kvm_cpuid2 *c)
 		TEST_ASSERT(fn < 0x40000000 || fn > 0x4fffffff,
 			    "hypervisor leaf %#x offered", fn);
 	}
-	check_subset(c, 1, 2, CPUID_1_ECX_HYPERVISOR);
+	check_subset(c, 1, 2, CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC);
 	check_subset(c, 1, 3, 0);
 	check_subset(c, 7, 1, 0);
 	check_subset(c, 0x80000001, 2, 0);
