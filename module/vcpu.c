@@ -19,6 +19,8 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+/* smp_send_reschedule() traces the IPI since 6.6: its tracepoint. */
+#include <trace/events/ipi.h>
 #include <asm/apicdef.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
