@@ -149,6 +149,25 @@ void kvisor_irq_pic_kick(struct kvisor_vm *vm)
 	}
 }
 
+static bool kvisor_split_ioapic_vector(struct kvisor_vm *vm, int vector)
+{
+	struct kvisor_irq_routing *rt;
+	bool found = false;
+	u32 i;
+
+	rcu_read_lock();
+	rt = rcu_dereference(vm->routing);
+	for (i = 0; rt && i < rt->nr && !found; i++) {
+		const struct kvisor_irq_route *e = &rt->e[i];
+
+		found = e->type == KVM_IRQ_ROUTING_MSI &&
+			e->gsi < vm->nr_ioapic_pins &&
+			(e->msi.data & 0xff) == vector && (e->msi.data & BIT(15));
+	}
+	rcu_read_unlock();
+	return found;
+}
+
 void kvisor_irq_lapic_eoi(struct kvisor_vcpu *vcpu, int vector)
 {
 	struct kvisor_vm *vm = vcpu->vm;
@@ -159,8 +178,12 @@ void kvisor_irq_lapic_eoi(struct kvisor_vcpu *vcpu, int vector)
 	}
 	/*
 	 * Split irqchip: the IOAPIC is userspace's, which hears of the EOI
-	 * through KVM_EXIT_IOAPIC_EOI before the guest runs on.
+	 * through KVM_EXIT_IOAPIC_EOI before the guest runs on, for the
+	 * vectors its pins send: level-triggered MSI routes on the GSIs
+	 * below nr_ioapic_pins (KVM also checks their destination).
 	 */
+	if (!kvisor_split_ioapic_vector(vm, vector))
+		return;
 	vcpu->eoi_exit_vector = vector;
 	set_bit(KVISOR_REQ_IOAPIC_EOI, &vcpu->requests);
 }

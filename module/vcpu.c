@@ -418,6 +418,9 @@ static int kvisor_vcpu_interrupt(struct kvisor_vcpu *vcpu, void __user *argp)
 	/* The in-kernel PIC owns the INTR line; a split irqchip leaves it. */
 	if (vcpu->vm->irqchip == KVISOR_IRQCHIP_KERNEL)
 		return -ENXIO;
+	/* With a split irqchip, KVM refuses a second one until the first went. */
+	if (vcpu->vm->irqchip == KVISOR_IRQCHIP_SPLIT && vcpu->irq >= 0)
+		return -EEXIST;
 	/*
 	 * Like KVM, a second call replaces the first.  Userspace is meant to
 	 * call only when ready_for_interrupt_injection says the guest can
