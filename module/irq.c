@@ -137,6 +137,7 @@ void kvisor_irq_acked(struct kvisor_vm *vm, unsigned int irqchip,
  */
 void kvisor_irq_pic_kick(struct kvisor_vm *vm)
 {
+	/* Pairs with kvisor_create_vcpu(): the first n are published. */
 	int i, n = smp_load_acquire(&vm->nr_vcpus);
 
 	for (i = 0; i < n; i++) {

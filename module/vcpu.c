@@ -105,6 +105,7 @@ int kvisor_enter_guest_irqoff(struct kvisor_vcpu *vcpu)
 	 */
 	vcpu->cpu = smp_processor_id();
 	WRITE_ONCE(vcpu->in_guest, 1);
+	/* Pairs with smp_mb__after_atomic() in kvisor_vcpu_kick(). */
 	smp_mb();
 	if (READ_ONCE(vcpu->requests))
 		return -EAGAIN;
@@ -128,6 +129,7 @@ void kvisor_vcpu_kick(struct kvisor_vcpu *vcpu)
 	int cpu;
 
 	set_bit(KVISOR_REQ_EVENT, &vcpu->requests);
+	/* Pairs with smp_mb() in kvisor_enter_guest_irqoff(). */
 	smp_mb__after_atomic();
 	if (rcuwait_wake_up(&vcpu->wait))
 		return;
@@ -154,6 +156,7 @@ void kvisor_vcpu_queue_init(struct kvisor_vcpu *vcpu)
 void kvisor_vcpu_queue_sipi(struct kvisor_vcpu *vcpu, u8 vector)
 {
 	WRITE_ONCE(vcpu->sipi_vector, vector);
+	/* The vector before the request; smp_rmb() in kvisor_vcpu_do_sipi(). */
 	smp_wmb();
 	set_bit(KVISOR_REQ_SIPI, &vcpu->requests);
 	kvisor_vcpu_kick(vcpu);
@@ -290,6 +293,7 @@ static void kvisor_vcpu_do_sipi(struct kvisor_vcpu *vcpu)
 	struct kvm_sregs sregs;
 	u8 vector;
 
+	/* Pairs with smp_wmb() in kvisor_vcpu_queue_sipi(). */
 	smp_rmb();
 	vector = READ_ONCE(vcpu->sipi_vector);
 	kvisor_ops->get_sregs(vcpu, &sregs);
