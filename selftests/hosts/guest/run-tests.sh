@@ -18,8 +18,17 @@ export KVISOR_INTREE="$(cat /kvisor/intree/order 2>/dev/null)"
 BAD='BUG:|WARNING:|Oops|general protection fault|kernel BUG|Call Trace|UBSAN|KASAN|refcount_t|list_(add|del) corruption|stack-protector|soft lockup|hard LOCKUP|rcu_sched detected|RCU stall'
 
 # KVHOST_HYPERVISOR=intree runs the same tests against in-tree KVM.
+# Bochs refuses kvm_intel's VM entries once it uses the APIC-access page
+# and TPR shadow (every test with an in-kernel irqchip): without them,
+# kvm_intel virtualizes the LAPIC by exits, as kvisor does.
+KVHOST_KVM_INTEL=${KVHOST_KVM_INTEL-flexpriority=0,enable_apicv=0}
 if [ "$KVHOST_HYPERVISOR" = intree ]; then
-	for m in $KVISOR_INTREE; do insmod $m; done
+	for m in $KVISOR_INTREE; do
+		case $m in
+		*kvm-intel*) insmod $m $(echo "$KVHOST_KVM_INTEL" | tr , ' ') ;;
+		*) insmod $m ;;
+		esac
+	done
 	export KVISOR_INTREE=
 elif ! insmod $KVISOR_KO; then
 	say "load-failed $(dmesg | grep kvisor | tail -1)"
