@@ -61,6 +61,29 @@ struct kvisor_tdp_format {
 	bool (*present)(u64 pte);
 };
 
+/*
+ * The events a vCPU carries from one entry to the next, vendor-neutral,
+ * for KVM_GET/SET_VCPU_EVENTS.  The event waiting for injection is in the
+ * encoding VMX's VM-entry interruption information and SVM's EVENTINJ
+ * share: vector in bits 7:0, type in 10:8, "error code valid" bit 11,
+ * valid bit 31.  @shadow is KVM's KVM_X86_SHADOW_INT_* of the STI/MOV SS
+ * shadow the guest is in; @nmi_masked that an NMI handler is running.
+ */
+#define KVISOR_EVT_VALID	BIT(31)
+#define KVISOR_EVT_ERROR	BIT(11)
+#define KVISOR_EVT_TYPE(e)	(((e) >> 8) & 7)
+#define KVISOR_EVT_EXTINT	0
+#define KVISOR_EVT_NMI		2
+#define KVISOR_EVT_EXCEPTION	3
+#define KVISOR_EVT_SOFTINT	4
+
+struct kvisor_event_state {
+	u32 event;
+	u32 error;
+	u8 shadow;
+	bool nmi_masked;
+};
+
 /* Why the guest stopped running, in vendor-neutral terms. */
 enum kvisor_exit_class {
 	KVISOR_EXIT_IO,
@@ -119,6 +142,9 @@ enum kvisor_exit_class {
  *		shadow, no event on its way in.
  * @inject_nmi:	deliver an NMI at the next entry.
  * @set_nmi_window: exit as soon as an NMI could be delivered.
+ * @get_event_state: the event on its way in, the interrupt shadow and
+ *		NMI blocking (struct kvisor_event_state).
+ * @set_event_state: replace them (KVM_SET_VCPU_EVENTS, already checked).
  * @get_msr:	read an MSR the backend keeps: EFER, PAT and the TSC
  *		(through its offset), and the ones the guest reaches
  *		without exits (FS/GS base, KERNEL_GS_BASE, the SYSCALL and
@@ -160,6 +186,10 @@ struct kvisor_vendor_ops {
 	bool (*nmi_allowed)(struct kvisor_vcpu *vcpu);
 	void (*inject_nmi)(struct kvisor_vcpu *vcpu);
 	void (*set_nmi_window)(struct kvisor_vcpu *vcpu, bool on);
+	void (*get_event_state)(struct kvisor_vcpu *vcpu,
+				struct kvisor_event_state *st);
+	void (*set_event_state)(struct kvisor_vcpu *vcpu,
+				const struct kvisor_event_state *st);
 	int (*get_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 	int (*set_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 };
@@ -402,6 +432,11 @@ void kvisor_vm_put(struct kvisor_vm *vm);
 int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id);
 int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm);
 void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu);
+void kvisor_get_regs(struct kvisor_vcpu *vcpu, struct kvm_regs *r);
+void kvisor_set_regs(struct kvisor_vcpu *vcpu, const struct kvm_regs *r);
+void kvisor_vcpu_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
+int kvisor_vcpu_set_sregs(struct kvisor_vcpu *vcpu,
+			  const struct kvm_sregs *sregs);
 int kvisor_enter_guest_irqoff(struct kvisor_vcpu *vcpu);
 void kvisor_exit_guest_irqoff(struct kvisor_vcpu *vcpu);
 
@@ -450,6 +485,14 @@ long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			     struct kvm_cpuid2 __user *argp);
 void kvisor_vcpu_cpuid_free(struct kvisor_vcpu *vcpu);
 void kvisor_cpuid(struct kvisor_vcpu *vcpu);
+
+/* events.c: KVM_GET/SET_VCPU_EVENTS and KVM_CAP_SYNC_REGS */
+void kvisor_get_vcpu_events(struct kvisor_vcpu *vcpu,
+			    struct kvm_vcpu_events *ev);
+int kvisor_set_vcpu_events(struct kvisor_vcpu *vcpu,
+			   const struct kvm_vcpu_events *ev);
+int kvisor_sync_regs_in(struct kvisor_vcpu *vcpu);
+void kvisor_sync_regs_out(struct kvisor_vcpu *vcpu);
 
 /* msrs.c: KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS, KVM_SET_MSRS */
 long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);

@@ -517,7 +517,7 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 }
 
 /* kvm_regs names the registers in another order than the hardware. */
-static void kvisor_get_regs(struct kvisor_vcpu *vcpu, struct kvm_regs *r)
+void kvisor_get_regs(struct kvisor_vcpu *vcpu, struct kvm_regs *r)
 {
 	const u64 *g = vcpu->regs;
 
@@ -531,7 +531,7 @@ static void kvisor_get_regs(struct kvisor_vcpu *vcpu, struct kvm_regs *r)
 	r->rflags = vcpu->rflags;
 }
 
-static void kvisor_set_regs(struct kvisor_vcpu *vcpu, const struct kvm_regs *r)
+void kvisor_set_regs(struct kvisor_vcpu *vcpu, const struct kvm_regs *r)
 {
 	u64 *g = vcpu->regs;
 
@@ -663,6 +663,47 @@ static bool kvisor_sregs_valid(const struct kvm_sregs *sregs)
 	return !(sregs->efer & EFER_LMA) && !sregs->cs.l;
 }
 
+void kvisor_vcpu_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	kvisor_ops->get_sregs(vcpu, sregs);
+	if (vcpu->apic)
+		sregs->cr8 = kvisor_lapic_get_cr8(vcpu);
+	/* An interrupt KVM_INTERRUPT queued is part of the state. */
+	memset(sregs->interrupt_bitmap, 0, sizeof(sregs->interrupt_bitmap));
+	if (vcpu->irq >= 0)
+		__set_bit(vcpu->irq, (unsigned long *)sregs->interrupt_bitmap);
+}
+
+int kvisor_vcpu_set_sregs(struct kvisor_vcpu *vcpu,
+			  const struct kvm_sregs *sregs)
+{
+	int bit, r;
+
+	if (!kvisor_sregs_valid(sregs))
+		return -EINVAL;
+	/* The LAPIC's checks first: a refused base changes nothing. */
+	if (vcpu->apic) {
+		r = kvisor_lapic_set_msr(vcpu, MSR_IA32_APICBASE,
+					 sregs->apic_base, true);
+		if (r)
+			return r;
+	}
+	if (vcpu->apic) {
+		u64 base = vcpu->apic_base;
+
+		r = kvisor_ops->set_sregs(vcpu, sregs);
+		vcpu->apic_base = base;
+		kvisor_lapic_set_cr8(vcpu, sregs->cr8);
+	} else {
+		r = kvisor_ops->set_sregs(vcpu, sregs);
+	}
+	if (r)
+		return r;
+	bit = find_first_bit((unsigned long *)sregs->interrupt_bitmap, 256);
+	vcpu->irq = bit < 256 ? bit : -1;
+	return 0;
+}
+
 /* The ioctls that move a struct in or out, with one shape each. */
 static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 				    unsigned int ioctl, void __user *argp)
@@ -674,6 +715,7 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 		struct kvm_xsave xsave;
 		struct kvm_xcrs xcrs;
 		struct kvm_lapic_state lapic;
+		struct kvm_vcpu_events events;
 	} *u;
 	long r = 0;
 
@@ -693,35 +735,10 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 		kvisor_set_regs(vcpu, &u->regs);
 		break;
 	case KVM_GET_SREGS:
-		kvisor_ops->get_sregs(vcpu, &u->sregs);
-		if (vcpu->apic)
-			u->sregs.cr8 = kvisor_lapic_get_cr8(vcpu);
-		/* An interrupt KVM_INTERRUPT queued is part of the state. */
-		if (vcpu->irq >= 0)
-			__set_bit(vcpu->irq,
-				  (unsigned long *)u->sregs.interrupt_bitmap);
+		kvisor_vcpu_get_sregs(vcpu, &u->sregs);
 		break;
 	case KVM_SET_SREGS:
-		r = kvisor_sregs_valid(&u->sregs) ? 0 : -EINVAL;
-		/* The LAPIC's checks first: a refused base changes nothing. */
-		if (!r && vcpu->apic)
-			r = kvisor_lapic_set_msr(vcpu, MSR_IA32_APICBASE,
-						 u->sregs.apic_base, true);
-		if (!r) {
-			u64 base = vcpu->apic_base;
-
-			r = kvisor_ops->set_sregs(vcpu, &u->sregs);
-			if (vcpu->apic) {
-				vcpu->apic_base = base;
-				kvisor_lapic_set_cr8(vcpu, u->sregs.cr8);
-			}
-		}
-		if (!r) {
-			int bit = find_first_bit((unsigned long *)
-						 u->sregs.interrupt_bitmap, 256);
-
-			vcpu->irq = bit < 256 ? bit : -1;
-		}
+		r = kvisor_vcpu_set_sregs(vcpu, &u->sregs);
 		break;
 	case KVM_GET_FPU:
 		r = kvisor_fpu_access(vcpu, &u->fpu, false);
@@ -740,6 +757,12 @@ static long kvisor_vcpu_state_ioctl(struct kvisor_vcpu *vcpu,
 		break;
 	case KVM_SET_XCRS:
 		r = kvisor_set_xcrs(vcpu, &u->xcrs);
+		break;
+	case KVM_GET_VCPU_EVENTS:
+		kvisor_get_vcpu_events(vcpu, &u->events);
+		break;
+	case KVM_SET_VCPU_EVENTS:
+		r = kvisor_set_vcpu_events(vcpu, &u->events);
 		break;
 	case KVM_GET_LAPIC:
 		r = vcpu->apic ? kvisor_lapic_get_state(vcpu, &u->lapic) : -EINVAL;
@@ -773,11 +796,15 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 
 	switch (ioctl) {
 	case KVM_RUN:
-		/* No KVM_CAP_SYNC_REGS: any register sync request is invalid. */
-		if (arg || vcpu->run->kvm_valid_regs || vcpu->run->kvm_dirty_regs)
+		if (arg) {
 			r = -EINVAL;
-		else
+			break;
+		}
+		r = kvisor_sync_regs_in(vcpu);
+		if (!r)
 			r = kvisor_vcpu_run(vcpu);
+		/* As KVM, even after a refused sync or a failed run. */
+		kvisor_sync_regs_out(vcpu);
 		break;
 	case KVM_INTERRUPT:
 		r = kvisor_vcpu_interrupt(vcpu, (void __user *)arg);
@@ -802,6 +829,8 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_SET_XCRS:
 	case KVM_GET_LAPIC:
 	case KVM_SET_LAPIC:
+	case KVM_GET_VCPU_EVENTS:
+	case KVM_SET_VCPU_EVENTS:
 		r = kvisor_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
 		break;
 	case KVM_SET_CPUID2:

@@ -52,7 +52,12 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_SPLIT_IRQCHIP:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_USER_NMI:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_INTR_SHADOW:
 		return 1;
+	case KVM_CAP_SYNC_REGS:
+		return KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS |
+		       KVM_SYNC_X86_EVENTS;
 	case KVM_CAP_IRQ_ROUTING:
 		return KVISOR_MAX_IRQ_ROUTES;
 	case KVM_CAP_XSAVE:

@@ -283,6 +283,8 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.nmi_allowed		= svm_nmi_allowed,
 	.inject_nmi		= svm_inject_nmi,
 	.set_nmi_window		= svm_set_nmi_window,
+	.get_event_state	= svm_get_event_state,
+	.set_event_state	= svm_set_event_state,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 };

@@ -215,6 +215,10 @@ void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
 void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
 bool svm_nmi_allowed(struct kvisor_vcpu *vcpu);
 int svm_exit_iret(struct svm_vcpu *svm);
+void svm_get_event_state(struct kvisor_vcpu *vcpu,
+			 struct kvisor_event_state *st);
+void svm_set_event_state(struct kvisor_vcpu *vcpu,
+			 const struct kvisor_event_state *st);
 void svm_inject_nmi(struct kvisor_vcpu *vcpu);
 void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on);
 int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);

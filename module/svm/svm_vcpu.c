@@ -372,6 +372,41 @@ void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
 		svm_set_irq_window(vcpu, true);
 }
 
+/* SVM has one shadow bit for both STI and MOV SS: KVM reports both. */
+void svm_get_event_state(struct kvisor_vcpu *vcpu,
+			 struct kvisor_event_state *st)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	st->event = svm->event;
+	st->error = svm->event_err;
+	st->shadow = svm_in_shadow(svm) ?
+		     KVM_X86_SHADOW_INT_MOV_SS | KVM_X86_SHADOW_INT_STI : 0;
+	st->nmi_masked = svm->nmi_masked;
+}
+
+void svm_set_event_state(struct kvisor_vcpu *vcpu,
+			 const struct kvisor_event_state *st)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+
+	svm->event = st->event;
+	svm->event_err = st->error;
+	/* The shadow holds while RIP stays where it is now (svm_in_shadow). */
+	vmcb->save.rip = vcpu->rip;
+	if (st->shadow)
+		vmcb->control.int_state |= SVM_INT_STATE_SHADOW;
+	else
+		vmcb->control.int_state &= ~SVM_INT_STATE_SHADOW;
+	svm->nmi_masked = st->nmi_masked;
+	svm->awaiting_iret = false;
+	if (st->nmi_masked)
+		vmcb->control.intercept_misc1 |= SVM_INTERCEPT1_IRET;
+	else
+		vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
+}
+
 int svm_exit_iret(struct svm_vcpu *svm)
 {
 	svm->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;

@@ -426,6 +426,8 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.nmi_allowed		= vmx_nmi_allowed,
 	.inject_nmi		= vmx_inject_nmi,
 	.set_nmi_window		= vmx_set_nmi_window,
+	.get_event_state	= vmx_get_event_state,
+	.set_event_state	= vmx_set_event_state,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
 };

@@ -286,6 +286,10 @@ void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
 bool vmx_nmi_allowed(struct kvisor_vcpu *vcpu);
 void vmx_inject_nmi(struct kvisor_vcpu *vcpu);
 void vmx_set_nmi_window(struct kvisor_vcpu *vcpu, bool on);
+void vmx_get_event_state(struct kvisor_vcpu *vcpu,
+			 struct kvisor_event_state *st);
+void vmx_set_event_state(struct kvisor_vcpu *vcpu,
+			 const struct kvisor_event_state *st);
 int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);

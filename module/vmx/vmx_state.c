@@ -309,6 +309,52 @@ void vmx_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
 	vmx_put(vmx);
 }
 
+/* VMX's STI and MOV SS blocking bits, and KVM's names for them. */
+void vmx_get_event_state(struct kvisor_vcpu *vcpu,
+			 struct kvisor_event_state *st)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 intr;
+
+	st->event = vmx->event;
+	st->error = vmx->event_err;
+	vmx_load(vmx);
+	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	/* A handler that moved RIP on ended the shadow (vmx_load_guest()). */
+	if (vcpu->rip != vmcs_readl(VMCS_GUEST_RIP))
+		intr &= ~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS);
+	vmx_put(vmx);
+	st->shadow = (intr & VMX_INTR_BLOCK_STI ? KVM_X86_SHADOW_INT_STI : 0) |
+		     (intr & VMX_INTR_BLOCK_MOV_SS ? KVM_X86_SHADOW_INT_MOV_SS : 0);
+	st->nmi_masked = intr & VMX_INTR_BLOCK_NMI;
+}
+
+void vmx_set_event_state(struct kvisor_vcpu *vcpu,
+			 const struct kvisor_event_state *st)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 intr;
+
+	vmx->event = st->event;
+	vmx->event_err = st->error;
+	/* A software interrupt is pushed with the length of its INT n. */
+	vmx->event_insn_len = KVISOR_EVT_TYPE(st->event) == KVISOR_EVT_SOFTINT ?
+			      2 : 0;
+	vmx_load(vmx);
+	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+	       ~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS | VMX_INTR_BLOCK_NMI);
+	if (st->shadow & KVM_X86_SHADOW_INT_STI)
+		intr |= VMX_INTR_BLOCK_STI;
+	else if (st->shadow & KVM_X86_SHADOW_INT_MOV_SS)
+		intr |= VMX_INTR_BLOCK_MOV_SS;
+	if (st->nmi_masked)
+		intr |= VMX_INTR_BLOCK_NMI;
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr);
+	/* The shadow holds while RIP stays where it is now. */
+	vmcs_writel(VMCS_GUEST_RIP, vcpu->rip);
+	vmx_put(vmx);
+}
+
 void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
