@@ -209,17 +209,10 @@ static int kvisor_pending_irq(struct kvisor_vcpu *vcpu, bool ack)
 	return vec;
 }
 
-/* NMIs first, as the CPU prioritizes them; then the interrupt controller. */
+/* The in-kernel interrupt controllers' next vector. */
 static void kvisor_inject_irqchip(struct kvisor_vcpu *vcpu)
 {
 	int vec;
-
-	if (atomic_read(&vcpu->nmi_pending) && kvisor_ops->nmi_allowed(vcpu)) {
-		atomic_dec(&vcpu->nmi_pending);
-		kvisor_ops->inject_nmi(vcpu);
-	}
-	if (atomic_read(&vcpu->nmi_pending))
-		kvisor_ops->set_nmi_window(vcpu, true);
 
 	if (kvisor_pending_irq(vcpu, false) < 0) {
 		if (vcpu->run->request_interrupt_window &&
@@ -236,8 +229,19 @@ static void kvisor_inject_irqchip(struct kvisor_vcpu *vcpu)
 		kvisor_ops->inject_irq(vcpu, vec);
 }
 
+/*
+ * NMIs first, as the CPU prioritizes them (KVM_NMI and the LAPIC's NMI
+ * IPIs alike), then the interrupt controller, in the kernel or not.
+ */
 static void kvisor_inject_pending(struct kvisor_vcpu *vcpu)
 {
+	if (atomic_read(&vcpu->nmi_pending) && kvisor_ops->nmi_allowed(vcpu)) {
+		atomic_dec(&vcpu->nmi_pending);
+		kvisor_ops->inject_nmi(vcpu);
+	}
+	if (atomic_read(&vcpu->nmi_pending))
+		kvisor_ops->set_nmi_window(vcpu, true);
+
 	if (vcpu->apic)
 		kvisor_inject_irqchip(vcpu);
 	else
