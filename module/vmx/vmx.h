@@ -241,6 +241,7 @@ struct vmx_vcpu {
 	u32 event;
 	u32 event_err;
 	u32 event_insn_len;
+	u32 entry_event;	/* injected by the last entry, for vmx_check.c */
 	unsigned long cr2;	/* not in the VMCS: switched by hand */
 	unsigned long cr8;	/* the guest's TPR: MOV CR8 always exits */
 	unsigned long host_cr3, host_cr4;

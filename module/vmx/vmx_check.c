@@ -27,7 +27,7 @@ struct vmx_guest_state {
 		u16 sel;
 		u32 limit, ar;
 	} seg[8];		/* ES, CS, SS, DS, FS, GS, LDTR, TR */
-	u32 gdtr_limit, idtr_limit, activity;
+	u32 gdtr_limit, idtr_limit, activity, intr, event;
 };
 
 enum { ES, CS, SS, DS, FS, GS, LDTR, TR };
@@ -205,6 +205,40 @@ static bool link_pointer(const struct vmx_guest_state *g)
 	return g->link != ~0ULL;
 }
 
+static bool sti_without_if(const struct vmx_guest_state *g)
+{
+	return (g->intr & VMX_INTR_BLOCK_STI) && !(g->rflags & X86_EFLAGS_IF);
+}
+
+static bool sti_and_mov_ss(const struct vmx_guest_state *g)
+{
+	return (g->intr & VMX_INTR_BLOCK_STI) && (g->intr & VMX_INTR_BLOCK_MOV_SS);
+}
+
+static bool injecting(const struct vmx_guest_state *g, u32 type)
+{
+	return (g->event & VMX_INTR_INFO_VALID) &&
+	       (g->event & VMX_INTR_TYPE_MASK) == type;
+}
+
+static bool extint_without_if(const struct vmx_guest_state *g)
+{
+	return injecting(g, VMX_INTR_TYPE_EXTERNAL) &&
+	       !(g->rflags & X86_EFLAGS_IF);
+}
+
+static bool extint_in_shadow(const struct vmx_guest_state *g)
+{
+	return injecting(g, VMX_INTR_TYPE_EXTERNAL) &&
+	       (g->intr & (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS));
+}
+
+static bool nmi_in_shadow(const struct vmx_guest_state *g)
+{
+	return injecting(g, VMX_INTR_TYPE_NMI) &&
+	       (g->intr & (VMX_INTR_BLOCK_MOV_SS | VMX_INTR_BLOCK_NMI));
+}
+
 /* In the order of the SDM's checks on the guest-state area. */
 static const struct vmx_rule vmx_guest_rules[] = {
 	{ "guest CR0 clears a bit IA32_VMX_CR0_FIXED0 requires", cr0_fixed0 },
@@ -238,6 +272,13 @@ static const struct vmx_rule vmx_guest_rules[] = {
 	{ "guest RFLAGS.VM=1 in IA-32e mode or real mode", rflags_vm_in_ia32e },
 	{ "guest RIP bits 63:32 set outside 64-bit mode", rip_high },
 	{ "guest activity state is not a valid one", activity },
+	{ "blocking by STI with guest RFLAGS.IF=0", sti_without_if },
+	{ "blocking by STI and by MOV SS at once", sti_and_mov_ss },
+	{ "external interrupt injected with guest RFLAGS.IF=0",
+	  extint_without_if },
+	{ "external interrupt injected during STI or MOV SS blocking",
+	  extint_in_shadow },
+	{ "NMI injected during MOV SS or NMI blocking", nmi_in_shadow },
 	{ "VMCS link pointer is not all ones", link_pointer },
 };
 
@@ -262,6 +303,7 @@ static void vmx_read_guest_state(struct vmx_guest_state *g)
 	g->gdtr_limit = vmcs_read32(VMCS_GUEST_GDTR_LIMIT);
 	g->idtr_limit = vmcs_read32(VMCS_GUEST_IDTR_LIMIT);
 	g->activity = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE);
+	g->intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 }
 
 /* The VM-instruction errors VMLAUNCH/VMRESUME can report, by number. */
@@ -294,6 +336,7 @@ void vmx_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len)
 	vmx_load(vmx);
 	vmx_read_guest_state(&g);
 	vmx_put(vmx);
+	g.event = vmx->entry_event;
 	for (i = 0; i < ARRAY_SIZE(vmx_guest_rules); i++) {
 		if (vmx_guest_rules[i].broken(&g)) {
 			strscpy(buf, vmx_guest_rules[i].name, len);

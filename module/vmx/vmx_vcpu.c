@@ -398,6 +398,7 @@ static void vmx_load_guest(struct vmx_vcpu *vmx)
 		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, vmx->event_insn_len);
 		vmx->event = 0;
 	}
+	vmx->entry_event = vmcs_read32(VMCS_ENTRY_INTR_INFO);
 
 	/* Host state that changes with the task or over time. */
 	if (cr3 != vmx->host_cr3)

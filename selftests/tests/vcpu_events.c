@@ -3,8 +3,7 @@
  * vcpu_events: KVM_GET/SET_VCPU_EVENTS and KVM_CAP_SYNC_REGS.
  *
  * An exception, an external interrupt and an NMI set with
- * KVM_SET_VCPU_EVENTS reach the guest's handlers at the next entry (the
- * interrupt even with IF clear: it is already "injected"); bad exception
+ * KVM_SET_VCPU_EVENTS reach the guest's handlers at the next entry; bad exception
  * vectors and unknown flags are EINVAL; an exit right after STI shows the
  * interrupt shadow.  With kvm_valid_regs, kvm_run carries the registers
  * out after every KVM_RUN; with kvm_dirty_regs, a change made there
@@ -27,7 +26,10 @@ static void guest_code(void)
 
 	GUEST_SYNC(0);			/* the host sets an exception */
 	GUEST_ASSERT_EQ(seen[6], 1);
-	GUEST_SYNC(1);			/* an interrupt, with IF clear */
+	/* An interrupt; IF set, which VMX insists on for the injection. */
+	asm volatile("sti");
+	GUEST_SYNC(1);
+	asm volatile("cli");
 	GUEST_ASSERT_EQ(seen[0x30], 1);
 	GUEST_SYNC(2);			/* an NMI */
 	GUEST_ASSERT_EQ(seen[2], 1);
@@ -106,7 +108,7 @@ int main(void)
 		    "the interrupt does not read back");
 	vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
 	TEST_ASSERT_EQ(uc.args[0], 2);
-	ksft_print_msg("interrupt 0x30 set as an event, delivered with IF clear: ok\n");
+	ksft_print_msg("interrupt 0x30 set as an event delivered: ok\n");
 
 	memset(&ev, 0, sizeof(ev));
 	ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
