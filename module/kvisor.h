@@ -251,6 +251,7 @@ struct kvisor_tdp {
  * @buses:	in-kernel devices on port I/O and MMIO (RCU)
  * @irqfds, @ioeventfds: eventfd.c's lists, under @irq_lock
  * @nr_ioapic_pins: split irqchip: GSIs below it belong to userspace's IOAPIC
+ * @remote_tlb_flush: flushes of every vCPU's translations, for statistics
  */
 struct kvisor_vm {
 	struct kref refs;
@@ -275,6 +276,7 @@ struct kvisor_vm {
 	struct list_head resamplers;
 	struct list_head ioeventfds;
 	u32 nr_ioapic_pins;
+	u64 remote_tlb_flush;
 };
 
 enum kvisor_irqchip_mode {
@@ -502,5 +504,9 @@ long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 /* gva.c: the guest's own page tables */
 int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,
 		      bool fetch, u64 *gpa, u32 *pf_error);
+
+/* stats.c: KVM_GET_STATS_FD */
+int kvisor_vm_get_stats_fd(struct kvisor_vm *vm);
+int kvisor_vcpu_get_stats_fd(struct kvisor_vcpu *vcpu);
 
 #endif /* KVISOR_KVISOR_H */

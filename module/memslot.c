@@ -79,6 +79,8 @@ static void kvisor_slot_release(struct kvisor_vm *vm, struct kvisor_memslot *s)
 	for (i = 0; i < nr_vcpus; i++)
 		kvisor_ops->request_tlb_flush(vm->vcpus[i]);
 	on_each_cpu(kvisor_nop, NULL, 1);
+	/* KVM_GET_STATS_FD's remote_tlb_flush; slots_lock serializes it. */
+	WRITE_ONCE(vm->remote_tlb_flush, vm->remote_tlb_flush + 1);
 
 	for (i = 0; i < s->npages; i++) {
 		if (s->pages[i]) {

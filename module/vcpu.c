@@ -849,6 +849,9 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		/* No TSC scaling: the guest's TSC runs at the host's rate. */
 		r = tsc_khz;
 		break;
+	case KVM_GET_STATS_FD:
+		r = kvisor_vcpu_get_stats_fd(vcpu);
+		break;
 	default:
 		r = -EINVAL;
 	}

@@ -27,6 +27,7 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_BINARY_STATS_FD:
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_SET_TSS_ADDR:
@@ -139,6 +140,8 @@ static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return arg > (unsigned int)(-3 * PAGE_SIZE) ? -EINVAL : 0;
 	case KVM_SET_IDENTITY_MAP_ADDR:
 		return kvisor_vm_set_identity_map(vm, (void __user *)arg);
+	case KVM_GET_STATS_FD:
+		return kvisor_vm_get_stats_fd(vm);
 	default:
 		return kvisor_irq_vm_ioctl(vm, ioctl, (void __user *)arg);
 	}
