@@ -277,6 +277,7 @@ struct kvisor_vm {
 	struct list_head ioeventfds;
 	u32 nr_ioapic_pins;
 	u64 remote_tlb_flush;
+	pid_t creator;		/* thread ID, for the statistics' name */
 };
 
 enum kvisor_irqchip_mode {
@@ -383,6 +384,7 @@ struct kvisor_vcpu {
 	atomic_t nmi_pending;
 	u8 sipi_vector;
 	u8 eoi_exit_vector;
+	pid_t creator;		/* thread ID, for the statistics' name */
 };
 
 /* Bits of kvisor_vcpu.requests. */

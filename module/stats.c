@@ -191,20 +191,13 @@ static struct kvisor_stats_file *kvisor_stats_alloc(struct kvisor_vm *vm,
 	hdr->desc_offset = desc_offset;
 	hdr->data_offset = data_offset;
 
-	/*
-	 * KVM names the id after the thread that created the VM or vCPU;
-	 * kvisor keeps no such record, so it takes the caller's, which is
-	 * the same thread in the usual single-threaded setup.
-	 * HELPER-NOTE: store task_pid_nr(current) at VM/vCPU creation to
-	 * match KVM exactly.
-	 */
+	/* As KVM: named after the thread that created the VM or vCPU. */
 	id = (char *)sf->image + hdr->id_offset;
 	if (vcpu)
 		snprintf(id, KVISOR_STATS_NAME_SIZE, "kvm-%d/vcpu-%d",
-			 task_pid_nr(current), vcpu->id);
+			 vcpu->creator, vcpu->id);
 	else
-		snprintf(id, KVISOR_STATS_NAME_SIZE, "kvm-%d",
-			 task_pid_nr(current));
+		snprintf(id, KVISOR_STATS_NAME_SIZE, "kvm-%d", vm->creator);
 
 	d = (void *)sf->image + desc_offset;
 	for (i = 0; i < num; i++, d++) {

@@ -938,6 +938,7 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 		goto out;
 	}
 	vcpu->id = id;
+	vcpu->creator = task_pid_nr(current);
 	/* vCPU 0 is the bootstrap processor, as in KVM. */
 	if (!id)
 		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;

@@ -191,6 +191,7 @@ int kvisor_create_vm(unsigned long type)
 	INIT_LIST_HEAD(&vm->resamplers);
 	INIT_LIST_HEAD(&vm->ioeventfds);
 	vm->mm = current->mm;
+	vm->creator = task_pid_nr(current);
 	mmgrab(vm->mm);
 	kvisor_debugfs_vm_init(vm);
 
