@@ -25,6 +25,7 @@
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
 #include <asm/fpu/xcr.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 #include <asm/processor-flags.h>
@@ -58,7 +59,9 @@
  *   0xd.0-2      XSAVE, for XCR0 = x87 | SSE | AVX as far as the host
  *                has them; 0xd.1: KVISOR_D_1_EAX, no IA32_XSS states;
  *                0xd.2 (AVX) as the host's
- *   0x40000000-  none: no paravirtual interfaces
+ *   0x40000000   KVM's signature "KVMKVMKVM", and 0x40000001 as the last
+ *                KVM leaf
+ *   0x40000001   KVM's paravirtual features: none
  *   0x80000000   the highest extended leaf here (at most 0x80000008),
  *                the host's vendor string (AMD has one there)
  *   0x80000001   EAX: the host's signature; ECX, EDX: KVISOR_8_1_ECX,
@@ -198,6 +201,23 @@ static void kvisor_build_xsave(struct kvisor_cpuid_table *t, u64 xcr0)
 	}
 }
 
+/*
+ * KVM's own leaves, which userspace and guests look for to know they run
+ * on KVM: the signature "KVMKVMKVM" with the highest KVM leaf, and that
+ * leaf's paravirtual features, of which kvisor offers none.
+ */
+static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
+{
+	struct kvm_cpuid_entry2 *e = &t->entries[t->nent++];
+
+	*e = (struct kvm_cpuid_entry2) {
+		.function = KVM_CPUID_SIGNATURE, .eax = KVM_CPUID_FEATURES,
+		.ebx = 0x4b4d564b, .ecx = 0x564b4d56, .edx = 0x4d,
+	};
+	e = &t->entries[t->nent++];
+	*e = (struct kvm_cpuid_entry2) { .function = KVM_CPUID_FEATURES };
+}
+
 /* The supported table, see the comment at the top; returns its length. */
 static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 {
@@ -235,6 +255,7 @@ static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 	if (xcr0)
 		kvisor_build_xsave(&t, xcr0);
 	top->eax = t.entries[t.nent - 1].function;
+	kvisor_build_kvm_leaves(&t);
 
 	if (max_ext < 0x80000001 || max_ext > 0x8000ffff)
 		return t.nent;
@@ -336,17 +357,40 @@ static int kvisor_check_cpuid(struct kvm_cpuid_entry2 *entries, int nent)
 }
 
 /* Padding aside, is @entries the vCPU's table? */
+static void kvisor_cpuid_dynamic(struct kvisor_vcpu *vcpu,
+				 const struct kvm_cpuid_entry2 *e,
+				 struct kvm_cpuid_entry2 *out);
+
+/*
+ * Entry @i of the vCPU's table as the guest sees it now.  KVM rewrites its
+ * copy of the table whenever CR4, XCR0 or the APIC base change, so that
+ * KVM_GET_CPUID2 (and the "same table" check) see these bits as the
+ * guest's CPUID does; kvisor computes them when asked.
+ */
+static void kvisor_cpuid_current(struct kvisor_vcpu *vcpu, int i,
+				 struct kvm_cpuid_entry2 *out)
+{
+	*out = vcpu->cpuid[i];
+	kvisor_cpuid_dynamic(vcpu, &vcpu->cpuid[i], out);
+}
+
 static bool kvisor_cpuid_equal(struct kvisor_vcpu *vcpu,
 			       const struct kvm_cpuid_entry2 *entries, int nent)
 {
+	struct kvm_cpuid_entry2 cur;
 	int i;
 
 	if (nent != vcpu->cpuid_nent)
 		return false;
+	/* As KVM: the new table's state-following bits count as the guest's. */
 	for (i = 0; i < nent; i++) {
-		const struct kvm_cpuid_entry2 *a = &entries[i];
-		const struct kvm_cpuid_entry2 *b = &vcpu->cpuid[i];
+		struct kvm_cpuid_entry2 in = entries[i];
+		const struct kvm_cpuid_entry2 *a = &in;
+		const struct kvm_cpuid_entry2 *b = &cur;
 
+		kvisor_cpuid_current(vcpu, i, &cur);
+		if (in.function == cur.function && in.index == cur.index)
+			kvisor_cpuid_dynamic(vcpu, &vcpu->cpuid[i], &in);
 		if (a->function != b->function || a->index != b->index ||
 		    a->flags != b->flags || a->eax != b->eax ||
 		    a->ebx != b->ebx || a->ecx != b->ecx || a->edx != b->edx)
@@ -393,18 +437,24 @@ static long kvisor_set_cpuid2(struct kvisor_vcpu *vcpu,
 }
 
 /*
- * The table as it was set.  On success nent becomes its size, as KVM does
+ * The table as it was set, with the bits that follow the guest's state
+ * as they are now (kvisor_cpuid_current()).  On success nent becomes its size, as KVM does
  * from Linux 6.4 on (6.1 left it as userspace passed it); on -E2BIG the
  * header is not written back, as in every KVM.
  */
 static long kvisor_get_cpuid2(struct kvisor_vcpu *vcpu, struct kvm_cpuid2 *hdr,
 			      struct kvm_cpuid2 __user *argp)
 {
+	struct kvm_cpuid_entry2 e;
+	int i;
+
 	if (hdr->nent < vcpu->cpuid_nent)
 		return -E2BIG;
-	if (copy_to_user(argp->entries, vcpu->cpuid,
-			 array_size(sizeof(*vcpu->cpuid), vcpu->cpuid_nent)))
-		return -EFAULT;
+	for (i = 0; i < vcpu->cpuid_nent; i++) {
+		kvisor_cpuid_current(vcpu, i, &e);
+		if (copy_to_user(&argp->entries[i], &e, sizeof(e)))
+			return -EFAULT;
+	}
 	hdr->nent = vcpu->cpuid_nent;
 	if (copy_to_user(argp, hdr, sizeof(*hdr)))
 		return -EFAULT;

@@ -7,7 +7,8 @@
  *    a sane table: the host's vendor, maxima that cover every entry, no
  *    MONITOR or TSC-deadline (api.rst).  On kvisor the table must also be
  *    honest: nothing kvisor does not virtualize (VMX, SVM, PCID,
- *    RDTSCP, ...), no bit the host lacks, and the hypervisor bit.
+ *    RDTSCP, paravirtual features, ...), no bit the host lacks, and the
+ *    hypervisor bit and KVM's signature leaf.
  *  - KVM_SET_CPUID2 and KVM_GET_CPUID2: E2BIG, EFAULT and EINVAL as in
  *    KVM 6.1; a table reads back as it was set; once the vCPU has run,
  *    only the same table is accepted again.
@@ -296,10 +297,18 @@ static void check_honest(struct kvm_cpuid2 *c)
 	e = cpuid_find(c, 0xa, 0);
 	TEST_ASSERT(!e || !(e->eax | e->ebx | e->ecx | e->edx),
 		    "a PMU in leaf 0xa");
+	/* KVM's signature leaf, and no paravirtual feature at all. */
+	e = cpuid_find(c, 0x40000000, 0);
+	TEST_ASSERT(e && e->eax == 0x40000001 && e->ebx == 0x4b4d564b &&
+		    e->ecx == 0x564b4d56 && e->edx == 0x4d,
+		    "no KVMKVMKVM signature in leaf 0x40000000");
+	e = cpuid_find(c, 0x40000001, 0);
+	TEST_ASSERT(e && !(e->eax | e->ebx | e->ecx | e->edx),
+		    "paravirtual features offered in leaf 0x40000001");
 	for (i = 0; i < c->nent; i++) {
 		uint32_t fn = c->entries[i].function;
 
-		TEST_ASSERT(fn < 0x40000000 || fn > 0x4fffffff,
+		TEST_ASSERT(fn < 0x40000002 || fn > 0x4fffffff,
 			    "hypervisor leaf %#x offered", fn);
 	}
 	check_subset(c, 1, 2, CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC);
