@@ -4,7 +4,9 @@
  *
  * The guest writes to a chosen set of pages of a KVM_MEM_LOG_DIRTY_PAGES
  * slot in rounds, and reads all of them; after each round KVM_GET_DIRTY_LOG
- * must show exactly the pages written in that round.  Then, with
+ * must show exactly the pages written in that round.  Next the guest
+ * writes all pages without pause while the host collects the log from
+ * another thread: no write may go unreported.  Then, with
  * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, GET no longer clears the log and
  * KVM_CLEAR_DIRTY_LOG does, for the pages it names: those pages, and only
  * those, must be reported again once rewritten.  Last, INITIALLY_SET with
@@ -12,6 +14,8 @@
  * the way, the errnos of bad slots, ranges, flags and buffers.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include "kvm_util.h"
 
@@ -24,10 +28,14 @@
 #define NPAGES2		128
 #define WORDS		((NPAGES + 63) / 64)
 
+#define RACE_OFF	480		/* page_ptr() slot of the race phase */
+#define RACE_GETS	300
+
 #define MANUAL_CAPS	(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | \
 			 KVM_DIRTY_LOG_INITIALLY_SET)
 
 /* Phases after the rounds, named by the guest's GUEST_SYNC argument. */
+#define SYNC_RACE	50
 #define SYNC_MANUAL_1	100
 #define SYNC_MANUAL_2	101
 #define SYNC_INITSET	200
@@ -51,9 +59,11 @@ static volatile uint64_t *page_ptr(uint64_t gpa, int page, int r)
 				     (r * 8) % PAGE_SIZE_4K);
 }
 
+static volatile uint64_t stop_race;	/* set by the host in guest memory */
+
 static void guest_code(void)
 {
-	uint64_t sum = 0;
+	uint64_t sum = 0, iter;
 	int r, p;
 
 	for (r = 1; r <= ROUNDS; r++) {
@@ -64,6 +74,11 @@ static void guest_code(void)
 		}
 		GUEST_SYNC(r);
 	}
+
+	for (iter = 1; !stop_race; iter++)
+		for (p = 0; p < NPAGES; p++)
+			*page_ptr(GPA, p, RACE_OFF) = iter;
+	GUEST_SYNC(SYNC_RACE);
 
 	/* manual protection: the even pages, twice */
 	for (p = 0; p < NPAGES; p += 2)
@@ -198,6 +213,67 @@ static void check_errnos(struct kvm_vm *vm)
 	ksft_print_msg("GET/CLEAR_DIRTY_LOG errnos: ok\n");
 }
 
+static void *race_vcpu_thread(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct ucall uc;
+
+	vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
+	TEST_ASSERT_EQ(uc.args[0], SYNC_RACE);
+	return NULL;
+}
+
+static uint64_t race_val(const uint64_t *mem, int p)
+{
+	return __atomic_load_n(&mem[(p * PAGE_SIZE_4K +
+				     (RACE_OFF * 8) % PAGE_SIZE_4K) / 8],
+			       __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Collect the log while the guest writes.  A page whose content changed
+ * between two reads of it made after two GETs was written before the
+ * second GET (it must be in that log) or after it (in the next one).
+ */
+static void run_race(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t *mem)
+{
+	static uint64_t prev[NPAGES];
+	bool pending[NPAGES] = {};
+	unsigned long changes = 0;
+	uint64_t map[WORDS], now;
+	pthread_t thread;
+	int k, p;
+
+	for (p = 0; p < NPAGES; p++)
+		prev[p] = race_val(mem, p);
+	TEST_ASSERT(!pthread_create(&thread, NULL, race_vcpu_thread, vcpu),
+		    "pthread_create");
+	for (k = 0; k <= RACE_GETS; k++) {
+		if (k == RACE_GETS) {
+			*(volatile uint64_t *)addr_gva2hva(vm, (uint64_t)&stop_race) = 1;
+			TEST_ASSERT(!pthread_join(thread, NULL), "pthread_join");
+		} else {
+			usleep(500);
+		}
+		TEST_ASSERT_EQ(get_log(vm, SLOT, map), 0);
+		for (p = 0; p < NPAGES; p++) {
+			TEST_ASSERT(!pending[p] || test_bit64(map, p),
+				    "GET %d: a write to page %d was never reported",
+				    k, p);
+			now = race_val(mem, p);
+			/* the guest stopped before the last GET */
+			pending[p] = now != prev[p] && !test_bit64(map, p);
+			TEST_ASSERT(!(k == RACE_GETS && pending[p]),
+				    "last GET: page %d written but clean", p);
+			changes += now != prev[p];
+			prev[p] = now;
+		}
+	}
+	TEST_ASSERT(changes, "the guest wrote nothing while the log was read");
+	ksft_print_msg("%d GETs during guest writes: no write lost (%lu page changes seen)\n",
+		       RACE_GETS, changes);
+}
+
 static void enable_manual(struct kvm_vm *vm, uint64_t flags)
 {
 	struct kvm_enable_cap cap = {
@@ -304,6 +380,7 @@ int main(void)
 
 	run_rounds(vm, vcpu, mem);
 	check_errnos(vm);
+	run_race(vm, vcpu, mem);
 	run_manual(vm, vcpu);
 	run_initially_set(vm, vcpu);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
