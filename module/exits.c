@@ -694,15 +694,17 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 }
 
 /*
- * A guest access missed the nested page tables: either guest RAM not yet
- * mapped (map it and retry the access), or no RAM at all (MMIO).
+ * A guest access (a write if @write) missed the nested page tables or
+ * found its mapping read-only: either guest RAM not yet mapped, or not yet
+ * writable (map it and retry the access), or no RAM at all, or a write to
+ * a read-only slot (MMIO).
  */
-int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa)
+int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa, bool write)
 {
 	int r;
 
 	vcpu->exits[KVISOR_EXIT_TDP_FAULT]++;
-	r = kvisor_map_gfn(vcpu->vm, gpa >> PAGE_SHIFT);
+	r = kvisor_map_gfn(vcpu->vm, gpa >> PAGE_SHIFT, write);
 	if (r != -ENOENT)
 		return r ? r : 1;
 	vcpu->exits[KVISOR_EXIT_MMIO]++;

@@ -206,9 +206,14 @@ extern struct kvisor_cpu_caps kvisor_caps;
  * @base_gfn:	first guest frame
  * @npages:	size in pages; 0 means the slot is unused
  * @hva:	userspace address backing @base_gfn
+ * @flags:	KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY
  * @pages:	the host page pinned for each guest frame once the guest
  *		touched it (NULL until then); all are released when the
  *		slot goes away
+ * @dirty_bitmap: with KVM_MEM_LOG_DIRTY_PAGES, a bit per page the guest
+ *		wrote since userspace last collected it, followed by as
+ *		much room again for KVM_GET/CLEAR_DIRTY_LOG to work in
+ *		(dirty.c); NULL without logging
  */
 struct kvisor_memslot {
 	u64 base_gfn;
@@ -216,6 +221,7 @@ struct kvisor_memslot {
 	unsigned long hva;
 	u32 flags;
 	struct page **pages;
+	unsigned long *dirty_bitmap;
 };
 
 /**
@@ -238,8 +244,11 @@ struct kvisor_tdp {
  * @mm:		the address space of the process that created the VM; the
  *		ABI allows VM ioctls only from it (others get -EIO)
  * @lock:	serializes vCPU creation
- * @slots_lock:	protects @slots and the pinned pages against the nested
- *		page fault path, which runs on vCPU threads
+ * @slots_lock:	protects @slots, the pinned pages and the dirty bitmaps
+ *		against the nested page fault path, which runs on vCPU
+ *		threads
+ * @dirty_log_manual: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's flags, under
+ *		@slots_lock
  * @vcpus:	created vCPUs, published under @lock
  * @debugfs:	its directory under /sys/kernel/debug/kvisor
  * @irqchip:	KVM_CREATE_IRQCHIP (KVISOR_IRQCHIP_KERNEL) or
@@ -259,6 +268,7 @@ struct kvisor_vm {
 	struct mutex lock;
 	struct mutex slots_lock;
 	struct kvisor_memslot slots[KVISOR_MAX_MEMSLOTS];
+	u64 dirty_log_manual;
 	struct kvisor_tdp tdp;
 	struct kvisor_vcpu *vcpus[KVISOR_MAX_VCPUS];
 	int nr_vcpus;
@@ -449,11 +459,20 @@ int kvisor_set_memory_region(struct kvisor_vm *vm,
 			     const struct kvm_userspace_memory_region *mr);
 void kvisor_free_memslots(struct kvisor_vm *vm);
 struct kvisor_memslot *kvisor_find_slot(struct kvisor_vm *vm, u64 gfn);
-int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn);
+int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write);
 int kvisor_read_guest(struct kvisor_vm *vm, u64 gpa, void *buf,
 		      unsigned int len);
 int kvisor_write_guest(struct kvisor_vm *vm, u64 gpa, const void *buf,
 		       unsigned int len);
+void kvisor_flush_guest_tlbs(struct kvisor_vm *vm);
+
+/* dirty.c: dirty page logging */
+int kvisor_dirty_bitmap_alloc(struct kvisor_vm *vm, struct kvisor_memslot *s);
+void kvisor_dirty_bitmap_free(struct kvisor_memslot *s);
+void kvisor_mark_dirty(struct kvisor_memslot *s, u64 gfn);
+long kvisor_dirty_log_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
+			    void __user *argp);
+int kvisor_enable_dirty_log_manual(struct kvisor_vm *vm, u64 flags);
 
 /* tdp.c */
 int kvisor_tdp_init(struct kvisor_tdp *tdp);
@@ -461,11 +480,12 @@ void kvisor_tdp_destroy(struct kvisor_tdp *tdp);
 int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gpa, phys_addr_t hpa,
 		   bool writable);
 void kvisor_tdp_unmap_range(struct kvisor_tdp *tdp, u64 gpa, u64 size);
+void kvisor_tdp_write_protect(struct kvisor_tdp *tdp, u64 gpa, u64 size);
 
 /* exits.c: the vendor-neutral exit handlers */
 int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
 		     bool string, bool rep, u64 next_rip);
-int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa);
+int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa, bool write);
 int kvisor_handle_hlt(struct kvisor_vcpu *vcpu, unsigned int len);
 int kvisor_handle_cpuid(struct kvisor_vcpu *vcpu, unsigned int len);
 int kvisor_handle_shutdown(struct kvisor_vcpu *vcpu);

@@ -10,6 +10,12 @@
  * deleted or moved or the VM dies; only then is it unmapped, every CPU made
  * to leave guest mode (so no stale translation can still be in use), and
  * the page released.
+ *
+ * Two slot flags change how a page is mapped.  A KVM_MEM_READONLY slot is
+ * never mapped writable: a guest write to it faults, and is then emulated
+ * as an MMIO write that userspace sees (kvisor_write_guest() treats the
+ * slot as absent for writes).  A KVM_MEM_LOG_DIRTY_PAGES slot maps a page
+ * writable only once the guest wrote it and dirty.c recorded that.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -61,26 +67,34 @@ static void kvisor_nop(void *unused)
 }
 
 /*
- * Unmap a slot from the nested tables and release its pages.  A vCPU may be
- * in guest mode on another CPU, using a translation it cached before the
- * unmap: make every vCPU flush before it next enters, then interrupt every
- * CPU and wait.  An interrupt forces a running guest out, so once each CPU
- * has answered, no guest can still be using the old pages.
+ * After mappings were removed or write-protected: a vCPU may be in guest
+ * mode on another CPU, using a translation it cached before.  Make every
+ * vCPU flush before it next enters, then interrupt every CPU and wait.  An
+ * interrupt forces a running guest out, so once each CPU has answered, no
+ * guest can still be using the old translations.
  */
-static void kvisor_slot_release(struct kvisor_vm *vm, struct kvisor_memslot *s)
+void kvisor_flush_guest_tlbs(struct kvisor_vm *vm)
 {
 	/* Pairs with the release in kvisor_create_vcpu(). */
 	int nr_vcpus = smp_load_acquire(&vm->nr_vcpus);
-	unsigned long pinned = 0;
-	u64 i;
+	int i;
 
-	kvisor_tdp_unmap_range(&vm->tdp, s->base_gfn << PAGE_SHIFT,
-			       s->npages << PAGE_SHIFT);
 	for (i = 0; i < nr_vcpus; i++)
 		kvisor_ops->request_tlb_flush(vm->vcpus[i]);
 	on_each_cpu(kvisor_nop, NULL, 1);
 	/* KVM_GET_STATS_FD's remote_tlb_flush; slots_lock serializes it. */
 	WRITE_ONCE(vm->remote_tlb_flush, vm->remote_tlb_flush + 1);
+}
+
+/* Unmap a slot from the nested tables and release its pages. */
+static void kvisor_slot_release(struct kvisor_vm *vm, struct kvisor_memslot *s)
+{
+	unsigned long pinned = 0;
+	u64 i;
+
+	kvisor_tdp_unmap_range(&vm->tdp, s->base_gfn << PAGE_SHIFT,
+			       s->npages << PAGE_SHIFT);
+	kvisor_flush_guest_tlbs(vm);
 
 	for (i = 0; i < s->npages; i++) {
 		if (s->pages[i]) {
@@ -94,12 +108,13 @@ static void kvisor_slot_release(struct kvisor_vm *vm, struct kvisor_memslot *s)
 		mmput(vm->mm);
 	}
 	vfree(s->pages);
+	kvisor_dirty_bitmap_free(s);
 	memset(s, 0, sizeof(*s));
 }
 
 static int kvisor_check_region(const struct kvm_userspace_memory_region *mr)
 {
-	if (mr->flags)	/* neither dirty logging nor read-only slots yet */
+	if (mr->flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
 		return -EINVAL;
 	if ((mr->memory_size | mr->guest_phys_addr | mr->userspace_addr) &
 	    ~PAGE_MASK)
@@ -118,9 +133,37 @@ static int kvisor_check_region(const struct kvm_userspace_memory_region *mr)
 }
 
 /*
- * Create, delete or move a slot, with the rules and errno values of KVM:
- * a slot's size and userspace address never change; only its guest address
- * (a move) or, later, its flags.
+ * A flags-only change, which can only switch dirty logging on or off (KVM
+ * refuses to change KVM_MEM_READONLY).  Switched on, the slot's pages are
+ * write-protected, unless they all start dirty; switched off, pages stay
+ * read-only until their next write fault maps them writable for good.
+ */
+static int kvisor_slot_set_flags(struct kvisor_vm *vm,
+				 struct kvisor_memslot *s, u32 flags)
+{
+	int r;
+
+	if (!(flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+		kvisor_dirty_bitmap_free(s);
+	} else if (!s->dirty_bitmap) {
+		r = kvisor_dirty_bitmap_alloc(vm, s);
+		if (r)
+			return r;
+		if (!(vm->dirty_log_manual & KVM_DIRTY_LOG_INITIALLY_SET)) {
+			kvisor_tdp_write_protect(&vm->tdp,
+						 s->base_gfn << PAGE_SHIFT,
+						 s->npages << PAGE_SHIFT);
+			kvisor_flush_guest_tlbs(vm);
+		}
+	}
+	s->flags = flags;
+	return 0;
+}
+
+/*
+ * Create, delete or move a slot, or change its flags, with the rules and
+ * errno values of KVM: a slot's size, userspace address and read-only
+ * flag never change; only its guest address (a move) or its dirty logging.
  */
 int kvisor_set_memory_region(struct kvisor_vm *vm,
 			     const struct kvm_userspace_memory_region *mr)
@@ -128,7 +171,7 @@ int kvisor_set_memory_region(struct kvisor_vm *vm,
 	struct kvisor_memslot *s;
 	u64 base = mr->guest_phys_addr >> PAGE_SHIFT;
 	u64 npages = mr->memory_size >> PAGE_SHIFT;
-	struct page **pages;
+	struct kvisor_memslot new = {};
 	int r;
 
 	r = kvisor_check_region(mr);
@@ -146,28 +189,41 @@ int kvisor_set_memory_region(struct kvisor_vm *vm,
 		goto out;
 	}
 	if (s->npages) {
-		if (mr->userspace_addr != s->hva || npages != s->npages)
+		if (mr->userspace_addr != s->hva || npages != s->npages ||
+		    ((mr->flags ^ s->flags) & KVM_MEM_READONLY))
 			goto out;
-		r = 0;
-		if (base == s->base_gfn)
+		if (base == s->base_gfn) {
+			r = mr->flags == s->flags ? 0 :
+			    kvisor_slot_set_flags(vm, s, mr->flags);
 			goto out;
+		}
 	}
 	r = -EEXIST;
 	if (kvisor_slot_overlaps(vm, (u16)mr->slot, base, npages))
 		goto out;
 
 	r = -ENOMEM;
-	pages = vzalloc(array_size(npages, sizeof(*pages)));
-	if (!pages)
+	new.base_gfn = base;
+	new.npages = npages;
+	new.hva = mr->userspace_addr;
+	new.flags = mr->flags;
+	new.pages = vzalloc(array_size(npages, sizeof(*new.pages)));
+	if (!new.pages)
 		goto out;
+	/* A moved slot that keeps logging keeps its log, as in KVM. */
+	if (mr->flags & KVM_MEM_LOG_DIRTY_PAGES) {
+		if (s->dirty_bitmap) {
+			new.dirty_bitmap = s->dirty_bitmap;
+			s->dirty_bitmap = NULL;
+		} else if (kvisor_dirty_bitmap_alloc(vm, &new)) {
+			vfree(new.pages);
+			goto out;
+		}
+	}
 	/* A move is a delete and a create: the pages are faulted in again. */
 	if (s->npages)
 		kvisor_slot_release(vm, s);
-	s->base_gfn = base;
-	s->npages = npages;
-	s->hva = mr->userspace_addr;
-	s->flags = mr->flags;
-	s->pages = pages;
+	*s = new;
 	r = 0;
 out:
 	mutex_unlock(&vm->slots_lock);
@@ -186,13 +242,15 @@ void kvisor_free_memslots(struct kvisor_vm *vm)
 }
 
 /*
- * Pin the page behind @gfn and map it in the nested tables.  Returns 0,
- * -ENOENT when no slot holds @gfn (the access is MMIO), or -EFAULT when the
- * userspace mapping cannot provide a writable page, which KVM_RUN reports
- * as -EFAULT just as KVM does.
+ * Pin the page behind @gfn and map it in the nested tables, after a guest
+ * access (a write if @write) faulted.  Returns 0, -ENOENT when no slot
+ * holds @gfn or it is a write to a read-only slot (the access is MMIO),
+ * or -EFAULT when the userspace mapping cannot provide the page, which
+ * KVM_RUN reports as -EFAULT just as KVM does.
  */
-int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn)
+int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
 {
+	bool readonly, writable;
 	struct kvisor_memslot *s;
 	struct page *page;
 	u64 idx;
@@ -201,7 +259,8 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn)
 	mutex_lock(&vm->slots_lock);
 	s = kvisor_find_slot(vm, gfn);
 	r = -ENOENT;
-	if (!s)
+	readonly = s && (s->flags & KVM_MEM_READONLY);
+	if (!s || (write && readonly))
 		goto out;
 	idx = gfn - s->base_gfn;
 	page = s->pages[idx];
@@ -215,8 +274,10 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn)
 		if (r)
 			goto out;
 		/* The VM's mm is current's: a VM is only run by its owner. */
+		/* A read-only slot may sit on a read-only mapping. */
 		r = pin_user_pages_fast(s->hva + idx * PAGE_SIZE, 1,
-					FOLL_WRITE | FOLL_LONGTERM, &page);
+					(readonly ? 0 : FOLL_WRITE) |
+					FOLL_LONGTERM, &page);
 		if (r != 1) {
 			account_locked_vm(vm->mm, 1, false);
 			pr_warn_ratelimited("gfn %#llx: cannot pin the page at hva %#llx (%d)\n",
@@ -226,14 +287,24 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn)
 		}
 		s->pages[idx] = page;
 	}
+	/* A logging slot's page turns writable once its write is logged. */
+	writable = !readonly && (!s->dirty_bitmap || write ||
+				 test_bit(idx, s->dirty_bitmap));
+	if (write)
+		kvisor_mark_dirty(s, gfn);
 	r = kvisor_tdp_map(&vm->tdp, gfn << PAGE_SHIFT, page_to_phys(page),
-			   true);
+			   writable);
 out:
 	mutex_unlock(&vm->slots_lock);
 	return r;
 }
 
-/* Guest memory through its slots' userspace mappings. */
+/*
+ * Guest memory through its slots' userspace mappings.  A write to a
+ * read-only slot finds no memory (-ENOENT: the emulator makes it MMIO);
+ * one to a logging slot is logged, after the data landed, under
+ * slots_lock so that a concurrent KVM_GET_DIRTY_LOG cannot miss it.
+ */
 static int kvisor_guest_access(struct kvisor_vm *vm, u64 gpa, void *buf,
 			       unsigned int len, bool write)
 {
@@ -245,13 +316,20 @@ static int kvisor_guest_access(struct kvisor_vm *vm, u64 gpa, void *buf,
 
 		mutex_lock(&vm->slots_lock);
 		s = kvisor_find_slot(vm, gpa >> PAGE_SHIFT);
-		if (!s) {
+		if (!s || (write && (s->flags & KVM_MEM_READONLY))) {
 			mutex_unlock(&vm->slots_lock);
 			return -ENOENT;
 		}
 		hva = (void __user *)(s->hva + gpa - (s->base_gfn << PAGE_SHIFT));
-		mutex_unlock(&vm->slots_lock);
-		r = write ? copy_to_user(hva, buf, n) : copy_from_user(buf, hva, n);
+		if (write) {
+			r = copy_to_user(hva, buf, n);
+			if (!r)
+				kvisor_mark_dirty(s, gpa >> PAGE_SHIFT);
+			mutex_unlock(&vm->slots_lock);
+		} else {
+			mutex_unlock(&vm->slots_lock);
+			r = copy_from_user(buf, hva, n);
+		}
 		if (r)
 			return -EFAULT;
 		buf += n;

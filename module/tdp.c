@@ -9,6 +9,10 @@
  * They differ only in the bits of an entry, which the backend supplies
  * through struct kvisor_tdp_format.  kvisor maps 4K pages only.
  *
+ * A mapping is either writable or not: read-only slots, and the pages of a
+ * dirty-logging slot not yet written since the log was last read, are
+ * mapped read-only, so a guest write faults and kvisor can act on it.
+ *
  * The hardware walks these tables while guests run, on any CPU, without
  * taking tdp->lock.  So an entry is only ever written whole (a single
  * aligned 8-byte store), a table is linked into its parent only after it
@@ -119,6 +123,35 @@ void kvisor_tdp_unmap_range(struct kvisor_tdp *tdp, u64 gpa, u64 size)
 		if (table) {
 			for (; gpa < end && gpa < next; gpa += PAGE_SIZE)
 				WRITE_ONCE(table[tdp_index(gpa, 1)], 0);
+		}
+		gpa = next;
+		cond_resched_lock(&tdp->lock);
+	}
+	spin_unlock(&tdp->lock);
+}
+
+/*
+ * Make the 4K mappings present in [@gpa, @gpa + @size) read-only, so that
+ * the next guest write to each faults.  The caller flushes the guests'
+ * TLBs, which may still hold the writable translations.
+ */
+void kvisor_tdp_write_protect(struct kvisor_tdp *tdp, u64 gpa, u64 size)
+{
+	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
+	u64 end = gpa + size;
+
+	spin_lock(&tdp->lock);
+	while (gpa < end) {
+		u64 *table = tdp_walk(tdp, gpa, false);
+		u64 next = (gpa | (SZ_2M - 1)) + 1;
+
+		for (; table && gpa < end && gpa < next; gpa += PAGE_SIZE) {
+			u64 *entry = &table[tdp_index(gpa, 1)];
+			u64 pte = READ_ONCE(*entry);
+
+			if (f->present(pte))
+				WRITE_ONCE(*entry,
+					   f->leaf(pte & TDP_ADDR_MASK, false));
 		}
 		gpa = next;
 		cond_resched_lock(&tdp->lock);

@@ -33,7 +33,11 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_GET_TSC_KHZ:
+	case KVM_CAP_READONLY_MEM:
 		return 1;
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		return KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
+		       KVM_DIRTY_LOG_INITIALLY_SET;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVISOR_MAX_MEMSLOTS;
 	case KVM_CAP_NR_VCPUS:
@@ -142,6 +146,9 @@ static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return kvisor_vm_set_identity_map(vm, (void __user *)arg);
 	case KVM_GET_STATS_FD:
 		return kvisor_vm_get_stats_fd(vm);
+	case KVM_GET_DIRTY_LOG:
+	case KVM_CLEAR_DIRTY_LOG:
+		return kvisor_dirty_log_ioctl(vm, ioctl, (void __user *)arg);
 	default:
 		return kvisor_irq_vm_ioctl(vm, ioctl, (void __user *)arg);
 	}

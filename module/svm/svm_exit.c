@@ -71,10 +71,12 @@ static int svm_exit_ioio(struct svm_vcpu *svm)
 				svm->vmcb->control.exit_info_2);
 }
 
+/* exit_info_1 is a #PF error code: bit 1 says the access was a write. */
 static int svm_exit_npf(struct svm_vcpu *svm)
 {
 	return kvisor_handle_tdp_fault(&svm->vcpu,
-				       svm->vmcb->control.exit_info_2);
+				       svm->vmcb->control.exit_info_2,
+				       svm->vmcb->control.exit_info_1 & BIT(1));
 }
 
 static int svm_exit_shutdown(struct svm_vcpu *svm)

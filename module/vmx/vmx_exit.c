@@ -121,9 +121,11 @@ static int vmx_exit_io(struct vmx_vcpu *vmx)
 				vmx->vcpu.rip + vmx->exit.insn_len);
 }
 
+/* Qualification bit 1: the access was a data write. */
 static int vmx_exit_ept_violation(struct vmx_vcpu *vmx)
 {
-	return kvisor_handle_tdp_fault(&vmx->vcpu, vmx->exit.gpa);
+	return kvisor_handle_tdp_fault(&vmx->vcpu, vmx->exit.gpa,
+				       vmx->exit.qualification & BIT(1));
 }
 
 static int vmx_exit_ept_misconfig(struct vmx_vcpu *vmx)
