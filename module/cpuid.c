@@ -461,6 +461,74 @@ static long kvisor_get_cpuid2(struct kvisor_vcpu *vcpu, struct kvm_cpuid2 *hdr,
 	return 0;
 }
 
+/* CR4 ------------------------------------------------------------------ */
+
+/* The CR4 bits every x86-64 CPU has. */
+#define KVISOR_CR4_BASE (X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | \
+			 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | \
+			 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+
+/* The CR4 bits that exist only with a CPUID feature, and where it is. */
+static const struct {
+	u64 cr4;
+	u32 function;
+	u8 reg;			/* 2: ECX, 1: EBX */
+	u32 bit;
+} kvisor_cr4_features[] = {
+	{ X86_CR4_VMXE, 1, 2, F(VMX) },
+	{ X86_CR4_SMXE, 1, 2, F(SMX) },
+	{ X86_CR4_PCIDE, 1, 2, F(PCID) },
+	{ X86_CR4_OSXSAVE, 1, 2, F(XSAVE) },
+	{ X86_CR4_FSGSBASE, 7, 1, F(FSGSBASE) },
+	{ X86_CR4_SMEP, 7, 1, F(SMEP) },
+	{ X86_CR4_SMAP, 7, 1, F(SMAP) },
+	{ X86_CR4_UMIP, 7, 2, F(UMIP) },
+	{ X86_CR4_PKE, 7, 2, F(PKU) },
+	{ X86_CR4_LA57, 7, 2, F(LA57) },
+};
+
+static u64 kvisor_cr4_allowed(const struct kvm_cpuid_entry2 *e, int nent)
+{
+	u64 ok = KVISOR_CR4_BASE;
+	int i, j;
+
+	for (i = 0; i < ARRAY_SIZE(kvisor_cr4_features); i++) {
+		for (j = 0; j < nent; j++) {
+			u32 r;
+
+			if (e[j].function != kvisor_cr4_features[i].function ||
+			    e[j].index)
+				continue;
+			r = kvisor_cr4_features[i].reg == 1 ? e[j].ebx : e[j].ecx;
+			if (r & kvisor_cr4_features[i].bit)
+				ok |= kvisor_cr4_features[i].cr4;
+		}
+	}
+	return ok;
+}
+
+/*
+ * A CR4 KVM_SET_SREGS may load, by KVM's rule: only bits of features kvisor
+ * offers (KVM_GET_SUPPORTED_CPUID), and once the vCPU has a CPUID table,
+ * only those of features the table gives it.
+ */
+bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4)
+{
+	struct kvm_cpuid_entry2 *sup;
+	u64 ok;
+	int n;
+
+	sup = kcalloc(KVISOR_SUPPORTED_NENT, sizeof(*sup), GFP_KERNEL);
+	if (!sup)
+		return false;
+	n = kvisor_build_supported(sup);
+	ok = kvisor_cr4_allowed(sup, n);
+	kfree(sup);
+	if (vcpu->cpuid_nent)
+		ok &= kvisor_cr4_allowed(vcpu->cpuid, vcpu->cpuid_nent);
+	return !(cr4 & ~ok);
+}
+
 /* KVM_SET_CPUID2 and KVM_GET_CPUID2, under the vCPU's mutex. */
 long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			     struct kvm_cpuid2 __user *argp)

@@ -488,13 +488,21 @@ static int kvisor_complete_pio(struct kvisor_vcpu *vcpu)
 static int kvisor_complete_pio_string(struct kvisor_vcpu *vcpu)
 {
 	u64 mask = kvisor_addr_mask(vcpu->pio.addr_size);
-	u32 bytes = vcpu->pio.count * vcpu->pio.size;
 	int idx = vcpu->pio.in ? EMU_RDI : EMU_RSI;
 	u64 gpa, *reg = &vcpu->regs[idx];
+	u32 bytes;
 	int r;
 
 	if (vcpu->rip != vcpu->pio.rip)
 		return 1;
+	/*
+	 * Userspace may have lowered RCX meanwhile: as KVM, do no more
+	 * iterations than it now says are left.
+	 */
+	if (vcpu->pio.rep)
+		vcpu->pio.count = min_t(u64, vcpu->pio.count,
+					vcpu->regs[EMU_RCX] & mask);
+	bytes = vcpu->pio.count * vcpu->pio.size;
 	if (vcpu->pio.in) {
 		struct emu_ctxt ctxt;
 

@@ -288,6 +288,9 @@ struct kvisor_vm {
 	u32 nr_ioapic_pins;
 	u64 remote_tlb_flush;
 	pid_t creator;		/* thread ID, for the statistics' name */
+	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID, 0 until set */
+	u32 bsp_id;		/* KVM_SET_BOOT_CPU_ID */
+	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES, unused */
 };
 
 enum kvisor_irqchip_mode {
@@ -441,6 +444,7 @@ void kvisor_debugfs_vcpu_init(struct kvisor_vcpu *vcpu);
 int kvisor_create_vm(unsigned long type);
 long kvisor_check_extension(struct kvisor_vm *vm, long cap);
 void kvisor_vm_put(struct kvisor_vm *vm);
+int kvisor_vm_set_max_vcpu_id(struct kvisor_vm *vm, u64 max);
 
 /* vcpu.c */
 int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id);
@@ -509,6 +513,7 @@ long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			     struct kvm_cpuid2 __user *argp);
 void kvisor_vcpu_cpuid_free(struct kvisor_vcpu *vcpu);
 void kvisor_cpuid(struct kvisor_vcpu *vcpu);
+bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4);
 
 /* events.c: KVM_GET/SET_VCPU_EVENTS and KVM_CAP_SYNC_REGS */
 void kvisor_get_vcpu_events(struct kvisor_vcpu *vcpu,

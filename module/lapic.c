@@ -596,7 +596,7 @@ static void lapic_reset(struct kvisor_lapic *apic, bool init)
 	for (i = 0; i < LAPIC_NR_LVT; i++)
 		reg_set(apic, LVT_REG(i), APIC_LVT_MASKED);
 	/* like KVM: the BSP's LINT0 passes the PIC's INTR from the start */
-	if (vcpu->id == 0)
+	if (vcpu->apic_base & MSR_IA32_APICBASE_BSP)
 		reg_set(apic, APIC_LVT0, APIC_DM_EXTINT);
 	reg_set(apic, APIC_DFR, 0xffffffff);
 	reg_set(apic, APIC_SPIV, 0xff);

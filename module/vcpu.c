@@ -683,7 +683,7 @@ int kvisor_vcpu_set_sregs(struct kvisor_vcpu *vcpu,
 {
 	int bit, r;
 
-	if (!kvisor_sregs_valid(sregs))
+	if (!kvisor_sregs_valid(sregs) || !kvisor_cr4_valid(vcpu, sregs->cr4))
 		return -EINVAL;
 	/* The LAPIC's checks first: a refused base changes nothing. */
 	if (vcpu->apic) {
@@ -915,7 +915,7 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 	char name[24];
 	int i, r, fd;
 
-	if (id >= KVISOR_MAX_VCPUS)
+	if (id >= (READ_ONCE(vm->max_vcpu_ids) ?: KVISOR_MAX_VCPUS))
 		return -EINVAL;
 	/* A backend still without guest execution says so, not more. */
 	if (!kvisor_ops->vcpu_create) {
@@ -939,8 +939,8 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 	}
 	vcpu->id = id;
 	vcpu->creator = task_pid_nr(current);
-	/* vCPU 0 is the bootstrap processor, as in KVM. */
-	if (!id)
+	/* The bootstrap processor: vCPU 0 unless KVM_SET_BOOT_CPU_ID said. */
+	if (id == vm->bsp_id)
 		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;
 	if (kvisor_irqchip_in_kernel(vm)) {
 		r = kvisor_lapic_create(vcpu);
@@ -949,7 +949,7 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 			goto out;
 		}
 		/* The application processors wait for INIT and SIPI. */
-		if (id)
+		if (id != vm->bsp_id)
 			vcpu->mp_state = KVM_MP_STATE_UNINITIALIZED;
 	}
 

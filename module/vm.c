@@ -57,6 +57,7 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_SPLIT_IRQCHIP:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_USER_NMI:
+	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_INTR_SHADOW:
 		return 1;
@@ -119,6 +120,41 @@ static int kvisor_vm_set_identity_map(struct kvisor_vm *vm, void __user *argp)
 	return r;
 }
 
+/* KVM_ENABLE_CAP(KVM_CAP_MAX_VCPU_ID): once, before vCPUs, at most ours. */
+int kvisor_vm_set_max_vcpu_id(struct kvisor_vm *vm, u64 max)
+{
+	int r = -EINVAL;
+
+	if (max > KVISOR_MAX_VCPUS)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	if (vm->max_vcpu_ids == max) {
+		r = 0;
+	} else if (!vm->max_vcpu_ids && !vm->nr_vcpus) {
+		vm->max_vcpu_ids = max;
+		r = 0;
+	}
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/* Settings KVM takes only while no vCPU exists. */
+static long kvisor_vm_before_vcpus(struct kvisor_vm *vm, unsigned int ioctl,
+				   unsigned long arg)
+{
+	long r = 0;
+
+	mutex_lock(&vm->lock);
+	if (ioctl == KVM_SET_BOOT_CPU_ID) {
+		if (vm->nr_vcpus)
+			r = -EBUSY;
+		else
+			vm->bsp_id = arg;
+	}
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
 static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 			    unsigned long arg)
 {
@@ -144,6 +180,19 @@ static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return arg > (unsigned int)(-3 * PAGE_SIZE) ? -EINVAL : 0;
 	case KVM_SET_IDENTITY_MAP_ADDR:
 		return kvisor_vm_set_identity_map(vm, (void __user *)arg);
+	case KVM_SET_BOOT_CPU_ID:
+		return kvisor_vm_before_vcpus(vm, ioctl, arg);
+	case KVM_SET_NR_MMU_PAGES:
+		/*
+		 * kvisor has no shadow page tables to size; it keeps the number
+		 * for KVM_GET_NR_MMU_PAGES, with KVM's lower bound.
+		 */
+		if (arg < 64)
+			return -EINVAL;
+		WRITE_ONCE(vm->nr_mmu_pages, arg);
+		return 0;
+	case KVM_GET_NR_MMU_PAGES:
+		return READ_ONCE(vm->nr_mmu_pages);
 	case KVM_GET_STATS_FD:
 		return kvisor_vm_get_stats_fd(vm);
 	case KVM_GET_DIRTY_LOG:
