@@ -98,7 +98,7 @@
 	 F(XSAVE) | F(AVX) | F(F16C) | F(RDRAND))
 
 /*
- * Left out: INVPCID (needs a VMX control kvisor does not set), TSC_ADJUST,
+ * Left out: INVPCID (needs a VMX control kvisor does not set),
  * RTM and HLE (their control MSRs), AVX-512 (states not offered in XCR0),
  * Intel PT, SGX, PQM/PQE (host resources).
  */
@@ -248,7 +248,9 @@ static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 	if (max_basic >= 7) {
 		e = kvisor_add_leaf(&t, 7, 0, true);
 		e->eax = 0;
-		e->ebx = kvisor_allowed(e->ebx, CPUID_7_0_EBX, allow_7_ebx);
+		/* TSC_ADJUST is exits.c's, whatever the host has, as in KVM. */
+		e->ebx = kvisor_allowed(e->ebx, CPUID_7_0_EBX, allow_7_ebx) |
+			 F(TSC_ADJUST);
 		e->ecx = 0;
 		e->edx = 0;
 	}

@@ -137,6 +137,49 @@ int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
  * them only for KVM_GET/SET_MSRS); anything else raises #GP, as KVM does
  * by default.
  */
+/* TSC_ADJUST exists for the guest only if its CPUID says so, as in KVM. */
+static bool kvisor_guest_has_tsc_adjust(struct kvisor_vcpu *vcpu)
+{
+	int i;
+
+	for (i = 0; i < vcpu->cpuid_nent; i++)
+		if (vcpu->cpuid[i].function == 7 && !vcpu->cpuid[i].index)
+			return vcpu->cpuid[i].ebx & BIT(X86_FEATURE_TSC_ADJUST & 31);
+	return false;
+}
+
+/*
+ * The guest's TSC and IA32_TSC_ADJUST move together, as on hardware: a
+ * guest write to either changes both by the same amount.  Userspace's
+ * writes (@host) set one without the other, so that restoring a saved
+ * pair gives back the pair.
+ */
+int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
+{
+	u64 tsc;
+	int r;
+
+	if (msr == MSR_IA32_TSC_ADJUST && host) {
+		vcpu->tsc_adjust = val;
+		return 0;
+	}
+	if (msr == MSR_IA32_TSC_ADJUST && !kvisor_guest_has_tsc_adjust(vcpu))
+		return -EINVAL;
+	if (msr == MSR_IA32_TSC && host)
+		return kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, val);
+	r = kvisor_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc);
+	if (r)
+		return r;
+	if (msr == MSR_IA32_TSC) {
+		vcpu->tsc_adjust += val - tsc;
+		return kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, val);
+	}
+	r = kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, tsc + (val - vcpu->tsc_adjust));
+	if (!r)
+		vcpu->tsc_adjust = val;
+	return r;
+}
+
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
 	if (vcpu->apic) {
@@ -148,6 +191,13 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		*val = vcpu->tsc_adjust;
+		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+		/* Without an in-kernel LAPIC (which answers first): none. */
+		*val = 0;
 		return 0;
 	default:
 		return kvisor_ops->get_msr(vcpu, msr, val);
@@ -179,6 +229,8 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	/* An invalid PAT would make VM entry fail, not raise the #GP due. */
 	if (msr == MSR_IA32_CR_PAT && !kvisor_pat_valid(val))
 		return -EINVAL;
+	if (msr == MSR_IA32_TSC || msr == MSR_IA32_TSC_ADJUST)
+		return kvisor_set_tsc_msr(vcpu, msr, val, false);
 	return kvisor_ops->set_msr(vcpu, msr, val);
 }
 

@@ -290,6 +290,7 @@ struct kvisor_vm {
 	pid_t creator;		/* thread ID, for the statistics' name */
 	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID, 0 until set */
 	u32 bsp_id;		/* KVM_SET_BOOT_CPU_ID */
+	u64 tsc_base;		/* host TSC when the first vCPU's TSC was 0 */
 	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES, unused */
 };
 
@@ -397,6 +398,7 @@ struct kvisor_vcpu {
 	atomic_t nmi_pending;
 	u8 sipi_vector;
 	u8 eoi_exit_vector;
+	u64 tsc_adjust;		/* IA32_TSC_ADJUST */
 	pid_t creator;		/* thread ID, for the statistics' name */
 };
 
@@ -502,6 +504,7 @@ int kvisor_handle_nmi_window(struct kvisor_vcpu *vcpu);
 int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len);
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host);
 int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len);
 bool kvisor_xcr0_valid(u64 val);
 u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4);

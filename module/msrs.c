@@ -23,7 +23,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
-	MSR_IA32_APICBASE,
+	MSR_IA32_APICBASE, MSR_IA32_TSC_ADJUST, MSR_IA32_TSC_DEADLINE,
 };
 
 /*
@@ -68,6 +68,12 @@ static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		vcpu->apic_base = val;
+		return 0;
+	case MSR_IA32_TSC:
+	case MSR_IA32_TSC_ADJUST:
+		return kvisor_set_tsc_msr(vcpu, msr, val, true);
+	case MSR_IA32_TSC_DEADLINE:
+		/* No LAPIC to arm (with one, it answered above): ignored. */
 		return 0;
 	case MSR_FS_BASE:
 	case MSR_GS_BASE:

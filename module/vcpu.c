@@ -939,6 +939,13 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 	}
 	vcpu->id = id;
 	vcpu->creator = task_pid_nr(current);
+	/*
+	 * As KVM: the TSC starts at 0 with the VM, and every vCPU's runs in
+	 * step with the first one's (guests check that their CPUs agree).
+	 */
+	if (!vm->nr_vcpus)
+		vm->tsc_base = rdtsc();
+	kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, rdtsc() - vm->tsc_base);
 	/* The bootstrap processor: vCPU 0 unless KVM_SET_BOOT_CPU_ID said. */
 	if (id == vm->bsp_id)
 		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;

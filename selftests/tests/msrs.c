@@ -4,6 +4,7 @@
  *
  *  - KVM_GET_MSR_INDEX_LIST: -E2BIG with the count needed for a short
  *    buffer, then a list with the MSRs a VMM saves and restores.
+ *  - A new VM's TSC starts from 0.
  *  - KVM_SET_MSRS: values set from userspace are what the guest reads
  *    with RDMSR.  The SYSCALL MSRs, KERNEL_GS_BASE and SYSENTER_ESP are
  *    not intercepted, so this checks that the values reach the hardware
@@ -176,6 +177,10 @@ int main(void)
 	khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 	TEST_ASSERT(khz > 0, "KVM_GET_TSC_KHZ: %d", khz);
 	ksft_print_msg("KVM_GET_TSC_KHZ: %d\n", khz);
+	/* As in KVM, a new VM's TSC starts from 0: under a minute ago. */
+	tsc = get_msr(vcpu, MSR_TSC);
+	TEST_ASSERT(tsc < 60ULL * khz * 1000, "a new vCPU's TSC is %#lx", tsc);
+	ksft_print_msg("the TSC starts at 0 with the VM: ok\n");
 
 	/* FS_BASE is the segment base KVM_GET_SREGS shows. */
 	vcpu_sregs_get(vcpu, &sregs);
