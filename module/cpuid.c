@@ -61,7 +61,7 @@
  *                0xd.2 (AVX) as the host's
  *   0x40000000   KVM's signature "KVMKVMKVM", and 0x40000001 as the last
  *                KVM leaf
- *   0x40000001   KVM's paravirtual features: none
+ *   0x40000001   KVM's paravirtual features: kvmclock only
  *   0x80000000   the highest extended leaf here (at most 0x80000008),
  *                the host's vendor string (AMD has one there)
  *   0x80000001   EAX: the host's signature; ECX, EDX: KVISOR_8_1_ECX,
@@ -204,7 +204,7 @@ static void kvisor_build_xsave(struct kvisor_cpuid_table *t, u64 xcr0)
 /*
  * KVM's own leaves, which userspace and guests look for to know they run
  * on KVM: the signature "KVMKVMKVM" with the highest KVM leaf, and that
- * leaf's paravirtual features, of which kvisor offers none.
+ * leaf's paravirtual features: kvmclock (kvmclock.c), with both MSR sets.
  */
 static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 {
@@ -215,7 +215,10 @@ static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 		.ebx = 0x4b4d564b, .ecx = 0x564b4d56, .edx = 0x4d,
 	};
 	e = &t->entries[t->nent++];
-	*e = (struct kvm_cpuid_entry2) { .function = KVM_CPUID_FEATURES };
+	*e = (struct kvm_cpuid_entry2) {
+		.function = KVM_CPUID_FEATURES,
+		.eax = BIT(KVM_FEATURE_CLOCKSOURCE) | BIT(KVM_FEATURE_CLOCKSOURCE2),
+	};
 }
 
 /* The supported table, see the comment at the top; returns its length. */

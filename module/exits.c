@@ -182,12 +182,16 @@ int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
 
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
-	if (vcpu->apic) {
-		int r = kvisor_lapic_get_msr(vcpu, msr, val);
+	int r;
 
+	if (vcpu->apic) {
+		r = kvisor_lapic_get_msr(vcpu, msr, val);
 		if (r != -ENOENT)
 			return r;
 	}
+	r = kvisor_kvmclock_get_msr(vcpu, msr, val);
+	if (r != -ENOENT)
+		return r;
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
@@ -220,9 +224,10 @@ static bool kvisor_pat_valid(u64 pat)
 
 int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
-	if (vcpu->apic) {
-		int r = kvisor_lapic_set_msr(vcpu, msr, val, false);
+	int r;
 
+	if (vcpu->apic) {
+		r = kvisor_lapic_set_msr(vcpu, msr, val, false);
 		if (r != -ENOENT)
 			return r;
 	}
@@ -231,6 +236,9 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		return -EINVAL;
 	if (msr == MSR_IA32_TSC || msr == MSR_IA32_TSC_ADJUST)
 		return kvisor_set_tsc_msr(vcpu, msr, val, false);
+	r = kvisor_kvmclock_set_msr(vcpu, msr, val);
+	if (r != -ENOENT)
+		return r;
 	return kvisor_ops->set_msr(vcpu, msr, val);
 }
 

@@ -291,6 +291,9 @@ struct kvisor_vm {
 	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID, 0 until set */
 	u32 bsp_id;		/* KVM_SET_BOOT_CPU_ID */
 	u64 tsc_base;		/* host TSC when the first vCPU's TSC was 0 */
+	s64 kvmclock_offset;	/* VM clock = host boot time + this (kvmclock.c) */
+	atomic_t kvmclock_gen;	/* bumped by KVM_SET_CLOCK */
+	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK(_NEW) */
 	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES, unused */
 };
 
@@ -399,6 +402,9 @@ struct kvisor_vcpu {
 	u8 sipi_vector;
 	u8 eoi_exit_vector;
 	u64 tsc_adjust;		/* IA32_TSC_ADJUST */
+	u64 kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME(_NEW): GPA | enable */
+	u32 kvmclock_version;	/* of the pvclock structure written there */
+	int kvmclock_seen;	/* vm->kvmclock_gen at the last update */
 	pid_t creator;		/* thread ID, for the statistics' name */
 };
 
@@ -525,6 +531,15 @@ int kvisor_set_vcpu_events(struct kvisor_vcpu *vcpu,
 			   const struct kvm_vcpu_events *ev);
 int kvisor_sync_regs_in(struct kvisor_vcpu *vcpu);
 void kvisor_sync_regs_out(struct kvisor_vcpu *vcpu);
+
+/* kvmclock.c: the VM's clock and the paravirtual clock */
+void kvisor_kvmclock_vm_init(struct kvisor_vm *vm);
+long kvisor_kvmclock_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
+			      void __user *argp);
+void kvisor_kvmclock_update(struct kvisor_vcpu *vcpu);
+bool kvisor_kvmclock_stale(struct kvisor_vcpu *vcpu);
+int kvisor_kvmclock_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
+int kvisor_kvmclock_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 
 /* msrs.c: KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS, KVM_SET_MSRS */
 long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);

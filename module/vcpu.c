@@ -475,6 +475,8 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 	 * Finish the last exit first: userspace completes an I/O exit by
 	 * calling KVM_RUN with immediate_exit set, as KVM allows.
 	 */
+	/* The pvclock follows the host's clock between two KVM_RUNs too. */
+	kvisor_kvmclock_update(vcpu);
 	r = kvisor_complete_userspace_exit(vcpu);
 	/* Like KVM, leave exit_reason as it was: nothing ran. */
 	if (r > 0 && kvisor_immediate_exit(run))
@@ -493,6 +495,8 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 		}
 		clear_bit(KVISOR_REQ_EVENT, &vcpu->requests);
 		kvisor_inject_pending(vcpu);
+		if (kvisor_kvmclock_stale(vcpu))
+			kvisor_kvmclock_update(vcpu);
 		r = kvisor_ops->run(vcpu);
 		/* Kicked on the way in: look at the interrupts again. */
 		if (r == -EAGAIN) {

@@ -61,6 +61,8 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_INTR_SHADOW:
 		return 1;
+	case KVM_CAP_ADJUST_CLOCK:
+		return KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC;
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS |
 		       KVM_SYNC_X86_EVENTS;
@@ -182,6 +184,9 @@ static long kvisor_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return kvisor_vm_set_identity_map(vm, (void __user *)arg);
 	case KVM_SET_BOOT_CPU_ID:
 		return kvisor_vm_before_vcpus(vm, ioctl, arg);
+	case KVM_GET_CLOCK:
+	case KVM_SET_CLOCK:
+		return kvisor_kvmclock_vm_ioctl(vm, ioctl, (void __user *)arg);
 	case KVM_SET_NR_MMU_PAGES:
 		/*
 		 * kvisor has no shadow page tables to size; it keeps the number
@@ -248,6 +253,7 @@ int kvisor_create_vm(unsigned long type)
 	INIT_LIST_HEAD(&vm->ioeventfds);
 	vm->mm = current->mm;
 	vm->creator = task_pid_nr(current);
+	kvisor_kvmclock_vm_init(vm);
 	mmgrab(vm->mm);
 	kvisor_debugfs_vm_init(vm);
 

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmclock: the VM's clock (KVM_GET_CLOCK, KVM_SET_CLOCK) and the
+ * paravirtual clock a guest reads from memory with RDTSC.
+ *
+ * The guest enables its pvclock structure with MSR_KVM_SYSTEM_TIME_NEW
+ * and computes the time from it as Linux does; each value it reports must
+ * lie between the VM clock read by the host just before KVM_RUN and just
+ * after, also after KVM_SET_CLOCK moved the clock to 1000 s, and with
+ * KVM_CLOCK_REALTIME (a realtime in the past adds the time since).  The
+ * wall-clock MSR gives the epoch the clock counts from.  Unknown
+ * KVM_SET_CLOCK flags are EINVAL.
+ */
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "kvm_util.h"
+
+#define MSR_KVM_WALL_CLOCK_NEW	0x4b564d00
+#define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
+#define NSEC			1000000000ULL
+
+struct pvclock {
+	uint32_t version;
+	uint32_t pad0;
+	uint64_t tsc_timestamp;
+	uint64_t system_time;
+	uint32_t tsc_to_system_mul;
+	int8_t tsc_shift;
+	uint8_t flags;
+	uint8_t pad[2];
+} __attribute__((packed));
+
+struct wall_clock {
+	uint32_t version;
+	uint32_t sec;
+	uint32_t nsec;
+};
+
+static struct pvclock pvti __attribute__((aligned(64)));
+static struct wall_clock wc;
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t val)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
+		     "d"((uint32_t)(val >> 32)));
+}
+
+/* The guest's side of the ABI, as Linux's pvclock_clocksource_read(). */
+static uint64_t pvclock_read(void)
+{
+	uint32_t version;
+	uint64_t delta, ns;
+
+	do {
+		version = __atomic_load_n(&pvti.version, __ATOMIC_ACQUIRE);
+		delta = rdtsc() - pvti.tsc_timestamp;
+		if (pvti.tsc_shift < 0)
+			delta >>= -pvti.tsc_shift;
+		else
+			delta <<= pvti.tsc_shift;
+		ns = pvti.system_time +
+		     (uint64_t)(((unsigned __int128)delta *
+				 pvti.tsc_to_system_mul) >> 32);
+	} while ((version & 1) ||
+		 version != __atomic_load_n(&pvti.version, __ATOMIC_ACQUIRE));
+	return ns;
+}
+
+static void guest_code(void)
+{
+	int i;
+
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)&pvti | 1);
+	wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uint64_t)&wc);
+	GUEST_ASSERT(pvti.version && !(pvti.version & 1));
+	GUEST_ASSERT(wc.sec > 1600000000);	/* after 2020 */
+	for (i = 0; i < 3; i++)
+		GUEST_SYNC(pvclock_read());
+	GUEST_DONE();
+}
+
+static uint64_t get_clock(struct kvm_vm *vm)
+{
+	struct kvm_clock_data d;
+
+	vm_ioctl(vm, KVM_GET_CLOCK, &d);
+	/* KVM gives realtime and host TSC only with its master clock. */
+	TEST_ASSERT(!(d.flags & KVM_CLOCK_REALTIME) ||
+		    d.realtime > 1600000000ULL * NSEC, "realtime %llu",
+		    d.realtime);
+	return d.clock;
+}
+
+/* One guest reading, between two host ones. */
+static uint64_t check_round(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	uint64_t lo, hi;
+	struct ucall uc;
+
+	lo = get_clock(vm);
+	vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
+	hi = get_clock(vm);
+	TEST_ASSERT(lo <= uc.args[0] && uc.args[0] <= hi,
+		    "guest kvmclock %lu outside [%lu, %lu]", uc.args[0], lo, hi);
+	return uc.args[0];
+}
+
+int main(void)
+{
+	struct kvm_clock_data d = { 0 };
+	struct kvm_vcpu *vcpu;
+	struct timespec ts;
+	struct kvm_vm *vm;
+	uint64_t t;
+
+	if (!(kvm_check_cap(KVM_CAP_ADJUST_CLOCK) & KVM_CLOCK_REALTIME))
+		ksft_exit_skip("KVM_CAP_ADJUST_CLOCK without KVM_CLOCK_REALTIME\n");
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
+	t = get_clock(vm);
+	TEST_ASSERT(t < 60 * NSEC, "a new VM's clock reads %lu ns", t);
+
+	t = check_round(vm, vcpu);
+	ksft_print_msg("pvclock %lu ns, within the host's readings: ok\n", t);
+
+	d.clock = 1000 * NSEC;
+	vm_ioctl(vm, KVM_SET_CLOCK, &d);
+	t = check_round(vm, vcpu);
+	TEST_ASSERT(t >= 1000 * NSEC, "after KVM_SET_CLOCK: %lu", t);
+	ksft_print_msg("KVM_SET_CLOCK 1000 s: guest reads %lu: ok\n", t);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d.clock = 2000 * NSEC;
+	d.flags = KVM_CLOCK_REALTIME;
+	d.realtime = ts.tv_sec * NSEC + ts.tv_nsec - 100 * NSEC;
+	vm_ioctl(vm, KVM_SET_CLOCK, &d);
+	t = check_round(vm, vcpu);
+	TEST_ASSERT(t >= 2100 * NSEC, "KVM_CLOCK_REALTIME 100 s ago: %lu", t);
+	ksft_print_msg("KVM_CLOCK_REALTIME adds the 100 s since: ok\n");
+
+	d.flags = 1 << 7;
+	TEST_ASSERT(ioctl(vm->fd, KVM_SET_CLOCK, &d) == -1 && errno == EINVAL,
+		    "KVM_SET_CLOCK with an unknown flag");
+	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	kvm_vm_free(vm);
+	ksft_exit_pass();
+}
