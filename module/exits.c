@@ -199,6 +199,9 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	case MSR_IA32_TSC_ADJUST:
 		*val = vcpu->tsc_adjust;
 		return 0;
+	case MSR_IA32_UCODE_REV:
+		*val = vcpu->ucode_rev;
+		return 0;
 	case MSR_IA32_TSC_DEADLINE:
 		/* Without an in-kernel LAPIC (which answers first): none. */
 		*val = 0;
@@ -236,6 +239,9 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		return -EINVAL;
 	if (msr == MSR_IA32_TSC || msr == MSR_IA32_TSC_ADJUST)
 		return kvisor_set_tsc_msr(vcpu, msr, val, false);
+	/* Guests write 0 here before CPUID to read the revision: ignored. */
+	if (msr == MSR_IA32_UCODE_REV)
+		return 0;
 	r = kvisor_kvmclock_set_msr(vcpu, msr, val);
 	if (r != -ENOENT)
 		return r;

@@ -402,6 +402,7 @@ struct kvisor_vcpu {
 	u8 sipi_vector;
 	u8 eoi_exit_vector;
 	u64 tsc_adjust;		/* IA32_TSC_ADJUST */
+	u64 ucode_rev;		/* IA32_UCODE_REV as the guest reads it */
 	u64 kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME(_NEW): GPA | enable */
 	u32 kvmclock_version;	/* of the pvclock structure written there */
 	int kvmclock_seen;	/* vm->kvmclock_gen at the last update */
@@ -543,6 +544,8 @@ int kvisor_kvmclock_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 
 /* msrs.c: KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS, KVM_SET_MSRS */
 long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);
+long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
+long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);
 long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			    struct kvm_msrs __user *argp);
 

@@ -46,17 +46,10 @@ static long kvisor_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return kvisor_get_supported_cpuid((void __user *)arg);
 	case KVM_GET_MSR_INDEX_LIST:
 		return kvisor_get_msr_index_list((void __user *)arg);
-	case KVM_GET_MSR_FEATURE_INDEX_LIST: {
-		/*
-		 * kvisor reports no feature MSRs (no system KVM_GET_MSRS):
-		 * the list is empty and every buffer is big enough.
-		 */
-		struct kvm_msr_list none = { .nmsrs = 0 };
-
-		if (copy_to_user((void __user *)arg, &none, sizeof(none)))
-			return -EFAULT;
-		return 0;
-	}
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return kvisor_get_msr_feature_index_list((void __user *)arg);
+	case KVM_GET_MSRS:
+		return kvisor_get_feature_msrs((void __user *)arg);
 #ifdef KVM_TRACE_ENABLE
 	/* Gone from later kernels' KVM, which then answer -EINVAL. */
 	case KVM_TRACE_ENABLE:

@@ -26,14 +26,25 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
 	MSR_IA32_APICBASE, MSR_IA32_TSC_ADJUST, MSR_IA32_TSC_DEADLINE,
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME_NEW,
-	MSR_KVM_WALL_CLOCK_NEW,
+	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV,
+};
+
+/*
+ * Feature MSRs: what the host's CPU is, for userspace to choose the
+ * guest's values from (KVM_GET_MSR_FEATURE_INDEX_LIST, then KVM_GET_MSRS
+ * on /dev/kvm).  Of KVM's, only the microcode revision concerns what
+ * kvisor offers.
+ */
+static const u32 kvisor_feature_msrs[] = {
+	MSR_IA32_UCODE_REV,
 };
 
 /*
  * As KVM: the count needed always goes back to userspace, so a caller
  * with too small a buffer (-E2BIG) learns how big to make it.
  */
-long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp)
+static long kvisor_put_msr_list(struct kvm_msr_list __user *argp,
+				const u32 *msrs, u32 nr)
 {
 	struct kvm_msr_list list;
 	u32 n;
@@ -41,15 +52,36 @@ long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp)
 	if (copy_from_user(&list, argp, sizeof(list)))
 		return -EFAULT;
 	n = list.nmsrs;
-	list.nmsrs = ARRAY_SIZE(kvisor_msrs_to_save);
+	list.nmsrs = nr;
 	if (copy_to_user(argp, &list, sizeof(list)))
 		return -EFAULT;
 	if (n < list.nmsrs)
 		return -E2BIG;
-	if (copy_to_user(argp->indices, kvisor_msrs_to_save,
-			 sizeof(kvisor_msrs_to_save)))
+	if (copy_to_user(argp->indices, msrs, nr * sizeof(*msrs)))
 		return -EFAULT;
 	return 0;
+}
+
+long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp)
+{
+	return kvisor_put_msr_list(argp, kvisor_msrs_to_save,
+				   ARRAY_SIZE(kvisor_msrs_to_save));
+}
+
+long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp)
+{
+	return kvisor_put_msr_list(argp, kvisor_feature_msrs,
+				   ARRAY_SIZE(kvisor_feature_msrs));
+}
+
+static int kvisor_get_feature_msr(u32 msr, u64 *val)
+{
+	switch (msr) {
+	case MSR_IA32_UCODE_REV:
+		return rdmsrl_safe(MSR_IA32_UCODE_REV, val) ? -EIO : 0;
+	default:
+		return -ENOENT;
+	}
 }
 
 /*
@@ -78,6 +110,9 @@ static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	case MSR_IA32_TSC_DEADLINE:
 		/* No LAPIC to arm (with one, it answered above): ignored. */
 		return 0;
+	case MSR_IA32_UCODE_REV:
+		vcpu->ucode_rev = val;
+		return 0;
 	case MSR_FS_BASE:
 	case MSR_GS_BASE:
 	case MSR_KERNEL_GS_BASE:
@@ -97,8 +132,33 @@ static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
  * value is how many succeeded, which is how KVM reports a failure here.
  * KVM_GET_MSRS copies every entry back, the unread ones unchanged.
  */
+static long kvisor_msrs_io(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			   struct kvm_msrs __user *argp);
+
 long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			    struct kvm_msrs __user *argp)
+{
+	return kvisor_msrs_io(vcpu, ioctl, argp);
+}
+
+/* KVM_GET_MSRS on /dev/kvm: the feature MSRs. */
+long kvisor_get_feature_msrs(struct kvm_msrs __user *argp)
+{
+	return kvisor_msrs_io(NULL, KVM_GET_MSRS, argp);
+}
+
+/* One entry; @vcpu NULL for the system fd's feature MSRs. */
+static int kvisor_msr_one(struct kvisor_vcpu *vcpu, bool get,
+			  struct kvm_msr_entry *e)
+{
+	if (!vcpu)
+		return kvisor_get_feature_msr(e->index, &e->data);
+	return get ? kvisor_get_msr(vcpu, e->index, &e->data) :
+		     kvisor_host_set_msr(vcpu, e->index, e->data);
+}
+
+static long kvisor_msrs_io(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			   struct kvm_msrs __user *argp)
 {
 	bool get = ioctl == KVM_GET_MSRS;
 	struct kvm_msr_entry *e;
@@ -116,8 +176,7 @@ long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 	if (IS_ERR(e))
 		return PTR_ERR(e);
 	for (i = 0; i < msrs.nmsrs; i++) {
-		if (get ? kvisor_get_msr(vcpu, e[i].index, &e[i].data) :
-			  kvisor_host_set_msr(vcpu, e[i].index, e[i].data))
+		if (kvisor_msr_one(vcpu, get, &e[i]))
 			break;
 	}
 	r = i;

@@ -45,6 +45,8 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	vcpu->irq = -1;
 	vcpu->cpu = -1;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	/* KVM's: a revision no microcode update will claim to be older than. */
+	vcpu->ucode_rev = 0x100000000ULL;
 	rcuwait_init(&vcpu->wait);
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;

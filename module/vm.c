@@ -58,6 +58,7 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_INTR_SHADOW:
 		return 1;

@@ -298,7 +298,7 @@ static void check_honest(struct kvm_cpuid2 *c)
 	e = cpuid_find(c, 0xa, 0);
 	TEST_ASSERT(!e || !(e->eax | e->ebx | e->ecx | e->edx),
 		    "a PMU in leaf 0xa");
-	/* KVM's signature leaf, and no paravirtual feature at all. */
+	/* KVM's signature leaf. */
 	e = cpuid_find(c, 0x40000000, 0);
 	TEST_ASSERT(e && e->eax == 0x40000001 && e->ebx == 0x4b4d564b &&
 		    e->ecx == 0x564b4d56 && e->edx == 0x4d,

@@ -3,7 +3,9 @@
  * msrs: the MSR ioctls, and the small VM and vCPU ioctls around them.
  *
  *  - KVM_GET_MSR_INDEX_LIST: -E2BIG with the count needed for a short
- *    buffer, then a list with the MSRs a VMM saves and restores.
+ *    buffer, then a list with the MSRs a VMM saves and restores, each of
+ *    which reads and takes its value back; the feature MSRs read on
+ *    /dev/kvm.
  *  - A new VM's TSC starts from 0.
  *  - KVM_SET_MSRS: values set from userspace are what the guest reads
  *    with RDMSR.  The SYSCALL MSRs, KERNEL_GS_BASE and SYSENTER_ESP are
@@ -142,6 +144,66 @@ static void test_index_list(struct kvm_vm *vm)
 	ksft_print_msg("KVM_GET_MSR_INDEX_LIST: E2BIG, then %u MSRs\n", n);
 }
 
+/*
+ * What a VMM's save/restore does: every listed MSR reads and writes back,
+ * on a vCPU set up as a VMM sets it up (KVM checks some MSRs against the
+ * CPUID model, and some need the in-kernel LAPIC).
+ */
+static void test_list_round_trip(void)
+{
+	struct kvm_msr_list *list;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct msr_buf b;
+	unsigned int i;
+
+	vm = vm_create(VM_MODE_LONG_4K);
+	if (kvm_check_cap(KVM_CAP_IRQCHIP))
+		vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL);
+	vcpu = vm_vcpu_add(vm, 0, NULL);
+	vcpu_ioctl(vcpu, KVM_SET_CPUID2, kvm_get_supported_cpuid());
+	list = calloc(1, sizeof(*list) + 256 * sizeof(list->indices[0]));
+	TEST_ASSERT(list, "calloc");
+	list->nmsrs = 256;
+	kvm_ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, list);
+	for (i = 0; i < list->nmsrs; i++) {
+		b.e[0] = (struct kvm_msr_entry){ .index = list->indices[i] };
+		TEST_ASSERT(msrs_io(vcpu, KVM_GET_MSRS, &b, 1) == 1,
+			    "listed MSR %#x does not read", list->indices[i]);
+		TEST_ASSERT(msrs_io(vcpu, KVM_SET_MSRS, &b, 1) == 1,
+			    "listed MSR %#x does not take back its value %#llx",
+			    list->indices[i], b.e[0].data);
+	}
+	ksft_print_msg("all %u listed MSRs read and write back: ok\n",
+		       list->nmsrs);
+	free(list);
+	kvm_vm_free(vm);
+}
+
+/* The feature MSRs: listed on /dev/kvm, read there with KVM_GET_MSRS. */
+static void test_feature_msrs(struct kvm_vm *vm)
+{
+	struct kvm_msr_list *list;
+	struct msr_buf b;
+	unsigned int i;
+
+	if (!kvm_check_cap(KVM_CAP_GET_MSR_FEATURES))
+		return;
+	list = calloc(1, sizeof(*list) + 64 * sizeof(list->indices[0]));
+	TEST_ASSERT(list, "calloc");
+	list->nmsrs = 64;
+	kvm_ioctl(vm->kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST, list);
+	TEST_ASSERT(list->nmsrs > 0, "KVM_CAP_GET_MSR_FEATURES, no MSRs");
+	for (i = 0; i < list->nmsrs; i++) {
+		b.hdr.nmsrs = 1;
+		b.e[0] = (struct kvm_msr_entry){ .index = list->indices[i] };
+		TEST_ASSERT(ioctl(vm->kvm_fd, KVM_GET_MSRS, &b) == 1,
+			    "feature MSR %#x does not read", list->indices[i]);
+	}
+	ksft_print_msg("%u feature MSRs read on /dev/kvm: ok\n", list->nmsrs);
+	free(list);
+}
+
 static void test_vm_addrs(struct kvm_vm *vm, bool vcpus)
 {
 	uint64_t ident = 0xfffbc000ULL;
@@ -173,6 +235,9 @@ int main(void)
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	test_vm_addrs(vm, true);
 	ksft_print_msg("KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR: ok\n");
+
+	test_feature_msrs(vm);
+	test_list_round_trip();
 
 	khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 	TEST_ASSERT(khz > 0, "KVM_GET_TSC_KHZ: %d", khz);
