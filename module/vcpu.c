@@ -417,6 +417,24 @@ static int kvisor_vcpu_mp_state(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 	return 0;
 }
 
+/*
+ * KVM_SET_VAPIC_ADDR names a guest page where KVM mirrors the TPR for the
+ * option ROM that patches old Windows kernels' TPR accesses.  kvisor does
+ * no such mirroring: it takes 0 (QEMU sends it at every reset), refuses a
+ * page rather than silently not updating it.
+ */
+static int kvisor_vcpu_set_vapic_addr(struct kvisor_vcpu *vcpu,
+				      void __user *argp)
+{
+	struct kvm_vapic_addr va;
+
+	if (!vcpu->apic)
+		return -EINVAL;
+	if (copy_from_user(&va, argp, sizeof(va)))
+		return -EFAULT;
+	return va.vapic_addr ? -EINVAL : 0;
+}
+
 static int kvisor_vcpu_interrupt(struct kvisor_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_interrupt irq;
@@ -822,6 +840,9 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_NMI:
 		kvisor_vcpu_queue_nmi(vcpu);
 		r = 0;
+		break;
+	case KVM_SET_VAPIC_ADDR:
+		r = kvisor_vcpu_set_vapic_addr(vcpu, (void __user *)arg);
 		break;
 	case KVM_GET_MP_STATE:
 	case KVM_SET_MP_STATE:

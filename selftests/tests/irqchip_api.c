@@ -83,6 +83,7 @@ int main(void)
 					.args = { 24 } };
 	struct kvm_msi msi = { .address_lo = 0xfee00000, .data = 0x30 };
 	struct kvm_interrupt intr = { .irq = 0x30 };
+	struct kvm_vapic_addr vapic = { .vapic_addr = 0 };
 	struct kvm_lapic_state lapic;
 	struct kvm_mp_state mp;
 	struct kvm_vcpu *vcpu;
@@ -100,6 +101,8 @@ int main(void)
 	expect(set_routing(vm, NULL, 0, 0), EINVAL, "SET_GSI_ROUTING");
 	vcpu = vm_vcpu_add(vm, 0, NULL);
 	expect(__vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic), EINVAL, "GET_LAPIC");
+	expect(__vcpu_ioctl(vcpu, KVM_SET_VAPIC_ADDR, &vapic), EINVAL,
+	       "SET_VAPIC_ADDR");
 	expect(__vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL), EINVAL,
 	       "CREATE_IRQCHIP after a vCPU");
 	expect(__vm_ioctl(vm, KVM_ENABLE_CAP, &split), EEXIST,
@@ -133,6 +136,9 @@ int main(void)
 	expect(__vcpu_ioctl(vcpu, KVM_INTERRUPT, &intr), ENXIO,
 	       "KVM_INTERRUPT with the in-kernel PIC");
 	expect(__vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic), 0, "GET_LAPIC");
+	/* QEMU clears the vAPIC page at every reset. */
+	expect(__vcpu_ioctl(vcpu, KVM_SET_VAPIC_ADDR, &vapic), 0,
+	       "SET_VAPIC_ADDR 0");
 	/* Not through vm_vcpu_add(), which makes every vCPU runnable. */
 	fd = __vm_ioctl(vm, KVM_CREATE_VCPU, (void *)1UL);
 	TEST_ASSERT(fd >= 0, "KVM_CREATE_VCPU 1: %s", strerror(errno));
