@@ -104,7 +104,7 @@ static int vmx_compute_config(u64 basic, const char **why)
 			 PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS |
 			 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
 			 PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
-			 PROC_RDPMC_EXITING, &c->proc);
+			 PROC_RDPMC_EXITING | PROC_MOV_DR_EXITING, &c->proc);
 	/* WBINVD would flush the host's caches: a NOP for the guest instead. */
 	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, PROC2_WBINVD_EXITING,
 			 PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED_GUEST,
@@ -428,6 +428,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.set_nmi_window		= vmx_set_nmi_window,
 	.get_event_state	= vmx_get_event_state,
 	.set_event_state	= vmx_set_event_state,
+	.set_debug		= vmx_set_debug,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
 };
