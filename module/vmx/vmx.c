@@ -114,9 +114,11 @@ static int vmx_compute_config(u64 basic, const char **why)
 			 EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER |
 			 EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT |
 			 EXIT_LOAD_IA32_PAT, &c->exit);
+	/* DR7 comes from the VMCS: the guest runs with debug.c's DR7. */
 	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_ENTRY_CTLS :
 			 KV_MSR_VMX_ENTRY_CTLS, 0,
-			 ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT, &c->entry);
+			 ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT |
+			 ENTRY_LOAD_DEBUG_CONTROLS, &c->entry);
 	/* IA-32e mode is chosen per entry, from the guest's EFER.LMA. */
 	c->entry &= ~ENTRY_IA32E_MODE;
 	if (!ok) {
