@@ -237,16 +237,19 @@ int kvisor_handle_dr_decode(struct kvisor_vcpu *vcpu, int dr, bool write)
 {
 	u8 b[EMU_MAX_INSN_LEN];
 	struct emu_ctxt ctxt;
-	u32 pf_error;
+	u32 pf_error, n;
 	u8 rex = 0;
 	u64 gpa;
 	int i;
 
 	kvisor_ops->get_cpu_mode(vcpu, &ctxt);
 	if (kvisor_gva_to_gpa(vcpu, ctxt.seg_base[EMU_SEG_CS] + vcpu->rip,
-			      false, true, &gpa, &pf_error) ||
-	    kvisor_read_guest(vcpu->vm, gpa, b, min_t(u64, sizeof(b),
-			      PAGE_SIZE - offset_in_page(gpa))))
+			      false, true, &gpa, &pf_error))
+		goto bad;
+	/* The bytes on the next page are not needed: MOV DR is short. */
+	n = min_t(u64, sizeof(b), PAGE_SIZE - offset_in_page(gpa));
+	memset(b, 0, sizeof(b));
+	if (kvisor_read_guest(vcpu->vm, gpa, b, n))
 		goto bad;
 	for (i = 0; i < sizeof(b) - 2; i++) {
 		if (ctxt.mode == EMU_MODE_LONG64 && (b[i] & 0xf0) == 0x40) {

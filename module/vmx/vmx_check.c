@@ -294,7 +294,7 @@ static const struct vmx_rule vmx_guest_rules[] = {
 	{ "external interrupt injected during STI or MOV SS blocking",
 	  extint_in_shadow },
 	{ "NMI injected during MOV SS or NMI blocking", nmi_in_shadow },
-	{ "pending debug exceptions BS differs from RFLAGS.TF (and not BTF) in an STI/MOV SS shadow or HLT",
+	{ "pending debug exception BS differs from RFLAGS.TF (BTF=0) in a shadow or HLT",
 	  pending_bs },
 	{ "VMCS link pointer is not all ones", link_pointer },
 };
