@@ -35,9 +35,11 @@ static void kvisor_queue_pf(struct kvisor_vcpu *vcpu, u64 addr, u32 error)
 	kvisor_ops->queue_exception(vcpu, X86_VEC_PF, true, error);
 }
 
+/* An instruction completed here: its single-step trap is due (debug.c). */
 static void kvisor_skip(struct kvisor_vcpu *vcpu, u64 next_rip)
 {
 	vcpu->rip = next_rip;
+	vcpu->step_done = true;
 }
 
 int kvisor_handle_hlt(struct kvisor_vcpu *vcpu, unsigned int len)

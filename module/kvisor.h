@@ -145,6 +145,9 @@ enum kvisor_exit_class {
  * @get_event_state: the event on its way in, the interrupt shadow and
  *		NMI blocking (struct kvisor_event_state).
  * @set_event_state: replace them (KVM_SET_VCPU_EVENTS, already checked).
+ * @set_debug:	debug.c changed what the hardware must see: load @dr7 as
+ *		the guest's DR7 (VMCS field, VMCB save area) and intercept
+ *		#BP when @intercept_bp (KVM_GUESTDBG_USE_SW_BP).
  * @get_msr:	read an MSR the backend keeps: EFER, PAT and the TSC
  *		(through its offset), and the ones the guest reaches
  *		without exits (FS/GS base, KERNEL_GS_BASE, the SYSCALL and
@@ -190,6 +193,7 @@ struct kvisor_vendor_ops {
 				struct kvisor_event_state *st);
 	void (*set_event_state)(struct kvisor_vcpu *vcpu,
 				const struct kvisor_event_state *st);
+	void (*set_debug)(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 	int (*get_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 	int (*set_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 };
@@ -353,6 +357,15 @@ enum kvisor_pending {
  * @nmi_pending: NMIs queued (at most two are kept, as the CPU does)
  * @sipi_vector: of the last SIPI received
  * @eoi_exit_vector: split irqchip: the vector of KVM_EXIT_IOAPIC_EOI
+ * @db:		the guest's DR0-3 as it wrote them (debug.c)
+ * @dr6:	the guest's DR6; the hardware's is never the guest's
+ * @dr7:	the guest's DR7; the hardware runs with the effective one
+ *		(userspace's under KVM_GUESTDBG_USE_HW_BP)
+ * @guest_debug: KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* bits, 0 when off
+ * @user_db:	userspace's DR0-3 and DR7 for KVM_GUESTDBG_USE_HW_BP
+ * @step_done:	an exit handler completed an instruction (kvisor_skip()):
+ *		its single-step trap, if due, is kvisor's to raise
+ * @db_loaded:	the guest's DR0-3 are in the hardware (around entry)
  */
 struct kvisor_vcpu {
 	struct kvisor_vm *vm;
@@ -406,6 +419,14 @@ struct kvisor_vcpu {
 	u64 kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME(_NEW): GPA | enable */
 	u32 kvmclock_version;	/* of the pvclock structure written there */
 	int kvmclock_seen;	/* vm->kvmclock_gen at the last update */
+	u64 db[4];
+	u64 dr6;
+	u64 dr7;
+	u32 guest_debug;
+	u64 user_db[4];
+	u64 user_dr7;
+	bool step_done;
+	bool db_loaded;
 	pid_t creator;		/* thread ID, for the statistics' name */
 };
 
@@ -552,6 +573,21 @@ long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 /* gva.c: the guest's own page tables */
 int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,
 		      bool fetch, u64 *gpa, u32 *pf_error);
+
+/* debug.c: debug registers, KVM_GET/SET_DEBUGREGS, KVM_SET_GUEST_DEBUG */
+void kvisor_debug_init(struct kvisor_vcpu *vcpu);
+long kvisor_debug_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			void __user *argp);
+int kvisor_debug_before_run(struct kvisor_vcpu *vcpu);
+void kvisor_debug_enter_irqoff(struct kvisor_vcpu *vcpu);
+void kvisor_debug_exit_irqoff(struct kvisor_vcpu *vcpu);
+u64 kvisor_debug_user_rflags(struct kvisor_vcpu *vcpu);
+void kvisor_debug_reset(struct kvisor_vcpu *vcpu);
+int kvisor_handle_dr(struct kvisor_vcpu *vcpu, int dr, bool write, int gpr,
+		     unsigned int len);
+int kvisor_handle_dr_decode(struct kvisor_vcpu *vcpu, int dr, bool write);
+int kvisor_handle_db(struct kvisor_vcpu *vcpu, u64 bits);
+int kvisor_handle_bp(struct kvisor_vcpu *vcpu);
 
 /* stats.c: KVM_GET_STATS_FD */
 int kvisor_vm_get_stats_fd(struct kvisor_vm *vm);

@@ -53,6 +53,7 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	vcpu->run = page_address(run);
 	vcpu->pio_data = page_address(pio);
 	vcpu->rflags = X86_EFLAGS_FIXED;
+	kvisor_debug_init(vcpu);
 	return 0;
 fail:
 	if (run)
@@ -237,6 +238,9 @@ static void kvisor_inject_irqchip(struct kvisor_vcpu *vcpu)
  */
 static void kvisor_inject_pending(struct kvisor_vcpu *vcpu)
 {
+	/* KVM_GUESTDBG_BLOCKIRQ: nothing comes in while userspace debugs. */
+	if (vcpu->guest_debug & KVM_GUESTDBG_BLOCKIRQ)
+		return;
 	if (atomic_read(&vcpu->nmi_pending) && kvisor_ops->nmi_allowed(vcpu)) {
 		atomic_dec(&vcpu->nmi_pending);
 		kvisor_ops->inject_nmi(vcpu);
@@ -286,6 +290,7 @@ static void kvisor_vcpu_do_init(struct kvisor_vcpu *vcpu)
 	vcpu->rip = 0xfff0;
 	vcpu->rflags = X86_EFLAGS_FIXED;
 	vcpu->xcr0 = XFEATURE_MASK_FP;
+	kvisor_debug_reset(vcpu);
 	atomic_set(&vcpu->nmi_pending, 0);
 	kvisor_lapic_init_reset(vcpu);
 	/* The BSP runs the BIOS again; the others wait for a SIPI. */
@@ -502,6 +507,10 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 	if (r > 0 && kvisor_immediate_exit(run))
 		r = -EINTR;
 	while (r > 0) {
+		/* A single-step trap an exit handler's instruction owes. */
+		r = kvisor_debug_before_run(vcpu);
+		if (r <= 0)
+			break;
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			r = -EINTR;
@@ -556,7 +565,7 @@ void kvisor_get_regs(struct kvisor_vcpu *vcpu, struct kvm_regs *r)
 	r->r11 = g[EMU_R11]; r->r12 = g[EMU_R12]; r->r13 = g[EMU_R13];
 	r->r14 = g[EMU_R14]; r->r15 = g[EMU_R15];
 	r->rip = vcpu->rip;
-	r->rflags = vcpu->rflags;
+	r->rflags = kvisor_debug_user_rflags(vcpu);
 }
 
 void kvisor_set_regs(struct kvisor_vcpu *vcpu, const struct kvm_regs *r)
@@ -871,6 +880,11 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_GET_MSRS:
 	case KVM_SET_MSRS:
 		r = kvisor_vcpu_msrs_ioctl(vcpu, ioctl, (void __user *)arg);
+		break;
+	case KVM_GET_DEBUGREGS:
+	case KVM_SET_DEBUGREGS:
+	case KVM_SET_GUEST_DEBUG:
+		r = kvisor_debug_ioctl(vcpu, ioctl, (void __user *)arg);
 		break;
 	case KVM_GET_TSC_KHZ:
 		/* No TSC scaling: the guest's TSC runs at the host's rate. */

@@ -285,6 +285,7 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.set_nmi_window		= svm_set_nmi_window,
 	.get_event_state	= svm_get_event_state,
 	.set_event_state	= svm_set_event_state,
+	.set_debug		= svm_set_debug,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 };

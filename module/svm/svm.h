@@ -37,6 +37,7 @@
 #define SVM_INTERCEPT1_NMI		BIT(1)
 #define SVM_INTERCEPT1_VINTR		BIT(4)
 #define SVM_INTERCEPT1_IRET		BIT(20)
+#define SVM_INTERCEPT1_INTN		BIT(21)
 #define SVM_INTERCEPT1_CPUID		BIT(18)
 #define SVM_INTERCEPT1_RDPMC		BIT(15)
 #define SVM_INTERCEPT1_INVD		BIT(22)
@@ -96,6 +97,8 @@
 #define SVM_SEG_G_SHIFT			11
 
 /* Exit codes */
+#define SVM_EXIT_READ_DR0		0x020
+#define SVM_EXIT_WRITE_DR0		0x030
 #define SVM_EXIT_EXCP_BASE		0x040
 #define SVM_EXIT_INTR			0x060
 #define SVM_EXIT_NMI			0x061
@@ -104,6 +107,7 @@
 #define SVM_EXIT_VINTR			0x064
 #define SVM_EXIT_CPUID			0x072
 #define SVM_EXIT_IRET			0x074
+#define SVM_EXIT_SWINT			0x075
 #define SVM_EXIT_RDPMC			0x06f
 #define SVM_EXIT_INVD			0x076
 #define SVM_EXIT_HLT			0x078
@@ -223,6 +227,7 @@ void svm_inject_nmi(struct kvisor_vcpu *vcpu);
 void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on);
 int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+void svm_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 
 /* svm_check.c */
 void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);

@@ -11,7 +11,10 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
+#include <linux/mm.h>
 #include <linux/nospec.h>
+#include <linux/percpu.h>
+#include <asm/debugreg.h>
 #include <asm/msr.h>
 #include <asm/trapnr.h>
 
@@ -193,11 +196,77 @@ static int svm_exit_ud(struct svm_vcpu *svm)
 	return 1;
 }
 
-/* #DB and #AC, intercepted only to keep the host in control: pass on. */
+/*
+ * #DB: the CPU put its new bits in the VMCB's DR6 (reset before each
+ * entry), and in the real DR6, which goes back to its idle value for the
+ * host's next #DB.
+ */
 static int svm_exit_db(struct svm_vcpu *svm)
 {
-	svm_queue_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
+	set_debugreg(DR6_RESERVED, 6);
+	return kvisor_handle_db(&svm->vcpu, svm->vmcb->save.dr6 & 0xe00f);
+}
+
+/* #BP, intercepted for KVM_GUESTDBG_USE_SW_BP: RIP is at the INT3. */
+static int svm_exit_bp(struct svm_vcpu *svm)
+{
+	return kvisor_handle_bp(&svm->vcpu);
+}
+
+/* MOV DR: exit codes 0x20-0x2f read DR0-15, 0x30-0x3f write them. */
+static int svm_exit_dr(struct svm_vcpu *svm)
+{
+	u64 code = svm->vmcb->control.exit_code;
+
+	return kvisor_handle_dr_decode(&svm->vcpu, code & 15,
+				       code >= SVM_EXIT_WRITE_DR0);
+}
+
+/*
+ * INTn, intercepted with #BP because QEMU's SVM takes INT3 for a software
+ * interrupt (exit 0x75) rather than a #BP exception.  INT3 is the
+ * breakpoint; any other INT n is given back to the guest as the software
+ * interrupt it is, returning after its two bytes.
+ */
+static int svm_exit_swint(struct svm_vcpu *svm)
+{
+	struct kvisor_vcpu *vcpu = &svm->vcpu;
+	struct emu_ctxt ctxt;
+	u8 insn[2] = { 0 };
+	u32 pf_error;
+	u64 gpa;
+
+	svm_get_cpu_mode(vcpu, &ctxt);
+	if (kvisor_gva_to_gpa(vcpu, ctxt.seg_base[EMU_SEG_CS] + vcpu->rip,
+			      false, true, &gpa, &pf_error) ||
+	    kvisor_read_guest(vcpu->vm, gpa, insn,
+			      min_t(u64, 2, PAGE_SIZE - offset_in_page(gpa))))
+		return kvisor_handle_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_EMULATION, vcpu->rip, 0);
+	if (insn[0] == 0xcc)
+		return kvisor_handle_bp(vcpu);
+	if (insn[0] != 0xcd)
+		return kvisor_handle_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_EMULATION, vcpu->rip, insn[0]);
+	vcpu->rip += 2;
+	svm->event = SVM_EVT_VALID | SVM_EVT_TYPE_SOFT_INTR | insn[1];
+	svm->event_err = 0;
 	return 1;
+}
+
+/* The effective DR7, and #BP interception for KVM_GUESTDBG_USE_SW_BP. */
+void svm_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	to_svm(vcpu)->vmcb->save.dr7 = dr7;
+	if (intercept_bp) {
+		c->intercept_exceptions |= BIT(X86_TRAP_BP);
+		c->intercept_misc1 |= SVM_INTERCEPT1_INTN;
+	} else {
+		c->intercept_exceptions &= ~BIT(X86_TRAP_BP);
+		c->intercept_misc1 &= ~SVM_INTERCEPT1_INTN;
+	}
 }
 
 static int svm_exit_ac(struct svm_vcpu *svm)
@@ -221,7 +290,9 @@ static int svm_exit_mc(struct svm_vcpu *svm)
 }
 
 static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
+	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR0 + 15] = svm_exit_dr,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB] = svm_exit_db,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_BP] = svm_exit_bp,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_AC] = svm_exit_ac,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_MC] = svm_exit_mc,
 	[SVM_EXIT_RDPMC]	= svm_exit_rdpmc,
@@ -230,6 +301,7 @@ static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
 	[SVM_EXIT_NMI]		= svm_exit_intr,
 	[SVM_EXIT_VINTR]	= svm_exit_vintr,
 	[SVM_EXIT_IRET]		= svm_exit_iret,
+	[SVM_EXIT_SWINT]	= svm_exit_swint,
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
 	[SVM_EXIT_INVD]		= svm_exit_invd,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,

@@ -6,7 +6,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/gfp.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
+#include <asm/debugreg.h>
 #include <asm/fpu/xcr.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -44,6 +46,8 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 	 */
 	c->intercept_exceptions = BIT(X86_TRAP_MC) | BIT(X86_TRAP_DB) |
 				  BIT(X86_TRAP_AC);
+	/* Every DR access: the guest's debug registers are kvisor's copy. */
+	c->intercept_dr = ~0U;
 	c->intercept_misc1 = SVM_INTERCEPT1_INTR | SVM_INTERCEPT1_NMI |
 		SVM_INTERCEPT1_CPUID | SVM_INTERCEPT1_INVD |
 		SVM_INTERCEPT1_RDPMC |
@@ -427,6 +431,8 @@ static void svm_load_guest(struct svm_vcpu *svm)
 	vmcb->save.rsp = vcpu->regs[EMU_RSP];
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
+	/* The bits a #DB sets in it are then exactly the new ones. */
+	vmcb->save.dr6 = 0xffff0ff0;
 	/*
 	 * The guest's MOV to and from CR8 use V_TPR without exits; the
 	 * in-kernel LAPIC's TPR is the real one, copied in and back out.
@@ -534,9 +540,19 @@ int svm_run(struct kvisor_vcpu *vcpu)
 		.intercept_misc2 = svm->vmcb->control.intercept_misc2,
 		.asid = svm->vmcb->control.asid,
 	};
+	kvisor_debug_enter_irqoff(vcpu);
+	/*
+	 * QEMU's SVM (recognizable by its lack of NRIPS, which every AMD
+	 * CPU since 2009 has) takes DR7 from the VMCB without arming the
+	 * breakpoints: arm them with the same DR7 first.  Only the few
+	 * instructions up to VMRUN run with them, interrupts off.
+	 */
+	if (vcpu->db_loaded && !svm_has_nrips)
+		set_debugreg(svm->vmcb->save.dr7, 7);
 	raw_local_irq_enable();
 	kv_svm_vmrun(svm->vmcb_pa, vcpu->regs, sc->host_save_pa);
 	raw_local_irq_disable();
+	kvisor_debug_exit_irqoff(vcpu);
 
 	kvisor_xcr0_exit(vcpu, host_xcr0);
 	asm volatile("stgi" ::: "memory");

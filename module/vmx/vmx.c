@@ -104,7 +104,7 @@ static int vmx_compute_config(u64 basic, const char **why)
 			 PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS |
 			 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
 			 PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
-			 PROC_RDPMC_EXITING, &c->proc);
+			 PROC_RDPMC_EXITING | PROC_MOV_DR_EXITING, &c->proc);
 	/* WBINVD would flush the host's caches: a NOP for the guest instead. */
 	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, PROC2_WBINVD_EXITING,
 			 PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED_GUEST,
@@ -114,9 +114,11 @@ static int vmx_compute_config(u64 basic, const char **why)
 			 EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER |
 			 EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT |
 			 EXIT_LOAD_IA32_PAT, &c->exit);
+	/* DR7 comes from the VMCS: the guest runs with debug.c's DR7. */
 	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_ENTRY_CTLS :
 			 KV_MSR_VMX_ENTRY_CTLS, 0,
-			 ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT, &c->entry);
+			 ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT |
+			 ENTRY_LOAD_DEBUG_CONTROLS, &c->entry);
 	/* IA-32e mode is chosen per entry, from the guest's EFER.LMA. */
 	c->entry &= ~ENTRY_IA32E_MODE;
 	if (!ok) {
@@ -428,6 +430,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.set_nmi_window		= vmx_set_nmi_window,
 	.get_event_state	= vmx_get_event_state,
 	.set_event_state	= vmx_set_event_state,
+	.set_debug		= vmx_set_debug,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
 };

@@ -79,6 +79,7 @@
 #define PROC_CR8_LOAD_EXITING		BIT(19)
 #define PROC_CR8_STORE_EXITING		BIT(20)
 #define PROC_RDPMC_EXITING		BIT(11)
+#define PROC_MOV_DR_EXITING		BIT(23)
 #define PROC_UNCOND_IO_EXITING		BIT(24)
 #define PROC_USE_MSR_BITMAPS		BIT(28)
 #define PROC_MONITOR_EXITING		BIT(29)
@@ -95,6 +96,7 @@
 #define EXIT_SAVE_IA32_EFER		BIT(20)
 #define EXIT_LOAD_IA32_EFER		BIT(21)
 
+#define ENTRY_LOAD_DEBUG_CONTROLS	BIT(2)
 #define ENTRY_IA32E_MODE		BIT(9)
 #define ENTRY_LOAD_IA32_PAT		BIT(14)
 #define ENTRY_LOAD_IA32_EFER		BIT(15)
@@ -121,6 +123,7 @@
 #define VMX_INTR_TYPE_EXTERNAL		(0 << 8)
 #define VMX_INTR_TYPE_NMI		(2 << 8)
 #define VMX_INTR_TYPE_HW_EXCEPTION	(3 << 8)
+#define VMX_INTR_TYPE_PRIV_SW_EXCEPTION	(5 << 8)	/* INT1 (ICEBP) */
 #define VMX_INTR_INFO_ERROR_VALID	BIT(11)
 #define VMX_INTR_INFO_VALID		BIT(31)
 
@@ -146,6 +149,7 @@
 #define EXIT_REASON_VMXOFF		26
 #define EXIT_REASON_VMXON		27
 #define EXIT_REASON_CR_ACCESS		28
+#define EXIT_REASON_DR_ACCESS		29
 #define EXIT_REASON_IO_INSTRUCTION	30
 #define EXIT_REASON_MSR_READ		31
 #define EXIT_REASON_MSR_WRITE		32
@@ -267,6 +271,7 @@ u64 vmx_eptp(struct kvisor_vm *vm);
 /* vmx_vcpu.c */
 struct kvisor_vcpu *vmx_vcpu_create(struct kvisor_vm *vm);
 void vmx_vcpu_free(struct kvisor_vcpu *vcpu);
+void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 void vmx_load(struct vmx_vcpu *vmx);
 void vmx_put(struct vmx_vcpu *vmx);
 void vmx_clear_loaded_vmcss(void);

@@ -28,6 +28,7 @@ struct vmx_guest_state {
 		u32 limit, ar;
 	} seg[8];		/* ES, CS, SS, DS, FS, GS, LDTR, TR */
 	u32 gdtr_limit, idtr_limit, activity, intr, event;
+	u64 pending_dbg, debugctl;
 };
 
 enum { ES, CS, SS, DS, FS, GS, LDTR, TR };
@@ -200,6 +201,20 @@ static bool activity(const struct vmx_guest_state *g)
 	return g->activity > 3;
 }
 
+/*
+ * In an STI or MOV SS shadow (or HLT), the pending single-step #DB (BS)
+ * must be there exactly when RFLAGS.TF is set and DEBUGCTL.BTF clear.
+ */
+static bool pending_bs(const struct vmx_guest_state *g)
+{
+	bool step = (g->rflags & X86_EFLAGS_TF) && !(g->debugctl & BIT(1));
+
+	if (!(g->intr & (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS)) &&
+	    g->activity != 1)
+		return false;
+	return step != !!(g->pending_dbg & BIT(14));
+}
+
 static bool link_pointer(const struct vmx_guest_state *g)
 {
 	return g->link != ~0ULL;
@@ -279,6 +294,8 @@ static const struct vmx_rule vmx_guest_rules[] = {
 	{ "external interrupt injected during STI or MOV SS blocking",
 	  extint_in_shadow },
 	{ "NMI injected during MOV SS or NMI blocking", nmi_in_shadow },
+	{ "pending debug exception BS differs from RFLAGS.TF (BTF=0) in a shadow or HLT",
+	  pending_bs },
 	{ "VMCS link pointer is not all ones", link_pointer },
 };
 
@@ -304,6 +321,8 @@ static void vmx_read_guest_state(struct vmx_guest_state *g)
 	g->idtr_limit = vmcs_read32(VMCS_GUEST_IDTR_LIMIT);
 	g->activity = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE);
 	g->intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	g->pending_dbg = vmcs_readl(VMCS_GUEST_PENDING_DBG);
+	g->debugctl = vmcs_read64(VMCS_GUEST_IA32_DEBUGCTL);
 }
 
 /* The VM-instruction errors VMLAUNCH/VMRESUME can report, by number. */

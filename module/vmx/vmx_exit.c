@@ -40,14 +40,16 @@ static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
 		return 1;
 	case X86_TRAP_DB:
 		/*
-		 * Intercepted only to keep the host in control.  The CPU left
-		 * DR6 alone and put its new bits in the qualification; the
-		 * debug registers are not switched, so the guest reads them
-		 * from the real DR6.
+		 * The CPU left DR6 alone and put the new bits in the
+		 * qualification.  INT1 (ICEBP) is a trap the handler must
+		 * return past.
 		 */
-		set_debugreg(DR6_RESERVED | vmx->exit.qualification, 6);
-		vmx_queue_exception(&vmx->vcpu, X86_TRAP_DB, false, 0);
-		return 1;
+		if ((vmx->exit.intr_info & VMX_INTR_TYPE_MASK) ==
+		    VMX_INTR_TYPE_PRIV_SW_EXCEPTION)
+			vmx_skip(vmx);
+		return kvisor_handle_db(&vmx->vcpu, vmx->exit.qualification);
+	case X86_TRAP_BP:
+		return kvisor_handle_bp(&vmx->vcpu);
 	case X86_TRAP_AC:
 		vmx_queue_exception(&vmx->vcpu, X86_TRAP_AC, true,
 				    vmx->exit.intr_error);
@@ -215,6 +217,32 @@ unhandled:
 			EXIT_REASON_CR_ACCESS, q);
 }
 
+/*
+ * MOV to or from a debug register: bits 2:0 of the qualification name the
+ * DR, bit 4 is set for MOV from DR, bits 11:8 name the GPR.
+ */
+static int vmx_exit_dr(struct vmx_vcpu *vmx)
+{
+	unsigned long q = vmx->exit.qualification;
+
+	return kvisor_handle_dr(&vmx->vcpu, q & 7, !(q & BIT(4)),
+				(q >> 8) & 15, vmx->exit.insn_len);
+}
+
+/* The effective DR7, and #BP interception for KVM_GUESTDBG_USE_SW_BP. */
+void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 bitmap;
+
+	vmx_load(vmx);
+	vmcs_writel(VMCS_GUEST_DR7, dr7);
+	bitmap = vmcs_read32(VMCS_EXCEPTION_BITMAP) & ~BIT(X86_TRAP_BP);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP,
+		     bitmap | (intercept_bp ? BIT(X86_TRAP_BP) : 0));
+	vmx_put(vmx);
+}
+
 /* EFER and PAT live in the VMCS. */
 /*
  * The guest's KERNEL_GS_BASE and SYSCALL MSRs are in the VM-entry MSR-load
@@ -360,6 +388,7 @@ static int (*const vmx_exit_handlers[EXIT_REASON_NR])(struct vmx_vcpu *) = {
 	[EXIT_REASON_VMXOFF]		= vmx_exit_ud,
 	[EXIT_REASON_VMXON]		= vmx_exit_ud,
 	[EXIT_REASON_CR_ACCESS]		= vmx_exit_cr,
+	[EXIT_REASON_DR_ACCESS]		= vmx_exit_dr,
 	[EXIT_REASON_IO_INSTRUCTION]	= vmx_exit_io,
 	[EXIT_REASON_MSR_READ]		= vmx_exit_msr,
 	[EXIT_REASON_MSR_WRITE]		= vmx_exit_msr,

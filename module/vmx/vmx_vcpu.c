@@ -370,6 +370,24 @@ void vmx_vcpu_free(struct kvisor_vcpu *vcpu)
 
 /* World switch ---------------------------------------------------------- */
 
+/*
+ * VM entry insists that a single-step #DB be pending (BS in the pending
+ * debug exceptions) when RFLAGS.TF is set in an STI or MOV SS shadow: TF
+ * cannot have been turned on by the instruction that opened the shadow.
+ * It does not look at the #DB kvisor injects, so say it there too.
+ */
+static void vmx_db_pending_check(struct vmx_vcpu *vmx)
+{
+	if ((vmx->event & (VMX_INTR_TYPE_MASK | VMX_INTR_INFO_VECTOR_MASK)) !=
+	    (VMX_INTR_TYPE_HW_EXCEPTION | X86_TRAP_DB) ||
+	    !(vmx->vcpu.rflags & X86_EFLAGS_TF) ||
+	    !(vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+	      (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS)))
+		return;
+	vmcs_writel(VMCS_GUEST_PENDING_DBG,
+		    vmcs_readl(VMCS_GUEST_PENDING_DBG) | BIT(14));
+}
+
 static void vmx_load_guest(struct vmx_vcpu *vmx)
 {
 	struct kvisor_vcpu *vcpu = &vmx->vcpu;
@@ -396,6 +414,7 @@ static void vmx_load_guest(struct vmx_vcpu *vmx)
 		vmcs_write32(VMCS_ENTRY_INTR_INFO, vmx->event);
 		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmx->event_err);
 		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, vmx->event_insn_len);
+		vmx_db_pending_check(vmx);
 		vmx->event = 0;
 	}
 	vmx->entry_event = vmcs_read32(VMCS_ENTRY_INTR_INFO);
@@ -491,9 +510,11 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	host_xcr0 = kvisor_xcr0_enter(vcpu, vmcs_readl(VMCS_GUEST_CR4));
 	if (read_cr2() != vmx->cr2)
 		native_write_cr2(vmx->cr2);
+	kvisor_debug_enter_irqoff(vcpu);
 
 	failed = kv_vmx_vmenter(vcpu->regs, vmx->launched);
 
+	kvisor_debug_exit_irqoff(vcpu);
 	vmx->cr2 = read_cr2();
 	kvisor_xcr0_exit(vcpu, host_xcr0);
 	/* VM exit left null data selectors and a short TSS limit. */
