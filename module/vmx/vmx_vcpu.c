@@ -19,6 +19,7 @@
 #include <asm/desc.h>
 #include <asm/fpu/xcr.h>
 #include <asm/msr.h>
+#include <asm/debugreg.h>
 #include <asm/processor.h>
 #include <asm/segment.h>
 #include <asm/special_insns.h>
@@ -479,6 +480,7 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u16 ds, es, fs, gs, ldt;
+	unsigned long debugctl;
 	u64 host_xcr0;
 	bool failed;
 	int r;
@@ -511,9 +513,13 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	if (read_cr2() != vmx->cr2)
 		native_write_cr2(vmx->cr2);
 	kvisor_debug_enter_irqoff(vcpu);
+	debugctl = get_debugctlmsr();
 
 	failed = kv_vmx_vmenter(vcpu->regs, vmx->launched);
 
+	/* VM exit clears IA32_DEBUGCTL: the host's LBR/BTF settings go back. */
+	if (debugctl)
+		update_debugctlmsr(debugctl);
 	kvisor_debug_exit_irqoff(vcpu);
 	vmx->cr2 = read_cr2();
 	kvisor_xcr0_exit(vcpu, host_xcr0);
