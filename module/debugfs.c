@@ -60,6 +60,35 @@ static int kvisor_state_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(kvisor_state);
 
+static const char *const mp_state_names[] = {
+	[KVM_MP_STATE_RUNNABLE]		= "runnable",
+	[KVM_MP_STATE_UNINITIALIZED]	= "uninitialized",
+	[KVM_MP_STATE_INIT_RECEIVED]	= "init_received",
+	[KVM_MP_STATE_HALTED]		= "halted",
+	[KVM_MP_STATE_SIPI_RECEIVED]	= "sipi_received",
+};
+
+/*
+ * Where the vCPU stands with interrupts, without its mutex: readable
+ * while KVM_RUN sleeps in HLT, which is when one wants to know why.
+ */
+static int kvisor_irq_show(struct seq_file *m, void *unused)
+{
+	struct kvisor_vcpu *vcpu = m->private;
+	u32 mp = READ_ONCE(vcpu->mp_state);
+
+	seq_printf(m, "mp_state %s\nrequests %#lx\nin_guest %d on cpu %d\n",
+		   mp < ARRAY_SIZE(mp_state_names) && mp_state_names[mp] ?
+		   mp_state_names[mp] : "?", READ_ONCE(vcpu->requests),
+		   READ_ONCE(vcpu->in_guest), READ_ONCE(vcpu->cpu));
+	seq_printf(m, "nmi_pending %d\nrflags %#llx\n",
+		   atomic_read(&vcpu->nmi_pending), READ_ONCE(vcpu->rflags));
+	if (vcpu->apic)
+		kvisor_lapic_dump(vcpu, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvisor_irq);
+
 void kvisor_debugfs_vm_init(struct kvisor_vm *vm)
 {
 	char name[48];
@@ -85,6 +114,7 @@ void kvisor_debugfs_vcpu_init(struct kvisor_vcpu *vcpu)
 	snprintf(name, sizeof(name), "vcpu%d", vcpu->id);
 	dir = debugfs_create_dir(name, vcpu->vm->debugfs);
 	debugfs_create_file("exits", 0444, dir, vcpu, &kvisor_exits_fops);
+	debugfs_create_file("irq", 0400, dir, vcpu, &kvisor_irq_fops);
 	if (kvisor_ops->dump_state)
 		debugfs_create_file("state", 0400, dir, vcpu,
 				    &kvisor_state_fops);

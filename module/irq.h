@@ -31,6 +31,7 @@
 
 struct kvisor_vm;
 struct kvisor_vcpu;
+struct seq_file;
 
 /* I/O buses (iodev.c) --------------------------------------------------- */
 
@@ -176,6 +177,8 @@ int kvisor_lapic_pending(struct kvisor_vcpu *vcpu);
 void kvisor_lapic_ack(struct kvisor_vcpu *vcpu, int vector);
 /* LINT0 passes the PIC's INTR (ExtINT unmasked, or the APIC disabled). */
 bool kvisor_lapic_accepts_extint(struct kvisor_vcpu *vcpu);
+/* debugfs: IRR, ISR, TPR/PPR and the timer, decoded. */
+void kvisor_lapic_dump(struct kvisor_vcpu *vcpu, struct seq_file *m);
 
 /* KVM_GET_LAPIC and KVM_SET_LAPIC: 0 or -EINVAL. */
 int kvisor_lapic_get_state(struct kvisor_vcpu *vcpu,

@@ -16,6 +16,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hrtimer.h>
+#include <linux/seq_file.h>
 #include <linux/math64.h>
 #include <linux/slab.h>
 #include <linux/gfp.h>
@@ -889,6 +890,31 @@ void kvisor_lapic_ack(struct kvisor_vcpu *vcpu, int vector)
 	vec_clear(apic, APIC_IRR, vector);
 	vec_set(apic, APIC_ISR, vector);
 	update_ppr(apic);
+	spin_unlock_irqrestore(&apic->lock, flags);
+}
+
+/* debugfs: the registers that decide what the vCPU is offered next. */
+void kvisor_lapic_dump(struct kvisor_vcpu *vcpu, struct seq_file *m)
+{
+	struct kvisor_lapic *apic = vcpu->apic;
+	unsigned long flags;
+	int i;
+
+	spin_lock_irqsave(&apic->lock, flags);
+	seq_printf(m, "apic %s%s, id %#x, tpr %#x, ppr %#x, spiv %#x\n",
+		   apic->hw_enabled ? "on" : "off", apic->x2apic ? " x2apic" : "",
+		   reg_get(apic, APIC_ID), reg_get(apic, APIC_TASKPRI),
+		   reg_get(apic, APIC_PROCPRI), reg_get(apic, APIC_SPIV));
+	seq_puts(m, "irr");
+	for (i = 7; i >= 0; i--)
+		seq_printf(m, " %08x", reg_get(apic, APIC_IRR + i * 0x10));
+	seq_puts(m, "\nisr");
+	for (i = 7; i >= 0; i--)
+		seq_printf(m, " %08x", reg_get(apic, APIC_ISR + i * 0x10));
+	seq_printf(m, "\nlvtt %#x, tmict %#x, timer %s, pending %d\n",
+		   reg_get(apic, APIC_LVTT), reg_get(apic, APIC_TMICT),
+		   hrtimer_active(&apic->timer) ? "armed" : "idle",
+		   atomic_read(&apic->timer_pending));
 	spin_unlock_irqrestore(&apic->lock, flags);
 }
 
