@@ -50,6 +50,13 @@ static long kvisor_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return kvisor_get_msr_feature_index_list((void __user *)arg);
 	case KVM_GET_MSRS:
 		return kvisor_get_feature_msrs((void __user *)arg);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED: {
+		/* No machine-check banks are emulated (no KVM_CAP_MCE). */
+		u64 mcg_cap = 0;
+
+		return copy_to_user((void __user *)arg, &mcg_cap,
+				    sizeof(mcg_cap)) ? -EFAULT : 0;
+	}
 #ifdef KVM_TRACE_ENABLE
 	/* Gone from later kernels' KVM, which then answer -EINVAL. */
 	case KVM_TRACE_ENABLE:

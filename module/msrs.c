@@ -32,11 +32,11 @@ static const u32 kvisor_msrs_to_save[] = {
 /*
  * Feature MSRs: what the host's CPU is, for userspace to choose the
  * guest's values from (KVM_GET_MSR_FEATURE_INDEX_LIST, then KVM_GET_MSRS
- * on /dev/kvm).  Of KVM's, only the microcode revision concerns what
- * kvisor offers.
+ * on /dev/kvm).  Of KVM's, the microcode revision, and the PMU's
+ * capabilities, which are none.
  */
 static const u32 kvisor_feature_msrs[] = {
-	MSR_IA32_UCODE_REV,
+	MSR_IA32_UCODE_REV, MSR_IA32_PERF_CAPABILITIES,
 };
 
 /*
@@ -79,6 +79,10 @@ static int kvisor_get_feature_msr(u32 msr, u64 *val)
 	switch (msr) {
 	case MSR_IA32_UCODE_REV:
 		return rdmsrl_safe(MSR_IA32_UCODE_REV, val) ? -EIO : 0;
+	case MSR_IA32_PERF_CAPABILITIES:
+		/* No PMU is virtualized: no capabilities, as KVM without one. */
+		*val = 0;
+		return 0;
 	default:
 		return -ENOENT;
 	}
