@@ -273,7 +273,11 @@ static void kvisor_vcpu_do_init(struct kvisor_vcpu *vcpu)
 	sregs.cs.selector = 0xf000;
 	sregs.cs.base = 0xffff0000;
 	sregs.cs.type = 0xb;
-	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.ds = data;
+	sregs.es = data;
+	sregs.fs = data;
+	sregs.gs = data;
+	sregs.ss = data;
 	sregs.tr = (struct kvm_segment) { .limit = 0xffff, .type = 0xb,
 					  .present = 1 };
 	sregs.ldt = (struct kvm_segment) { .limit = 0xffff, .type = 2,
@@ -281,7 +285,10 @@ static void kvisor_vcpu_do_init(struct kvisor_vcpu *vcpu)
 	sregs.gdt = (struct kvm_dtable) { .limit = 0xffff };
 	sregs.idt = (struct kvm_dtable) { .limit = 0xffff };
 	sregs.cr0 = X86_CR0_ET | cd_nw;
-	sregs.cr2 = sregs.cr3 = sregs.cr4 = sregs.efer = 0;
+	sregs.cr2 = 0;
+	sregs.cr3 = 0;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
 	kvisor_ops->set_sregs(vcpu, &sregs);
 
 	memset(vcpu->regs, 0, sizeof(vcpu->regs));
