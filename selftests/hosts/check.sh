@@ -87,9 +87,11 @@ fi
 echo "# builds done at $((SECONDS - t0)) s"
 
 # boot the hosts, in parallel.  vmx2 is the VMX host with two CPUs (the
-# SMP build of Bochs, slower), for the tests that need two host CPUs.
+# SMP build of Bochs, slower), for the tests that need two host CPUs, and
+# the IPI tests again: there a kick must interrupt a vCPU running on the
+# other CPU.
 TESTS=$TOP/selftests/build
-SMP_TESTS="multi_vm vcpu_migrate"
+SMP_TESTS="multi_vm vcpu_migrate apic_ipi init_sipi"
 export RUNNER=$TOP/userspace/kvisor-run
 testdir() { # host: where its test list is
 	if [ "$1" = vmx2 ]; then echo "$OUT/vmx2/tests"; else echo "$TESTS"; fi
