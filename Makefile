@@ -14,7 +14,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 JOBS ?= 2
 
 .PHONY: all module userspace selftests check check-svm check-vmx demo deps clean \
-	bench
+	bench conformance
 
 all: module userspace selftests
 
@@ -45,6 +45,11 @@ demo:
 # kvisor's exit costs over in-tree KVM's, in both test hosts (or HOST=svm)
 bench:
 	selftests/hosts/bench.sh $(HOST)
+
+# Linux 6.1's own KVM selftests under in-tree KVM and under kvisor, in both
+# test hosts (or HOST=svm); writes Documentation/conformance.rst
+conformance:
+	selftests/hosts/conformance.sh $(HOST)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

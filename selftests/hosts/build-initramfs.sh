@@ -28,6 +28,7 @@ cp "$BB" "$R/bin/busybox"
 echo "root:x:0:0:root:/root:/bin/sh" > "$R/etc/passwd"
 cp "$HERE/guest/init" "$R/init"
 cp "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
+cp "$HERE/guest/conformance.sh" "$R/kvisor/"
 cp "$KO" "$R/kvisor/kvisor.ko"
 
 # in-tree vendor module and its dependencies, dependencies first
