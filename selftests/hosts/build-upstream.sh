@@ -60,6 +60,10 @@ cat > "$OUT/compat.h" <<'EOF'
 EOF
 
 echo "build-upstream: uapi headers, then the selftests (-j$JOBS)" >&2
+# Run from `make conformance`, the selftests' lib.mk would take itself for
+# a sub-make (MAKELEVEL > 0) and expect OUTPUT from a parent it does not
+# have: start from a clean make environment.
+unset MAKELEVEL MAKEFLAGS MFLAGS
 {
 	make -C "$SRC" -s ARCH=x86_64 -j"$JOBS" headers_install &&
 	# -k: one program that does not build must not cost the others
