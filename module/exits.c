@@ -204,6 +204,10 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	case MSR_IA32_UCODE_REV:
 		*val = vcpu->ucode_rev;
 		return 0;
+	case MSR_PLATFORM_INFO:
+		/* KVM_CAP_MSR_PLATFORM_INFO can make it fault for the guest. */
+		*val = vcpu->platform_info;
+		return 0;
 	case MSR_IA32_TSC_DEADLINE:
 		/* Without an in-kernel LAPIC (which answers first): none. */
 		*val = 0;
@@ -244,6 +248,9 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	/* Guests write 0 here before CPUID to read the revision: ignored. */
 	if (msr == MSR_IA32_UCODE_REV)
 		return 0;
+	/* Read-only for the guest; only userspace sets it. */
+	if (msr == MSR_PLATFORM_INFO)
+		return -EINVAL;
 	r = kvisor_kvmclock_set_msr(vcpu, msr, val);
 	if (r != -ENOENT)
 		return r;
@@ -261,6 +268,9 @@ int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len)
 	if (write) {
 		val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
 		r = kvisor_set_msr(vcpu, msr, val);
+	} else if (msr == MSR_PLATFORM_INFO &&
+		   !READ_ONCE(vcpu->vm->platform_info_readable)) {
+		r = -EINVAL;
 	} else {
 		r = kvisor_get_msr(vcpu, msr, &val);
 		if (!r) {

@@ -533,6 +533,9 @@ static long kvisor_enable_cap(struct kvisor_vm *vm, void __user *argp)
 		return kvisor_create_irqchip(vm, true, cap.args[0]);
 	case KVM_CAP_MAX_VCPU_ID:
 		return kvisor_vm_set_max_vcpu_id(vm, cap.args[0]);
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		WRITE_ONCE(vm->platform_info_readable, !!cap.args[0]);
+		return 0;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return kvisor_enable_dirty_log_manual(vm, cap.args[0]);
 	default:

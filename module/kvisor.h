@@ -299,6 +299,7 @@ struct kvisor_vm {
 	atomic_t kvmclock_gen;	/* bumped by KVM_SET_CLOCK */
 	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK(_NEW) */
 	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES, unused */
+	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO */
 };
 
 enum kvisor_irqchip_mode {
@@ -416,6 +417,7 @@ struct kvisor_vcpu {
 	u8 eoi_exit_vector;
 	u64 tsc_adjust;		/* IA32_TSC_ADJUST */
 	u64 ucode_rev;		/* IA32_UCODE_REV as the guest reads it */
+	u64 platform_info;	/* MSR_PLATFORM_INFO, set by userspace */
 	u64 kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME(_NEW): GPA | enable */
 	u32 kvmclock_version;	/* of the pvclock structure written there */
 	int kvmclock_seen;	/* vm->kvmclock_gen at the last update */

@@ -26,7 +26,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
 	MSR_IA32_APICBASE, MSR_IA32_TSC_ADJUST, MSR_IA32_TSC_DEADLINE,
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME_NEW,
-	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV,
+	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV, MSR_PLATFORM_INFO,
 };
 
 /*
@@ -116,6 +116,12 @@ static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		return 0;
 	case MSR_IA32_UCODE_REV:
 		vcpu->ucode_rev = val;
+		return 0;
+	case MSR_PLATFORM_INFO:
+		/* No CPUID faulting here to advertise. */
+		if (val & MSR_PLATFORM_INFO_CPUID_FAULT)
+			return -EINVAL;
+		vcpu->platform_info = val;
 		return 0;
 	case MSR_FS_BASE:
 	case MSR_GS_BASE:

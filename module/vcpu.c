@@ -430,6 +430,38 @@ static int kvisor_vcpu_mp_state(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 }
 
 /*
+ * vCPU attributes: only the TSC offset (KVM_VCPU_TSC_CTRL group), which
+ * userspace reads and sets to keep the TSCs of a migrated VM in step.
+ * Setting it leaves IA32_TSC_ADJUST alone, as in KVM.
+ */
+static int kvisor_vcpu_attr(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			    void __user *argp)
+{
+	u64 __user *uaddr;
+	struct kvm_device_attr attr;
+	u64 tsc, offset;
+	int r;
+
+	if (copy_from_user(&attr, argp, sizeof(attr)))
+		return -EFAULT;
+	if (attr.group != KVM_VCPU_TSC_CTRL || attr.attr != KVM_VCPU_TSC_OFFSET)
+		return -ENXIO;
+	if (ioctl == KVM_HAS_DEVICE_ATTR)
+		return 0;
+	uaddr = u64_to_user_ptr(attr.addr);
+	if (ioctl == KVM_GET_DEVICE_ATTR) {
+		r = kvisor_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc);
+		if (r)
+			return r;
+		offset = tsc - rdtsc();
+		return put_user(offset, uaddr) ? -EFAULT : 0;
+	}
+	if (get_user(offset, uaddr))
+		return -EFAULT;
+	return kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, rdtsc() + offset);
+}
+
+/*
  * KVM_SET_VAPIC_ADDR names a guest page where KVM mirrors the TPR for the
  * option ROM that patches old Windows kernels' TPR accesses.  kvisor does
  * no such mirroring: it takes 0 (QEMU sends it at every reset), refuses a
@@ -859,6 +891,11 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		break;
 	case KVM_SET_VAPIC_ADDR:
 		r = kvisor_vcpu_set_vapic_addr(vcpu, (void __user *)arg);
+		break;
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR:
+		r = kvisor_vcpu_attr(vcpu, ioctl, (void __user *)arg);
 		break;
 	case KVM_GET_MP_STATE:
 	case KVM_SET_MP_STATE:

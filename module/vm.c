@@ -59,6 +59,8 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_MSR_PLATFORM_INFO:
+	case KVM_CAP_VCPU_ATTRIBUTES:
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_DEBUGREGS:
@@ -262,6 +264,7 @@ int kvisor_create_vm(unsigned long type)
 	INIT_LIST_HEAD(&vm->ioeventfds);
 	vm->mm = current->mm;
 	vm->creator = task_pid_nr(current);
+	vm->platform_info_readable = true;	/* KVM's default */
 	kvisor_kvmclock_vm_init(vm);
 	mmgrab(vm->mm);
 	kvisor_debugfs_vm_init(vm);
