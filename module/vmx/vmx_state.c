@@ -296,17 +296,22 @@ void vmx_inject_nmi(struct kvisor_vcpu *vcpu)
 	vmx->event_insn_len = 0;
 }
 
-void vmx_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
+/* Switch one primary processor-based control on or off. */
+static void vmx_proc_control(struct kvisor_vcpu *vcpu, u32 bit, bool on)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u32 proc;
 
 	vmx_load(vmx);
 	proc = vmcs_read32(VMCS_PROC_CONTROLS);
-	proc = on ? proc | PROC_NMI_WINDOW_EXITING :
-		    proc & ~PROC_NMI_WINDOW_EXITING;
-	vmcs_write32(VMCS_PROC_CONTROLS, proc);
+	vmcs_write32(VMCS_PROC_CONTROLS, on ? proc | bit : proc & ~bit);
 	vmx_put(vmx);
+}
+
+/* NMI-window exiting: exit as soon as the guest could take an NMI. */
+void vmx_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
+{
+	vmx_proc_control(vcpu, PROC_NMI_WINDOW_EXITING, on);
 }
 
 /* VMX's STI and MOV SS blocking bits, and KVM's names for them. */
@@ -366,15 +371,7 @@ void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector)
 /* Interrupt-window exiting: exit as soon as the guest could take one. */
 void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on)
 {
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u32 proc;
-
-	vmx_load(vmx);
-	proc = vmcs_read32(VMCS_PROC_CONTROLS);
-	proc = on ? proc | PROC_INTR_WINDOW_EXITING :
-		    proc & ~PROC_INTR_WINDOW_EXITING;
-	vmcs_write32(VMCS_PROC_CONTROLS, proc);
-	vmx_put(vmx);
+	vmx_proc_control(vcpu, PROC_INTR_WINDOW_EXITING, on);
 }
 
 void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2)
