@@ -174,4 +174,21 @@ static inline void cpu_relax(void)
 	asm volatile("pause" ::: "memory");
 }
 
+/*
+ * Open the interrupt window until *@count reaches @want (a handler counts),
+ * then a little longer for any that should not come.  No PAUSE: pause-loop
+ * exits would make this slow, not more exact.
+ */
+static inline void take_interrupts(volatile int *count, int want)
+{
+	long i;
+
+	asm volatile("sti");
+	for (i = 0; i < 1000000 && *count < want; i++)
+		asm volatile("nop");
+	for (i = 0; i < 10000; i++)
+		asm volatile("nop");
+	asm volatile("cli");
+}
+
 #endif /* KVISOR_SELFTEST_PROCESSOR_H */

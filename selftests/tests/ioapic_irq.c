@@ -117,20 +117,6 @@ static void spurious_handler(struct ex_regs *regs)
 	spurious_count++;
 }
 
-/* Open the interrupt window until *@count reaches @want, then a bit more. */
-static void take_interrupts(volatile int *count, int want)
-{
-	long i;
-
-	/* No PAUSE: pause-loop exits would make this slow, not more exact. */
-	asm volatile("sti");
-	for (i = 0; i < 1000000 && *count < want; i++)
-		asm volatile("nop");
-	for (i = 0; i < 10000; i++)
-		asm volatile("nop");
-	asm volatile("cli");
-}
-
 static void guest_code(void)
 {
 	lapic_write(LAPIC_SVR, 0x100 | SPURIOUS_VEC);

@@ -78,19 +78,6 @@ static void slave_handler(struct ex_regs *regs)
 	outb(MASTER_CMD, OCW2_EOI);
 }
 
-static void take_interrupts(volatile int *cnt, int want)
-{
-	long i;
-
-	/* No PAUSE: pause-loop exits would make this slow, not more exact. */
-	asm volatile("sti");
-	for (i = 0; i < 1000000 && *cnt < want; i++)
-		asm volatile("nop");
-	for (i = 0; i < 10000; i++)
-		asm volatile("nop");
-	asm volatile("cli");
-}
-
 static void pic_init(void)
 {
 	outb(MASTER_CMD, 0x11);		/* ICW1: edge, cascade, ICW4 */
