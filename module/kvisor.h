@@ -15,6 +15,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/rcuwait.h>
+#include <linux/signal.h>
 #include <linux/version.h>
 #include <linux/kvm.h>
 #include <asm/fpu/api.h>
@@ -418,6 +419,8 @@ struct kvisor_vcpu {
 	u64 tsc_adjust;		/* IA32_TSC_ADJUST */
 	u64 ucode_rev;		/* IA32_UCODE_REV as the guest reads it */
 	u64 platform_info;	/* MSR_PLATFORM_INFO, set by userspace */
+	bool sigset_active;	/* KVM_SET_SIGNAL_MASK gave @sigset */
+	sigset_t sigset;
 	u64 kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME(_NEW): GPA | enable */
 	u32 kvmclock_version;	/* of the pvclock structure written there */
 	int kvmclock_seen;	/* vm->kvmclock_gen at the last update */

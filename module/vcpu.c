@@ -430,6 +430,33 @@ static int kvisor_vcpu_mp_state(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 }
 
 /*
+ * KVM_SET_SIGNAL_MASK: the signals blocked while KVM_RUN runs, so that
+ * only the others end it with KVM_EXIT_INTR.  NULL clears it; SIGKILL
+ * and SIGSTOP can never be blocked.
+ */
+static int kvisor_vcpu_set_sigmask(struct kvisor_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_signal_mask __user *um = argp;
+	struct kvm_signal_mask km;
+	sigset_t set;
+
+	if (!argp) {
+		vcpu->sigset_active = false;
+		return 0;
+	}
+	if (copy_from_user(&km, um, sizeof(km)))
+		return -EFAULT;
+	if (km.len != sizeof(set))
+		return -EINVAL;
+	if (copy_from_user(&set, um->sigset, sizeof(set)))
+		return -EFAULT;
+	sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	vcpu->sigset = set;
+	vcpu->sigset_active = true;
+	return 0;
+}
+
+/*
  * vCPU attributes: only the TSC offset (KVM_VCPU_TSC_CTRL group), which
  * userspace reads and sets to keep the TSCs of a migrated VM in step.
  * Setting it leaves IA32_TSC_ADJUST alone, as in KVM.
@@ -589,6 +616,25 @@ static int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 	if (vcpu->apic)
 		run->cr8 = kvisor_lapic_get_cr8(vcpu);
 	run->apic_base = vcpu->apic_base;
+	return r;
+}
+
+/*
+ * KVM_RUN under the vCPU's signal mask (KVM_SET_SIGNAL_MASK); the thread's
+ * own mask waits in real_blocked meanwhile, as in KVM.
+ */
+static int kvisor_vcpu_run_masked(struct kvisor_vcpu *vcpu)
+{
+	bool masked = vcpu->sigset_active;
+	int r;
+
+	if (masked)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &current->real_blocked);
+	r = kvisor_vcpu_run(vcpu);
+	if (masked) {
+		sigprocmask(SIG_SETMASK, &current->real_blocked, NULL);
+		sigemptyset(&current->real_blocked);
+	}
 	return r;
 }
 
@@ -878,7 +924,7 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		}
 		r = kvisor_sync_regs_in(vcpu);
 		if (!r)
-			r = kvisor_vcpu_run(vcpu);
+			r = kvisor_vcpu_run_masked(vcpu);
 		/* As KVM, even after a refused sync or a failed run. */
 		kvisor_sync_regs_out(vcpu);
 		break;
@@ -896,6 +942,9 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_GET_DEVICE_ATTR:
 	case KVM_SET_DEVICE_ATTR:
 		r = kvisor_vcpu_attr(vcpu, ioctl, (void __user *)arg);
+		break;
+	case KVM_SET_SIGNAL_MASK:
+		r = kvisor_vcpu_set_sigmask(vcpu, (void __user *)arg);
 		break;
 	case KVM_GET_MP_STATE:
 	case KVM_SET_MP_STATE:
