@@ -77,10 +77,11 @@
 	 F(MSR) |	/* the instructions; exits.c says which MSRs */	\
 	 F(PAE) | F(CX8) |						\
 	 F(APIC) |	/* as KVM: an APIC exists, in userspace or not */ \
-	 F(PGE) | F(CMOV) | F(PAT) | F(PSE36) | F(MMX) | F(FXSR))
+	 F(PGE) | F(CMOV) | F(PAT) | F(PSE36) | F(MMX) | F(FXSR) |	\
+	 F(MTRR))	/* kept, not applied (msrs.c) */
 
 /*
- * Left out: VME (not validated), MCE, MCA and MTRR (no such MSRs), HTT
+ * Left out: VME (not validated), MCE and MCA (no such MSRs), HTT
  * (no topology), PSN, DS, ACPI, TM, PBE, SS (host-only facilities).
  */
 #define KVISOR_1_EDX							\

@@ -194,6 +194,9 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	r = kvisor_kvmclock_get_msr(vcpu, msr, val);
 	if (r != -ENOENT)
 		return r;
+	r = kvisor_mtrr_msr(vcpu, msr, val, false);
+	if (r != -ENOENT)
+		return r;
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
@@ -207,6 +210,9 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	case MSR_PLATFORM_INFO:
 		/* KVM_CAP_MSR_PLATFORM_INFO can make it fault for the guest. */
 		*val = vcpu->platform_info;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*val = vcpu->misc_enable;
 		return 0;
 	case MSR_IA32_TSC_DEADLINE:
 		/* Without an in-kernel LAPIC (which answers first): none. */
@@ -251,6 +257,11 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	/* Read-only for the guest; only userspace sets it. */
 	if (msr == MSR_PLATFORM_INFO)
 		return -EINVAL;
+	if (msr == MSR_IA32_MISC_ENABLE)
+		return kvisor_misc_enable_set(vcpu, val, false);
+	r = kvisor_mtrr_msr(vcpu, msr, &val, true);
+	if (r != -ENOENT)
+		return r;
 	r = kvisor_kvmclock_set_msr(vcpu, msr, val);
 	if (r != -ENOENT)
 		return r;

@@ -38,6 +38,7 @@ struct kvisor_irq_routing;
 struct kvisor_io_bus;
 
 #define KVISOR_MAX_VCPUS	64
+#define KVISOR_NR_VAR_MTRR	8
 #define KVISOR_MAX_MEMSLOTS	32
 
 /*
@@ -419,6 +420,12 @@ struct kvisor_vcpu {
 	u64 tsc_adjust;		/* IA32_TSC_ADJUST */
 	u64 ucode_rev;		/* IA32_UCODE_REV as the guest reads it */
 	u64 platform_info;	/* MSR_PLATFORM_INFO, set by userspace */
+	u64 misc_enable;	/* IA32_MISC_ENABLE */
+	struct {		/* kept, not applied (msrs.c) */
+		u64 def_type;
+		u64 fixed[11];
+		u64 var[2 * KVISOR_NR_VAR_MTRR];
+	} mtrr;
 	bool sigset_active;	/* KVM_SET_SIGNAL_MASK gave @sigset */
 	sigset_t sigset;
 	u64 kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME(_NEW): GPA | enable */
@@ -572,6 +579,8 @@ int kvisor_kvmclock_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);
+int kvisor_mtrr_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write);
+int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host);
 long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			    struct kvm_msrs __user *argp);
 

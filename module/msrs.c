@@ -13,9 +13,115 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <asm/msr-index.h>
+#include <asm/mtrr.h>
+#include <asm/processor.h>
 #include <asm/kvm_para.h>
 
 #include "kvisor.h"
+
+/* MTRRs and IA32_MISC_ENABLE --------------------------------------------- */
+
+/*
+ * The guest's MTRRs are only kept, not applied: nested paging maps guest
+ * RAM write-back whatever they say, as KVM does without assigned devices.
+ * They exist so that a guest programming them, and a VMM saving them,
+ * find what CPUID.1:EDX.MTRR promises.  8 variable ranges, fixed ranges
+ * and write-combining, as KVM reports.
+ */
+#define KVISOR_MTRRCAP		(BIT(10) | BIT(8) | KVISOR_NR_VAR_MTRR)
+
+static bool kvisor_memtype_valid(u8 t)
+{
+	return t < 8 && t != 2 && t != 3;
+}
+
+/* The index into vcpu->mtrr.fixed of a fixed-range MTRR, or -1. */
+static int kvisor_mtrr_fixed(u32 msr)
+{
+	switch (msr) {
+	case MSR_MTRRfix64K_00000:
+		return 0;
+	case MSR_MTRRfix16K_80000:
+	case MSR_MTRRfix16K_A0000:
+		return 1 + msr - MSR_MTRRfix16K_80000;
+	case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_F8000:
+		return 3 + msr - MSR_MTRRfix4K_C0000;
+	default:
+		return -1;
+	}
+}
+
+/* KVM's rules: memory types that exist, reserved bits clear. */
+static bool kvisor_mtrr_valid(u32 msr, u64 val)
+{
+	u64 rsvd = GENMASK_ULL(63, boot_cpu_data.x86_phys_bits);
+	int i;
+
+	if (msr == MSR_MTRRdefType)
+		return !(val & ~0xcffULL) && kvisor_memtype_valid(val & 0xff);
+	if (kvisor_mtrr_fixed(msr) >= 0) {
+		for (i = 0; i < 8; i++)
+			if (!kvisor_memtype_valid(val >> (i * 8)))
+				return false;
+		return true;
+	}
+	/* Variable ranges: base (even) with a type, mask (odd) with V. */
+	if (!(msr & 1))
+		return kvisor_memtype_valid(val & 0xff) && !(val & (rsvd | 0xf00));
+	return !(val & (rsvd | 0x7ff));
+}
+
+/* 0, -EINVAL (#GP for the guest), or -ENOENT: not one of these MSRs. */
+int kvisor_mtrr_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write)
+{
+	u64 *reg;
+	int i;
+
+	if (msr == MSR_MTRRcap) {
+		if (write)
+			return -EINVAL;
+		*val = KVISOR_MTRRCAP;
+		return 0;
+	}
+	i = kvisor_mtrr_fixed(msr);
+	if (msr == MSR_MTRRdefType)
+		reg = &vcpu->mtrr.def_type;
+	else if (i >= 0)
+		reg = &vcpu->mtrr.fixed[i];
+	else if (msr >= MTRRphysBase_MSR(0) &&
+		 msr < MTRRphysBase_MSR(KVISOR_NR_VAR_MTRR))
+		reg = &vcpu->mtrr.var[msr - MTRRphysBase_MSR(0)];
+	else
+		return -ENOENT;
+	if (!write) {
+		*val = *reg;
+		return 0;
+	}
+	if (!kvisor_mtrr_valid(msr, *val))
+		return -EINVAL;
+	*reg = *val;
+	return 0;
+}
+
+/*
+ * IA32_MISC_ENABLE as KVM keeps it: the "PEBS/BTS unavailable" bits are
+ * read-only for the guest (a change is #GP), the EMON bit ignores its
+ * writes; userspace sets anything.
+ */
+int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host)
+{
+	u64 ro = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
+		 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+
+	if (!host) {
+		if ((vcpu->misc_enable ^ val) & ro)
+			return -EINVAL;
+		val = (val & ~MSR_IA32_MISC_ENABLE_EMON) |
+		      (vcpu->misc_enable & MSR_IA32_MISC_ENABLE_EMON);
+	}
+	vcpu->misc_enable = val;
+	return 0;
+}
 
 /* KVM's limit on the entries of one KVM_GET/SET_MSRS call. */
 #define KVISOR_MAX_IO_MSRS	4096
@@ -27,6 +133,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_IA32_APICBASE, MSR_IA32_TSC_ADJUST, MSR_IA32_TSC_DEADLINE,
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME_NEW,
 	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV, MSR_PLATFORM_INFO,
+	MSR_IA32_MISC_ENABLE,
 };
 
 /*
@@ -117,6 +224,8 @@ static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	case MSR_IA32_UCODE_REV:
 		vcpu->ucode_rev = val;
 		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		return kvisor_misc_enable_set(vcpu, val, true);
 	case MSR_PLATFORM_INFO:
 		/* No CPUID faulting here to advertise. */
 		if (val & MSR_PLATFORM_INFO_CPUID_FAULT)

@@ -47,6 +47,8 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	/* KVM's: a revision no microcode update will claim to be older than. */
 	vcpu->ucode_rev = 0x100000000ULL;
+	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
+			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	rcuwait_init(&vcpu->wait);
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;

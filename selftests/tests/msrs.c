@@ -180,6 +180,29 @@ static void test_list_round_trip(void)
 	kvm_vm_free(vm);
 }
 
+/* MTRRs: KVM's capability word, and its checks on what is written. */
+static void test_mtrrs(struct kvm_vcpu *vcpu)
+{
+	struct msr_buf b;
+
+	b.e[0] = (struct kvm_msr_entry){ .index = 0xfe };	/* MTRRcap */
+	TEST_ASSERT_EQ(msrs_io(vcpu, KVM_GET_MSRS, &b, 1), 1);
+	TEST_ASSERT_EQ(b.e[0].data, 0x508);
+	b.e[0] = (struct kvm_msr_entry){ .index = 0x2ff, .data = 0xc06 };
+	TEST_ASSERT_EQ(msrs_io(vcpu, KVM_SET_MSRS, &b, 1), 1);
+	TEST_ASSERT_EQ(get_msr(vcpu, 0x2ff), 0xc06);
+	b.e[0].data = 0xc02;		/* type 2 does not exist */
+	TEST_ASSERT_EQ(msrs_io(vcpu, KVM_SET_MSRS, &b, 1), 0);
+	b.e[0] = (struct kvm_msr_entry){ .index = 0x200, .data = 0x80000006 };
+	TEST_ASSERT_EQ(msrs_io(vcpu, KVM_SET_MSRS, &b, 1), 1);
+	b.e[0].data = 0x80000106;	/* reserved bit 8 of a base */
+	TEST_ASSERT_EQ(msrs_io(vcpu, KVM_SET_MSRS, &b, 1), 0);
+	b.e[0] = (struct kvm_msr_entry){ .index = 0x250,
+					 .data = 0x0606060606060606 };
+	TEST_ASSERT_EQ(msrs_io(vcpu, KVM_SET_MSRS, &b, 1), 1);
+	ksft_print_msg("MTRRs: capability 0x508, types and reserved bits checked: ok\n");
+}
+
 /* The feature MSRs: listed on /dev/kvm, read there with KVM_GET_MSRS. */
 static void test_feature_msrs(struct kvm_vm *vm)
 {
@@ -238,6 +261,7 @@ int main(void)
 
 	test_feature_msrs(vm);
 	test_list_round_trip();
+	test_mtrrs(vcpu);
 
 	khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 	TEST_ASSERT(khz > 0, "KVM_GET_TSC_KHZ: %d", khz);
