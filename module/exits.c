@@ -197,6 +197,10 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	r = kvisor_mtrr_msr(vcpu, msr, val, false);
 	if (r != -ENOENT)
 		return r;
+	/* (KVM faults a guest's read of MCG_CTL without MCG_CTL_P: not here.) */
+	r = kvisor_mce_msr(vcpu, msr, val, false, true);
+	if (r != -ENOENT)
+		return r;
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
@@ -260,6 +264,9 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	if (msr == MSR_IA32_MISC_ENABLE)
 		return kvisor_misc_enable_set(vcpu, val, false);
 	r = kvisor_mtrr_msr(vcpu, msr, &val, true);
+	if (r != -ENOENT)
+		return r;
+	r = kvisor_mce_msr(vcpu, msr, &val, true, false);
 	if (r != -ENOENT)
 		return r;
 	r = kvisor_kvmclock_set_msr(vcpu, msr, val);

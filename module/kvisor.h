@@ -39,6 +39,7 @@ struct kvisor_io_bus;
 
 #define KVISOR_MAX_VCPUS	64
 #define KVISOR_NR_VAR_MTRR	8
+#define KVISOR_MCE_BANKS	32	/* KVM's default */
 #define KVISOR_MAX_MEMSLOTS	32
 
 /*
@@ -426,6 +427,11 @@ struct kvisor_vcpu {
 		u64 fixed[11];
 		u64 var[2 * KVISOR_NR_VAR_MTRR];
 	} mtrr;
+	struct {		/* kept, never raised (msrs.c) */
+		u64 status;
+		u64 ctl;
+		u64 bank[4 * KVISOR_MCE_BANKS];
+	} mce;
 	bool sigset_active;	/* KVM_SET_SIGNAL_MASK gave @sigset */
 	sigset_t sigset;
 	u64 kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME(_NEW): GPA | enable */
@@ -581,6 +587,8 @@ long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);
 int kvisor_mtrr_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write);
 int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host);
+int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
+		   bool host);
 long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			    struct kvm_msrs __user *argp);
 

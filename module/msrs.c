@@ -123,6 +123,62 @@ int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host)
 	return 0;
 }
 
+/*
+ * Machine-check MSRs: KVM keeps them whether or not the guest's CPUID
+ * offers MCE (a VMM saves and restores them regardless), with 32 banks by
+ * default.  kvisor keeps them likewise and never raises a machine check.
+ * Guests may write 0 or all ones to a bank's CTL and 0 to its STATUS.
+ */
+int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
+		   bool host)
+{
+	u32 off;
+
+	switch (msr) {
+	case MSR_IA32_MCG_CAP:
+		if (write)
+			return *val == KVISOR_MCE_BANKS && host ? 0 : -EINVAL;
+		*val = KVISOR_MCE_BANKS;	/* no MCG_CTL_P: no MCG_CTL */
+		return 0;
+	case MSR_IA32_MCG_STATUS:
+		if (write)
+			vcpu->mce.status = *val;
+		else
+			*val = vcpu->mce.status;
+		return 0;
+	case MSR_IA32_MCG_CTL:
+		/*
+		 * No MCG_CTL_P, so not the guest's.  QEMU restores all ones
+		 * here even when it did not set up MCE (KVM_CAP_MCE is 0):
+		 * userspace may store 0 or all ones, as with MCG_CTL_P.
+		 */
+		if (!host)
+			return -EINVAL;
+		if (!write) {
+			*val = vcpu->mce.ctl;
+			return 0;
+		}
+		if (*val && ~*val)
+			return -EINVAL;
+		vcpu->mce.ctl = *val;
+		return 0;
+	}
+	if (msr < MSR_IA32_MC0_CTL ||
+	    msr >= MSR_IA32_MC0_CTL + 4 * KVISOR_MCE_BANKS)
+		return -ENOENT;
+	off = msr - MSR_IA32_MC0_CTL;
+	if (!write) {
+		*val = vcpu->mce.bank[off];
+		return 0;
+	}
+	if ((off & 3) == 0 && *val && ~*val)
+		return -EINVAL;
+	if ((off & 3) == 1 && *val && !host)
+		return -EINVAL;
+	vcpu->mce.bank[off] = *val;
+	return 0;
+}
+
 /* KVM's limit on the entries of one KVM_GET/SET_MSRS call. */
 #define KVISOR_MAX_IO_MSRS	4096
 
@@ -133,7 +189,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_IA32_APICBASE, MSR_IA32_TSC_ADJUST, MSR_IA32_TSC_DEADLINE,
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME_NEW,
 	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV, MSR_PLATFORM_INFO,
-	MSR_IA32_MISC_ENABLE,
+	MSR_IA32_MISC_ENABLE, MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
 };
 
 /*
@@ -226,6 +282,9 @@ static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
 		return kvisor_misc_enable_set(vcpu, val, true);
+	case MSR_IA32_MCG_CAP ... MSR_IA32_MCG_CTL:
+	case MSR_IA32_MC0_CTL ... MSR_IA32_MC0_CTL + 4 * KVISOR_MCE_BANKS - 1:
+		return kvisor_mce_msr(vcpu, msr, &val, true, true);
 	case MSR_PLATFORM_INFO:
 		/* No CPUID faulting here to advertise. */
 		if (val & MSR_PLATFORM_INFO_CPUID_FAULT)

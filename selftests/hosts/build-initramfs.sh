@@ -70,6 +70,18 @@ if [ -n "${BENCH:-}" ]; then
 	cp "$HERE/guest/bench.sh" "$R/kvisor/"
 fi
 
+# $QEMU_GUEST: build-qemu-guest.sh's directory; adds the qemu_boot test,
+# before the tests that unload kvisor
+if [ -n "${QEMU_GUEST:-}" ]; then
+	cp -a "$QEMU_GUEST" "$R/qemu"
+	cp "$HERE/guest/qemu_boot" "$R/kvisor/tests/"
+	if grep -qx module_reload "$R/kvisor/tests/list"; then
+		sed -i '/^module_reload$/i qemu_boot' "$R/kvisor/tests/list"
+	else
+		echo qemu_boot >> "$R/kvisor/tests/list"
+	fi
+fi
+
 (cd "$R" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc --owner=0:0 --quiet) > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"

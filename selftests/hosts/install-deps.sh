@@ -15,7 +15,7 @@ PKGS=(
 	build-essential bc flex bison libelf-dev	# kernel module builds
 	linux-image-amd64 linux-headers-amd64		# the test hosts' kernel
 	linux-source-6.1				# checkpatch, api.rst, kvm selftests
-	qemu-system-x86					# SVM test host (TCG)
+	qemu-system-x86 seabios qemu-system-data	# SVM host (TCG); QEMU on kvisor
 	busybox-static cpio lz4 xz-utils file		# initramfs
 	isolinux syslinux-common xorriso		# VMX test host boot ISO
 	bochsbios vgabios				# Bochs firmware
