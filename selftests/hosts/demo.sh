@@ -3,7 +3,8 @@
 #
 # demo.sh [svm|vmx]: the README's main job.  Installs what is missing,
 # builds kvisor, boots a test host (SVM by default), loads kvisor there and
-# prints what it found on the CPU and what /dev/kvm answers.
+# prints what it found on the CPU and what /dev/kvm answers, runs two demo
+# guests through kvisor-run and, in the SVM host, QEMU booting Linux.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/selftests/hosts
@@ -14,6 +15,13 @@ KVER=$(ls /lib/modules | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)
 export KVER
 make -C "$TOP" -s module userspace selftests KVER="$KVER"
 mkdir -p "$OUT"
+# QEMU on kvisor, in the SVM host (seconds there; minutes in Bochs)
+QEMU_GUEST=
+if [ "$HOST" = svm ]; then
+	"$HERE/build-qemu-guest.sh" "$OUT/qemu-guest"
+	QEMU_GUEST=$OUT/qemu-guest
+fi
+export QEMU_GUEST
 RUNNER=$TOP/userspace/kvisor-run "$HERE/build-initramfs.sh" "$HOST" \
 	"$OUT/initramfs.cpio" "$TOP/selftests/build" "$TOP/module/kvisor.ko" "$KVER"
 echo "booting the $HOST test host (kernel $KVER)..."

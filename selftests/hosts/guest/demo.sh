@@ -25,3 +25,10 @@ if [ -x /kvisor/kvisor-run ]; then
 			while IFS= read -r l; do show "$l"; done
 	done
 fi
+# And a real VMM: QEMU boots a 2-CPU Linux guest on kvisor's /dev/kvm.
+if [ -x /kvisor/tests/qemu_boot ]; then
+	show ""
+	show "\$ qemu-system-x86_64 -accel kvm -smp 2 -kernel vmlinuz ...  (the guest's console:)"
+	/kvisor/tests/qemu_boot 2>&1 | grep -v "^#" | tr -d '\033' |
+		sed 's/\[[0-9;?]*[a-zA-Z]//g' | while IFS= read -r l; do show "  $l"; done
+fi
