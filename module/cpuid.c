@@ -341,9 +341,10 @@ static struct kvm_cpuid_entry2 *kvisor_cpuid_find(struct kvm_cpuid_entry2 *entri
 	return NULL;
 }
 
-static struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
-						       u32 function, u32 index,
-						       bool any_index)
+/* The vCPU's entry for @function/@index (KVM_SET_CPUID2), or NULL. */
+struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
+						u32 function, u32 index,
+						bool any_index)
 {
 	return kvisor_cpuid_find(vcpu->cpuid, vcpu->cpuid_nent, function,
 				 index, any_index);

@@ -142,12 +142,10 @@ int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 /* TSC_ADJUST exists for the guest only if its CPUID says so, as in KVM. */
 static bool kvisor_guest_has_tsc_adjust(struct kvisor_vcpu *vcpu)
 {
-	int i;
+	const struct kvm_cpuid_entry2 *e = kvisor_vcpu_cpuid_find(vcpu, 7, 0,
+								  false);
 
-	for (i = 0; i < vcpu->cpuid_nent; i++)
-		if (vcpu->cpuid[i].function == 7 && !vcpu->cpuid[i].index)
-			return vcpu->cpuid[i].ebx & BIT(X86_FEATURE_TSC_ADJUST & 31);
-	return false;
+	return e && (e->ebx & BIT(X86_FEATURE_TSC_ADJUST & 31));
 }
 
 /*

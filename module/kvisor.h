@@ -563,6 +563,9 @@ long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 void kvisor_vcpu_cpuid_free(struct kvisor_vcpu *vcpu);
 void kvisor_cpuid(struct kvisor_vcpu *vcpu);
 bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4);
+struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
+						u32 function, u32 index,
+						bool any_index);
 
 /* events.c: KVM_GET/SET_VCPU_EVENTS and KVM_CAP_SYNC_REGS */
 void kvisor_get_vcpu_events(struct kvisor_vcpu *vcpu,

@@ -136,21 +136,10 @@ static inline u32 x2apic_ldr(u32 id)
 }
 
 /* The guest's CPUID, for the features that change what the LAPIC does. */
-static const struct kvm_cpuid_entry2 *guest_cpuid(struct kvisor_vcpu *vcpu,
-						  u32 function)
-{
-	int i;
-
-	for (i = 0; i < vcpu->cpuid_nent; i++)
-		if (vcpu->cpuid[i].function == function &&
-		    vcpu->cpuid[i].index == 0)
-			return &vcpu->cpuid[i];
-	return NULL;
-}
-
 static bool guest_has_1_ecx(struct kvisor_vcpu *vcpu, int bit)
 {
-	const struct kvm_cpuid_entry2 *e = guest_cpuid(vcpu, 1);
+	const struct kvm_cpuid_entry2 *e =
+		kvisor_vcpu_cpuid_find(vcpu, 1, 0, false);
 
 	return e && (e->ecx & BIT(bit));
 }
@@ -161,11 +150,12 @@ static bool guest_has_1_ecx(struct kvisor_vcpu *vcpu, int bit)
 /* KVM's cpuid_query_maxphyaddr(): 36 without leaf 0x80000008. */
 static int guest_maxphyaddr(struct kvisor_vcpu *vcpu)
 {
-	const struct kvm_cpuid_entry2 *e = guest_cpuid(vcpu, 0x80000000);
+	const struct kvm_cpuid_entry2 *e =
+		kvisor_vcpu_cpuid_find(vcpu, 0x80000000, 0, false);
 
 	if (!e || e->eax < 0x80000008)
 		return 36;
-	e = guest_cpuid(vcpu, 0x80000008);
+	e = kvisor_vcpu_cpuid_find(vcpu, 0x80000008, 0, false);
 	return e ? e->eax & 0xff : 36;
 }
 
