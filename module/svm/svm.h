@@ -11,7 +11,7 @@
 #include <linux/bits.h>
 #include <linux/types.h>
 
-#include "../kvisor.h"
+#include "core/vendor.h"
 #include "vmcb.h"
 
 /* CPUID 0x80000001 ECX: the CPU implements SVM at all. */

@@ -23,8 +23,6 @@
 #define X86_VEC_UD	6
 #define X86_VEC_GP	13
 
-/* EFER bits a guest may set: SCE, LME, LMA (read-only), NXE */
-#define EFER_GUEST_BITS	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
 static unsigned int svm_insn_len(struct svm_vcpu *svm, unsigned int len)
 {
@@ -164,7 +162,7 @@ int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		vmcb->control.tsc_offset = val - rdtsc();
 		return 0;
 	case MSR_EFER:
-		if (val & ~EFER_GUEST_BITS)
+		if (val & ~KVISOR_EFER_GUEST_BITS)
 			return -EINVAL;
 		/* LMA is the CPU's to set: keep its value. */
 		s->efer = (val & ~EFER_LMA) | (s->efer & EFER_LMA) |

@@ -66,7 +66,7 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 	/* Physical interrupts must leave the guest, whatever its IF says. */
 	c->int_ctl = SVM_INT_V_INTR_MASKING;
 	c->nested_ctl = SVM_NESTED_NP_ENABLE;
-	c->nested_cr3 = __pa(svm->vcpu.vm->tdp.root);
+	c->nested_cr3 = kvisor_tdp_root(svm->vcpu.vm);
 
 	svm_seg_reset(&s->cs, 0xf000, 0xffff0000, 0x9b);  /* code, accessed */
 	svm_seg_reset(&s->ds, 0, 0, 0x93);		   /* data, accessed */

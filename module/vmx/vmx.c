@@ -391,7 +391,7 @@ static bool ept_present(u64 pte)
 /* EPTP: the root, write-back tables, a 4-level walk (encoded as 3). */
 u64 vmx_eptp(struct kvisor_vm *vm)
 {
-	return __pa(vm->tdp.root) | 6 | (3 << 3);
+	return kvisor_tdp_root(vm) | 6 | (3 << 3);
 }
 
 static const struct kvisor_tdp_format ept_format = {

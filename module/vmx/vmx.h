@@ -13,7 +13,7 @@
 #include <linux/list.h>
 #include <linux/types.h>
 
-#include "../kvisor.h"
+#include "core/vendor.h"
 #include "vmcs.h"
 
 /* CPUID.1:ECX */

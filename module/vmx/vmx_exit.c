@@ -19,8 +19,6 @@
 
 #include "vmx.h"
 
-/* EFER bits a guest may set: SCE, LME, LMA (read-only), NXE */
-#define EFER_GUEST_BITS	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
 static void vmx_skip(struct vmx_vcpu *vmx)
 {
@@ -336,7 +334,7 @@ int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 			r = -EINVAL;
 		break;
 	case MSR_EFER:
-		if (val & ~EFER_GUEST_BITS)
+		if (val & ~KVISOR_EFER_GUEST_BITS)
 			r = -EINVAL;
 		else
 			vmx_set_efer(vmx, val);

@@ -12,7 +12,7 @@
  * userspace debugs the guest, reported in KVM_EXIT_DEBUG.
  *
  * Instructions kvisor completes in an exit handler never raise the
- * single-step trap in hardware (the exit came first); kvisor_skip() marks
+ * single-step trap in hardware (the exit came first); kvisor_skip_insn() marks
  * them and kvisor_debug_before_run() raises the trap instead, as KVM's
  * kvm_skip_emulated_instruction() does.
  */
@@ -25,7 +25,7 @@
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 #define KV_DR6_ACTIVE_LOW	0xffff0ff0ULL	/* also DR6's reset value */
 #define KV_DR6_HIT		0xfULL		/* B0-B3 */

@@ -24,7 +24,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 #define PIT_FREQ		1193182		/* Hz */
 #define PIT_BASE		0x40

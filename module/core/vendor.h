@@ -1,46 +1,38 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kvisor: the vendor-neutral core's view of the world.
+ * The contract between kvisor's vendor-neutral core and its two backends.
  *
- * Common code (main.c, vm.c, vcpu.c, ...) sees a hypervisor only through
- * struct kvisor_vendor_ops.  The VMX and SVM backends each fill in one
- * instance; which one is live is decided once, at module load, by probing
- * the CPU.  Common code never includes a vendor header.
+ * vmx/ and svm/ include this header and no other of the core's: it holds
+ * the ops table a backend fills in, the vCPU it embeds in its own, and
+ * the core's services a backend may call (the exit handlers it decodes
+ * exits into, guest memory reads, the entry/exit bracket).  The core, in
+ * turn, sees a backend only through struct kvisor_vendor_ops, and never
+ * includes a vendor header.  Which backend is live is decided once, at
+ * module load, by probing the CPU (core/main.c).
  */
-#ifndef KVISOR_KVISOR_H
-#define KVISOR_KVISOR_H
+#ifndef KVISOR_VENDOR_H
+#define KVISOR_VENDOR_H
 
 #include <linux/types.h>
-#include <linux/kref.h>
 #include <linux/mutex.h>
-#include <linux/spinlock.h>
 #include <linux/rcuwait.h>
 #include <linux/signal.h>
-#include <linux/version.h>
 #include <linux/kvm.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
 #include "emulate/emulate.h"
-#include "irq.h"
 
-struct mm_struct;
-struct page;
-struct dentry;
 struct seq_file;
 struct kvisor_vm;
 struct kvisor_vcpu;
 struct kvisor_lapic;
-struct kvisor_pic;
-struct kvisor_ioapic;
-struct kvisor_pit;
-struct kvisor_irq_routing;
-struct kvisor_io_bus;
 
-#define KVISOR_MAX_VCPUS	64
 #define KVISOR_NR_VAR_MTRR	8
 #define KVISOR_MCE_BANKS	32	/* KVM's default */
-#define KVISOR_MAX_MEMSLOTS	32
+
+/* EFER bits a guest may set: SCE, LME, LMA (read-only), NXE */
+#define KVISOR_EFER_GUEST_BITS	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
 /*
  * What a backend found when it probed the CPU.  The feature words are
@@ -208,115 +200,6 @@ extern const struct kvisor_vendor_ops kvisor_svm_ops;
 extern const struct kvisor_vendor_ops *kvisor_ops;
 extern struct kvisor_cpu_caps kvisor_caps;
 
-/**
- * struct kvisor_memslot - one KVM_SET_USER_MEMORY_REGION slot
- * @base_gfn:	first guest frame
- * @npages:	size in pages; 0 means the slot is unused
- * @hva:	userspace address backing @base_gfn
- * @flags:	KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY
- * @pages:	the host page pinned for each guest frame once the guest
- *		touched it (NULL until then); all are released when the
- *		slot goes away
- * @dirty_bitmap: with KVM_MEM_LOG_DIRTY_PAGES, a bit per page the guest
- *		wrote since userspace last collected it, followed by as
- *		much room again for KVM_GET/CLEAR_DIRTY_LOG to work in
- *		(dirty.c); NULL without logging
- */
-struct kvisor_memslot {
-	u64 base_gfn;
-	u64 npages;
-	unsigned long hva;
-	u32 flags;
-	struct page **pages;
-	unsigned long *dirty_bitmap;
-};
-
-/**
- * struct kvisor_tdp - a VM's nested page tables (NPT or EPT)
- * @root:	the top-level table (PML4); its physical address goes into
- *		the VMCB or EPTP
- * @lock:	serializes changes to the tables; the hardware walks them
- *		concurrently, so entries are only ever written whole
- * @pages:	every table page, for freeing
- */
-struct kvisor_tdp {
-	u64 *root;
-	spinlock_t lock;
-	struct list_head pages;
-};
-
-/**
- * struct kvisor_vm - one virtual machine
- * @refs:	held by the VM fd and by each vCPU fd
- * @mm:		the address space of the process that created the VM; the
- *		ABI allows VM ioctls only from it (others get -EIO)
- * @lock:	serializes vCPU creation
- * @slots_lock:	protects @slots, the pinned pages and the dirty bitmaps
- *		against the nested page fault path, which runs on vCPU
- *		threads
- * @dirty_log_manual: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's flags, under
- *		@slots_lock
- * @vcpus:	created vCPUs, published under @lock
- * @debugfs:	its directory under /sys/kernel/debug/kvisor
- * @irqchip:	KVM_CREATE_IRQCHIP (KVISOR_IRQCHIP_KERNEL) or
- *		KVM_CAP_SPLIT_IRQCHIP (KVISOR_IRQCHIP_SPLIT, LAPICs only)
- * @irq_lock:	serializes the irqchip's creation, routing changes, I/O bus
- *		registration, irqfds and ioeventfds
- * @pic, @ioapic, @pit: the device models, NULL until created
- * @routing:	the GSI routing table (RCU)
- * @buses:	in-kernel devices on port I/O and MMIO (RCU)
- * @irqfds, @ioeventfds: eventfd.c's lists, under @irq_lock
- * @nr_ioapic_pins: split irqchip: GSIs below it belong to userspace's IOAPIC
- * @remote_tlb_flush: flushes of every vCPU's translations, for statistics
- */
-struct kvisor_vm {
-	struct kref refs;
-	struct mm_struct *mm;
-	struct mutex lock;
-	struct mutex slots_lock;
-	struct kvisor_memslot slots[KVISOR_MAX_MEMSLOTS];
-	u64 dirty_log_manual;
-	struct kvisor_tdp tdp;
-	struct kvisor_vcpu *vcpus[KVISOR_MAX_VCPUS];
-	int nr_vcpus;
-	struct dentry *debugfs;
-
-	int irqchip;
-	struct mutex irq_lock;
-	struct kvisor_pic *pic;
-	struct kvisor_ioapic *ioapic;
-	struct kvisor_pit *pit;
-	struct kvisor_irq_routing __rcu *routing;
-	struct kvisor_io_bus __rcu *buses[KVISOR_NR_BUSES];
-	spinlock_t irqfds_lock;
-	struct list_head irqfds;
-	struct list_head resamplers;
-	struct list_head ioeventfds;
-	u32 nr_ioapic_pins;
-	u64 remote_tlb_flush;
-	pid_t creator;		/* thread ID, for the statistics' name */
-	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID, 0 until set */
-	u32 bsp_id;		/* KVM_SET_BOOT_CPU_ID */
-	u64 tsc_base;		/* host TSC when the first vCPU's TSC was 0 */
-	s64 kvmclock_offset;	/* VM clock = host boot time + this (kvmclock.c) */
-	atomic_t kvmclock_gen;	/* bumped by KVM_SET_CLOCK */
-	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK(_NEW) */
-	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES, unused */
-	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO */
-};
-
-enum kvisor_irqchip_mode {
-	KVISOR_IRQCHIP_NONE,
-	KVISOR_IRQCHIP_KERNEL,
-	KVISOR_IRQCHIP_SPLIT,
-};
-
-/* The in-kernel LAPIC exists: KVM calls this lapic_in_kernel(). */
-static inline bool kvisor_irqchip_in_kernel(struct kvisor_vm *vm)
-{
-	return READ_ONCE(vm->irqchip) != KVISOR_IRQCHIP_NONE;
-}
-
 /*
  * An exit that userspace must finish before the guest continues: the data
  * of a port or MMIO read arrives in kvm_run when KVM_RUN is next called.
@@ -448,174 +331,75 @@ struct kvisor_vcpu {
 	pid_t creator;		/* thread ID, for the statistics' name */
 };
 
-/* Bits of kvisor_vcpu.requests. */
-enum {
-	KVISOR_REQ_EVENT,	/* an interrupt may be deliverable: look */
-	KVISOR_REQ_INIT,	/* INIT signal */
-	KVISOR_REQ_SIPI,	/* start-up IPI, vector in sipi_vector */
-	KVISOR_REQ_IOAPIC_EOI,	/* split irqchip: tell userspace of an EOI */
-};
-
 /*
- * Linux 6.10 renamed kvm_run.immediate_exit for kernel code, to make KVM
- * read it only once; the ABI field is the same.
+ * The core's services to a backend.  Exit handlers return what
+ * kvisor_vendor_ops.handle_exit returns: 1 to re-enter the guest, 0 to go
+ * to userspace with vcpu->run filled in, or -errno.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-#define kvisor_immediate_exit(run)	READ_ONCE((run)->immediate_exit__unsafe)
-#else
-#define kvisor_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
-#endif
 
-/*
- * The XSAVE states a guest may enable in XCR0: x87, SSE and AVX.  Keeping
- * to these also keeps every value kvisor loads into XCR0 one the CPU
- * accepts (AVX-512, MPX and AMX come with pairing rules).
- */
-#define KVISOR_GUEST_XCR0 (XFEATURE_MASK_FP | XFEATURE_MASK_SSE | \
-			   XFEATURE_MASK_YMM)
-
-/* enable.c */
-int kvisor_get_hardware(void);
-void kvisor_put_hardware(void);
-int kvisor_enable_init(void);
-extern bool kvisor_rebooting;
-void kvisor_enable_exit(void);
-
-/* debugfs.c */
-void kvisor_debugfs_init(void);
-void kvisor_debugfs_exit(void);
-void kvisor_debugfs_vm_init(struct kvisor_vm *vm);
-void kvisor_debugfs_vm_exit(struct kvisor_vm *vm);
-void kvisor_debugfs_vcpu_init(struct kvisor_vcpu *vcpu);
-
-/* vm.c */
-int kvisor_create_vm(unsigned long type);
-long kvisor_check_extension(struct kvisor_vm *vm, long cap);
-void kvisor_vm_put(struct kvisor_vm *vm);
-int kvisor_vm_set_max_vcpu_id(struct kvisor_vm *vm, u64 max);
-
-/* vcpu.c */
-int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id);
+/* core/vcpu.c: the vendor-neutral half of vcpu_create and vcpu_free */
 int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm);
 void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu);
-void kvisor_get_regs(struct kvisor_vcpu *vcpu, struct kvm_regs *r);
-void kvisor_set_regs(struct kvisor_vcpu *vcpu, const struct kvm_regs *r);
-void kvisor_vcpu_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
-int kvisor_vcpu_set_sregs(struct kvisor_vcpu *vcpu,
-			  const struct kvm_sregs *sregs);
+
+/* core/run.c: the bracket around one entry (see kvisor_enter_guest_irqoff) */
 int kvisor_enter_guest_irqoff(struct kvisor_vcpu *vcpu);
 void kvisor_exit_guest_irqoff(struct kvisor_vcpu *vcpu);
 
-/* memslot.c */
-int kvisor_set_memory_region(struct kvisor_vm *vm,
-			     const struct kvm_userspace_memory_region *mr);
-void kvisor_free_memslots(struct kvisor_vm *vm);
-struct kvisor_memslot *kvisor_find_slot(struct kvisor_vm *vm, u64 gfn);
-int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write);
-int kvisor_read_guest(struct kvisor_vm *vm, u64 gpa, void *buf,
-		      unsigned int len);
-int kvisor_write_guest(struct kvisor_vm *vm, u64 gpa, const void *buf,
-		       unsigned int len);
-void kvisor_flush_guest_tlbs(struct kvisor_vm *vm);
-
-/* dirty.c: dirty page logging */
-int kvisor_dirty_bitmap_alloc(struct kvisor_vm *vm, struct kvisor_memslot *s);
-void kvisor_dirty_bitmap_free(struct kvisor_memslot *s);
-void kvisor_mark_dirty(struct kvisor_memslot *s, u64 gfn);
-long kvisor_dirty_log_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
-			    void __user *argp);
-int kvisor_enable_dirty_log_manual(struct kvisor_vm *vm, u64 flags);
-
-/* tdp.c */
-int kvisor_tdp_init(struct kvisor_tdp *tdp);
-void kvisor_tdp_destroy(struct kvisor_tdp *tdp);
-int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gpa, phys_addr_t hpa,
-		   bool writable);
-void kvisor_tdp_unmap_range(struct kvisor_tdp *tdp, u64 gpa, u64 size);
-void kvisor_tdp_write_protect(struct kvisor_tdp *tdp, u64 gpa, u64 size);
-
-/* exits.c: the vendor-neutral exit handlers */
-int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
-		     bool string, bool rep, u64 next_rip);
-int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa, bool write);
+/*
+ * core/exits.c.  kvisor_skip_insn() is the only way to move RIP past an
+ * instruction an exit handler completed: it also owes the single-step
+ * trap the instruction would have raised.
+ */
+void kvisor_skip_insn(struct kvisor_vcpu *vcpu, unsigned int len);
 int kvisor_handle_hlt(struct kvisor_vcpu *vcpu, unsigned int len);
 int kvisor_handle_cpuid(struct kvisor_vcpu *vcpu, unsigned int len);
+int kvisor_handle_irq_window(struct kvisor_vcpu *vcpu);
+int kvisor_handle_nmi_window(struct kvisor_vcpu *vcpu);
 int kvisor_handle_shutdown(struct kvisor_vcpu *vcpu);
 int kvisor_handle_fail_entry(struct kvisor_vcpu *vcpu, u64 reason);
 int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 				 u64 info0, u64 info1);
-int kvisor_complete_userspace_exit(struct kvisor_vcpu *vcpu);
-int kvisor_handle_irq_window(struct kvisor_vcpu *vcpu);
-int kvisor_handle_nmi_window(struct kvisor_vcpu *vcpu);
+
+/* core/pio.c: IN, OUT, INS, OUTS; @next_rip is the instruction's end */
+int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
+		     bool string, bool rep, u64 next_rip);
+
+/* core/mmio.c: a nested page fault, from EPT violation or NPF */
+int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa, bool write);
+
+/* core/msrs.c: RDMSR (@write false) and WRMSR */
 int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len);
-int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
-int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
-int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host);
+
+/* core/fpu.c: XSETBV, and the guest's XCR0 around entry */
 int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len);
-bool kvisor_xcr0_valid(u64 val);
 u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4);
 void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0);
 
-/* cpuid.c */
-long kvisor_get_supported_cpuid(struct kvm_cpuid2 __user *argp);
-long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
-			     struct kvm_cpuid2 __user *argp);
-void kvisor_vcpu_cpuid_free(struct kvisor_vcpu *vcpu);
-void kvisor_cpuid(struct kvisor_vcpu *vcpu);
+/*
+ * core/regs.c: the architectural rules for CR0 and CR4 values, for a
+ * guest's MOV to CR and for KVM_SET_SREGS alike (false: #GP, or -EINVAL).
+ */
+bool kvisor_cr0_valid(u64 cr0);
 bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4);
-struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
-						u32 function, u32 index,
-						bool any_index);
 
-/* events.c: KVM_GET/SET_VCPU_EVENTS and KVM_CAP_SYNC_REGS */
-void kvisor_get_vcpu_events(struct kvisor_vcpu *vcpu,
-			    struct kvm_vcpu_events *ev);
-int kvisor_set_vcpu_events(struct kvisor_vcpu *vcpu,
-			   const struct kvm_vcpu_events *ev);
-int kvisor_sync_regs_in(struct kvisor_vcpu *vcpu);
-void kvisor_sync_regs_out(struct kvisor_vcpu *vcpu);
-
-/* kvmclock.c: the VM's clock and the paravirtual clock */
-void kvisor_kvmclock_vm_init(struct kvisor_vm *vm);
-long kvisor_kvmclock_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
-			      void __user *argp);
-void kvisor_kvmclock_update(struct kvisor_vcpu *vcpu);
-bool kvisor_kvmclock_stale(struct kvisor_vcpu *vcpu);
-int kvisor_kvmclock_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
-int kvisor_kvmclock_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
-
-/* msrs.c: KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS, KVM_SET_MSRS */
-long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);
-long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
-long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);
-int kvisor_mtrr_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write);
-int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host);
-int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
-		   bool host);
-long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
-			    struct kvm_msrs __user *argp);
-
-/* gva.c: the guest's own page tables */
-int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,
-		      bool fetch, u64 *gpa, u32 *pf_error);
-
-/* debug.c: debug registers, KVM_GET/SET_DEBUGREGS, KVM_SET_GUEST_DEBUG */
-void kvisor_debug_init(struct kvisor_vcpu *vcpu);
-long kvisor_debug_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
-			void __user *argp);
-int kvisor_debug_before_run(struct kvisor_vcpu *vcpu);
-void kvisor_debug_enter_irqoff(struct kvisor_vcpu *vcpu);
-void kvisor_debug_exit_irqoff(struct kvisor_vcpu *vcpu);
-u64 kvisor_debug_user_rflags(struct kvisor_vcpu *vcpu);
-void kvisor_debug_reset(struct kvisor_vcpu *vcpu);
+/* core/debug.c: debug registers and debug exceptions */
 int kvisor_handle_dr(struct kvisor_vcpu *vcpu, int dr, bool write, int gpr,
 		     unsigned int len);
 int kvisor_handle_dr_decode(struct kvisor_vcpu *vcpu, int dr, bool write);
 int kvisor_handle_db(struct kvisor_vcpu *vcpu, u64 bits);
 int kvisor_handle_bp(struct kvisor_vcpu *vcpu);
+void kvisor_debug_enter_irqoff(struct kvisor_vcpu *vcpu);
+void kvisor_debug_exit_irqoff(struct kvisor_vcpu *vcpu);
 
-/* stats.c: KVM_GET_STATS_FD */
-int kvisor_vm_get_stats_fd(struct kvisor_vm *vm);
-int kvisor_vcpu_get_stats_fd(struct kvisor_vcpu *vcpu);
+/* mm/: guest memory, the guest's page tables, the nested root */
+int kvisor_read_guest(struct kvisor_vm *vm, u64 gpa, void *buf,
+		      unsigned int len);
+int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,
+		      bool fetch, u64 *gpa, u32 *pf_error);
+phys_addr_t kvisor_tdp_root(struct kvisor_vm *vm);
 
-#endif /* KVISOR_KVISOR_H */
+/* irq/lapic.c: CR8 is the in-kernel LAPIC's TPR[7:4] */
+u8 kvisor_lapic_get_cr8(struct kvisor_vcpu *vcpu);
+void kvisor_lapic_set_cr8(struct kvisor_vcpu *vcpu, u8 cr8);
+
+#endif /* KVISOR_VENDOR_H */

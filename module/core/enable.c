@@ -17,7 +17,7 @@
 #include <linux/reboot.h>
 #include <linux/syscore_ops.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 static DEFINE_MUTEX(kvisor_hw_lock);
 static int kvisor_hw_users;		/* VMs alive; under kvisor_hw_lock */

@@ -27,7 +27,7 @@
 #include <linux/slab.h>
 #include <linux/wait.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 static void kvisor_eventfd_signal(struct eventfd_ctx *ctx)
 {

@@ -19,7 +19,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 /* KVM's x86 numbers: slots users may name, and address spaces (SMM). */
 #define KVISOR_USER_MEM_SLOTS	(SHRT_MAX - 3)

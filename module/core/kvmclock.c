@@ -20,7 +20,7 @@
 #include <asm/pvclock-abi.h>
 #include <asm/tsc.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 /*
  * How a TSC delta becomes nanoseconds in the guest's pvclock code:

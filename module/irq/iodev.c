@@ -10,7 +10,7 @@
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 struct kvisor_io_range {
 	u64 addr;

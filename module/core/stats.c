@@ -23,7 +23,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 /* KVM's KVM_STATS_NAME_SIZE, a kernel-internal constant. */
 #define KVISOR_STATS_NAME_SIZE	48

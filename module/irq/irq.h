@@ -2,7 +2,7 @@
 /*
  * kvisor's in-kernel interrupt controllers and the wires between them.
  *
- *   KVM_IRQ_LINE, irqfd, PIT --> routing (irq.c) --+--> PIC (pic.c) ---------+
+ *   KVM_IRQ_LINE, irqfd, PIT --> routing (routing.c) +--> PIC (pic.c) ---------+
  *                                                   +--> IOAPIC (ioapic.c) --+
  *   KVM_SIGNAL_MSI, MSI routes -----------------------------------------------+
  *                                                                             v
@@ -10,7 +10,7 @@
  *                                                   |
  *                       IRR of the target LAPIC, or a pending NMI/INIT/SIPI
  *                                                   v
- *               run loop (vcpu.c): kick, pick the vector, inject, ack
+ *    kick (core/request.c); run loop (core/run.c): pick the vector, inject, ack
  *
  * Each device model is one file with the same small API: create, destroy,
  * get/set state for the ioctls, and its inputs.  Devices on port I/O or
@@ -162,9 +162,7 @@ int kvisor_lapic_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int kvisor_lapic_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val,
 			 bool host);
 
-/* CR8 is TPR[7:4]. */
-u8 kvisor_lapic_get_cr8(struct kvisor_vcpu *vcpu);
-void kvisor_lapic_set_cr8(struct kvisor_vcpu *vcpu, u8 cr8);
+/* kvisor_lapic_get_cr8() and kvisor_lapic_set_cr8() are in core/vendor.h. */
 
 /*
  * Run loop, vCPU thread, interrupts on.  kvisor_lapic_sync() turns expired
@@ -227,7 +225,7 @@ void kvisor_pit_get_state1(struct kvisor_vm *vm, struct kvm_pit_state *s);
 int kvisor_pit_set_state1(struct kvisor_vm *vm,
 			  const struct kvm_pit_state *s);
 
-/* Routing and the VM-wide interrupt ioctls (irq.c) ---------------------- */
+/* Routing and the VM-wide interrupt ioctls (routing.c) ------------------ */
 
 #define KVISOR_MAX_IRQ_ROUTES	4096	/* KVM_MAX_IRQ_ROUTES */
 #define KVISOR_NR_PIC_PINS	16
@@ -251,8 +249,32 @@ void kvisor_irq_acked(struct kvisor_vm *vm, unsigned int irqchip,
 void kvisor_irq_lapic_eoi(struct kvisor_vcpu *vcpu, int vector);
 /* The PIC's INTR output went high: wake the vCPU that takes ExtINT. */
 void kvisor_irq_pic_kick(struct kvisor_vm *vm);
-long kvisor_irq_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
-			 void __user *argp);
+/* KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP) with @split, KVM_CREATE_IRQCHIP. */
+int kvisor_create_irqchip(struct kvisor_vm *vm, bool split, u64 pins);
+/*
+ * The VM ioctls of the interrupt controllers, in the shape of core/vm.c's
+ * ioctl table, which lists each: KVM_CREATE_IRQCHIP, KVM_GET/SET_IRQCHIP,
+ * KVM_IRQ_LINE(_STATUS), KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, KVM_IRQFD,
+ * KVM_IOEVENTFD, KVM_CREATE_PIT(2), KVM_GET/SET_PIT(2).
+ */
+long kvisor_irq_ioctl_create_irqchip(struct kvisor_vm *vm, unsigned int ioctl,
+				     unsigned long arg);
+long kvisor_irq_ioctl_chip_state(struct kvisor_vm *vm, unsigned int ioctl,
+				 unsigned long arg);
+long kvisor_irq_ioctl_line(struct kvisor_vm *vm, unsigned int ioctl,
+			   unsigned long arg);
+long kvisor_irq_ioctl_set_routing(struct kvisor_vm *vm, unsigned int ioctl,
+				  unsigned long arg);
+long kvisor_irq_ioctl_signal_msi(struct kvisor_vm *vm, unsigned int ioctl,
+				 unsigned long arg);
+long kvisor_irq_ioctl_irqfd(struct kvisor_vm *vm, unsigned int ioctl,
+			    unsigned long arg);
+long kvisor_irq_ioctl_ioeventfd(struct kvisor_vm *vm, unsigned int ioctl,
+				unsigned long arg);
+long kvisor_irq_ioctl_create_pit(struct kvisor_vm *vm, unsigned int ioctl,
+				 unsigned long arg);
+long kvisor_irq_ioctl_pit_state(struct kvisor_vm *vm, unsigned int ioctl,
+				unsigned long arg);
 void kvisor_irq_vm_destroy(struct kvisor_vm *vm);
 
 /* irqfd and ioeventfd (eventfd.c) --------------------------------------- */
@@ -263,17 +285,5 @@ void kvisor_irqfd_resample(struct kvisor_vm *vm, u32 gsi);
 int kvisor_ioeventfd(struct kvisor_vm *vm, const struct kvm_ioeventfd *args);
 /* At VM destruction: release every irqfd and ioeventfd. */
 void kvisor_eventfd_vm_destroy(struct kvisor_vm *vm);
-
-/* The vCPU side (vcpu.c) ------------------------------------------------ */
-
-/*
- * Make @vcpu look at its interrupts again: wake it if it sleeps (HLT, or
- * waiting for a SIPI), or force it out of the guest if it runs.  Callable
- * from any context, also hard interrupt context.
- */
-void kvisor_vcpu_kick(struct kvisor_vcpu *vcpu);
-void kvisor_vcpu_queue_nmi(struct kvisor_vcpu *vcpu);
-void kvisor_vcpu_queue_init(struct kvisor_vcpu *vcpu);
-void kvisor_vcpu_queue_sipi(struct kvisor_vcpu *vcpu, u8 vector);
 
 #endif /* KVISOR_IRQ_H */

@@ -24,8 +24,7 @@
 #include <asm/msr-index.h>
 #include <asm/tsc.h>
 
-#include "kvisor.h"
-#include "irq.h"
+#include "core/kvisor.h"
 
 /* KVM 6.1: six LVT entries, version 0x14. */
 #define LAPIC_VERSION		(0x14 | ((6 - 1) << 16))

@@ -15,7 +15,7 @@
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 #define PTE_P		BIT_ULL(0)
 #define PTE_W		BIT_ULL(1)

@@ -15,7 +15,7 @@
 #include <linux/workqueue.h>
 #include <linux/nospec.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 #define IOAPIC_NUM_PINS		24
 #define IOAPIC_VERSION_ID	0x11

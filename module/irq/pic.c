@@ -17,7 +17,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 #define PIC_MASTER	0
 #define PIC_SLAVE	1

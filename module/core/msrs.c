@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The MSR ioctls: KVM_GET_MSR_INDEX_LIST names the MSRs userspace can save
- * and restore, and KVM_GET_MSRS / KVM_SET_MSRS move their values.  The
- * values come from the same places the guest's RDMSR and WRMSR reach
- * (exits.c and the backend), so what userspace sees is what the guest
- * sees.
+ * Every MSR kvisor emulates, in one place: the guest's RDMSR and WRMSR
+ * (kvisor_handle_msr()), the MSR ioctls (KVM_GET_MSR_INDEX_LIST names the
+ * MSRs userspace can save and restore, KVM_GET_MSRS / KVM_SET_MSRS move
+ * their values), and the feature MSRs on /dev/kvm.  Both paths reach the
+ * same kvisor_get_msr() / kvisor_set_msr(), so what userspace sees is
+ * what the guest sees.  The LAPIC's MSRs are irq/lapic.c's, kvmclock's
+ * kvmclock.c's, and the ones the hardware switches (EFER, PAT, the TSC
+ * offset, FS/GS bases, SYSCALL and SYSENTER) the backend's.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,8 +19,9 @@
 #include <asm/mtrr.h>
 #include <asm/processor.h>
 #include <asm/kvm_para.h>
+#include <asm/trapnr.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 /* MTRRs and IA32_MISC_ENABLE --------------------------------------------- */
 
@@ -72,7 +76,7 @@ static bool kvisor_mtrr_valid(u32 msr, u64 val)
 }
 
 /* 0, -EINVAL (#GP for the guest), or -ENOENT: not one of these MSRs. */
-int kvisor_mtrr_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write)
+static int kvisor_mtrr_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write)
 {
 	u64 *reg;
 	int i;
@@ -108,7 +112,7 @@ int kvisor_mtrr_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write)
  * read-only for the guest (a change is #GP), the EMON bit ignores its
  * writes; userspace sets anything.
  */
-int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host)
+static int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host)
 {
 	u64 ro = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 		 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
@@ -129,7 +133,7 @@ int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host)
  * default.  kvisor keeps them likewise and never raises a machine check.
  * Guests may write 0 or all ones to a bank's CTL and 0 to its STATUS.
  */
-int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
+static int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
 		   bool host)
 {
 	u32 off;
@@ -201,6 +205,178 @@ static const u32 kvisor_msrs_to_save[] = {
 static const u32 kvisor_feature_msrs[] = {
 	MSR_IA32_UCODE_REV, MSR_IA32_PERF_CAPABILITIES,
 };
+
+/* RDMSR and WRMSR ------------------------------------------------------ */
+
+/*
+ * The MSRs kvisor models.  EFER, PAT and the TSC offset live in the
+ * VMCB/VMCS and belong to the backend; the SYSCALL and SYSENTER MSRs and
+ * FS/GS bases are not intercepted at all (the backend reads and writes
+ * them only for KVM_GET/SET_MSRS); anything else raises #GP, as KVM does
+ * by default.
+ */
+/* TSC_ADJUST exists for the guest only if its CPUID says so, as in KVM. */
+static bool kvisor_guest_has_tsc_adjust(struct kvisor_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e = kvisor_vcpu_cpuid_find(vcpu, 7, 0,
+								  false);
+
+	return e && (e->ebx & BIT(X86_FEATURE_TSC_ADJUST & 31));
+}
+
+/*
+ * The guest's TSC and IA32_TSC_ADJUST move together, as on hardware: a
+ * guest write to either changes both by the same amount.  Userspace's
+ * writes (@host) set one without the other, so that restoring a saved
+ * pair gives back the pair.
+ */
+int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
+{
+	u64 tsc;
+	int r;
+
+	if (msr == MSR_IA32_TSC_ADJUST && host) {
+		vcpu->tsc_adjust = val;
+		return 0;
+	}
+	if (msr == MSR_IA32_TSC_ADJUST && !kvisor_guest_has_tsc_adjust(vcpu))
+		return -EINVAL;
+	if (msr == MSR_IA32_TSC && host)
+		return kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, val);
+	r = kvisor_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc);
+	if (r)
+		return r;
+	if (msr == MSR_IA32_TSC) {
+		vcpu->tsc_adjust += val - tsc;
+		return kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, val);
+	}
+	r = kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, tsc + (val - vcpu->tsc_adjust));
+	if (!r)
+		vcpu->tsc_adjust = val;
+	return r;
+}
+
+int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
+{
+	int r;
+
+	if (vcpu->apic) {
+		r = kvisor_lapic_get_msr(vcpu, msr, val);
+		if (r != -ENOENT)
+			return r;
+	}
+	r = kvisor_kvmclock_get_msr(vcpu, msr, val);
+	if (r != -ENOENT)
+		return r;
+	r = kvisor_mtrr_msr(vcpu, msr, val, false);
+	if (r != -ENOENT)
+		return r;
+	/* (KVM faults a guest's read of MCG_CTL without MCG_CTL_P: not here.) */
+	r = kvisor_mce_msr(vcpu, msr, val, false, true);
+	if (r != -ENOENT)
+		return r;
+	switch (msr) {
+	case MSR_IA32_APICBASE:
+		*val = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		*val = vcpu->tsc_adjust;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		*val = vcpu->ucode_rev;
+		return 0;
+	case MSR_PLATFORM_INFO:
+		/* KVM_CAP_MSR_PLATFORM_INFO can make it fault for the guest. */
+		*val = vcpu->platform_info;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*val = vcpu->misc_enable;
+		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+		/* Without an in-kernel LAPIC (which answers first): none. */
+		*val = 0;
+		return 0;
+	default:
+		return kvisor_ops->get_msr(vcpu, msr, val);
+	}
+}
+
+/* Each PAT entry must name a memory type: 0, 1, 4, 5, 6 or 7. */
+static bool kvisor_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
+{
+	int r;
+
+	if (vcpu->apic) {
+		r = kvisor_lapic_set_msr(vcpu, msr, val, false);
+		if (r != -ENOENT)
+			return r;
+	}
+	/* An invalid PAT would make VM entry fail, not raise the #GP due. */
+	if (msr == MSR_IA32_CR_PAT && !kvisor_pat_valid(val))
+		return -EINVAL;
+	if (msr == MSR_IA32_TSC || msr == MSR_IA32_TSC_ADJUST)
+		return kvisor_set_tsc_msr(vcpu, msr, val, false);
+	/* Guests write 0 here before CPUID to read the revision: ignored. */
+	if (msr == MSR_IA32_UCODE_REV)
+		return 0;
+	/* Read-only for the guest; only userspace sets it. */
+	if (msr == MSR_PLATFORM_INFO)
+		return -EINVAL;
+	if (msr == MSR_IA32_MISC_ENABLE)
+		return kvisor_misc_enable_set(vcpu, val, false);
+	r = kvisor_mtrr_msr(vcpu, msr, &val, true);
+	if (r != -ENOENT)
+		return r;
+	r = kvisor_mce_msr(vcpu, msr, &val, true, false);
+	if (r != -ENOENT)
+		return r;
+	r = kvisor_kvmclock_set_msr(vcpu, msr, val);
+	if (r != -ENOENT)
+		return r;
+	return kvisor_ops->set_msr(vcpu, msr, val);
+}
+
+/* RDMSR or WRMSR of the MSR in ECX, with EDX:EAX. */
+int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len)
+{
+	u32 msr = vcpu->regs[EMU_RCX];
+	u64 val;
+	int r;
+
+	vcpu->exits[KVISOR_EXIT_MSR]++;
+	if (write) {
+		val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
+		r = kvisor_set_msr(vcpu, msr, val);
+	} else if (msr == MSR_PLATFORM_INFO &&
+		   !READ_ONCE(vcpu->vm->platform_info_readable)) {
+		r = -EINVAL;
+	} else {
+		r = kvisor_get_msr(vcpu, msr, &val);
+		if (!r) {
+			vcpu->regs[EMU_RAX] = (u32)val;
+			vcpu->regs[EMU_RDX] = val >> 32;
+		}
+	}
+	if (r) {
+		kvisor_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	kvisor_skip_insn(vcpu, len);
+	return 1;
+}
 
 /*
  * As KVM: the count needed always goes back to userspace, so a caller

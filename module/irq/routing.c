@@ -18,7 +18,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 /* KVM's MAX_NR_RESERVED_IOAPIC_PINS: GSIs a split irqchip's IOAPIC owns. */
 #define KVISOR_MAX_SPLIT_PINS	KVISOR_MAX_IRQ_ROUTES
@@ -329,9 +329,11 @@ static int kvisor_routing_default(struct kvisor_vm *vm)
 	return r;
 }
 
-static long kvisor_set_gsi_routing(struct kvisor_vm *vm, void __user *argp)
+/* KVM_SET_GSI_ROUTING: replace the whole table. */
+long kvisor_irq_ioctl_set_routing(struct kvisor_vm *vm, unsigned int ioctl,
+				  unsigned long arg)
 {
-	struct kvm_irq_routing hdr, __user *urt = argp;
+	struct kvm_irq_routing hdr, __user *urt = (void __user *)arg;
 	struct kvm_irq_routing_entry *ue = NULL;
 	int r;
 
@@ -368,7 +370,7 @@ static void kvisor_irqchip_free(struct kvisor_vm *vm)
  * KVM_CREATE_IRQCHIP and KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): only once,
  * and only before the first vCPU, whose LAPIC is created with it.
  */
-static int kvisor_create_irqchip(struct kvisor_vm *vm, bool split, u64 pins)
+int kvisor_create_irqchip(struct kvisor_vm *vm, bool split, u64 pins)
 {
 	int r;
 
@@ -412,9 +414,11 @@ out:
 	return r;
 }
 
-static long kvisor_irqchip_state(struct kvisor_vm *vm, unsigned int ioctl,
-				 void __user *argp)
+/* KVM_GET/SET_IRQCHIP: the state of the PICs or the IOAPIC. */
+long kvisor_irq_ioctl_chip_state(struct kvisor_vm *vm, unsigned int ioctl,
+				 unsigned long arg)
 {
+	void __user *argp = (void __user *)arg;
 	struct kvm_irqchip *chip;
 	long r = 0;
 
@@ -450,9 +454,11 @@ out:
 	return r;
 }
 
-static long kvisor_irq_line(struct kvisor_vm *vm, unsigned int ioctl,
-			    void __user *argp)
+/* KVM_IRQ_LINE and KVM_IRQ_LINE_STATUS: a GSI to a level. */
+long kvisor_irq_ioctl_line(struct kvisor_vm *vm, unsigned int ioctl,
+			   unsigned long arg)
 {
+	void __user *argp = (void __user *)arg;
 	struct kvm_irq_level ev;
 
 	if (copy_from_user(&ev, argp, sizeof(ev)))
@@ -466,8 +472,10 @@ static long kvisor_irq_line(struct kvisor_vm *vm, unsigned int ioctl,
 	return 0;
 }
 
-static long kvisor_signal_msi(struct kvisor_vm *vm, void __user *argp)
+long kvisor_irq_ioctl_signal_msi(struct kvisor_vm *vm, unsigned int ioctl,
+				 unsigned long arg)
 {
+	void __user *argp = (void __user *)arg;
 	struct kvm_msi msi;
 
 	if (copy_from_user(&msi, argp, sizeof(msi)))
@@ -478,21 +486,11 @@ static long kvisor_signal_msi(struct kvisor_vm *vm, void __user *argp)
 	return kvisor_irq_msi(vm, &msi);
 }
 
-/* KVM_CREATE_PIT2 (and KVM_CREATE_PIT, which KVM gives the speaker port). */
-static long kvisor_create_pit(struct kvisor_vm *vm, u32 flags)
-{
-	long r;
-
-	mutex_lock(&vm->irq_lock);
-	r = kvisor_pit_create(vm, flags);
-	mutex_unlock(&vm->irq_lock);
-	return r;
-}
-
 /* KVM_GET/SET_PIT2, and the older KVM_GET/SET_PIT without the flags. */
-static long kvisor_pit_state(struct kvisor_vm *vm, unsigned int ioctl,
-			     void __user *argp)
+long kvisor_irq_ioctl_pit_state(struct kvisor_vm *vm, unsigned int ioctl,
+				unsigned long arg)
 {
+	void __user *argp = (void __user *)arg;
 	union {
 		struct kvm_pit_state2 s2;
 		struct kvm_pit_state s1;
@@ -520,76 +518,47 @@ static long kvisor_pit_state(struct kvisor_vm *vm, unsigned int ioctl,
 	return r;
 }
 
-static long kvisor_enable_cap(struct kvisor_vm *vm, void __user *argp)
+/* KVM_CREATE_IRQCHIP: the PIC pair, the IOAPIC and a LAPIC per vCPU. */
+long kvisor_irq_ioctl_create_irqchip(struct kvisor_vm *vm, unsigned int ioctl,
+				     unsigned long arg)
 {
-	struct kvm_enable_cap cap;
-
-	if (copy_from_user(&cap, argp, sizeof(cap)))
-		return -EFAULT;
-	if (cap.flags)
-		return -EINVAL;
-	switch (cap.cap) {
-	case KVM_CAP_SPLIT_IRQCHIP:
-		return kvisor_create_irqchip(vm, true, cap.args[0]);
-	case KVM_CAP_MAX_VCPU_ID:
-		return kvisor_vm_set_max_vcpu_id(vm, cap.args[0]);
-	case KVM_CAP_MSR_PLATFORM_INFO:
-		WRITE_ONCE(vm->platform_info_readable, !!cap.args[0]);
-		return 0;
-	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
-		return kvisor_enable_dirty_log_manual(vm, cap.args[0]);
-	default:
-		return -EINVAL;
-	}
+	return kvisor_create_irqchip(vm, false, 0);
 }
 
-/* The VM ioctls of this file; -ENOTTY for the others. */
-long kvisor_irq_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
-			 void __user *argp)
+long kvisor_irq_ioctl_irqfd(struct kvisor_vm *vm, unsigned int ioctl,
+			    unsigned long arg)
 {
-	union {
-		struct kvm_irqfd irqfd;
-		struct kvm_ioeventfd ioeventfd;
-		struct kvm_pit_config pit;
-	} u;
+	struct kvm_irqfd args;
 
-	switch (ioctl) {
-	case KVM_CREATE_IRQCHIP:
-		return kvisor_create_irqchip(vm, false, 0);
-	case KVM_ENABLE_CAP:
-		return kvisor_enable_cap(vm, argp);
-	case KVM_GET_IRQCHIP:
-	case KVM_SET_IRQCHIP:
-		return kvisor_irqchip_state(vm, ioctl, argp);
-	case KVM_IRQ_LINE:
-	case KVM_IRQ_LINE_STATUS:
-		return kvisor_irq_line(vm, ioctl, argp);
-	case KVM_SET_GSI_ROUTING:
-		return kvisor_set_gsi_routing(vm, argp);
-	case KVM_SIGNAL_MSI:
-		return kvisor_signal_msi(vm, argp);
-	case KVM_IRQFD:
-		if (copy_from_user(&u.irqfd, argp, sizeof(u.irqfd)))
-			return -EFAULT;
-		return kvisor_irqfd(vm, &u.irqfd);
-	case KVM_IOEVENTFD:
-		if (copy_from_user(&u.ioeventfd, argp, sizeof(u.ioeventfd)))
-			return -EFAULT;
-		return kvisor_ioeventfd(vm, &u.ioeventfd);
-	case KVM_CREATE_PIT2:
-		if (copy_from_user(&u.pit, argp, sizeof(u.pit)))
-			return -EFAULT;
-		return kvisor_create_pit(vm, u.pit.flags);
-	case KVM_CREATE_PIT:
-		return kvisor_create_pit(vm, KVM_PIT_SPEAKER_DUMMY);
-	case KVM_GET_PIT2:
-	case KVM_SET_PIT2:
-	case KVM_GET_PIT:
-	case KVM_SET_PIT:
-		return kvisor_pit_state(vm, ioctl, argp);
-	default:
-		return -ENOTTY;
-	}
+	if (copy_from_user(&args, (void __user *)arg, sizeof(args)))
+		return -EFAULT;
+	return kvisor_irqfd(vm, &args);
+}
+
+long kvisor_irq_ioctl_ioeventfd(struct kvisor_vm *vm, unsigned int ioctl,
+				unsigned long arg)
+{
+	struct kvm_ioeventfd args;
+
+	if (copy_from_user(&args, (void __user *)arg, sizeof(args)))
+		return -EFAULT;
+	return kvisor_ioeventfd(vm, &args);
+}
+
+/* KVM_CREATE_PIT2, and KVM_CREATE_PIT, which KVM gives the speaker port. */
+long kvisor_irq_ioctl_create_pit(struct kvisor_vm *vm, unsigned int ioctl,
+				 unsigned long arg)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	long r;
+
+	if (ioctl == KVM_CREATE_PIT2 &&
+	    copy_from_user(&pit, (void __user *)arg, sizeof(pit)))
+		return -EFAULT;
+	mutex_lock(&vm->irq_lock);
+	r = kvisor_pit_create(vm, pit.flags);
+	mutex_unlock(&vm->irq_lock);
+	return r;
 }
 
 /* VM teardown, after the last vCPU stopped: nothing can inject any more. */

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The events a vCPU carries between two entries, as userspace saves and
- * restores them (KVM_GET/SET_VCPU_EVENTS), and the register sets that
- * KVM_CAP_SYNC_REGS copies through kvm_run around each KVM_RUN.
+ * The vCPU's register state as userspace reads and writes it:
+ * KVM_GET/SET_REGS and KVM_GET/SET_SREGS (with KVM's consistency rules,
+ * and the architectural CR0/CR4 rules a guest's MOV to CR obeys too),
+ * KVM_GET/SET_VCPU_EVENTS, and the register sets KVM_CAP_SYNC_REGS
+ * copies through kvm_run around each KVM_RUN.
+ *
+ * The general-purpose registers, RIP and RFLAGS live in struct
+ * kvisor_vcpu; segments and control registers in the VMCS or VMCB, which
+ * the backend reads and writes (get_sregs, set_sregs).
  *
  * kvisor keeps at most one event on its way into the guest (an exception
  * a handler raised, an interrupt or NMI picked for injection, or one cut
@@ -11,9 +17,119 @@
  * to be picked, and the last SIPI's vector, are the core's.
  */
 #include <linux/kvm.h>
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
+
+/* kvm_regs names the registers in another order than the hardware. */
+void kvisor_get_regs(struct kvisor_vcpu *vcpu, struct kvm_regs *r)
+{
+	const u64 *g = vcpu->regs;
+
+	r->rax = g[EMU_RAX]; r->rbx = g[EMU_RBX]; r->rcx = g[EMU_RCX];
+	r->rdx = g[EMU_RDX]; r->rsi = g[EMU_RSI]; r->rdi = g[EMU_RDI];
+	r->rsp = g[EMU_RSP]; r->rbp = g[EMU_RBP];
+	r->r8 = g[EMU_R8]; r->r9 = g[EMU_R9]; r->r10 = g[EMU_R10];
+	r->r11 = g[EMU_R11]; r->r12 = g[EMU_R12]; r->r13 = g[EMU_R13];
+	r->r14 = g[EMU_R14]; r->r15 = g[EMU_R15];
+	r->rip = vcpu->rip;
+	r->rflags = kvisor_debug_user_rflags(vcpu);
+}
+
+void kvisor_set_regs(struct kvisor_vcpu *vcpu, const struct kvm_regs *r)
+{
+	u64 *g = vcpu->regs;
+
+	g[EMU_RAX] = r->rax; g[EMU_RBX] = r->rbx; g[EMU_RCX] = r->rcx;
+	g[EMU_RDX] = r->rdx; g[EMU_RSI] = r->rsi; g[EMU_RDI] = r->rdi;
+	g[EMU_RSP] = r->rsp; g[EMU_RBP] = r->rbp;
+	g[EMU_R8] = r->r8; g[EMU_R9] = r->r9; g[EMU_R10] = r->r10;
+	g[EMU_R11] = r->r11; g[EMU_R12] = r->r12; g[EMU_R13] = r->r13;
+	g[EMU_R14] = r->r14; g[EMU_R15] = r->r15;
+	vcpu->rip = r->rip;
+	/* Bit 1 of RFLAGS always reads as 1. */
+	vcpu->rflags = r->rflags | X86_EFLAGS_FIXED;
+}
+
+/*
+ * The architectural rules for a CR0 value (SDM Vol. 3, "Control
+ * Registers"; APM Vol. 2, "CR0 Register"): bits 63:32 are reserved,
+ * paging needs protection, and not-write-through needs cache-disable.
+ */
+bool kvisor_cr0_valid(u64 cr0)
+{
+	if (cr0 >> 32)
+		return false;
+	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
+		return false;
+	return !((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD));
+}
+
+/*
+ * A CR4 value may set only the bits of features the vCPU's CPUID offers
+ * (and kvisor supports): reserved and unoffered bits raise #GP, as in
+ * KVM's kvm_is_valid_cr4().
+ */
+bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4)
+{
+	return !(cr4 & ~kvisor_cpuid_cr4_allowed(vcpu));
+}
+
+/*
+ * The consistency rules KVM applies to KVM_SET_SREGS, vendor-neutral: long
+ * mode needs PAE and EFER.LMA, and neither LMA nor a 64-bit code segment
+ * exists without it.  Rules only the hardware checks give FAIL_ENTRY.
+ */
+static bool kvisor_sregs_valid(const struct kvm_sregs *sregs)
+{
+	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG))
+		return (sregs->cr4 & X86_CR4_PAE) && (sregs->efer & EFER_LMA);
+	return !(sregs->efer & EFER_LMA) && !sregs->cs.l;
+}
+
+void kvisor_vcpu_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	kvisor_ops->get_sregs(vcpu, sregs);
+	if (vcpu->apic)
+		sregs->cr8 = kvisor_lapic_get_cr8(vcpu);
+	/* An interrupt KVM_INTERRUPT queued is part of the state. */
+	memset(sregs->interrupt_bitmap, 0, sizeof(sregs->interrupt_bitmap));
+	if (vcpu->irq >= 0)
+		__set_bit(vcpu->irq, (unsigned long *)sregs->interrupt_bitmap);
+}
+
+int kvisor_vcpu_set_sregs(struct kvisor_vcpu *vcpu,
+			  const struct kvm_sregs *sregs)
+{
+	int bit, r;
+
+	if (!kvisor_sregs_valid(sregs) || !kvisor_cr0_valid(sregs->cr0) ||
+	    !kvisor_cr4_valid(vcpu, sregs->cr4))
+		return -EINVAL;
+	/* The LAPIC's checks first: a refused base changes nothing. */
+	if (vcpu->apic) {
+		r = kvisor_lapic_set_msr(vcpu, MSR_IA32_APICBASE,
+					 sregs->apic_base, true);
+		if (r)
+			return r;
+	}
+	if (vcpu->apic) {
+		u64 base = vcpu->apic_base;
+
+		r = kvisor_ops->set_sregs(vcpu, sregs);
+		vcpu->apic_base = base;
+		kvisor_lapic_set_cr8(vcpu, sregs->cr8);
+	} else {
+		r = kvisor_ops->set_sregs(vcpu, sregs);
+	}
+	if (r)
+		return r;
+	bit = find_first_bit((unsigned long *)sregs->interrupt_bitmap, 256);
+	vcpu->irq = bit < 256 ? bit : -1;
+	return 0;
+}
 
 void kvisor_get_vcpu_events(struct kvisor_vcpu *vcpu,
 			    struct kvm_vcpu_events *ev)

@@ -27,7 +27,7 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 /* KVM's limit on one slot, which keeps page counts within 31 bits. */
 #define KVISOR_MAX_SLOT_PAGES	((1ULL << 31) - 1)
@@ -60,30 +60,6 @@ static bool kvisor_slot_overlaps(struct kvisor_vm *vm, int id, u64 base,
 			return true;
 	}
 	return false;
-}
-
-static void kvisor_nop(void *unused)
-{
-}
-
-/*
- * After mappings were removed or write-protected: a vCPU may be in guest
- * mode on another CPU, using a translation it cached before.  Make every
- * vCPU flush before it next enters, then interrupt every CPU and wait.  An
- * interrupt forces a running guest out, so once each CPU has answered, no
- * guest can still be using the old translations.
- */
-void kvisor_flush_guest_tlbs(struct kvisor_vm *vm)
-{
-	/* Pairs with the release in kvisor_create_vcpu(). */
-	int nr_vcpus = smp_load_acquire(&vm->nr_vcpus);
-	int i;
-
-	for (i = 0; i < nr_vcpus; i++)
-		kvisor_ops->request_tlb_flush(vm->vcpus[i]);
-	on_each_cpu(kvisor_nop, NULL, 1);
-	/* KVM_GET_STATS_FD's remote_tlb_flush; slots_lock serializes it. */
-	WRITE_ONCE(vm->remote_tlb_flush, vm->remote_tlb_flush + 1);
 }
 
 /* Unmap a slot from the nested tables and release its pages. */

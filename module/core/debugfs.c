@@ -15,7 +15,7 @@
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 static struct dentry *kvisor_debugfs_root;
 static atomic_t kvisor_vm_seq = ATOMIC_INIT(0);

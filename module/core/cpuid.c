@@ -30,7 +30,7 @@
 #include <asm/processor.h>
 #include <asm/processor-flags.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 /* KVM_MAX_CPUID_ENTRIES: the largest table the ioctls accept. */
 #define KVISOR_MAX_CPUID_ENTRIES	256
@@ -515,11 +515,11 @@ static u64 kvisor_cr4_allowed(const struct kvm_cpuid_entry2 *e, int nent)
 }
 
 /*
- * A CR4 KVM_SET_SREGS may load, by KVM's rule: only bits of features kvisor
+ * The CR4 bits a vCPU may set, by KVM's rule: only bits of features kvisor
  * offers (KVM_GET_SUPPORTED_CPUID), and once the vCPU has a CPUID table,
- * only those of features the table gives it.
+ * only those of features the table gives it (regs.c applies it).
  */
-bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4)
+u64 kvisor_cpuid_cr4_allowed(struct kvisor_vcpu *vcpu)
 {
 	struct kvm_cpuid_entry2 *sup;
 	u64 ok;
@@ -527,13 +527,13 @@ bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4)
 
 	sup = kcalloc(KVISOR_SUPPORTED_NENT, sizeof(*sup), GFP_KERNEL);
 	if (!sup)
-		return false;
+		return 0;
 	n = kvisor_build_supported(sup);
 	ok = kvisor_cr4_allowed(sup, n);
 	kfree(sup);
 	if (vcpu->cpuid_nent)
 		ok &= kvisor_cr4_allowed(vcpu->cpuid, vcpu->cpuid_nent);
-	return !(cr4 & ~ok);
+	return ok;
 }
 
 /* KVM_SET_CPUID2 and KVM_GET_CPUID2, under the vCPU's mutex. */

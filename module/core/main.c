@@ -12,7 +12,7 @@
 #include <linux/cpumask.h>
 #include <linux/kvm.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 /*
  * The node name is a parameter so that kvisor can sit beside in-tree KVM

@@ -22,8 +22,9 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 
-#include "kvisor.h"
+#include "core/kvisor.h"
 
 #define TDP_LEVELS		4
 #define TDP_ENTRIES		512
@@ -157,4 +158,34 @@ void kvisor_tdp_write_protect(struct kvisor_tdp *tdp, u64 gpa, u64 size)
 		cond_resched_lock(&tdp->lock);
 	}
 	spin_unlock(&tdp->lock);
+}
+
+/* The top-level table, for the backend's EPTP or nCR3. */
+phys_addr_t kvisor_tdp_root(struct kvisor_vm *vm)
+{
+	return __pa(vm->tdp.root);
+}
+
+static void kvisor_nop(void *unused)
+{
+}
+
+/*
+ * After mappings were removed or write-protected: a vCPU may be in guest
+ * mode on another CPU, using a translation it cached before.  Make every
+ * vCPU flush before it next enters, then interrupt every CPU and wait.  An
+ * interrupt forces a running guest out, so once each CPU has answered, no
+ * guest can still be using the old translations.
+ */
+void kvisor_flush_guest_tlbs(struct kvisor_vm *vm)
+{
+	/* Pairs with the release in kvisor_create_vcpu(). */
+	int nr_vcpus = smp_load_acquire(&vm->nr_vcpus);
+	int i;
+
+	for (i = 0; i < nr_vcpus; i++)
+		kvisor_ops->request_tlb_flush(vm->vcpus[i]);
+	on_each_cpu(kvisor_nop, NULL, 1);
+	/* KVM_GET_STATS_FD's remote_tlb_flush; slots_lock serializes it. */
+	WRITE_ONCE(vm->remote_tlb_flush, vm->remote_tlb_flush + 1);
 }

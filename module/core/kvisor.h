@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvisor's core objects: the VM and what the core's files offer each
+ * other.  The vCPU and the backend contract are in vendor.h, guest memory
+ * in mm/mm.h, the interrupt controllers in irq/irq.h; this header pulls
+ * them together for the core, mm/ and irq/.  vmx/ and svm/ include only
+ * vendor.h.
+ */
+#ifndef KVISOR_KVISOR_H
+#define KVISOR_KVISOR_H
+
+#include <linux/types.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/version.h>
+#include <linux/kvm.h>
+
+#include "core/vendor.h"
+#include "mm/mm.h"
+#include "irq/irq.h"
+
+struct mm_struct;
+struct dentry;
+struct kvisor_pic;
+struct kvisor_ioapic;
+struct kvisor_pit;
+struct kvisor_irq_routing;
+struct kvisor_io_bus;
+
+#define KVISOR_MAX_VCPUS	64
+
+/**
+ * struct kvisor_vm - one virtual machine
+ * @refs:	held by the VM fd and by each vCPU fd
+ * @mm:		the address space of the process that created the VM; the
+ *		ABI allows VM ioctls only from it (others get -EIO)
+ * @lock:	serializes vCPU creation
+ * @slots_lock:	protects @slots, the pinned pages and the dirty bitmaps
+ *		against the nested page fault path, which runs on vCPU
+ *		threads
+ * @dirty_log_manual: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's flags, under
+ *		@slots_lock
+ * @vcpus:	created vCPUs, published under @lock
+ * @debugfs:	its directory under /sys/kernel/debug/kvisor
+ * @irqchip:	KVM_CREATE_IRQCHIP (KVISOR_IRQCHIP_KERNEL) or
+ *		KVM_CAP_SPLIT_IRQCHIP (KVISOR_IRQCHIP_SPLIT, LAPICs only)
+ * @irq_lock:	serializes the irqchip's creation, routing changes, I/O bus
+ *		registration, irqfds and ioeventfds
+ * @pic, @ioapic, @pit: the device models, NULL until created
+ * @routing:	the GSI routing table (RCU)
+ * @buses:	in-kernel devices on port I/O and MMIO (RCU)
+ * @irqfds, @ioeventfds: eventfd.c's lists, under @irq_lock
+ * @nr_ioapic_pins: split irqchip: GSIs below it belong to userspace's IOAPIC
+ * @remote_tlb_flush: flushes of every vCPU's translations, for statistics
+ */
+struct kvisor_vm {
+	struct kref refs;
+	struct mm_struct *mm;
+	struct mutex lock;
+	struct mutex slots_lock;
+	struct kvisor_memslot slots[KVISOR_MAX_MEMSLOTS];
+	u64 dirty_log_manual;
+	struct kvisor_tdp tdp;
+	struct kvisor_vcpu *vcpus[KVISOR_MAX_VCPUS];
+	int nr_vcpus;
+	struct dentry *debugfs;
+
+	int irqchip;
+	struct mutex irq_lock;
+	struct kvisor_pic *pic;
+	struct kvisor_ioapic *ioapic;
+	struct kvisor_pit *pit;
+	struct kvisor_irq_routing __rcu *routing;
+	struct kvisor_io_bus __rcu *buses[KVISOR_NR_BUSES];
+	spinlock_t irqfds_lock;
+	struct list_head irqfds;
+	struct list_head resamplers;
+	struct list_head ioeventfds;
+	u32 nr_ioapic_pins;
+	u64 remote_tlb_flush;
+	pid_t creator;		/* thread ID, for the statistics' name */
+	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID, 0 until set */
+	u32 bsp_id;		/* KVM_SET_BOOT_CPU_ID */
+	u64 tsc_base;		/* host TSC when the first vCPU's TSC was 0 */
+	s64 kvmclock_offset;	/* VM clock = host boot time + this (kvmclock.c) */
+	atomic_t kvmclock_gen;	/* bumped by KVM_SET_CLOCK */
+	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK(_NEW) */
+	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES, unused */
+	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO */
+};
+
+enum kvisor_irqchip_mode {
+	KVISOR_IRQCHIP_NONE,
+	KVISOR_IRQCHIP_KERNEL,
+	KVISOR_IRQCHIP_SPLIT,
+};
+
+/* The in-kernel LAPIC exists: KVM calls this lapic_in_kernel(). */
+static inline bool kvisor_irqchip_in_kernel(struct kvisor_vm *vm)
+{
+	return READ_ONCE(vm->irqchip) != KVISOR_IRQCHIP_NONE;
+}
+
+
+/* Bits of kvisor_vcpu.requests. */
+enum {
+	KVISOR_REQ_EVENT,	/* an interrupt may be deliverable: look */
+	KVISOR_REQ_INIT,	/* INIT signal */
+	KVISOR_REQ_SIPI,	/* start-up IPI, vector in sipi_vector */
+	KVISOR_REQ_IOAPIC_EOI,	/* split irqchip: tell userspace of an EOI */
+};
+
+/*
+ * Linux 6.10 renamed kvm_run.immediate_exit for kernel code, to make KVM
+ * read it only once; the ABI field is the same.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define kvisor_immediate_exit(run)	READ_ONCE((run)->immediate_exit__unsafe)
+#else
+#define kvisor_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
+#endif
+
+/*
+ * The XSAVE states a guest may enable in XCR0: x87, SSE and AVX.  Keeping
+ * to these also keeps every value kvisor loads into XCR0 one the CPU
+ * accepts (AVX-512, MPX and AMX come with pairing rules).
+ */
+#define KVISOR_GUEST_XCR0 (XFEATURE_MASK_FP | XFEATURE_MASK_SSE | \
+			   XFEATURE_MASK_YMM)
+
+
+/* core/enable.c: VMX/SVM on and off in every CPU */
+int kvisor_get_hardware(void);
+void kvisor_put_hardware(void);
+int kvisor_enable_init(void);
+extern bool kvisor_rebooting;
+void kvisor_enable_exit(void);
+
+/* core/debugfs.c */
+void kvisor_debugfs_init(void);
+void kvisor_debugfs_exit(void);
+void kvisor_debugfs_vm_init(struct kvisor_vm *vm);
+void kvisor_debugfs_vm_exit(struct kvisor_vm *vm);
+void kvisor_debugfs_vcpu_init(struct kvisor_vcpu *vcpu);
+
+/* core/vm.c: the VM fd, KVM_CHECK_EXTENSION and KVM_ENABLE_CAP */
+int kvisor_create_vm(unsigned long type);
+long kvisor_check_extension(struct kvisor_vm *vm, long cap);
+void kvisor_vm_put(struct kvisor_vm *vm);
+
+/* core/vcpu.c: the vCPU fd and its ioctl table */
+int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id);
+
+/*
+ * core/request.c: the doorbell, a leaf the devices call down into.  Make
+ * @vcpu look at its interrupts again: wake it if it sleeps (HLT, or
+ * waiting for a SIPI), or force it out of the guest if it runs.  Callable
+ * from any context, also hard interrupt context.
+ */
+void kvisor_vcpu_kick(struct kvisor_vcpu *vcpu);
+void kvisor_vcpu_queue_nmi(struct kvisor_vcpu *vcpu);
+void kvisor_vcpu_queue_init(struct kvisor_vcpu *vcpu);
+void kvisor_vcpu_queue_sipi(struct kvisor_vcpu *vcpu, u8 vector);
+
+/* core/run.c: KVM_RUN and the vCPU's run state */
+int kvisor_vcpu_run(struct kvisor_vcpu *vcpu);
+int kvisor_vcpu_mp_state(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			 void __user *argp);
+int kvisor_vcpu_set_sigmask(struct kvisor_vcpu *vcpu, void __user *argp);
+int kvisor_vcpu_interrupt(struct kvisor_vcpu *vcpu, void __user *argp);
+
+/* core/regs.c: registers, vCPU events, KVM_CAP_SYNC_REGS */
+void kvisor_get_regs(struct kvisor_vcpu *vcpu, struct kvm_regs *r);
+void kvisor_set_regs(struct kvisor_vcpu *vcpu, const struct kvm_regs *r);
+void kvisor_vcpu_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
+int kvisor_vcpu_set_sregs(struct kvisor_vcpu *vcpu,
+			  const struct kvm_sregs *sregs);
+void kvisor_get_vcpu_events(struct kvisor_vcpu *vcpu,
+			    struct kvm_vcpu_events *ev);
+int kvisor_set_vcpu_events(struct kvisor_vcpu *vcpu,
+			   const struct kvm_vcpu_events *ev);
+int kvisor_sync_regs_in(struct kvisor_vcpu *vcpu);
+void kvisor_sync_regs_out(struct kvisor_vcpu *vcpu);
+
+/* core/fpu.c: FPU/XSAVE state and XCR0 */
+int kvisor_fpu_access(struct kvisor_vcpu *vcpu, struct kvm_fpu *fpu,
+		      bool set);
+void kvisor_get_xsave(struct kvisor_vcpu *vcpu, struct kvm_xsave *xs);
+int kvisor_set_xsave(struct kvisor_vcpu *vcpu, struct kvm_xsave *xs);
+void kvisor_get_xcrs(struct kvisor_vcpu *vcpu, struct kvm_xcrs *xcrs);
+int kvisor_set_xcrs(struct kvisor_vcpu *vcpu, struct kvm_xcrs *xcrs);
+bool kvisor_xcr0_valid(u64 val);
+
+/* core/exits.c (the handlers a backend calls are in vendor.h) */
+void kvisor_queue_pf(struct kvisor_vcpu *vcpu, u64 addr, u32 error);
+
+/* core/pio.c, core/mmio.c: finishing an exit userspace completed */
+int kvisor_complete_pio(struct kvisor_vcpu *vcpu);
+int kvisor_complete_pio_string(struct kvisor_vcpu *vcpu);
+int kvisor_complete_mmio(struct kvisor_vcpu *vcpu);
+
+/* core/msrs.c: every MSR, for the guest and for the ioctls */
+int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
+int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host);
+long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);
+long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
+long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);
+long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			    struct kvm_msrs __user *argp);
+
+/* core/cpuid.c */
+long kvisor_get_supported_cpuid(struct kvm_cpuid2 __user *argp);
+long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			     struct kvm_cpuid2 __user *argp);
+void kvisor_vcpu_cpuid_free(struct kvisor_vcpu *vcpu);
+void kvisor_cpuid(struct kvisor_vcpu *vcpu);
+u64 kvisor_cpuid_cr4_allowed(struct kvisor_vcpu *vcpu);
+struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
+						u32 function, u32 index,
+						bool any_index);
+
+/* core/kvmclock.c: the VM's clock and the paravirtual clock */
+void kvisor_kvmclock_vm_init(struct kvisor_vm *vm);
+long kvisor_kvmclock_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
+			      void __user *argp);
+void kvisor_kvmclock_update(struct kvisor_vcpu *vcpu);
+bool kvisor_kvmclock_stale(struct kvisor_vcpu *vcpu);
+int kvisor_kvmclock_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
+int kvisor_kvmclock_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+
+/* core/debug.c: KVM_GET/SET_DEBUGREGS, KVM_SET_GUEST_DEBUG (see vendor.h) */
+void kvisor_debug_init(struct kvisor_vcpu *vcpu);
+long kvisor_debug_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+			void __user *argp);
+int kvisor_debug_before_run(struct kvisor_vcpu *vcpu);
+u64 kvisor_debug_user_rflags(struct kvisor_vcpu *vcpu);
+void kvisor_debug_reset(struct kvisor_vcpu *vcpu);
+
+/* core/stats.c: KVM_GET_STATS_FD */
+int kvisor_vm_get_stats_fd(struct kvisor_vm *vm);
+int kvisor_vcpu_get_stats_fd(struct kvisor_vcpu *vcpu);
+
+#endif /* KVISOR_KVISOR_H */

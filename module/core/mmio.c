@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nested page faults and MMIO.  A fault on guest RAM maps the page
+ * (mm/memslot.c) and retries the access; a fault outside RAM, or a write
+ * to a read-only slot, is MMIO: the instruction emulator (emulate/) runs
+ * the instruction, with the in-kernel LAPIC and the MMIO bus taking the
+ * accesses they own and userspace the rest (KVM_EXIT_MMIO).  A read from
+ * userspace re-runs the instruction once the data is there
+ * (kvisor_complete_mmio()).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <asm/trapnr.h>
+
+#include "core/kvisor.h"
+
+
+/* What the emulator's callbacks get as their opaque pointer. */
+struct kvisor_emu {
+	struct emu_ctxt ctxt;
+	struct kvisor_vcpu *vcpu;
+	u64 fault_addr;		/* of a #PF found while translating */
+};
+
+static int kvisor_emu_translate(struct kvisor_emu *emu, u64 linear,
+				bool write, bool fetch, u64 *gpa)
+{
+	u32 pf_error;
+	int r;
+
+	r = kvisor_gva_to_gpa(emu->vcpu, linear, write, fetch, gpa, &pf_error);
+	if (r == -EACCES) {
+		emu->fault_addr = linear;
+		emu_set_fault(&emu->ctxt, X86_TRAP_PF, pf_error, 1);
+		return -1;
+	}
+	return r ? -1 : 0;
+}
+
+static int kvisor_emu_fetch(void *opaque, emu_u64 linear, void *buf,
+			    unsigned int len)
+{
+	struct kvisor_emu *emu = opaque;
+	struct kvisor_vcpu *vcpu = emu->vcpu;
+	unsigned int i;
+	u64 gpa;
+
+	/* Byte by byte: an instruction may straddle a page boundary. */
+	for (i = 0; i < len; i++) {
+		if (kvisor_emu_translate(emu, linear + i, false, true, &gpa) ||
+		    kvisor_read_guest(vcpu->vm, gpa, buf + i, 1))
+			return -1;
+	}
+	return 0;
+}
+
+/* Describe an MMIO access for userspace in kvm_run. */
+static void kvisor_mmio_exit(struct kvm_run *run, u64 gpa, unsigned int len,
+			     bool write, const void *data)
+{
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = len;
+	run->mmio.is_write = write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (write)
+		memcpy(run->mmio.data, data, len);
+}
+
+/*
+ * A memory operand of the emulated instruction: RAM goes through the slot's
+ * userspace mapping; anything else is MMIO, for userspace to serve.
+ */
+static int kvisor_emu_read(void *opaque, emu_u64 linear, void *buf,
+			   unsigned int len)
+{
+	struct kvisor_emu *emu = opaque;
+	struct kvisor_vcpu *vcpu = emu->vcpu;
+	struct kvm_run *run = vcpu->run;
+	u64 gpa;
+	int r;
+
+	if (kvisor_emu_translate(emu, linear, false, false, &gpa))
+		return -1;
+	r = kvisor_read_guest(vcpu->vm, gpa, buf, len);
+	if (r != -ENOENT)
+		return r ? -1 : 0;
+	/* In-kernel devices (LAPIC, IOAPIC, ioeventfds) before userspace. */
+	if ((vcpu->apic && kvisor_lapic_mmio(vcpu, gpa, len, buf, false)) ||
+	    !kvisor_io_bus_read(vcpu, KVISOR_MMIO_BUS, gpa, len, buf))
+		return 0;
+
+	if (vcpu->mmio.valid && vcpu->mmio.gpa == gpa && vcpu->mmio.len == len) {
+		memcpy(buf, vcpu->mmio.data, len);
+		vcpu->mmio.valid = false;
+		return 0;
+	}
+	kvisor_mmio_exit(run, gpa, len, false, NULL);
+	vcpu->mmio.gpa = gpa;
+	vcpu->mmio.len = len;
+	vcpu->pending = KVISOR_PENDING_MMIO;
+	return EMU_PENDING;
+}
+
+static int kvisor_emu_write(void *opaque, emu_u64 linear, const void *buf,
+			    unsigned int len)
+{
+	struct kvisor_emu *emu = opaque;
+	struct kvisor_vcpu *vcpu = emu->vcpu;
+	struct kvm_run *run = vcpu->run;
+	u64 gpa;
+	int r;
+
+	if (kvisor_emu_translate(emu, linear, true, false, &gpa))
+		return -1;
+	r = kvisor_write_guest(vcpu->vm, gpa, buf, len);
+	if (r != -ENOENT)
+		return r ? -1 : 0;
+	if ((vcpu->apic &&
+	     kvisor_lapic_mmio(vcpu, gpa, len, (void *)buf, true)) ||
+	    !kvisor_io_bus_write(vcpu, KVISOR_MMIO_BUS, gpa, len, buf))
+		return 0;
+
+	/* Handed to userspace: the instruction completes now. */
+	kvisor_mmio_exit(run, gpa, len, true, buf);
+	return EMU_PENDING;
+}
+
+static const struct emu_ops kvisor_emu_ops = {
+	.fetch	= kvisor_emu_fetch,
+	.read	= kvisor_emu_read,
+	.write	= kvisor_emu_write,
+};
+
+/*
+ * Emulate the instruction at RIP, which touched MMIO.  The emulator either
+ * completes it (an MMIO write then goes to userspace), or stops before
+ * changing anything because it needs an MMIO read from userspace, in which
+ * case the whole instruction runs again once the data is there.
+ */
+static int kvisor_emulate(struct kvisor_vcpu *vcpu)
+{
+	struct kvisor_emu emu = { .vcpu = vcpu };
+	struct emu_ctxt *c = &emu.ctxt;
+	int r;
+
+	kvisor_ops->get_cpu_mode(vcpu, c);
+	memcpy(c->gpr, vcpu->regs, sizeof(c->gpr));
+	c->rip = vcpu->rip;
+	c->rflags = vcpu->rflags;
+	c->ops = &kvisor_emu_ops;
+	c->opaque = &emu;
+	c->fault_vector = -1;
+	vcpu->run->exit_reason = KVM_EXIT_UNKNOWN;
+
+	r = emu_decode(c);
+	if (r == EMU_OK)
+		r = emu_execute(c);
+	switch (r) {
+	case EMU_OK:
+		memcpy(vcpu->regs, c->gpr, sizeof(c->gpr));
+		vcpu->rip = c->rip;
+		vcpu->rflags = c->rflags;
+		/* An MMIO write was handed to userspace: go and tell it. */
+		return vcpu->run->exit_reason == KVM_EXIT_MMIO ? 0 : 1;
+	case EMU_PENDING:
+		return 0;
+	case EMU_FAULT:
+		if (c->fault_vector == X86_TRAP_PF)
+			kvisor_ops->set_cr2(vcpu, emu.fault_addr);
+		kvisor_ops->queue_exception(vcpu, c->fault_vector,
+					    c->has_error_code, c->fault_error_code);
+		return 1;
+	default:
+		vcpu->run->internal.data[2] = c->insn.nr_fetched;
+		memcpy(&vcpu->run->internal.data[3], c->insn.bytes,
+		       sizeof(c->insn.bytes));
+		kvisor_handle_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					     vcpu->rip, vcpu->mmio.gpa);
+		vcpu->run->internal.ndata = 5;
+		return 0;
+	}
+}
+
+/*
+ * A guest access (a write if @write) missed the nested page tables or
+ * found its mapping read-only: either guest RAM not yet mapped, or not yet
+ * writable (map it and retry the access), or no RAM at all, or a write to
+ * a read-only slot (MMIO).
+ */
+int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa, bool write)
+{
+	int r;
+
+	vcpu->exits[KVISOR_EXIT_TDP_FAULT]++;
+	r = kvisor_map_gfn(vcpu->vm, gpa >> PAGE_SHIFT, write);
+	if (r != -ENOENT)
+		return r ? r : 1;
+	vcpu->exits[KVISOR_EXIT_MMIO]++;
+	vcpu->mmio.gpa = gpa;
+	return kvisor_emulate(vcpu);
+}
+
+/* KVM_RUN after an MMIO read exit: run the instruction again, with data. */
+int kvisor_complete_mmio(struct kvisor_vcpu *vcpu)
+{
+	vcpu->mmio.valid = true;
+	memcpy(vcpu->mmio.data, vcpu->run->mmio.data, vcpu->mmio.len);
+	return kvisor_emulate(vcpu);
+}
