@@ -74,7 +74,7 @@
 /* CPUID.1:EDX bits AMD repeats at the same places in 0x80000001:EDX. */
 #define KVISOR_COMMON_EDX						\
 	(F(FPU) | F(DE) | F(PSE) | F(TSC) |				\
-	 F(MSR) |	/* the instructions; exits.c says which MSRs */	\
+	 F(MSR) |	/* the instructions; msrs.c says which MSRs  */	\
 	 F(PAE) | F(CX8) |						\
 	 F(APIC) |	/* as KVM: an APIC exists, in userspace or not */ \
 	 F(PGE) | F(CMOV) | F(PAT) | F(PSE36) | F(MMX) | F(FXSR) |	\
@@ -252,7 +252,7 @@ static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 	if (max_basic >= 7) {
 		e = kvisor_add_leaf(&t, 7, 0, true);
 		e->eax = 0;
-		/* TSC_ADJUST is exits.c's, whatever the host has, as in KVM. */
+		/* TSC_ADJUST is msrs.c's, whatever the host has, as in KVM. */
 		e->ebx = kvisor_allowed(e->ebx, CPUID_7_0_EBX, allow_7_ebx) |
 			 F(TSC_ADJUST);
 		e->ecx = 0;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Switching VMX/SVM on and off in the host CPUs.
+ * The backend chosen at load (kvisor_ops, set once by main.c's probe and
+ * read by everyone after), and switching VMX/SVM on and off in the host
+ * CPUs.
  *
  * The extension is on only while at least one VM exists: the first VM
  * switches it on in every online CPU, the last one to go switches it off.
@@ -18,6 +20,9 @@
 #include <linux/syscore_ops.h>
 
 #include "core/kvisor.h"
+
+const struct kvisor_vendor_ops *kvisor_ops;
+struct kvisor_cpu_caps kvisor_caps;
 
 static DEFINE_MUTEX(kvisor_hw_lock);
 static int kvisor_hw_users;		/* VMs alive; under kvisor_hw_lock */

@@ -51,7 +51,7 @@ int kvisor_handle_hlt(struct kvisor_vcpu *vcpu, unsigned int len)
 	kvisor_skip_insn(vcpu, len);
 	/*
 	 * With an in-kernel LAPIC the vCPU sleeps in the kernel until an
-	 * interrupt arrives (vcpu.c); without, userspace decides.
+	 * interrupt arrives (run.c); without, userspace decides.
 	 */
 	if (vcpu->apic) {
 		vcpu->mp_state = KVM_MP_STATE_HALTED;

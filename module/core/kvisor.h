@@ -57,7 +57,9 @@ struct kvisor_io_bus;
 struct kvisor_vm {
 	struct kref refs;
 	struct mm_struct *mm;
+	/* vCPU creation: @vcpus, @nr_vcpus, and settings made before it */
 	struct mutex lock;
+	/* @slots, their pages and dirty bitmaps, @dirty_log_manual */
 	struct mutex slots_lock;
 	struct kvisor_memslot slots[KVISOR_MAX_MEMSLOTS];
 	u64 dirty_log_manual;
@@ -67,12 +69,14 @@ struct kvisor_vm {
 	struct dentry *debugfs;
 
 	int irqchip;
+	/* irqchip creation, routing updates, bus registration, eventfds */
 	struct mutex irq_lock;
 	struct kvisor_pic *pic;
 	struct kvisor_ioapic *ioapic;
 	struct kvisor_pit *pit;
 	struct kvisor_irq_routing __rcu *routing;
 	struct kvisor_io_bus __rcu *buses[KVISOR_NR_BUSES];
+	/* @irqfds and @resamplers for the eventfd wakeups (IRQs off) */
 	spinlock_t irqfds_lock;
 	struct list_head irqfds;
 	struct list_head resamplers;
@@ -102,7 +106,6 @@ static inline bool kvisor_irqchip_in_kernel(struct kvisor_vm *vm)
 	return READ_ONCE(vm->irqchip) != KVISOR_IRQCHIP_NONE;
 }
 
-
 /* Bits of kvisor_vcpu.requests. */
 enum {
 	KVISOR_REQ_EVENT,	/* an interrupt may be deliverable: look */
@@ -128,7 +131,6 @@ enum {
  */
 #define KVISOR_GUEST_XCR0 (XFEATURE_MASK_FP | XFEATURE_MASK_SSE | \
 			   XFEATURE_MASK_YMM)
-
 
 /* core/enable.c: VMX/SVM on and off in every CPU */
 int kvisor_get_hardware(void);

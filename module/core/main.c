@@ -22,9 +22,6 @@ static char *devname = "kvm";
 module_param(devname, charp, 0444);
 MODULE_PARM_DESC(devname, "name of the device node under /dev (default kvm)");
 
-const struct kvisor_vendor_ops *kvisor_ops;
-struct kvisor_cpu_caps kvisor_caps;
-
 static long kvisor_dev_ioctl(struct file *filp, unsigned int ioctl,
 			     unsigned long arg)
 {

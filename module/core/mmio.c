@@ -16,7 +16,6 @@
 
 #include "core/kvisor.h"
 
-
 /* What the emulator's callbacks get as their opaque pointer. */
 struct kvisor_emu {
 	struct emu_ctxt ctxt;

@@ -133,8 +133,8 @@ static int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host)
  * default.  kvisor keeps them likewise and never raises a machine check.
  * Guests may write 0 or all ones to a bank's CTL and 0 to its STATUS.
  */
-static int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
-		   bool host)
+static int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val,
+			  bool write, bool host)
 {
 	u32 off;
 

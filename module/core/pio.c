@@ -14,7 +14,6 @@
 
 #include "core/kvisor.h"
 
-
 static u64 kvisor_addr_mask(u8 addr_size)
 {
 	return addr_size == 8 ? ~0ULL : (1ULL << (addr_size * 8)) - 1;

@@ -61,7 +61,7 @@ static const struct kvisor_vcpu_stat kvisor_vcpu_stats[] = {
 };
 
 /*
- * Every remote flush kvisor requests is also carried out (memslot.c), so
+ * Every remote flush kvisor requests is also carried out (mm/tdp.c), so
  * KVM's pair of counters reads the same here.
  */
 static const char *const kvisor_vm_stats[] = {

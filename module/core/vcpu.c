@@ -399,9 +399,10 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 	/*
 	 * Published before userspace can run it (fd_install() below), the
 	 * count after the pointer: memslot changes walk the array without
-	 * vm->lock (smp_load_acquire() in memslot.c), and a vCPU they miss
+	 * vm->lock (smp_load_acquire() in mm/tdp.c), and a vCPU they miss
 	 * could keep a stale translation.
 	 */
+	/* Pairs with smp_load_acquire() in kvisor_flush_guest_tlbs(). */
 	smp_store_release(&vm->vcpus[vm->nr_vcpus], vcpu);
 	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
 	kvisor_debugfs_vcpu_init(vcpu);

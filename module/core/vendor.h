@@ -46,7 +46,7 @@ struct kvisor_cpu_caps {
 };
 
 /*
- * The two-dimensional paging core (tdp.c) builds 4-level tables of 512
+ * The two-dimensional paging core (mm/tdp.c) builds 4-level tables of 512
  * 8-byte entries for both NPT and EPT; only the bits of an entry differ,
  * and the backend supplies them.
  */
@@ -140,7 +140,7 @@ enum kvisor_exit_class {
  * @get_event_state: the event on its way in, the interrupt shadow and
  *		NMI blocking (struct kvisor_event_state).
  * @set_event_state: replace them (KVM_SET_VCPU_EVENTS, already checked).
- * @set_debug:	debug.c changed what the hardware must see: load @dr7 as
+ * @set_debug:	core/debug.c changed what the hardware must see: load @dr7 as
  *		the guest's DR7 (VMCS field, VMCB save area) and intercept
  *		#BP when @intercept_bp (KVM_GUESTDBG_USE_SW_BP).
  * @get_msr:	read an MSR the backend keeps: EFER, PAT and the TSC
@@ -233,7 +233,7 @@ enum kvisor_pending {
  * @cpuid:	the table KVM_SET_CPUID2 gave, @cpuid_nent entries (cpuid.c)
  * @nr_exits:	every exit from the guest, for statistics
  * @exits:	exit counts by class, for statistics
- * @apic:	the in-kernel LAPIC, or NULL (lapic.c)
+ * @apic:	the in-kernel LAPIC, or NULL (irq/lapic.c)
  * @mp_state:	KVM_MP_STATE_*: RUNNABLE, HALTED (in HLT), INIT_RECEIVED
  *		(waiting for a SIPI)
  * @requests:	KVISOR_REQ_* bits other threads set before a kick
@@ -257,6 +257,7 @@ enum kvisor_pending {
 struct kvisor_vcpu {
 	struct kvisor_vm *vm;
 	int id;
+	/* held across every vCPU ioctl: one thread drives the vCPU */
 	struct mutex mutex;
 	struct kvm_run *run;
 	void *pio_data;

@@ -56,10 +56,10 @@ struct kvisor_memslot {
  */
 struct kvisor_tdp {
 	u64 *root;
+	/* every change to the tables; the hardware reads them unlocked */
 	spinlock_t lock;
 	struct list_head pages;
 };
-
 
 /* memslot.c */
 int kvisor_set_memory_region(struct kvisor_vm *vm,
