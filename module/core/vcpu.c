@@ -194,11 +194,143 @@ out:
 	return r;
 }
 
+/* Adapters from the ioctl table's shape to each file's handler. */
+static long kvisor_vcpu_ioctl_run(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+				  unsigned long arg)
+{
+	return arg ? -EINVAL : kvisor_vcpu_run(vcpu);
+}
+
+static long kvisor_vcpu_ioctl_interrupt(struct kvisor_vcpu *vcpu,
+					unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_vcpu_interrupt(vcpu, (void __user *)arg);
+}
+
+static long kvisor_vcpu_ioctl_nmi(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+				  unsigned long arg)
+{
+	kvisor_vcpu_queue_nmi(vcpu);
+	return 0;
+}
+
+static long kvisor_vcpu_ioctl_vapic(struct kvisor_vcpu *vcpu,
+				    unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_vcpu_set_vapic_addr(vcpu, (void __user *)arg);
+}
+
+static long kvisor_vcpu_ioctl_attr(struct kvisor_vcpu *vcpu,
+				   unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_vcpu_attr(vcpu, ioctl, (void __user *)arg);
+}
+
+static long kvisor_vcpu_ioctl_sigmask(struct kvisor_vcpu *vcpu,
+				      unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_vcpu_set_sigmask(vcpu, (void __user *)arg);
+}
+
+static long kvisor_vcpu_ioctl_mp_state(struct kvisor_vcpu *vcpu,
+				       unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_vcpu_mp_state(vcpu, ioctl, (void __user *)arg);
+}
+
+static long kvisor_vcpu_ioctl_state(struct kvisor_vcpu *vcpu,
+				    unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
+}
+
+static long kvisor_vcpu_ioctl_cpuid(struct kvisor_vcpu *vcpu,
+				    unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_vcpu_cpuid_ioctl(vcpu, ioctl, (void __user *)arg);
+}
+
+static long kvisor_vcpu_ioctl_msrs(struct kvisor_vcpu *vcpu,
+				   unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_vcpu_msrs_ioctl(vcpu, ioctl, (void __user *)arg);
+}
+
+static long kvisor_vcpu_ioctl_debug(struct kvisor_vcpu *vcpu,
+				    unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_debug_ioctl(vcpu, ioctl, (void __user *)arg);
+}
+
+/* No TSC scaling: the guest's TSC runs at the host's rate. */
+static long kvisor_vcpu_ioctl_tsc_khz(struct kvisor_vcpu *vcpu,
+				      unsigned int ioctl, unsigned long arg)
+{
+	return tsc_khz;
+}
+
+static long kvisor_vcpu_ioctl_stats_fd(struct kvisor_vcpu *vcpu,
+				       unsigned int ioctl, unsigned long arg)
+{
+	return kvisor_vcpu_get_stats_fd(vcpu);
+}
+
+/*
+ * Every vCPU ioctl kvisor implements, and the file that implements it.
+ * All run under the vCPU's mutex; one not listed is -EINVAL, as KVM
+ * answers on a vCPU fd.
+ */
+static const struct {
+	unsigned int ioctl;
+	long (*fn)(struct kvisor_vcpu *vcpu, unsigned int ioctl,
+		   unsigned long arg);
+} kvisor_vcpu_ioctls[] = {
+	/* core/run.c */
+	{ KVM_RUN,			kvisor_vcpu_ioctl_run },
+	{ KVM_INTERRUPT,		kvisor_vcpu_ioctl_interrupt },
+	{ KVM_SET_SIGNAL_MASK,		kvisor_vcpu_ioctl_sigmask },
+	{ KVM_GET_MP_STATE,		kvisor_vcpu_ioctl_mp_state },
+	{ KVM_SET_MP_STATE,		kvisor_vcpu_ioctl_mp_state },
+	/* core/request.c */
+	{ KVM_NMI,			kvisor_vcpu_ioctl_nmi },
+	/* core/vcpu.c */
+	{ KVM_SET_VAPIC_ADDR,		kvisor_vcpu_ioctl_vapic },
+	{ KVM_HAS_DEVICE_ATTR,		kvisor_vcpu_ioctl_attr },
+	{ KVM_GET_DEVICE_ATTR,		kvisor_vcpu_ioctl_attr },
+	{ KVM_SET_DEVICE_ATTR,		kvisor_vcpu_ioctl_attr },
+	{ KVM_GET_TSC_KHZ,		kvisor_vcpu_ioctl_tsc_khz },
+	/* core/regs.c, core/fpu.c, irq/lapic.c, through one copy in/out */
+	{ KVM_GET_REGS,			kvisor_vcpu_ioctl_state },
+	{ KVM_SET_REGS,			kvisor_vcpu_ioctl_state },
+	{ KVM_GET_SREGS,		kvisor_vcpu_ioctl_state },
+	{ KVM_SET_SREGS,		kvisor_vcpu_ioctl_state },
+	{ KVM_GET_VCPU_EVENTS,		kvisor_vcpu_ioctl_state },
+	{ KVM_SET_VCPU_EVENTS,		kvisor_vcpu_ioctl_state },
+	{ KVM_GET_FPU,			kvisor_vcpu_ioctl_state },
+	{ KVM_SET_FPU,			kvisor_vcpu_ioctl_state },
+	{ KVM_GET_XSAVE,		kvisor_vcpu_ioctl_state },
+	{ KVM_SET_XSAVE,		kvisor_vcpu_ioctl_state },
+	{ KVM_GET_XCRS,			kvisor_vcpu_ioctl_state },
+	{ KVM_SET_XCRS,			kvisor_vcpu_ioctl_state },
+	{ KVM_GET_LAPIC,		kvisor_vcpu_ioctl_state },
+	{ KVM_SET_LAPIC,		kvisor_vcpu_ioctl_state },
+	/* core/cpuid.c, core/msrs.c, core/debug.c, core/stats.c */
+	{ KVM_SET_CPUID2,		kvisor_vcpu_ioctl_cpuid },
+	{ KVM_GET_CPUID2,		kvisor_vcpu_ioctl_cpuid },
+	{ KVM_GET_MSRS,			kvisor_vcpu_ioctl_msrs },
+	{ KVM_SET_MSRS,			kvisor_vcpu_ioctl_msrs },
+	{ KVM_GET_DEBUGREGS,		kvisor_vcpu_ioctl_debug },
+	{ KVM_SET_DEBUGREGS,		kvisor_vcpu_ioctl_debug },
+	{ KVM_SET_GUEST_DEBUG,		kvisor_vcpu_ioctl_debug },
+	{ KVM_GET_STATS_FD,		kvisor_vcpu_ioctl_stats_fd },
+};
+
 static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			      unsigned long arg)
 {
 	struct kvisor_vcpu *vcpu = filp->private_data;
-	long r;
+	unsigned int i;
+	long r = -EINVAL;
 
 	if (vcpu->vm->mm != current->mm)
 		return -EIO;
@@ -206,75 +338,11 @@ static long kvisor_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		return -EINVAL;
 	if (mutex_lock_killable(&vcpu->mutex))
 		return -EINTR;
-
-	switch (ioctl) {
-	case KVM_RUN:
-		if (arg) {
-			r = -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(kvisor_vcpu_ioctls); i++) {
+		if (kvisor_vcpu_ioctls[i].ioctl == ioctl) {
+			r = kvisor_vcpu_ioctls[i].fn(vcpu, ioctl, arg);
 			break;
 		}
-		r = kvisor_vcpu_run(vcpu);
-		break;
-	case KVM_INTERRUPT:
-		r = kvisor_vcpu_interrupt(vcpu, (void __user *)arg);
-		break;
-	case KVM_NMI:
-		kvisor_vcpu_queue_nmi(vcpu);
-		r = 0;
-		break;
-	case KVM_SET_VAPIC_ADDR:
-		r = kvisor_vcpu_set_vapic_addr(vcpu, (void __user *)arg);
-		break;
-	case KVM_HAS_DEVICE_ATTR:
-	case KVM_GET_DEVICE_ATTR:
-	case KVM_SET_DEVICE_ATTR:
-		r = kvisor_vcpu_attr(vcpu, ioctl, (void __user *)arg);
-		break;
-	case KVM_SET_SIGNAL_MASK:
-		r = kvisor_vcpu_set_sigmask(vcpu, (void __user *)arg);
-		break;
-	case KVM_GET_MP_STATE:
-	case KVM_SET_MP_STATE:
-		r = kvisor_vcpu_mp_state(vcpu, ioctl, (void __user *)arg);
-		break;
-	case KVM_GET_REGS:
-	case KVM_SET_REGS:
-	case KVM_GET_SREGS:
-	case KVM_SET_SREGS:
-	case KVM_GET_FPU:
-	case KVM_SET_FPU:
-	case KVM_GET_XSAVE:
-	case KVM_SET_XSAVE:
-	case KVM_GET_XCRS:
-	case KVM_SET_XCRS:
-	case KVM_GET_LAPIC:
-	case KVM_SET_LAPIC:
-	case KVM_GET_VCPU_EVENTS:
-	case KVM_SET_VCPU_EVENTS:
-		r = kvisor_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
-		break;
-	case KVM_SET_CPUID2:
-	case KVM_GET_CPUID2:
-		r = kvisor_vcpu_cpuid_ioctl(vcpu, ioctl, (void __user *)arg);
-		break;
-	case KVM_GET_MSRS:
-	case KVM_SET_MSRS:
-		r = kvisor_vcpu_msrs_ioctl(vcpu, ioctl, (void __user *)arg);
-		break;
-	case KVM_GET_DEBUGREGS:
-	case KVM_SET_DEBUGREGS:
-	case KVM_SET_GUEST_DEBUG:
-		r = kvisor_debug_ioctl(vcpu, ioctl, (void __user *)arg);
-		break;
-	case KVM_GET_TSC_KHZ:
-		/* No TSC scaling: the guest's TSC runs at the host's rate. */
-		r = tsc_khz;
-		break;
-	case KVM_GET_STATS_FD:
-		r = kvisor_vcpu_get_stats_fd(vcpu);
-		break;
-	default:
-		r = -EINVAL;
 	}
 	mutex_unlock(&vcpu->mutex);
 	return r;
@@ -329,6 +397,44 @@ static const struct file_operations kvisor_vcpu_fops = {
 	.llseek		= noop_llseek,
 };
 
+/*
+ * A new vCPU in its reset state, under vm->lock: the backend's part, then
+ * the TSC, the BSP flag and, with an in-kernel irqchip, its LAPIC.
+ */
+static struct kvisor_vcpu *kvisor_vcpu_new(struct kvisor_vm *vm,
+					   unsigned long id)
+{
+	struct kvisor_vcpu *vcpu;
+	int r;
+
+	vcpu = kvisor_ops->vcpu_create(vm);
+	if (IS_ERR(vcpu))
+		return vcpu;
+	vcpu->id = id;
+	vcpu->creator = task_pid_nr(current);
+	/*
+	 * As KVM: the TSC starts at 0 with the VM, and every vCPU's runs in
+	 * step with the first one's (guests check that their CPUs agree).
+	 */
+	if (!vm->nr_vcpus)
+		vm->tsc_base = rdtsc();
+	kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, rdtsc() - vm->tsc_base);
+	/* The bootstrap processor: vCPU 0 unless KVM_SET_BOOT_CPU_ID said. */
+	if (id == vm->bsp_id)
+		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;
+	if (kvisor_irqchip_in_kernel(vm)) {
+		r = kvisor_lapic_create(vcpu);
+		if (r) {
+			kvisor_ops->vcpu_free(vcpu);
+			return ERR_PTR(r);
+		}
+		/* The application processors wait for INIT and SIPI. */
+		if (id != vm->bsp_id)
+			vcpu->mp_state = KVM_MP_STATE_UNINITIALIZED;
+	}
+	return vcpu;
+}
+
 int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 {
 	struct kvisor_vcpu *vcpu;
@@ -353,34 +459,11 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 		if (vm->vcpus[i]->id == id)
 			goto out;
 
-	vcpu = kvisor_ops->vcpu_create(vm);
+	vcpu = kvisor_vcpu_new(vm, id);
 	if (IS_ERR(vcpu)) {
 		r = PTR_ERR(vcpu);
 		goto out;
 	}
-	vcpu->id = id;
-	vcpu->creator = task_pid_nr(current);
-	/*
-	 * As KVM: the TSC starts at 0 with the VM, and every vCPU's runs in
-	 * step with the first one's (guests check that their CPUs agree).
-	 */
-	if (!vm->nr_vcpus)
-		vm->tsc_base = rdtsc();
-	kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, rdtsc() - vm->tsc_base);
-	/* The bootstrap processor: vCPU 0 unless KVM_SET_BOOT_CPU_ID said. */
-	if (id == vm->bsp_id)
-		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;
-	if (kvisor_irqchip_in_kernel(vm)) {
-		r = kvisor_lapic_create(vcpu);
-		if (r) {
-			kvisor_ops->vcpu_free(vcpu);
-			goto out;
-		}
-		/* The application processors wait for INIT and SIPI. */
-		if (id != vm->bsp_id)
-			vcpu->mp_state = KVM_MP_STATE_UNINITIALIZED;
-	}
-
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		r = fd;
@@ -399,11 +482,11 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id)
 	/*
 	 * Published before userspace can run it (fd_install() below), the
 	 * count after the pointer: memslot changes walk the array without
-	 * vm->lock (smp_load_acquire() in mm/tdp.c), and a vCPU they miss
-	 * could keep a stale translation.
+	 * vm->lock, and a vCPU they miss could keep a stale translation.
+	 * Pairs with smp_load_acquire() in kvisor_flush_guest_tlbs().
 	 */
-	/* Pairs with smp_load_acquire() in kvisor_flush_guest_tlbs(). */
 	smp_store_release(&vm->vcpus[vm->nr_vcpus], vcpu);
+	/* The count only after the pointer it covers. */
 	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
 	kvisor_debugfs_vcpu_init(vcpu);
 	fd_install(fd, file);
