@@ -141,7 +141,10 @@ int kvisor_apic_deliver(struct kvisor_vm *vm, struct kvisor_vcpu *src,
  */
 int kvisor_lapic_create(struct kvisor_vcpu *vcpu);
 void kvisor_lapic_free(struct kvisor_vcpu *vcpu);
-/* INIT: the LAPIC's registers go back to their INIT state (SDM 10.4.7.3). */
+/*
+ * INIT: the LAPIC's registers go back to their INIT state (SDM Vol. 3,
+ * "Local APIC State After an INIT Reset ('Wait-for-SIPI' State)").
+ */
 void kvisor_lapic_init_reset(struct kvisor_vcpu *vcpu);
 
 /*
