@@ -160,8 +160,9 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 	switch (r) {
 	case EMU_OK:
 		memcpy(vcpu->regs, c->gpr, sizeof(c->gpr));
-		vcpu->rip = c->rip;
 		vcpu->rflags = c->rflags;
+		/* The emulator moves no control: c->rip is past the insn. */
+		kvisor_skip_insn(vcpu, c->rip - vcpu->rip);
 		/* An MMIO write was handed to userspace: go and tell it. */
 		return vcpu->run->exit_reason == KVM_EXIT_MMIO ? 0 : 1;
 	case EMU_PENDING:
