@@ -71,6 +71,9 @@ if [ -n "$k612" ]; then
 else
 	tap skip "build: kvisor.ko for Linux 6.12" "no 6.12 headers installed"
 fi
+# dkms add/build/install/remove for 6.1 and 6.12, in a copy (dkms-check.sh)
+while IFS=$'\t' read -r st name why; do tap "$st" "$name" "$why"; done \
+	< <("$HERE/dkms-check.sh" --tsv "$KVER" 6.12 2> "$OUT/dkms-check.log")
 if ! make -C "$TOP" -s userspace selftests > "$OUT/build-user.log" 2>&1; then
 	tap fail "build: userspace and selftests"
 	sed 's/^/# /' "$OUT/build-user.log" | tail -30

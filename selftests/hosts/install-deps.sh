@@ -13,6 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 PKGS=(
 	build-essential bc flex bison libelf-dev	# kernel module builds
+	dkms						# make check's DKMS round trip
 	linux-image-amd64 linux-headers-amd64		# the test hosts' kernel
 	linux-source-6.1				# checkpatch, api.rst, kvm selftests
 	qemu-system-x86 seabios qemu-system-data	# SVM host (TCG); QEMU on kvisor
