@@ -27,7 +27,7 @@ file -L "$BB" | grep -q 'statically linked' || { echo "need busybox-static" >&2;
 cp "$BB" "$R/bin/busybox"
 echo "root:x:0:0:root:/root:/bin/sh" > "$R/etc/passwd"
 cp "$HERE/guest/init" "$R/init"
-cp "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
+cp "$HERE/guest/lib.sh" "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
 cp "$HERE/guest/conformance.sh" "$R/kvisor/"
 cp "$KO" "$R/kvisor/kvisor.ko"
 
