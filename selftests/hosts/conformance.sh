@@ -191,13 +191,26 @@ cell() { # host hv test
 	case " $NOTBUILT " in *" $3 "*) echo "n/b"; return ;; esac
 	case " $HOSTS " in *" $1 "*) result "$1" "$2" "$3" ;; *) echo "n/r" ;; esac
 }
-{
-	printf "%-${w}s  %-10s %-10s %-10s %-10s\n" test "KVM svm" "kvisor svm" "KVM vmx" "kvisor vmx"
+# tline GAP NAME CELL...: a line of the table, its four result columns
+# GAP apart (one space on the terminal, two in the RST)
+tline() {
+	local gap=$1
+	shift
+	# shellcheck disable=SC2059	# the format is ours
+	printf "%-${w}s  %-10s$gap%-10s$gap%-10s$gap%-10s\n" "$@"
+}
+THEAD=(test "KVM svm" "kvisor svm" "KVM vmx" "kvisor vmx")
+# trows GAP: the table's lines, one a test
+trows() {
+	local t
 	for t in $ALL; do
-		printf "%-${w}s  %-10s %-10s %-10s %-10s\n" "$t" \
-			"$(cell svm kvm "$t")" "$(cell svm kvisor "$t")" \
+		tline "$1" "$t" "$(cell svm kvm "$t")" "$(cell svm kvisor "$t")" \
 			"$(cell vmx kvm "$t")" "$(cell vmx kvisor "$t")"
 	done
+}
+{
+	tline " " "${THEAD[@]}"
+	trows " "
 } | tee "$OUT/table.txt"
 
 # counts: "N of M": kvisor passes N of the M tests KVM passes
@@ -257,13 +270,9 @@ if [ "$RST" != none ]; then
 		echo
 		bar="$(printf '%*s' "$w" '' | tr ' ' =)  ==========  ==========  ==========  =========="
 		echo "$bar"
-		printf "%-${w}s  %-10s  %-10s  %-10s  %-10s\n" test "KVM svm" "kvisor svm" "KVM vmx" "kvisor vmx"
+		tline "  " "${THEAD[@]}"
 		echo "$bar"
-		for t in $ALL; do
-			printf "%-${w}s  %-10s  %-10s  %-10s  %-10s\n" "$t" \
-				"$(cell svm kvm "$t")" "$(cell svm kvisor "$t")" \
-				"$(cell vmx kvm "$t")" "$(cell vmx kvisor "$t")"
-		done
+		trows "  "
 		echo "$bar"
 		# why kvisor falls short where it does: kept by hand beside
 		# this script, since a reason is not something a run can tell
