@@ -61,8 +61,10 @@ if [ "$REPORT" != 1 ]; then
 	date -u '+%Y-%m-%d %H:%M UTC' > "$OUT/date"
 fi
 tb=$(cat "$OUT/took-build" 2>/dev/null || echo "?")
-TESTS=$(cat "$UP/tests/list")
-NOTBUILT=$(cat "$UP/tests/notbuilt")
+# one line each, space-separated here: "${TESTS%% *}" and " $NOTBUILT "
+# take them so
+TESTS=$(paste -sd' ' "$UP/tests/list")
+NOTBUILT=$(paste -sd' ' "$UP/tests/notbuilt")
 
 # boot HOST until every test ran under both hypervisors, resuming after
 # the test a boot died in
