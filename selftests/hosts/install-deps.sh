@@ -14,7 +14,7 @@ set -euo pipefail
 PKGS=(
 	build-essential bc flex bison libelf-dev	# kernel module builds
 	linux-image-amd64 linux-headers-amd64		# the test hosts' kernel
-	linux-source-6.1				# checkpatch, api.rst, kvm selftests
+	linux-source-6.1 rsync				# checkpatch, api.rst, kvm selftests
 	qemu-system-x86 seabios qemu-system-data	# SVM host (TCG); QEMU on kvisor
 	busybox-static cpio lz4 xz-utils file		# initramfs
 	isolinux syslinux-common xorriso		# VMX test host boot ISO
