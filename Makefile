@@ -52,8 +52,7 @@ else ifneq ($(origin KDIR),undefined)
   endif
 endif
 ifeq ($(origin KVER),undefined)
-  KVER := $(lastword $(shell ls /lib/modules 2>/dev/null | \
-			   grep -E '^6\.1\..*-amd64$$' | sort -V))
+  KVER := $(shell $(CURDIR)/selftests/hosts/lib.sh kver 2>/dev/null)
   KVER := $(or $(KVER),$(shell uname -r))
 endif
 KDIR ?= /lib/modules/$(KVER)/build

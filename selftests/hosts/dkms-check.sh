@@ -54,8 +54,8 @@ resolve() {
 	if [ -e "/lib/modules/$1/build/Makefile" ]; then
 		echo "$1"
 	else
-		ls -d /lib/modules/"$1".*-amd64/build/Makefile 2>/dev/null |
-			sort -V | tail -1 | cut -d/ -f4
+		printf '%s\n' /lib/modules/"$1".*-amd64/build/Makefile |
+			grep -v '\*' | sort -V | tail -1 | cut -d/ -f4
 	fi
 }
 
@@ -82,6 +82,7 @@ INDEX="modules.alias modules.alias.bin modules.builtin.alias.bin
 	modules.builtin.bin modules.dep modules.dep.bin modules.devname
 	modules.softdep modules.symbols modules.symbols.bin modules.weakdep"
 tmp=
+# shellcheck disable=SC2317 # called from the traps
 cleanup() {
 	local k i
 	[ -n "$tmp" ] || return
