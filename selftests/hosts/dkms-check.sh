@@ -86,7 +86,7 @@ tmp=
 cleanup() {
 	local k i
 	[ -n "$tmp" ] || return
-	$DKMS remove -m $NAME -v $VER --all >/dev/null 2>&1
+	$DKMS remove -m "$NAME" -v "$VER" --all >/dev/null 2>&1
 	sweep
 	for k in "${noindex[@]}"; do
 		[ -e "/lib/modules/$k/modules.order" ] && continue
@@ -238,6 +238,6 @@ for arg in "$@"; do
 	fi
 	check_kernel "$k"
 	# the next kernel starts from nothing, as the first did
-	$DKMS remove -m $NAME -v $VER --all >/dev/null 2>&1
+	$DKMS remove -m "$NAME" -v "$VER" --all >/dev/null 2>&1
 done
 exit 0
