@@ -20,10 +20,6 @@
 
 #include "svm.h"
 
-#define X86_VEC_UD	6
-#define X86_VEC_GP	13
-
-
 static unsigned int svm_insn_len(struct svm_vcpu *svm, unsigned int len)
 {
 	if (svm_has_nrips && svm->vmcb->control.next_rip)
@@ -190,7 +186,7 @@ static int svm_exit_xsetbv(struct svm_vcpu *svm)
 /* kvisor offers no nested SVM: the SVM instructions do not exist. */
 static int svm_exit_ud(struct svm_vcpu *svm)
 {
-	svm_queue_exception(&svm->vcpu, X86_VEC_UD, false, 0);
+	svm_queue_exception(&svm->vcpu, X86_TRAP_UD, false, 0);
 	return 1;
 }
 
