@@ -52,7 +52,7 @@ static int svm_exit_hlt(struct svm_vcpu *svm)
 static int svm_exit_invd(struct svm_vcpu *svm)
 {
 	/* Guest caches are the host's: dropping them would lose host data. */
-	svm->vcpu.rip += svm_insn_len(svm, 2);
+	kvisor_skip_insn(&svm->vcpu, svm_insn_len(svm, 2));
 	return 1;
 }
 
@@ -242,6 +242,13 @@ static int svm_exit_swint(struct svm_vcpu *svm)
 	if (insn[0] != 0xcd)
 		return kvisor_handle_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_EMULATION, vcpu->rip, insn[0]);
+	/*
+	 * The INT n is not completed here but delivered at the next entry,
+	 * as the software interrupt it is, which pushes RIP as the return
+	 * address: RIP moves past it by hand.  Delivery clears TF, so no
+	 * single-step trap is owed; kvisor_skip_insn() would queue a #DB
+	 * that replaces the interrupt.
+	 */
 	vcpu->rip += 2;
 	svm->event = SVM_EVT_VALID | SVM_EVT_TYPE_SOFT_INTR | insn[1];
 	svm->event_err = 0;

@@ -19,12 +19,6 @@
 
 #include "vmx.h"
 
-
-static void vmx_skip(struct vmx_vcpu *vmx)
-{
-	vmx->vcpu.rip += vmx->exit.insn_len;
-}
-
 static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
 {
 	u32 vector = vmx->exit.intr_info & VMX_INTR_INFO_VECTOR_MASK;
@@ -40,11 +34,15 @@ static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
 		/*
 		 * The CPU left DR6 alone and put the new bits in the
 		 * qualification.  INT1 (ICEBP) is a trap the handler must
-		 * return past.
+		 * return past, so RIP moves past it here, by hand: the #DB
+		 * about to be reinjected is that instruction's own trap.
+		 * kvisor_skip_insn() would owe a single-step trap on top:
+		 * DR6.BS added to this #DB in the guest, and a debugger that
+		 * single-steps the guest told of the instruction twice.
 		 */
 		if ((vmx->exit.intr_info & VMX_INTR_TYPE_MASK) ==
 		    VMX_INTR_TYPE_PRIV_SW_EXCEPTION)
-			vmx_skip(vmx);
+			vmx->vcpu.rip += vmx->exit.insn_len;
 		return kvisor_handle_db(&vmx->vcpu, vmx->exit.qualification);
 	case X86_TRAP_BP:
 		return kvisor_handle_bp(&vmx->vcpu);
@@ -93,7 +91,7 @@ static int vmx_exit_hlt(struct vmx_vcpu *vmx)
 static int vmx_exit_invd(struct vmx_vcpu *vmx)
 {
 	/* Guest caches are the host's: dropping them would lose host data. */
-	vmx_skip(vmx);
+	kvisor_skip_insn(&vmx->vcpu, vmx->exit.insn_len);
 	return 1;
 }
 
@@ -164,7 +162,7 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 		else
 			vcpu->regs[(q >> 8) & 15] = vcpu->apic ?
 				kvisor_lapic_get_cr8(vcpu) : vmx->cr8;
-		vmx_skip(vmx);
+		kvisor_skip_insn(vcpu, vmx->exit.insn_len);
 		return 1;
 	}
 	/* CR3 exits: only on CPUs that force CR3-load/store exiting. */
@@ -175,7 +173,7 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 		else
 			vcpu->regs[(q >> 8) & 15] = cr3;
 		vmx_put(vmx);
-		vmx_skip(vmx);
+		kvisor_skip_insn(vcpu, vmx->exit.insn_len);
 		return 1;
 	}
 	val = vcpu->regs[(q >> 8) & 15];
@@ -204,7 +202,7 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 	else
 		vmx_set_cr4(vmx, val);
 	vmx_put(vmx);
-	vmx_skip(vmx);
+	kvisor_skip_insn(vcpu, vmx->exit.insn_len);
 	return 1;
 gp:
 	vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
