@@ -89,7 +89,7 @@ static int vmx_compute_config(u64 basic, const char **why)
 	/*
 	 * With EPT, CR3 accesses need not exit and kvisor does not ask for
 	 * it; CPUs without the true controls force those exits on, and
-	 * vmx_exit_cr() then handles them.
+	 * vmx_exit_cr3() then handles them.
 	 */
 	/*
 	 * Without CR8 exiting (or a TPR shadow), MOV to CR8 in the guest

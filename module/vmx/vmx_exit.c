@@ -137,59 +137,68 @@ static int vmx_exit_ept_misconfig(struct vmx_vcpu *vmx)
 }
 
 /*
- * MOV to CR0/CR4 exits only when it touches a bit kvisor owns (see
- * vmx_state.c), and LMSW likewise.  Bits 3:0 of the qualification name
- * the CR, 5:4 the access type, 11:8 the register, 31:16 LMSW's operand.
+ * MOV to or from CR8, which always exits: the guest's CR8 is kvisor's
+ * copy (the real one is the host's TPR), or with an in-kernel LAPIC its
+ * TPR.
  */
-static int vmx_exit_cr(struct vmx_vcpu *vmx)
+static int vmx_exit_cr8(struct vmx_vcpu *vmx, bool write, int gpr)
 {
-	unsigned long q = vmx->exit.qualification;
+	struct kvisor_vcpu *vcpu = &vmx->vcpu;
+	u64 val = vcpu->regs[gpr];
+
+	if (write && val > 15) {
+		vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	if (!write)
+		vcpu->regs[gpr] = vcpu->apic ? kvisor_lapic_get_cr8(vcpu) :
+					       vmx->cr8;
+	else if (vcpu->apic)
+		kvisor_lapic_set_cr8(vcpu, val);
+	else
+		vmx->cr8 = val;
+	kvisor_skip_insn(vcpu, vmx->exit.insn_len);
+	return 1;
+}
+
+/* MOV to or from CR3 exits only on CPUs that force CR3-load/store exiting. */
+static int vmx_exit_cr3(struct vmx_vcpu *vmx, bool write, int gpr)
+{
+	struct kvisor_vcpu *vcpu = &vmx->vcpu;
+
+	vmx_load(vmx);
+	if (write)
+		vmcs_writel(VMCS_GUEST_CR3, vcpu->regs[gpr]);
+	else
+		vcpu->regs[gpr] = vmcs_readl(VMCS_GUEST_CR3);
+	vmx_put(vmx);
+	kvisor_skip_insn(vcpu, vmx->exit.insn_len);
+	return 1;
+}
+
+/*
+ * MOV to CR0 or CR4, and LMSW (@lmsw: its operand in bits 31:16 of the
+ * qualification), exit only when they touch a bit kvisor owns (see
+ * vmx_state.c).  The value must pass the architectural rules the guest's
+ * CPU would apply (kvisor_cr0_valid(), kvisor_cr4_valid(): no CR4 bit the
+ * vCPU's CPUID does not offer) or the guest gets #GP.  What VMX forces on
+ * or cannot hold is vmx_set_cr0()/vmx_set_cr4()'s business: the hardware
+ * register gets the fixed bits, the read shadow what the guest wrote.
+ */
+static int vmx_exit_cr0_cr4(struct vmx_vcpu *vmx, int cr, bool lmsw, int gpr)
+{
 	struct kvisor_vcpu *vcpu = &vmx->vcpu;
 	u64 cr0, cr3, cr4, efer, val, pdptrs[4];
-	int cr = q & 15, type = (q >> 4) & 3;
 	bool pae;
 
-	kvisor_ops->get_paging(vcpu, &cr0, &cr3, &cr4, &efer);
-	/* The guest's CR8 is kvisor's copy: the real one is the host's TPR. */
-	if (cr == 8 && type <= 1) {
-		if (type == 0 && vcpu->regs[(q >> 8) & 15] > 15)
-			goto gp;
-		/* With an in-kernel LAPIC, CR8 is its TPR. */
-		if (type == 0 && vcpu->apic)
-			kvisor_lapic_set_cr8(vcpu, vcpu->regs[(q >> 8) & 15]);
-		else if (type == 0)
-			vmx->cr8 = vcpu->regs[(q >> 8) & 15];
-		else
-			vcpu->regs[(q >> 8) & 15] = vcpu->apic ?
-				kvisor_lapic_get_cr8(vcpu) : vmx->cr8;
-		kvisor_skip_insn(vcpu, vmx->exit.insn_len);
+	vmx_get_paging(vcpu, &cr0, &cr3, &cr4, &efer);
+	val = vcpu->regs[gpr];
+	if (lmsw)	/* the low 4 bits; PE cannot be cleared */
+		val = (cr0 & ~0xeULL) | ((vmx->exit.qualification >> 16) & 0xf);
+	if (cr == 0 ? !kvisor_cr0_valid(val) : !kvisor_cr4_valid(vcpu, val)) {
+		vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
-	/* CR3 exits: only on CPUs that force CR3-load/store exiting. */
-	if (cr == 3 && type <= 1) {
-		vmx_load(vmx);
-		if (type == 0)
-			vmcs_writel(VMCS_GUEST_CR3, vcpu->regs[(q >> 8) & 15]);
-		else
-			vcpu->regs[(q >> 8) & 15] = cr3;
-		vmx_put(vmx);
-		kvisor_skip_insn(vcpu, vmx->exit.insn_len);
-		return 1;
-	}
-	val = vcpu->regs[(q >> 8) & 15];
-	if (type == 3)		/* LMSW: the low 4 bits; PE cannot be cleared */
-		val = (cr0 & ~0xeULL) | ((q >> 16) & 0xf);
-	else if (type != 0)
-		goto unhandled;
-
-	if (cr == 0 && (val >> 32 ||
-			((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
-			((val & X86_CR0_NW) && !(val & X86_CR0_CD))))
-		goto gp;
-	if (cr == 4 && (val & ~(vmx_config.cr4_fixed1 & ~X86_CR4_VMXE)))
-		goto gp;
-	if (cr != 0 && cr != 4)
-		goto unhandled;
 
 	/* Entering PAE paging: its top entries come from guest memory. */
 	pae = vmx_read_pdptrs(vcpu, cr == 0 ? val : cr0, cr3,
@@ -204,11 +213,25 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 	vmx_put(vmx);
 	kvisor_skip_insn(vcpu, vmx->exit.insn_len);
 	return 1;
-gp:
-	vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
-	return 1;
-unhandled:
-	return kvisor_handle_internal_error(vcpu,
+}
+
+/*
+ * Control-register accesses: bits 3:0 of the qualification name the CR,
+ * 5:4 the access type (0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW), 11:8
+ * the general-purpose register.
+ */
+static int vmx_exit_cr(struct vmx_vcpu *vmx)
+{
+	unsigned long q = vmx->exit.qualification;
+	int cr = q & 15, type = (q >> 4) & 3, gpr = (q >> 8) & 15;
+
+	if (cr == 8 && type <= 1)
+		return vmx_exit_cr8(vmx, type == 0, gpr);
+	if (cr == 3 && type <= 1)
+		return vmx_exit_cr3(vmx, type == 0, gpr);
+	if ((cr == 0 || cr == 4) && (type == 0 || type == 3))
+		return vmx_exit_cr0_cr4(vmx, cr, type == 3, gpr);
+	return kvisor_handle_internal_error(&vmx->vcpu,
 			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 			EXIT_REASON_CR_ACCESS, q);
 }
