@@ -471,26 +471,66 @@ static void vmx_save_exit(struct vmx_vcpu *vmx, bool entry_failed)
 }
 
 /*
- * One trip into the guest.  External interrupts and NMIs exit the guest
- * (pin-based controls) without being acknowledged, so a pending interrupt
- * is taken by the host as soon as interrupts are enabled again; an NMI,
- * which the exit consumed, is handed to the host's NMI handler by hand.
+ * The host's data segment selectors and LDT: VM exit loads the selectors
+ * from the VMCS (null, see vmx_setup_host_state()) and leaves LDTR null,
+ * so they are saved before entry and put back after the exit.
+ */
+struct vmx_host_segments {
+	u16 ds, es, fs, gs, ldt;
+};
+
+static void vmx_save_host_segments(struct vmx_host_segments *h)
+{
+	savesegment(ds, h->ds);
+	savesegment(es, h->es);
+	savesegment(fs, h->fs);
+	savesegment(gs, h->gs);
+	asm volatile("sldt %0" : "=g" (h->ldt));
+}
+
+static void vmx_restore_host_segments(struct vmx_vcpu *vmx,
+				      const struct vmx_host_segments *h)
+{
+	/* VM exit left null data selectors and a short TSS limit. */
+	if (h->ds)
+		loadsegment(ds, h->ds);
+	if (h->es)
+		loadsegment(es, h->es);
+	/* Reloading a selector reloads the base too: put the real ones back. */
+	if (h->fs) {
+		loadsegment(fs, h->fs);
+		wrmsrl(MSR_FS_BASE, vmx->host_fs_base);
+	}
+	if (h->gs) {
+		load_gs_index(h->gs);
+		wrmsrl(MSR_KERNEL_GS_BASE,
+		       vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
+	}
+	invalidate_tss_limit();
+	/* VM exit also leaves LDTR null and the GDT limit at 0xffff. */
+	if (h->ldt)
+		asm volatile("lldt %0" : : "rm" (h->ldt));
+	load_fixmap_gdt(raw_smp_processor_id());
+}
+
+/*
+ * One trip into the guest: load, enter, restore the host, save the exit.
+ * External interrupts and NMIs exit the guest (pin-based controls)
+ * without being acknowledged, so a pending interrupt is taken by the host
+ * as soon as interrupts are enabled again; an NMI, which the exit
+ * consumed, is handed to the host's NMI handler by hand.
  */
 int vmx_run(struct kvisor_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u16 ds, es, fs, gs, ldt;
+	struct vmx_host_segments segs;
 	unsigned long debugctl;
 	u64 host_xcr0;
 	bool failed;
 	int r;
 
 	vmx_load(vmx);
-	savesegment(ds, ds);
-	savesegment(es, es);
-	savesegment(fs, fs);
-	savesegment(gs, gs);
-	asm volatile("sldt %0" : "=g" (ldt));
+	vmx_save_host_segments(&segs);
 
 	/*
 	 * Checked before the guest state is loaded: an entry called off
@@ -523,26 +563,7 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	kvisor_debug_exit_irqoff(vcpu);
 	vmx->cr2 = read_cr2();
 	kvisor_xcr0_exit(vcpu, host_xcr0);
-	/* VM exit left null data selectors and a short TSS limit. */
-	if (ds)
-		loadsegment(ds, ds);
-	if (es)
-		loadsegment(es, es);
-	/* Reloading a selector reloads the base too: put the real ones back. */
-	if (fs) {
-		loadsegment(fs, fs);
-		wrmsrl(MSR_FS_BASE, vmx->host_fs_base);
-	}
-	if (gs) {
-		load_gs_index(gs);
-		wrmsrl(MSR_KERNEL_GS_BASE,
-		       vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
-	}
-	invalidate_tss_limit();
-	/* VM exit also leaves LDTR null and the GDT limit at 0xffff. */
-	if (ldt)
-		asm volatile("lldt %0" : : "rm" (ldt));
-	load_fixmap_gdt(raw_smp_processor_id());
+	vmx_restore_host_segments(vmx, &segs);
 	vmx_save_exit(vmx, failed);
 	/* An entry that failed its checks leaves the VMCS unlaunched. */
 	if (!failed && !(vmx->exit.reason & EXIT_REASON_FAILED_ENTRY))
