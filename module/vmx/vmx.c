@@ -2,8 +2,8 @@
 /*
  * Intel VMX backend: probing, the VMCS configuration computed from the
  * capability MSRs, VMXON/VMXOFF per CPU, VPIDs, and the shape of EPT
- * entries.  vCPUs and the VMCS contents are in vmx_vcpu.c, exits in
- * vmx_exit.c, and VMLAUNCH/VMRESUME in vmenter.S.
+ * entries.  vCPUs and the VMCS contents are in vcpu.c, exits in exit.c,
+ * and VMLAUNCH/VMRESUME in vmenter.S.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

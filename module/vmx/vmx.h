@@ -245,7 +245,7 @@ struct vmx_vcpu {
 	u32 event;
 	u32 event_err;
 	u32 event_insn_len;
-	u32 entry_event;	/* injected by the last entry, for vmx_check.c */
+	u32 entry_event;	/* injected by the last entry, for check.c */
 	unsigned long cr2;	/* not in the VMCS: switched by hand */
 	unsigned long cr8;	/* the guest's TPR: MOV CR8 always exits */
 	unsigned long host_cr3, host_cr4;
@@ -268,7 +268,7 @@ void vmx_invept(u64 eptp);
 void vmx_invvpid(u16 vpid);
 u64 vmx_eptp(struct kvisor_vm *vm);
 
-/* vmx_vcpu.c */
+/* vcpu.c */
 struct kvisor_vcpu *vmx_vcpu_create(struct kvisor_vm *vm);
 void vmx_vcpu_free(struct kvisor_vcpu *vcpu);
 void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
@@ -305,13 +305,13 @@ bool vmx_read_pdptrs(struct kvisor_vcpu *vcpu, u64 cr0, u64 cr3, u64 cr4,
 		     u64 efer, u64 pdptrs[4]);
 void vmx_write_pdptrs(const u64 pdptrs[4]);
 
-/* vmx_check.c */
+/* check.c */
 void vmx_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);
 
-/* vmx_dump.c */
+/* dump.c */
 void vmx_dump_state(struct kvisor_vcpu *vcpu, struct seq_file *m);
 
-/* vmx_exit.c */
+/* exit.c */
 int vmx_handle_exit(struct kvisor_vcpu *vcpu);
 
 #endif /* KVISOR_VMX_H */

@@ -179,7 +179,7 @@ static int vmx_exit_cr3(struct vmx_vcpu *vmx, bool write, int gpr)
 /*
  * MOV to CR0 or CR4, and LMSW (@lmsw: its operand in bits 31:16 of the
  * qualification), exit only when they touch a bit kvisor owns (see
- * vmx_state.c).  The value must pass the architectural rules the guest's
+ * state.c).  The value must pass the architectural rules the guest's
  * CPU would apply (kvisor_cr0_valid(), kvisor_cr4_valid(): no CR4 bit the
  * vCPU's CPUID does not offer) or the guest gets #GP.  What VMX forces on
  * or cannot hold is vmx_set_cr0()/vmx_set_cr4()'s business: the hardware
