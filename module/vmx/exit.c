@@ -1,20 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VMX exits: one table maps the basic exit reason to a handler, and each
- * handler turns the exit information (read in vmx_run() while the VMCS
- * was current) into a call to a vendor-neutral handler in exits.c.
+ * VMX exits: one table maps the basic exit reason (SDM Vol. 3, "VMX Basic
+ * Exit Reasons") to a handler, and each handler turns the exit
+ * information (read in vmx_run() while the VMCS was current; SDM Vol. 3,
+ * "Exit Qualification for Control-Register Accesses" and its sibling
+ * tables) into a call to a vendor-neutral handler in core/.
  *
  * VMX always reports the length of the instruction that exited, so
- * skipping one is exact, prefixes included.
+ * skipping one is exact, prefixes included; kvisor_skip_insn() does it,
+ * and owes the single-step trap the instruction would have raised.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
 #include <linux/nospec.h>
-#include <linux/percpu.h>
-#include <asm/debugreg.h>
-
-#include <asm/msr.h>
 #include <asm/trapnr.h>
 
 #include "vmx.h"
@@ -246,131 +245,6 @@ static int vmx_exit_dr(struct vmx_vcpu *vmx)
 
 	return kvisor_handle_dr(&vmx->vcpu, q & 7, !(q & BIT(4)),
 				(q >> 8) & 15, vmx->exit.insn_len);
-}
-
-/* The effective DR7, and #BP interception for KVM_GUESTDBG_USE_SW_BP. */
-void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u32 bitmap;
-
-	vmx_load(vmx);
-	vmcs_writel(VMCS_GUEST_DR7, dr7);
-	bitmap = vmcs_read32(VMCS_EXCEPTION_BITMAP) & ~BIT(X86_TRAP_BP);
-	vmcs_write32(VMCS_EXCEPTION_BITMAP,
-		     bitmap | (intercept_bp ? BIT(X86_TRAP_BP) : 0));
-	vmx_put(vmx);
-}
-
-/* EFER and PAT live in the VMCS. */
-/*
- * The guest's KERNEL_GS_BASE and SYSCALL MSRs are in the VM-entry MSR-load
- * list (saved back to it at exit); the guest reaches them without exits,
- * so only KVM_GET/SET_MSRS look for them here.
- */
-static struct vmx_msr_entry *vmx_find_guest_msr(struct vmx_vcpu *vmx, u32 msr)
-{
-	int i;
-
-	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
-		if (vmx->guest_msrs[i].index == msr)
-			return &vmx->guest_msrs[i];
-	return NULL;
-}
-
-/* The VMCS field of the other MSRs the guest reaches without exits. */
-static unsigned long vmx_msr_field(u32 msr)
-{
-	switch (msr) {
-	case MSR_FS_BASE:		return VMCS_GUEST_FS_BASE;
-	case MSR_GS_BASE:		return VMCS_GUEST_GS_BASE;
-	case MSR_IA32_SYSENTER_CS:	return VMCS_GUEST_SYSENTER_CS;
-	case MSR_IA32_SYSENTER_ESP:	return VMCS_GUEST_SYSENTER_ESP;
-	case MSR_IA32_SYSENTER_EIP:	return VMCS_GUEST_SYSENTER_EIP;
-	default:			return 0;
-	}
-}
-
-/*
- * The guest's TSC is the host's plus the VMCS's offset, which RDTSC in
- * the guest applies in hardware, when the CPU offers TSC offsetting.
- */
-int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
-	unsigned long field = vmx_msr_field(msr);
-	int r = 0;
-
-	if (e) {
-		*val = e->value;
-		return 0;
-	}
-	vmx_load(vmx);
-	switch (msr) {
-	case MSR_EFER:
-		*val = vmcs_read64(VMCS_GUEST_IA32_EFER);
-		break;
-	case MSR_IA32_CR_PAT:
-		*val = vmcs_read64(VMCS_GUEST_IA32_PAT);
-		break;
-	case MSR_IA32_SYSENTER_CS:
-		*val = vmcs_read32(field);
-		break;
-	case MSR_IA32_TSC:
-		*val = rdtsc();
-		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
-			*val += vmcs_read64(VMCS_TSC_OFFSET);
-		break;
-	default:
-		if (field)
-			*val = vmcs_readl(field);
-		else
-			r = -ENOENT;
-	}
-	vmx_put(vmx);
-	return r;
-}
-
-int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
-	unsigned long field = vmx_msr_field(msr);
-	int r = 0;
-
-	if (e) {
-		e->value = val;
-		return 0;
-	}
-	vmx_load(vmx);
-	switch (msr) {
-	case MSR_IA32_SYSENTER_CS:
-		vmcs_write32(field, val);
-		break;
-	case MSR_IA32_TSC:
-		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
-			vmcs_write64(VMCS_TSC_OFFSET, val - rdtsc());
-		else
-			r = -EINVAL;
-		break;
-	case MSR_EFER:
-		if (val & ~KVISOR_EFER_GUEST_BITS)
-			r = -EINVAL;
-		else
-			vmx_set_efer(vmx, val);
-		break;
-	case MSR_IA32_CR_PAT:
-		vmcs_write64(VMCS_GUEST_IA32_PAT, val);
-		break;
-	default:
-		if (field)
-			vmcs_writel(field, val);
-		else
-			r = -ENOENT;
-	}
-	vmx_put(vmx);
-	return r;
 }
 
 static int vmx_exit_msr(struct vmx_vcpu *vmx)
