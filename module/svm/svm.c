@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * AMD SVM backend: probing, the per-CPU state, switching SVM on and off,
- * and the shape of NPT entries.  vCPUs are in svm_vcpu.c, exits in
- * svm_exit.c, and the world switch itself in vmrun.S.
+ * and the shape of NPT entries.  vCPUs are in vcpu.c, exits in exit.c,
+ * and the world switch itself in vmenter.S.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -139,7 +139,7 @@
 /*
  * What VMRUN's consistency checks look at, copied before each VMRUN: after
  * VMEXIT_INVALID the VMCB's save area may hold whatever the CPU had loaded
- * by then (QEMU writes it back), so the checks in svm_check.c read this.
+ * by then (QEMU writes it back), so the checks in check.c read this.
  */
 struct svm_entry_state {
 	u64 efer, cr0, cr4, dr6, dr7;
@@ -197,10 +197,10 @@ DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
 extern bool svm_has_nrips;
 extern u64 svm_iopm_pa, svm_msrpm_pa;
 
-/* vmrun.S */
+/* vmenter.S */
 void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
 
-/* svm_vcpu.c */
+/* vcpu.c */
 struct kvisor_vcpu *svm_vcpu_create(struct kvisor_vm *vm);
 void svm_vcpu_free(struct kvisor_vcpu *vcpu);
 int svm_run(struct kvisor_vcpu *vcpu);
@@ -229,13 +229,13 @@ int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 void svm_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 
-/* svm_check.c */
+/* check.c */
 void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);
 
-/* svm_dump.c */
+/* dump.c */
 void svm_dump_state(struct kvisor_vcpu *vcpu, struct seq_file *m);
 
-/* svm_exit.c */
+/* exit.c */
 int svm_handle_exit(struct kvisor_vcpu *vcpu);
 
 #endif /* KVISOR_SVM_H */
