@@ -2,9 +2,9 @@
 /*
  * EPT and VPIDs: the format of the nested page table entries core/tdp.c
  * builds, the EPT pointer, the VPIDs that tag a vCPU's translations, and
- * INVEPT/INVVPID to drop them (SDM Vol. 3, "The Extended Page Table
- * Mechanism (EPT)", "Virtual Processor Identifiers (VPIDs)" and
- * "Caching Translation Information").
+ * INVEPT/INVVPID to drop them (SDM Vol. 3, "VMX Support for Address
+ * Translation": "Virtual Processor Identifiers (VPIDs)", "The Extended
+ * Page Table Mechanism (EPT)" and "Caching Translation Information").
  */
 #include <linux/bitmap.h>
 #include <linux/spinlock.h>
