@@ -10,6 +10,9 @@
 
 #include "svm.h"
 
+/* Each CPU's ASID generation and host save area (set up by svm.c). */
+DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+
 /*
  * Give the vCPU an ASID that no stale translation on this CPU can carry:
  * a fresh one when it moved here, when the CPU's ASID space was recycled,

@@ -20,9 +20,6 @@
 
 #include "svm.h"
 
-DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
-bool svm_has_nrips;
-u64 svm_iopm_pa, svm_msrpm_pa;
 static struct page *svm_iopm, *svm_msrpm;
 
 /* The layout of struct vmcb is the hardware's: pin it at build time. */

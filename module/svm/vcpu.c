@@ -19,6 +19,10 @@
 
 #include "svm.h"
 
+/* Found by svm.c's probe and setup, read when a VMCB is built and run. */
+bool svm_has_nrips;
+u64 svm_iopm_pa, svm_msrpm_pa;
+
 /* The power-on PAT: WB, WT, UC-, UC, repeated. */
 #define PAT_RESET	0x0007040600070406ULL
 

@@ -23,6 +23,14 @@
 
 #include "vmx.h"
 
+/*
+ * What the CPU's VMX capability MSRs allowed (filled once by vmx.c's
+ * probe) and each CPU's VMXON region and current VMCS: defined here, in
+ * the file every other VMX file calls down into, and read by all.
+ */
+struct vmx_config vmx_config;
+DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
+
 void vmcs_error(const char *insn, unsigned long field, unsigned long value)
 {
 	pr_warn_ratelimited("%s of VMCS field %#lx (value %#lx) failed\n",

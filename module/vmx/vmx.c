@@ -21,9 +21,6 @@
 
 #include "vmx.h"
 
-struct vmx_config vmx_config;
-DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
-
 /*
  * A control word: the bits kvisor wants, plus those the CPU insists on,
  * minus those it cannot do.  Returns false when a required bit is
