@@ -33,6 +33,12 @@ static void kvisor_time_scale(u64 tsc_hz, s8 *shift, u32 *mul)
 	u64 ns = NSEC_PER_SEC, hz = tsc_hz;
 	int s = 0;
 
+	/* No rate to scale (a TSC the host could not calibrate): no loop. */
+	if (!hz) {
+		*shift = 0;
+		*mul = 0;
+		return;
+	}
 	while (hz > ns * 2 || hz >> 32) {
 		hz >>= 1;
 		s--;
@@ -115,7 +121,11 @@ static void kvisor_kvmclock_write(struct kvisor_vcpu *vcpu)
 	struct pvclock_vcpu_time_info pv = {};
 	u64 gpa = vcpu->kvmclock_msr & ~1ULL, host_tsc, guest_tsc;
 
-	if (kvisor_ops->get_msr(vcpu, MSR_IA32_TSC, &guest_tsc))
+	/*
+	 * Without a known TSC rate there is nothing true to tell the guest;
+	 * its clock waits, as KVM's does, rather than run at a wrong rate.
+	 */
+	if (!tsc_khz || kvisor_ops->get_msr(vcpu, MSR_IA32_TSC, &guest_tsc))
 		return;
 	pv.system_time = kvisor_clock_now(vcpu->vm, &host_tsc, NULL);
 	/* The guest TSC read a moment before: move it to the same instant. */
