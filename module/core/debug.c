@@ -314,6 +314,28 @@ u64 kvisor_debug_user_rflags(struct kvisor_vcpu *vcpu)
 }
 
 /*
+ * Whether the breakpoints kvisor_debug_enter_irqoff() loaded may be armed
+ * with @dr7 in host mode, for the few instructions before the entry (a
+ * backend's emulator workaround, svm/vcpu.c): only with a DR7 the CPU
+ * takes (bits 63:32 clear; userspace may give any value, as KVM lets it,
+ * and the entry then fails on the VMCB's or VMCS's copy instead), and only
+ * when every enabled breakpoint is on a user address, which the host's
+ * code and stack on that path never are.
+ */
+bool kvisor_debug_host_safe(struct kvisor_vcpu *vcpu, u64 dr7)
+{
+	const u64 *db = kvisor_user_hw_bp(vcpu) ? vcpu->user_db : vcpu->db;
+	int i;
+
+	if (dr7 >> 32)
+		return false;
+	for (i = 0; i < 4; i++)
+		if ((dr7 & (3ULL << (i * 2))) && db[i] >= TASK_SIZE_MAX)
+			return false;
+	return true;
+}
+
+/*
  * Interrupts off, right before entry: the effective DR0-3 go into the
  * hardware only when the effective DR7 enables a breakpoint.  Host
  * breakpoints are disabled first, or they would fire on the guest's

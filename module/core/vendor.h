@@ -391,6 +391,7 @@ int kvisor_handle_db(struct kvisor_vcpu *vcpu, u64 bits);
 int kvisor_handle_bp(struct kvisor_vcpu *vcpu);
 void kvisor_debug_enter_irqoff(struct kvisor_vcpu *vcpu);
 void kvisor_debug_exit_irqoff(struct kvisor_vcpu *vcpu);
+bool kvisor_debug_host_safe(struct kvisor_vcpu *vcpu, u64 dr7);
 
 /* mm/: guest memory, the guest's page tables, the nested root */
 int kvisor_read_guest(struct kvisor_vm *vm, u64 gpa, void *buf,

@@ -228,9 +228,12 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	 * QEMU's SVM (recognizable by its lack of NRIPS, which every AMD
 	 * CPU since 2009 has) takes DR7 from the VMCB without arming the
 	 * breakpoints: arm them with the same DR7 first.  Only the few
-	 * instructions up to VMRUN run with them, interrupts off.
+	 * instructions up to VMRUN run with them, interrupts off, and only
+	 * a DR7 and addresses the host can take (a guest breakpoint on a
+	 * kernel address is then not armed on such a host).
 	 */
-	if (vcpu->db_loaded && !svm_has_nrips)
+	if (vcpu->db_loaded && !svm_has_nrips &&
+	    kvisor_debug_host_safe(vcpu, svm->vmcb->save.dr7))
 		set_debugreg(svm->vmcb->save.dr7, 7);
 	raw_local_irq_enable();
 	kv_svm_vmrun(svm->vmcb_pa, vcpu->regs, sc->host_save_pa);
