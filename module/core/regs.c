@@ -17,6 +17,7 @@
  * to be picked, and the last SIPI's vector, are the core's.
  */
 #include <linux/kvm.h>
+#include <linux/slab.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
@@ -232,29 +233,42 @@ int kvisor_set_vcpu_events(struct kvisor_vcpu *vcpu,
 int kvisor_sync_regs_in(struct kvisor_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	struct kvm_sync_regs *s = &run->s.regs;
-	int r;
+	u64 valid = READ_ONCE(run->kvm_valid_regs);
+	u64 dirty = READ_ONCE(run->kvm_dirty_regs);
+	struct kvm_sync_regs *s;
+	int r = 0;
 
-	if ((run->kvm_valid_regs & ~KVISOR_SYNC_FIELDS) ||
-	    (run->kvm_dirty_regs & ~KVISOR_SYNC_FIELDS))
+	if ((valid | dirty) & ~KVISOR_SYNC_FIELDS)
 		return -EINVAL;
-	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
+	if (!dirty)
+		return 0;
+	/*
+	 * Userspace shares the page and may write it while this runs: copy
+	 * it once, so that what is checked is what is used (finding 8).
+	 */
+	s = kmemdup(&run->s.regs, sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	if (dirty & KVM_SYNC_X86_REGS) {
 		kvisor_set_regs(vcpu, &s->regs);
-		run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
+		dirty &= ~KVM_SYNC_X86_REGS;
 	}
-	if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) {
-		r = kvisor_vcpu_set_sregs(vcpu, &s->sregs);
-		if (r)
-			return -EINVAL;
-		run->kvm_dirty_regs &= ~KVM_SYNC_X86_SREGS;
-	}
-	if (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) {
-		r = kvisor_set_vcpu_events(vcpu, &s->events);
-		if (r)
-			return -EINVAL;
-		run->kvm_dirty_regs &= ~KVM_SYNC_X86_EVENTS;
-	}
-	return 0;
+	if ((dirty & KVM_SYNC_X86_SREGS) &&
+	    kvisor_vcpu_set_sregs(vcpu, &s->sregs))
+		goto fail;
+	dirty &= ~KVM_SYNC_X86_SREGS;
+	if ((dirty & KVM_SYNC_X86_EVENTS) &&
+	    kvisor_set_vcpu_events(vcpu, &s->events))
+		goto fail;
+	dirty &= ~KVM_SYNC_X86_EVENTS;
+	goto out;
+fail:
+	r = -EINVAL;
+out:
+	/* As KVM: each set that was taken is no longer dirty. */
+	WRITE_ONCE(run->kvm_dirty_regs, dirty);
+	kfree(s);
+	return r;
 }
 
 /* On the way out to userspace: what it asked to see. */
