@@ -18,6 +18,9 @@
 
 #include "svm.h"
 
+/* The NPT entry format, below; 1G leaves where the CPU has them. */
+static struct kvisor_tdp_format npt_format;
+
 DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 bool svm_has_nrips;
 u64 svm_iopm_pa, svm_msrpm_pa;
@@ -105,6 +108,7 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 	}
 	svm_has_nrips = edx & KV_SVM_FEATURE_NRIPS;
 	caps->tdp = true;
+	npt_format.max_level = boot_cpu_has(X86_FEATURE_GBPAGES) ? 3 : 2;
 	return 0;
 }
 
@@ -239,9 +243,12 @@ static u64 npt_table(phys_addr_t table)
 	return table | NPT_P | NPT_RW | NPT_US | NPT_A;
 }
 
-static u64 npt_leaf(phys_addr_t page, bool writable)
+#define NPT_PS		BIT_ULL(7)
+
+static u64 npt_leaf(phys_addr_t page, bool writable, int level)
 {
-	return page | NPT_P | NPT_US | NPT_A | (writable ? NPT_RW | NPT_D : 0);
+	return page | NPT_P | NPT_US | NPT_A | (writable ? NPT_RW | NPT_D : 0) |
+	       (level > 1 ? NPT_PS : 0);
 }
 
 static bool npt_present(u64 pte)
@@ -249,10 +256,16 @@ static bool npt_present(u64 pte)
 	return pte & NPT_P;
 }
 
-static const struct kvisor_tdp_format npt_format = {
+/*
+ * Nested paging walks the same formats as the host's paging: 2M leaves
+ * always, 1G ones where the CPU has 1G pages (svm_probe() sets it).
+ */
+static struct kvisor_tdp_format npt_format = {
 	.table		= npt_table,
 	.leaf		= npt_leaf,
 	.present	= npt_present,
+	.huge		= NPT_PS,
+	.max_level	= 2,
 };
 
 const struct kvisor_vendor_ops kvisor_svm_ops = {

@@ -21,6 +21,9 @@
 
 #include "vmx.h"
 
+/* The EPT entry format, below; its largest leaf is found by probing. */
+static struct kvisor_tdp_format ept_format;
+
 struct vmx_config vmx_config;
 DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
 
@@ -195,6 +198,13 @@ static int vmx_check_secondary(struct kvisor_cpu_caps *caps, const char **why)
 		return -EOPNOTSUPP;
 	}
 	caps->tdp = true;
+	/* "EPT Translation": bit 7 leaves where the CPU walks them. */
+	ept_format.max_level = 1;
+	if (vmx_config.ept_vpid_cap & KV_VMX_EPT_2M)
+		ept_format.max_level = 2;
+	if ((vmx_config.ept_vpid_cap & KV_VMX_EPT_1G) &&
+	    ept_format.max_level == 2)
+		ept_format.max_level = 3;
 	return 0;
 }
 
@@ -377,10 +387,13 @@ static u64 ept_table(phys_addr_t table)
 	return table | EPT_R | EPT_W | EPT_X;
 }
 
-static u64 ept_leaf(phys_addr_t page, bool writable)
+/* Bit 7 makes a level 2 or 3 entry a 2M or 1G leaf ("EPT Translation"). */
+#define EPT_LARGE	BIT_ULL(7)
+
+static u64 ept_leaf(phys_addr_t page, bool writable, int level)
 {
 	return page | EPT_R | EPT_X | (writable ? EPT_W : 0) | EPT_MT_WB |
-	       EPT_IPAT;
+	       EPT_IPAT | (level > 1 ? EPT_LARGE : 0);
 }
 
 static bool ept_present(u64 pte)
@@ -394,10 +407,13 @@ u64 vmx_eptp(struct kvisor_vm *vm)
 	return kvisor_tdp_root(vm) | 6 | (3 << 3);
 }
 
-static const struct kvisor_tdp_format ept_format = {
+/* max_level: what IA32_VMX_EPT_VPID_CAP offers, set by vmx_probe(). */
+static struct kvisor_tdp_format ept_format = {
 	.table		= ept_table,
 	.leaf		= ept_leaf,
 	.present	= ept_present,
+	.huge		= EPT_LARGE,
+	.max_level	= 1,
 };
 
 const struct kvisor_vendor_ops kvisor_vmx_ops = {
