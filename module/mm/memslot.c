@@ -155,8 +155,8 @@ static int kvisor_check_region(struct kvisor_vm *vm,
  * A flags-only change, which can only switch dirty logging on or off (KVM
  * refuses to change KVM_MEM_READONLY).  Switched on, the slot's mappings
  * are write-protected at 4K (huge ones are removed, to come back as 4K),
- * unless they all start dirty; switched off, pages stay read-only until
- * their next write fault maps them writable for good.
+ * unless they all start dirty; switched off, the slot's mappings go, so
+ * that they come back writable, and huge where the host's pages are.
  */
 static int kvisor_slot_set_flags(struct kvisor_vm *vm,
 				 struct kvisor_memslot *s, u32 flags)
@@ -166,6 +166,8 @@ static int kvisor_slot_set_flags(struct kvisor_vm *vm,
 
 	if (!(flags & KVM_MEM_LOG_DIRTY_PAGES)) {
 		kvisor_dirty_bitmap_free(s);
+		/* The slot refaults with huge mappings where the host has them. */
+		kvisor_slot_unmap(vm, s);
 	} else if (!s->dirty_bitmap) {
 		r = kvisor_dirty_bitmap_alloc(vm, s);
 		if (r)
@@ -297,6 +299,11 @@ void kvisor_free_memslots(struct kvisor_vm *vm)
 	xa_for_each(&vm->slot_ids, id, s)
 		kvisor_slot_free(s);
 	mutex_unlock(&vm->slots_lock);
+	/*
+	 * No reader is left: destroy the tree at once, not through RCU
+	 * callbacks, which would still walk it after the VM is freed.
+	 */
+	mt_clear_in_rcu(&vm->memslots);
 	mtree_destroy(&vm->memslots);
 	xa_destroy(&vm->slot_ids);
 	cleanup_srcu_struct(&vm->srcu);

@@ -31,29 +31,37 @@ cp "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
 cp "$HERE/guest/conformance.sh" "$R/kvisor/"
 cp "$KO" "$R/kvisor/kvisor.ko"
 
-# in-tree vendor module and its dependencies, dependencies first
-declare -A seen=()
-order=()
-resolve() {
-	local rel=$1 d
-	[ -n "${seen[$rel]:-}" ] && return
-	seen[$rel]=1
-	for d in $(awk -F': *' -v m="$rel" '$1 == m { print $2 }' "$MODDIR/modules.dep"); do
-		resolve "$d"
+# Modules with their dependencies, dependencies first, uncompressed into
+# $R/kvisor/DIR with an "order" file: the in-tree vendor module (intree/),
+# and zram for the swap test (extra/).
+copy_modules() { # DIR MODULE
+	local dir=$1 rel base name
+	local -A seen=()
+	local order=()
+	resolve() {
+		local rel=$1 d
+		[ -n "${seen[$rel]:-}" ] && return
+		seen[$rel]=1
+		for d in $(awk -F': *' -v m="$rel" '$1 == m { print $2 }' "$MODDIR/modules.dep"); do
+			resolve "$d"
+		done
+		order+=("$rel")
+	}
+	resolve "$(grep -o "^[^:]*/$2\.ko[^:]*" "$MODDIR/modules.dep")"
+	mkdir -p "$R/kvisor/$dir"
+	for rel in "${order[@]}"; do
+		base=$(basename "$rel")
+		name=${base%%.ko*}
+		case $base in
+		*.xz)  xz -dc "$MODDIR/$rel" > "$R/kvisor/$dir/$name.ko" ;;
+		*.zst) zstd -qdc "$MODDIR/$rel" > "$R/kvisor/$dir/$name.ko" ;;
+		*)     cp "$MODDIR/$rel" "$R/kvisor/$dir/$name.ko" ;;
+		esac
+		echo "/kvisor/$dir/$name.ko" >> "$R/kvisor/$dir/order"
 	done
-	order+=("$rel")
 }
-resolve "$(grep -o "^[^:]*/$VENDOR\.ko[^:]*" "$MODDIR/modules.dep")"
-for rel in "${order[@]}"; do
-	base=$(basename "$rel")
-	name=${base%%.ko*}
-	case $base in
-	*.xz)  xz -dc "$MODDIR/$rel" > "$R/kvisor/intree/$name.ko" ;;
-	*.zst) zstd -qdc "$MODDIR/$rel" > "$R/kvisor/intree/$name.ko" ;;
-	*)     cp "$MODDIR/$rel" "$R/kvisor/intree/$name.ko" ;;
-	esac
-	echo "/kvisor/intree/$name.ko" >> "$R/kvisor/intree/order"
-done
+copy_modules intree "$VENDOR"
+copy_modules extra zram
 
 cp "$TESTDIR/list" "$R/kvisor/tests/"
 for t in $(cat "$TESTDIR/list"); do cp "$TESTDIR/$t" "$R/kvisor/tests/"; done

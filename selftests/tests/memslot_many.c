@@ -4,7 +4,7 @@
  * must be KVM's 32764 on x86.  Every slot but the library's slot 0 maps
  * one page; the guest writes a word into every 61st of them and the VMM
  * finds each where it belongs.  One slot number more is EINVAL, a slot
- * over an existing one EEXIST; then all are deleted again.  The time
+ * over another one EEXIST; then all are deleted again.  The time
  * the creation and deletion took is printed, not judged.
  */
 #include <sys/mman.h>
@@ -67,7 +67,11 @@ int main(void)
 	ksft_print_msg("%d slots created in %.2f s\n", n - 1,
 		       seconds_since(&t0));
 	TEST_ASSERT_EQ(set_slot(vm, n, BASE_GPA - 4096, 4096, mem), -EINVAL);
+	/* The last slot again, first over another one, then where it was. */
+	TEST_ASSERT(!set_slot(vm, n - 1, 0, 0, NULL), "delete");
 	TEST_ASSERT_EQ(set_slot(vm, n - 1, BASE_GPA + 4096, 4096, mem), -EEXIST);
+	TEST_ASSERT(!set_slot(vm, n - 1, BASE_GPA + (n - 2) * 4096ULL, 4096,
+			      mem + (n - 2) * 4096ULL), "recreate");
 
 	virt_map(vm, BASE_GPA, BASE_GPA, ALIGN_UP((uint64_t)n * 4096,
 						  PAGE_SIZE_2M));
