@@ -72,8 +72,13 @@ int vm_create(struct vm *vm, const struct options *o)
 
 	*vm = (struct vm){ .kvm = -1, .vm = -1, .vcpu = -1 };
 	vm->kvm = open(o->dev, O_RDWR | O_CLOEXEC);
-	if (vm->kvm < 0)
-		return fail("%s: %s", o->dev, strerror(errno));
+	if (vm->kvm < 0) {
+		r = errno;
+		fail("%s: %s", o->dev, strerror(r));
+		if (r == ENOENT)
+			explain_missing_dev(o->dev);
+		return -1;
+	}
 	r = ioctl(vm->kvm, KVM_GET_API_VERSION, 0);
 	if (r < 0)
 		return fail("%s: KVM_GET_API_VERSION: %s", o->dev,

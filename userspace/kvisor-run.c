@@ -10,6 +10,9 @@
  *	run a flat binary or an ELF executable on one vCPU, with a serial
  *	port and a debug-exit port, and print a summary of the exits.
  *
+ *   kvisor-run --version
+ *	print kvisor's version (the module's, when both come from one tree).
+ *
  * It uses the plain /dev/kvm ioctls only (no in-kernel irqchip, no CPUID
  * or MSR setup), so it runs on kvisor as well as on in-tree KVM.  The
  * work is split over load.c (the image), cpu.c (VM, memory, vCPU mode)
@@ -58,13 +61,66 @@ int fail(const char *fmt, ...)
 	return -1;
 }
 
+/* The node name of a loaded kvisor (its devname parameter), or NULL. */
+static const char *kvisor_devname(void)
+{
+	static char name[64];
+	FILE *f = fopen("/sys/module/kvisor/parameters/devname", "r");
+	bool ok;
+
+	if (!f)
+		return NULL;
+	ok = fscanf(f, "%63s", name) == 1;
+	fclose(f);
+	return ok ? name : NULL;
+}
+
+/*
+ * The device is missing: say in one line which hypervisor module is loaded
+ * and where its node is, or how to load kvisor.
+ */
+void explain_missing_dev(const char *dev)
+{
+	static const char * const intree[] = { "kvm_intel", "kvm_amd" };
+	const char *name = kvisor_devname();
+	char path[80];
+	size_t i;
+
+	if (name) {
+		snprintf(path, sizeof(path), "/dev/%s", name);
+		if (strcmp(dev, path))
+			fail("kvisor is loaded with devname=%s: use --dev %s",
+			     name, path);
+		else
+			fail("kvisor is loaded, but %s is missing: is devtmpfs mounted on /dev?",
+			     path);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(intree); i++) {
+		/* initstate: only a loaded module has it, a built-in one not */
+		snprintf(path, sizeof(path), "/sys/module/%s/initstate",
+			 intree[i]);
+		if (!access(path, F_OK)) {
+			fail("%s (in-tree KVM) is loaded, as /dev/kvm; kvisor is not: %s",
+			     intree[i],
+			     "rmmod it, or insmod module/kvisor.ko devname=kvisor beside it");
+			return;
+		}
+	}
+	fail("kvisor is not loaded: %s",
+	     "insmod module/kvisor.ko, or modprobe kvisor once installed (devname=NAME makes /dev/NAME instead of /dev/kvm)");
+}
+
 static int info(const char *dev)
 {
 	int kvm, vm, cap, r, n = 0;
 
 	kvm = open(dev, O_RDWR | O_CLOEXEC);
 	if (kvm < 0) {
-		fprintf(stderr, "kvisor-run: %s: %s\n", dev, strerror(errno));
+		r = errno;
+		fprintf(stderr, "kvisor-run: %s: %s\n", dev, strerror(r));
+		if (r == ENOENT)
+			explain_missing_dev(dev);
 		return 1;
 	}
 	printf("%s: KVM_GET_API_VERSION = %d\n", dev,
@@ -93,6 +149,7 @@ static int info(const char *dev)
 static const char usage_text[] =
 "usage: kvisor-run --info [DEVICE]\n"
 "       kvisor-run [OPTIONS] GUEST\n"
+"       kvisor-run --version\n"
 "\n"
 "Run GUEST, a flat binary or an ELF32/ELF64 executable, on one vCPU.\n"
 "\n"
@@ -108,6 +165,7 @@ static const char usage_text[] =
 "  --timeout SECONDS        stop after this much wall time\n"
 "  -q, --quiet              no exit summary unless the run failed\n"
 "  -h, --help               this text\n"
+"  --version                print kvisor's version\n"
 "\n"
 "Entry state: long mode has the first 4 GiB identity-mapped with 2 MiB\n"
 "pages, CS 64-bit, RSP at the top of RAM; prot32 has flat 4 GiB segments,\n"
@@ -168,7 +226,7 @@ static enum cpu_mode parse_mode(const char *s)
 /* Long options only: values above any character getopt_long() returns. */
 enum {
 	OPT_MODE = 256, OPT_MEM, OPT_LOAD, OPT_ENTRY, OPT_DEV, OPT_MAX_EXITS,
-	OPT_TIMEOUT,
+	OPT_TIMEOUT, OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -181,6 +239,7 @@ static const struct option long_options[] = {
 	{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
 	{ "quiet",	no_argument,		NULL, 'q' },
 	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, OPT_VERSION },
 	{ }
 };
 
@@ -218,6 +277,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			usage(0);
+		case OPT_VERSION:
+			printf(PROG " %s\n", KVISOR_VERSION);
+			exit(0);
 		default:
 			usage(STATUS_FAILED);
 		}

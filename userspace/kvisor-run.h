@@ -92,5 +92,6 @@ int run_guest(struct vm *vm, const struct options *o);
 
 /* kvisor-run.c */
 __printf(1, 2) int fail(const char *fmt, ...);
+void explain_missing_dev(const char *dev);
 
 #endif

@@ -138,7 +138,11 @@ int kvisor_handle_bp(struct kvisor_vcpu *vcpu)
 {
 	if (vcpu->guest_debug & KVM_GUESTDBG_USE_SW_BP)
 		return kvisor_debug_exit(vcpu, X86_TRAP_BP, 0);
-	/* #BP is a trap: the handler returns after the one-byte INT3. */
+	/*
+	 * #BP is a trap: the handler returns after the one-byte INT3.  Not a
+	 * completed instruction but one re-injected, so no single-step trap
+	 * is owed (delivering the #BP clears TF), and RIP moves here.
+	 */
 	vcpu->rip++;
 	kvisor_ops->queue_exception(vcpu, X86_TRAP_BP, false, 0);
 	return 1;
@@ -223,8 +227,7 @@ int kvisor_handle_dr(struct kvisor_vcpu *vcpu, int dr, bool write, int gpr,
 		val = kvisor_get_dr(vcpu, dr);
 		vcpu->regs[gpr] = ctxt.mode == EMU_MODE_LONG64 ? val : (u32)val;
 	}
-	vcpu->rip += len;
-	vcpu->step_done = true;
+	kvisor_skip_insn(vcpu, len);
 	return 1;
 }
 

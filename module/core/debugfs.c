@@ -6,9 +6,13 @@
  *	the vCPU's exits, by vendor-neutral class, since its creation
  *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/vcpu<id>/state
  *	the VMCS or VMCB, decoded field by field by the backend
+ *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/vcpu<id>/irq
+ *	mp_state, pending requests and NMIs, and the in-kernel LAPIC's
+ *	state (kvisor_lapic_dump(), irq/lapic.c)
  *
  * Reading "state" takes the vCPU's mutex, like a vCPU ioctl: it waits
  * while KVM_RUN is in the guest, and never sees a half-switched vCPU.
+ * Reading "irq" does not, so that it answers while KVM_RUN sleeps in HLT.
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>

@@ -13,6 +13,7 @@
 #include <linux/kvm.h>
 
 #include "core/kvisor.h"
+#include "kvisor_version.h"
 
 /*
  * The node name is a parameter so that kvisor can sit beside in-tree KVM
@@ -150,8 +151,8 @@ static int __init kvisor_init(void)
 		       devname, r);
 		goto enable_exit;
 	}
-	pr_info("%s (%s), /dev/%s ready\n", kvisor_caps.vendor,
-		kvisor_caps.features, devname);
+	pr_info("version %s, %s (%s), /dev/%s ready\n", KVISOR_VERSION,
+		kvisor_caps.vendor, kvisor_caps.features, devname);
 	return 0;
 
 enable_exit:
@@ -177,3 +178,4 @@ module_init(kvisor_init);
 module_exit(kvisor_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("kvisor: a /dev/kvm-compatible hypervisor for VMX and SVM");
+MODULE_VERSION(KVISOR_VERSION);

@@ -70,61 +70,56 @@ static void kvisor_mmio_exit(struct kvm_run *run, u64 gpa, unsigned int len,
 
 /*
  * A memory operand of the emulated instruction: RAM goes through the slot's
- * userspace mapping; anything else is MMIO, for userspace to serve.
+ * userspace mapping; then the in-kernel devices (LAPIC, IOAPIC,
+ * ioeventfds) may take it; anything else is MMIO, for userspace to serve.
+ * A write handed to userspace completes the instruction now; a read
+ * stops it until userspace supplied the data (kvisor_complete_mmio()).
  */
-static int kvisor_emu_read(void *opaque, emu_u64 linear, void *buf,
-			   unsigned int len)
+static int kvisor_emu_access(struct kvisor_emu *emu, u64 linear, void *buf,
+			     unsigned int len, bool write)
 {
-	struct kvisor_emu *emu = opaque;
 	struct kvisor_vcpu *vcpu = emu->vcpu;
-	struct kvm_run *run = vcpu->run;
 	u64 gpa;
 	int r;
 
-	if (kvisor_emu_translate(emu, linear, false, false, &gpa))
+	if (kvisor_emu_translate(emu, linear, write, false, &gpa))
 		return -1;
-	r = kvisor_read_guest(vcpu->vm, gpa, buf, len);
+	r = write ? kvisor_write_guest(vcpu->vm, gpa, buf, len) :
+		    kvisor_read_guest(vcpu->vm, gpa, buf, len);
 	if (r != -ENOENT)
 		return r ? -1 : 0;
-	/* In-kernel devices (LAPIC, IOAPIC, ioeventfds) before userspace. */
-	if ((vcpu->apic && kvisor_lapic_mmio(vcpu, gpa, len, buf, false)) ||
-	    !kvisor_io_bus_read(vcpu, KVISOR_MMIO_BUS, gpa, len, buf))
+	if (vcpu->apic && kvisor_lapic_mmio(vcpu, gpa, len, buf, write))
+		return 0;
+	r = write ? kvisor_io_bus_write(vcpu, KVISOR_MMIO_BUS, gpa, len, buf) :
+		    kvisor_io_bus_read(vcpu, KVISOR_MMIO_BUS, gpa, len, buf);
+	if (!r)
 		return 0;
 
-	if (vcpu->mmio.valid && vcpu->mmio.gpa == gpa && vcpu->mmio.len == len) {
+	if (!write && vcpu->mmio.valid && vcpu->mmio.gpa == gpa &&
+	    vcpu->mmio.len == len) {
 		memcpy(buf, vcpu->mmio.data, len);
 		vcpu->mmio.valid = false;
 		return 0;
 	}
-	kvisor_mmio_exit(run, gpa, len, false, NULL);
-	vcpu->mmio.gpa = gpa;
-	vcpu->mmio.len = len;
-	vcpu->pending = KVISOR_PENDING_MMIO;
+	kvisor_mmio_exit(vcpu->run, gpa, len, write, buf);
+	if (!write) {
+		vcpu->mmio.gpa = gpa;
+		vcpu->mmio.len = len;
+		vcpu->pending = KVISOR_PENDING_MMIO;
+	}
 	return EMU_PENDING;
+}
+
+static int kvisor_emu_read(void *opaque, emu_u64 linear, void *buf,
+			   unsigned int len)
+{
+	return kvisor_emu_access(opaque, linear, buf, len, false);
 }
 
 static int kvisor_emu_write(void *opaque, emu_u64 linear, const void *buf,
 			    unsigned int len)
 {
-	struct kvisor_emu *emu = opaque;
-	struct kvisor_vcpu *vcpu = emu->vcpu;
-	struct kvm_run *run = vcpu->run;
-	u64 gpa;
-	int r;
-
-	if (kvisor_emu_translate(emu, linear, true, false, &gpa))
-		return -1;
-	r = kvisor_write_guest(vcpu->vm, gpa, buf, len);
-	if (r != -ENOENT)
-		return r ? -1 : 0;
-	if ((vcpu->apic &&
-	     kvisor_lapic_mmio(vcpu, gpa, len, (void *)buf, true)) ||
-	    !kvisor_io_bus_write(vcpu, KVISOR_MMIO_BUS, gpa, len, buf))
-		return 0;
-
-	/* Handed to userspace: the instruction completes now. */
-	kvisor_mmio_exit(run, gpa, len, true, buf);
-	return EMU_PENDING;
+	return kvisor_emu_access(opaque, linear, (void *)buf, len, true);
 }
 
 static const struct emu_ops kvisor_emu_ops = {
@@ -160,8 +155,9 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 	switch (r) {
 	case EMU_OK:
 		memcpy(vcpu->regs, c->gpr, sizeof(c->gpr));
-		vcpu->rip = c->rip;
 		vcpu->rflags = c->rflags;
+		/* The emulator moves no control: c->rip is past the insn. */
+		kvisor_skip_insn(vcpu, c->rip - vcpu->rip);
 		/* An MMIO write was handed to userspace: go and tell it. */
 		return vcpu->run->exit_reason == KVM_EXIT_MMIO ? 0 : 1;
 	case EMU_PENDING:

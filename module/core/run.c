@@ -164,8 +164,10 @@ static void kvisor_inject_pending(struct kvisor_vcpu *vcpu)
 }
 
 /*
- * INIT: the processor's state after an INIT signal (SDM 9.1.1), the same
- * as after RESET except that caches, MSRs and the x87/SSE state stay.
+ * INIT: the processor's state after an INIT signal (SDM Vol. 3,
+ * "Processor State After Reset", whose table gives the state after
+ * power-up, RESET and INIT side by side), the same as after RESET except
+ * that caches, MSRs and the x87/SSE state stay.
  * Put together from the vendor-neutral register ioctls' own paths.
  */
 static void kvisor_vcpu_do_init(struct kvisor_vcpu *vcpu)
@@ -439,12 +441,12 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 	/* The guest's FPU state is live in the CPU until KVM_RUN returns. */
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
 
+	/* The pvclock follows the host's clock between two KVM_RUNs too. */
+	kvisor_kvmclock_update(vcpu);
 	/*
 	 * Finish the last exit first: userspace completes an I/O exit by
 	 * calling KVM_RUN with immediate_exit set, as KVM allows.
 	 */
-	/* The pvclock follows the host's clock between two KVM_RUNs too. */
-	kvisor_kvmclock_update(vcpu);
 	r = kvisor_complete_userspace_exit(vcpu);
 	/* Like KVM, leave exit_reason as it was: nothing ran. */
 	if (r > 0 && kvisor_immediate_exit(run))

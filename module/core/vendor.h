@@ -254,7 +254,7 @@ enum kvisor_pending {
  *		(userspace's under KVM_GUESTDBG_USE_HW_BP)
  * @guest_debug: KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* bits, 0 when off
  * @user_db:	userspace's DR0-3 and DR7 for KVM_GUESTDBG_USE_HW_BP
- * @step_done:	an exit handler completed an instruction (kvisor_skip()):
+ * @step_done:	an exit handler completed an instruction (kvisor_skip_insn()):
  *		its single-step trap, if due, is kvisor's to raise
  * @db_loaded:	the guest's DR0-3 are in the hardware (around entry)
  */

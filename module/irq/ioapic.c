@@ -382,7 +382,7 @@ int kvisor_ioapic_create(struct kvisor_vm *vm)
 }
 
 /*
- * like create, the caller holds vm->irq_lock (the bus's
+ * As for kvisor_ioapic_create(), the caller holds vm->irq_lock (the bus's
  * unregister needs it).  Nothing may call the kvisor_ioapic_* inputs
  * any more (irqfds released, vCPUs gone).
  */
@@ -399,12 +399,12 @@ void kvisor_ioapic_destroy(struct kvisor_vm *vm)
 }
 
 /*
- * the return values are KVM's ioapic_set_irq(): 1 for a
- * de-assert, 0 for an edge that found the line already high, -1 when the
- * entry is masked or a level pin still waits for its EOI, else what
- * kvisor_apic_deliver() returned.  KVM's kvm_set_irq() sums the
- * non-negative answers of a GSI's routes and gives -1 only when all were
- * negative; combine them the same way for an exact KVM_IRQ_LINE_STATUS.
+ * The return values are irq.h's, which are KVM's ioapic_set_irq(): 1 for
+ * a de-assert, 0 for an edge that found the line already high, -1 when
+ * the entry is masked or a level pin still waits for its EOI (the level
+ * stays latched either way), otherwise what kvisor_apic_deliver()
+ * returned.  kvisor_irq_set() adds them up over a GSI's routes, as KVM's
+ * kvm_set_irq() does, for KVM_IRQ_LINE_STATUS.
  */
 int kvisor_ioapic_set_irq(struct kvisor_vm *vm, int pin, int level)
 {

@@ -141,7 +141,10 @@ int kvisor_apic_deliver(struct kvisor_vm *vm, struct kvisor_vcpu *src,
  */
 int kvisor_lapic_create(struct kvisor_vcpu *vcpu);
 void kvisor_lapic_free(struct kvisor_vcpu *vcpu);
-/* INIT: the LAPIC's registers go back to their INIT state (SDM 10.4.7.3). */
+/*
+ * INIT: the LAPIC's registers go back to their INIT state (SDM Vol. 3,
+ * "Local APIC State After an INIT Reset ('Wait-for-SIPI' State)").
+ */
 void kvisor_lapic_init_reset(struct kvisor_vcpu *vcpu);
 
 /*
@@ -189,7 +192,15 @@ int kvisor_lapic_set_state(struct kvisor_vcpu *vcpu,
 /* Registers ports 0x20-0x21, 0xa0-0xa1 and the ELCRs 0x4d0-0x4d1. */
 int kvisor_pic_create(struct kvisor_vm *vm);
 void kvisor_pic_destroy(struct kvisor_vm *vm);
-/* Input @irq (0-15) to @level.  1 raised, 0 masked or coalesced. */
+/*
+ * Input @irq (0-15) to @level.  Returns what KVM's kvm_pic_set_irq()
+ * returns: -1 when the input is masked in IMR (its level is latched all
+ * the same), or there is no PIC or no such input; 0 when a raise found
+ * the request already in IRR (coalesced); 1 otherwise.  kvisor_irq_set()
+ * adds up the non-negative answers of a GSI's routes and gives -1 only
+ * when every route said -1, so a masked input must say -1, not 0, for
+ * KVM_IRQ_LINE_STATUS to match KVM's.
+ */
 int kvisor_pic_set_irq(struct kvisor_vm *vm, int irq, int level);
 /* The master's INTR output is high. */
 bool kvisor_pic_has_interrupt(struct kvisor_vm *vm);
@@ -205,7 +216,13 @@ void kvisor_pic_set_state(struct kvisor_vm *vm, int chip,
 
 int kvisor_ioapic_create(struct kvisor_vm *vm);
 void kvisor_ioapic_destroy(struct kvisor_vm *vm);
-/* Pin @pin to @level; the result of kvisor_apic_deliver(), 0 if masked. */
+/*
+ * Pin @pin to @level.  Returns what KVM's ioapic_set_irq() returns: 1 for
+ * a lowered line, 0 for an edge that found the line already high, -1 when
+ * the entry is masked, a level pin still waits for its EOI, or there is
+ * no IOAPIC; otherwise what kvisor_apic_deliver() returned.  Combined
+ * over a GSI's routes as for kvisor_pic_set_irq().
+ */
 int kvisor_ioapic_set_irq(struct kvisor_vm *vm, int pin, int level);
 /* A LAPIC took the EOI of level-triggered @vector. */
 void kvisor_ioapic_eoi(struct kvisor_vm *vm, int vector);

@@ -299,8 +299,8 @@ static bool read_guest_tsc(struct kvisor_vcpu *vcpu, u64 *tsc)
 
 /*
  * LVTT changed: switching to or from TSC-deadline mode disarms the timer
- * (SDM 10.5.4.1); between one-shot and periodic it runs on and the next
- * expiry follows the new mode.
+ * (SDM Vol. 3, "TSC-Deadline Mode"); between one-shot and periodic it runs
+ * on and the next expiry follows the new mode.
  */
 static void update_lvtt(struct kvisor_lapic *apic)
 {
@@ -561,7 +561,11 @@ static int lapic_write(struct kvisor_lapic *apic, u32 off, u64 val)
 
 /* Reset ------------------------------------------------------------------ */
 
-/* Power-on (@init false) or INIT (SDM 10.4.7.3): ID and base survive INIT. */
+/*
+ * Power-on (@init false) or INIT: ID and base survive INIT (SDM Vol. 3,
+ * "Local APIC State After Power-Up or Reset" and "Local APIC State After
+ * an INIT Reset ('Wait-for-SIPI' State)").
+ */
 static void lapic_reset(struct kvisor_lapic *apic, bool init)
 {
 	struct kvisor_vcpu *vcpu = apic->vcpu;
@@ -704,7 +708,10 @@ bool kvisor_lapic_mmio(struct kvisor_vcpu *vcpu, u64 gpa, unsigned int len,
 	off = gpa - base;
 
 	if (write) {
-		/* SDM 10.4.1: aligned 32-bit accesses only; others are dropped */
+		/*
+		 * Aligned 32-bit accesses only (SDM Vol. 3, "The Local APIC
+		 * Block Diagram"); others are dropped.
+		 */
 		if (len == 4 && !(off & 0xf)) {
 			memcpy(&w, val, 4);
 			lapic_write(apic, off, w);

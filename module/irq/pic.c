@@ -462,9 +462,11 @@ void kvisor_pic_destroy(struct kvisor_vm *vm)
 }
 
 /*
- * returns KVM's kvm_pic_set_irq() values: -1 when the input
- * is masked in IMR (not 0 as irq.h says), 0 when the request was already
- * pending in IRR, 1 otherwise.  See kvisor_ioapic_set_irq() on combining.
+ * The return values are irq.h's, which are KVM's kvm_pic_set_irq(): -1
+ * when the input is masked in IMR (pic_chip_set_irq() latches the level
+ * first) or there is no such input, 0 when a raise found the request
+ * already pending in IRR, 1 otherwise.  kvisor_irq_set() adds them up
+ * over a GSI's routes.
  */
 int kvisor_pic_set_irq(struct kvisor_vm *vm, int irq, int level)
 {

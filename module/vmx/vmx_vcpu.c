@@ -140,7 +140,6 @@ void vmx_put(struct vmx_vcpu *vmx)
 /* Host state that is the same on every CPU and for every entry. */
 static void vmx_setup_host_state(void)
 {
-	u32 lo, hi;
 	u64 v;
 
 	vmcs_writel(VMCS_HOST_CR0, read_cr0());
@@ -153,8 +152,8 @@ static void vmx_setup_host_state(void)
 	vmcs_write16(VMCS_HOST_GS_SELECTOR, 0);
 	vmcs_write16(VMCS_HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
 	vmcs_writel(VMCS_HOST_RIP, (unsigned long)kv_vmx_vmexit);
-	rdmsr(MSR_IA32_SYSENTER_CS, lo, hi);
-	vmcs_write32(VMCS_HOST_IA32_SYSENTER_CS, lo);
+	rdmsrl(MSR_IA32_SYSENTER_CS, v);
+	vmcs_write32(VMCS_HOST_IA32_SYSENTER_CS, v);
 	rdmsrl(MSR_IA32_SYSENTER_EIP, v);
 	vmcs_writel(VMCS_HOST_IA32_SYSENTER_EIP, v);
 	rdmsrl(MSR_EFER, v);

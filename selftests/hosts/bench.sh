@@ -26,34 +26,19 @@
 # The tables also go to build/bench/results.txt; each host's raw results,
 # console and logs are in build/bench/<host>/.
 set -uo pipefail
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-HERE=$TOP/selftests/hosts
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 OUT=$TOP/build/bench
 HOSTS=${*:-svm vmx}
 SVM_GUEST_SECONDS=2
 VMX_GUEST_SECONDS=0.1
-KVER=${KVER:-$(ls /lib/modules 2>/dev/null | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)}
-export KVER
 t0=$SECONDS
 rc=0
 
-die() {
-	echo "bench: $*" >&2
-	echo "bench: failed after $((SECONDS - t0)) s" >&2
-	exit 1
-}
-
-for h in $HOSTS; do
-	case $h in
-	svm | vmx) ;;
-	*) die "unknown host $h (svm or vmx)" ;;
-	esac
-done
+# shellcheck disable=SC2086	# a list of words
+known_hosts $HOSTS
 mkdir -p "$OUT"
-if [ "${KVISOR_NO_DEPS:-0}" != 1 ]; then
-	"$HERE/install-deps.sh" >&2 || die "install-deps.sh failed"
-	KVER=$(ls /lib/modules | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)
-fi
+deps || die "install-deps.sh failed"
 echo "bench: building kvisor, the selftests and the benchmark (kernel $KVER)" >&2
 {
 	make -C "$TOP" -s module userspace selftests KVER="$KVER" &&
@@ -133,8 +118,7 @@ for h in $HOSTS; do
 	kill $tailpid 2>/dev/null
 	wait $tailpid 2>/dev/null
 	sleep 0.2
-	tr -d '\r' < "$d/results.txt" 2>/dev/null | grep '^@@KV ' | cut -c6- \
-		> "$d/results.clean"
+	kv_lines "$d/results.txt" > "$d/results.clean"
 	# the numbers of the table: see "Which clock" above
 	wall "$d/stamps.txt" > "$d/wall.txt"
 	if [ "$h" = vmx ]; then
@@ -169,8 +153,7 @@ for h in $HOSTS; do
 			echo "  FAILED: the $h host did not measure everything:"
 			printf '    %s\n' "${why[@]}"
 			sed -n 's/^# /    /p' "$d/results.clean" | tail -20
-			grep -E 'Kernel panic|BUG:|Oops' "$d/console.log" 2>/dev/null |
-				head -3 | tr -d '\r' | sed 's/^/    console: /'
+			console_oops "$d/console.log" 3 | sed 's/^/    console: /'
 			echo "    (details: $d/)"
 		fi
 		echo "  $h host: $((SECONDS - ht)) s"

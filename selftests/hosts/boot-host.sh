@@ -19,9 +19,8 @@
 # 1 otherwise (panic, emulator error).
 set -uo pipefail
 HOST=$1 OUT=$(realpath -m "$2") INITRD=$(realpath "$3") MODE=${4:-check}
-HERE=$(cd "$(dirname "$0")" && pwd)
-CACHE=${KVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kvisor}
-KVER=${KVER:-$(ls /lib/modules | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 STALL=${KVHOST_STALL:-420}
 TIMEOUT=${KVHOST_TIMEOUT:-1800}
 mkdir -p "$OUT"
@@ -63,13 +62,17 @@ start_vmx() {
 }
 
 EMU=
-"start_$HOST" || exit 1
+case $HOST in
+svm) start_svm ;;
+vmx) start_vmx ;;
+*) echo "boot-host: unknown host $HOST (svm or vmx)" >&2; false ;;
+esac || exit 1
 t0=$SECONDS last=$SECONDS size=0 rc=1
 while kill -0 "$EMU" 2>/dev/null; do
 	sleep 1
 	n=$(stat -c %s "$OUT/results.txt" 2>/dev/null || echo 0)
 	[ "$n" != "$size" ] && { size=$n; last=$SECONDS; }
-	if grep -q '^@@KV poweroff' "$OUT/results.txt"; then
+	if powered_off "$OUT/results.txt"; then
 		# give the emulator a moment to exit by itself
 		for _ in $(seq 20); do kill -0 "$EMU" 2>/dev/null || break; sleep 0.5; done
 		rc=0
@@ -86,6 +89,6 @@ done
 kill "$EMU" 2>/dev/null
 wait "$EMU" 2>/dev/null
 # a run that ended without powering off is not a pass, whatever it printed
-if [ $rc = 1 ] && grep -q '^@@KV poweroff' "$OUT/results.txt"; then rc=0; fi
+if [ $rc = 1 ] && powered_off "$OUT/results.txt"; then rc=0; fi
 echo "boot-host: $HOST finished in $((SECONDS - t0)) s (rc $rc)" >&2
 exit $rc

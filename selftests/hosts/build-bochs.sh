@@ -28,8 +28,9 @@ APT=(-o Dir::Etc::sourcelist="$W/src.sources" -o Dir::Etc::sourceparts=/dev/null
 apt-get "${APT[@]}" update > "$W/update.log" 2>&1
 # the .dsc may be missing on the archive; the upstream tarball is what we need
 (cd "$W" && apt-get "${APT[@]}" source --download-only bochs > "$W/source.log" 2>&1) || true
-orig=$(ls "$W"/bochs_*.orig.tar.* 2>/dev/null | head -1)
-[ -n "$orig" ] || { cat "$W/source.log" >&2; echo "could not get the bochs source" >&2; exit 1; }
+origs=("$W"/bochs_*.orig.tar.*)
+orig=${origs[0]}
+[ -e "$orig" ] || { cat "$W/source.log" >&2; echo "could not get the bochs source" >&2; exit 1; }
 tar -C "$W" -xf "$orig"
 cd "$W"/bochs-*/
 CFLAGS="-O2 -pipe" CXXFLAGS="-O2 -pipe" ./configure --prefix="$PREFIX" \

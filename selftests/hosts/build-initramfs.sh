@@ -27,7 +27,7 @@ file -L "$BB" | grep -q 'statically linked' || { echo "need busybox-static" >&2;
 cp "$BB" "$R/bin/busybox"
 echo "root:x:0:0:root:/root:/bin/sh" > "$R/etc/passwd"
 cp "$HERE/guest/init" "$R/init"
-cp "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
+cp "$HERE/guest/lib.sh" "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
 cp "$HERE/guest/conformance.sh" "$R/kvisor/"
 cp "$KO" "$R/kvisor/kvisor.ko"
 
@@ -39,10 +39,11 @@ copy_modules() { # DIR MODULE
 	local -A seen=()
 	local order=()
 	resolve() {
-		local rel=$1 d
+		local rel=$1 d deps
 		[ -n "${seen[$rel]:-}" ] && return
 		seen[$rel]=1
-		for d in $(awk -F': *' -v m="$rel" '$1 == m { print $2 }' "$MODDIR/modules.dep"); do
+		read -ra deps < <(awk -F': *' -v m="$rel" '$1 == m { print $2 }' "$MODDIR/modules.dep") || true
+		for d in "${deps[@]}"; do
 			resolve "$d"
 		done
 		order+=("$rel")
@@ -64,7 +65,9 @@ copy_modules intree "$VENDOR"
 copy_modules extra zram
 
 cp "$TESTDIR/list" "$R/kvisor/tests/"
-for t in $(cat "$TESTDIR/list"); do cp "$TESTDIR/$t" "$R/kvisor/tests/"; done
+while read -r t || [ -n "$t" ]; do
+	[ -z "$t" ] || cp "$TESTDIR/$t" "$R/kvisor/tests/"
+done < "$TESTDIR/list"
 if [ -n "${RUNNER:-}" ]; then
 	cp "$RUNNER" "$R/kvisor/kvisor-run"
 	# the runner's demo guests, beside it

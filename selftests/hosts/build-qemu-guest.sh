@@ -10,7 +10,8 @@
 # test host: a real VMM booting a real kernel on kvisor.
 set -euo pipefail
 DIR=$1
-KVER=${KVER:-$(ls /lib/modules | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 QEMU=$(command -v qemu-system-x86_64)
 BB=$(command -v busybox)
 

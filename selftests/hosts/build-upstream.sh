@@ -65,15 +65,17 @@ echo "build-upstream: uapi headers, then the selftests (-j$JOBS)" >&2
 # have: start from a clean make environment.
 unset MAKELEVEL MAKEFLAGS MFLAGS
 {
-	make -C "$SRC" -s ARCH=x86_64 -j"$JOBS" headers_install &&
-	# -k: one program that does not build must not cost the others
-	make -C "$KVM" -k -j"$JOBS" ARCH=x86_64 \
-		EXTRA_CFLAGS="-static -include $OUT/compat.h" || true
+	if make -C "$SRC" -s ARCH=x86_64 -j"$JOBS" headers_install; then
+		# -k: one program that does not build must not cost the others
+		make -C "$KVM" -k -j"$JOBS" ARCH=x86_64 \
+			EXTRA_CFLAGS="-static -include $OUT/compat.h" || true
+	fi
 } > "$OUT/build.log" 2>&1
 
 mkdir -p "$OUT/tests.tmp"
 : > "$OUT/tests.tmp/list"
 : > "$OUT/tests.tmp/notbuilt"
+# shellcheck disable=SC2013	# the Makefile's names, space-separated
 for p in $(sed -n 's/^TEST_GEN_PROGS_x86_64 *+*= *//p' "$KVM/Makefile"); do
 	if [ -x "$KVM/$p" ]; then
 		strip -o "$OUT/tests.tmp/${p##*/}" "$KVM/$p"

@@ -11,12 +11,10 @@
 # nothing failed.  A host that panics, hangs or never powers off fails
 # every test it did not report.
 set -uo pipefail
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-HERE=$TOP/selftests/hosts
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 OUT=$TOP/build/check
 HOSTS=${*:-svm vmx vmx2}
-KVER=${KVER:-$(ls /lib/modules 2>/dev/null | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)}
-export KVER
 n=0 passed=0 failed=0 skipped=0
 
 tap() { # status name [reason]
@@ -41,10 +39,7 @@ finish() {
 
 t0=$SECONDS
 echo "TAP version 13"
-if [ "${KVISOR_NO_DEPS:-0}" != 1 ]; then
-	"$HERE/install-deps.sh" >&2 || { tap fail "setup: install-deps.sh"; finish; }
-	KVER=$(ls /lib/modules | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)
-fi
+deps || { tap fail "setup: install-deps.sh"; finish; }
 echo "# setup took $((SECONDS - t0)) s; test host kernel $KVER"
 mkdir -p "$OUT"
 
@@ -56,7 +51,7 @@ else
 	sed 's/^/# /' "$OUT/build.log" | tail -30
 	finish
 fi
-k612=$(ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -1)
+k612=$(kheaders 6.12)
 if [ -n "$k612" ]; then
 	# sources only, copied, so the 6.1 objects in the tree stay as they are
 	rm -rf "$OUT/src-6.12"; mkdir -p "$OUT/src-6.12"
@@ -71,6 +66,9 @@ if [ -n "$k612" ]; then
 else
 	tap skip "build: kvisor.ko for Linux 6.12" "no 6.12 headers installed"
 fi
+# dkms add/build/install/remove for 6.1 and 6.12, in a copy (dkms-check.sh)
+while IFS=$'\t' read -r st name why; do tap "$st" "$name" "$why"; done \
+	< <("$HERE/dkms-check.sh" --tsv "$KVER" 6.12 2> "$OUT/dkms-check.log")
 if ! make -C "$TOP" -s userspace selftests > "$OUT/build-user.log" 2>&1; then
 	tap fail "build: userspace and selftests"
 	sed 's/^/# /' "$OUT/build-user.log" | tail -30
@@ -128,30 +126,30 @@ wait
 # results, one host after the other
 for h in $HOSTS; do
 	res=$OUT/$h/results.txt rc=$(cat "$OUT/$h/rc" 2>/dev/null || echo none)
-	tr -d '\r' < "$res" 2>/dev/null | grep '^@@KV ' | cut -c6- > "$OUT/$h/results.clean"
-	init=$(sed -n 's/^init //p' "$OUT/$h/results.clean")
-	off=$(sed -n 's/^poweroff //p' "$OUT/$h/results.clean")
-	echo "# $h: $(sed -n 's/^loaded //p' "$OUT/$h/results.clean")"
+	kv_lines "$res" > "$OUT/$h/results.clean"
+	init=$(kv_get init "$OUT/$h/results.clean")
+	off=$(kv_get poweroff "$OUT/$h/results.clean")
+	echo "# $h: $(kv_get loaded "$OUT/$h/results.clean")"
 	echo "# $h: init at ${init:-?} s guest time, suite done at ${off:-?} s; host log: $(tail -1 "$OUT/$h/host.log")"
-	load=$(sed -n 's/^load-failed //p' "$OUT/$h/results.clean")
+	load=$(kv_get load-failed "$OUT/$h/results.clean")
 	declare -A seen=()
 	cur=
 	while IFS= read -r line; do
-		set -- $line
-		case $1 in
-		ok)	tap ok "$h: $2"; seen[$2]=1; cur= ;;
-		skip)	tap skip "$h: $2" "${line#skip $2 }"; seen[$2]=1; cur= ;;
-		fail)	tap fail "$h: $2" "${line#fail $2 }"; seen[$2]=1; cur=$2 ;;
+		read -r what t _ <<< "$line"
+		case $what in
+		ok)	tap ok "$h: $t"; seen[$t]=1; cur= ;;
+		skip)	tap skip "$h: $t" "${line#skip "$t" }"; seen[$t]=1; cur= ;;
+		fail)	tap fail "$h: $t" "${line#fail "$t" }"; seen[$t]=1; cur=$t ;;
 		'#')	[ -n "$cur" ] && echo "#   $line" ;;
 		esac
 	done < "$OUT/$h/results.clean"
 	why="host ended before it ran (emulator rc $rc)"
 	[ -n "$load" ] && why="kvisor did not load: $load"
-	grep -qE 'Kernel panic|BUG:|Oops' "$OUT/$h/console.log" 2>/dev/null &&
-		why="$why; console: $(grep -m1 -E 'Kernel panic|BUG:|Oops' "$OUT/$h/console.log" | tr -d '\r')"
-	for t in $(cat "$(testdir "$h")/list"); do
-		[ -n "${seen[$t]:-}" ] || tap fail "$h: $t" "$why"
-	done
+	oops=$(console_oops "$OUT/$h/console.log")
+	[ -n "$oops" ] && why="$why; console: $oops"
+	while read -r t || [ -n "$t" ]; do
+		[ -z "$t" ] || [ -n "${seen[$t]:-}" ] || tap fail "$h: $t" "$why"
+	done < "$(testdir "$h")/list"
 	if [ "$rc" != 0 ] && ! grep -q '^end$' "$OUT/$h/results.clean"; then
 		tap fail "$h: test host ran to its end" "$why"
 		tail -15 "$OUT/$h/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/#   console: /'

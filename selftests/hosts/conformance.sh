@@ -20,8 +20,8 @@
 # failures are the table's content.  Non-zero when something it needs
 # did not build or a host never reported anything.
 set -uo pipefail
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-HERE=$TOP/selftests/hosts
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 OUT=$TOP/build/conformance
 UP=$TOP/build/upstream
 HOSTS=${*:-svm vmx}
@@ -41,31 +41,15 @@ STALL_vmx=${CONF_STALL_VMX:-$((TMO_vmx * 2 + 30))}
 MAX_BOOTS=${CONF_MAX_BOOTS:-8}
 # MiB of each test host: dirty_log_test dirties up to 1 GiB, no option
 MEM=${CONF_MEM:-2048}
-KVER=${KVER:-$(ls /lib/modules 2>/dev/null | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)}
-export KVER
 t0=$SECONDS
 
-die() {
-	echo "conformance: $*" >&2
-	exit 1
-}
-
-for h in $HOSTS; do
-	case $h in
-	svm | vmx) ;;
-	*) die "unknown host $h (svm or vmx)" ;;
-	esac
-done
+# shellcheck disable=SC2086	# a list of words
+known_hosts $HOSTS
 mkdir -p "$OUT"
 # CONF_REPORT=1: only rebuild the table and the logs from the last run
 REPORT=${CONF_REPORT:-0}
-if [ "$REPORT" = 1 ]; then
-	:
-elif [ "${KVISOR_NO_DEPS:-0}" != 1 ]; then
-	"$HERE/install-deps.sh" >&2 || die "install-deps.sh failed"
-	KVER=$(ls /lib/modules | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)
-fi
 if [ "$REPORT" != 1 ]; then
+	deps || die "install-deps.sh failed"
 	echo "conformance: building kvisor (kernel $KVER) and the upstream selftests" >&2
 	make -C "$TOP" -s module KVER="$KVER" > "$OUT/build.log" 2>&1 || {
 		tail -30 "$OUT/build.log" >&2
@@ -77,13 +61,15 @@ if [ "$REPORT" != 1 ]; then
 	date -u '+%Y-%m-%d %H:%M UTC' > "$OUT/date"
 fi
 tb=$(cat "$OUT/took-build" 2>/dev/null || echo "?")
-TESTS=$(cat "$UP/tests/list")
-NOTBUILT=$(cat "$UP/tests/notbuilt")
+# one line each, space-separated here: "${TESTS%% *}" and " $NOTBUILT "
+# take them so
+TESTS=$(paste -sd' ' "$UP/tests/list")
+NOTBUILT=$(paste -sd' ' "$UP/tests/notbuilt")
 
 # boot HOST until every test ran under both hypervisors, resuming after
 # the test a boot died in
 run_host() { # host
-	local h=$1 d=$OUT/$1 boots=0 from='' last tmo stall rc
+	local h=$1 d=$OUT/$1 boots=0 from='' last tmo stall rc hv t oops
 	tmo=TMO_$h
 	tmo=${!tmo}
 	stall=STALL_$h
@@ -103,27 +89,25 @@ run_host() { # host
 			"$d/initramfs.cpio" conformance >> "$d/host.log" 2>&1
 		rc=$?
 		echo "boot $boots rc $rc" >> "$d/host.log"
-		tr -d '\r' < "$d/boot$boots/results.txt" | grep -a '^@@KV ' |
-			cut -c6- > "$d/boot$boots/results.clean"
+		kv_lines "$d/boot$boots/results.txt" > "$d/boot$boots/results.clean"
 		cat "$d/boot$boots/results.clean" >> "$d/results.all"
 		grep -q '^end$' "$d/boot$boots/results.clean" && return 0
 		# where did it stop?  A test started but not reported killed it.
 		last=$(awk '$1 == "start" { s = $2 " " $3 } $1 == "res" { s = "" }
 			END { print s }' "$d/boot$boots/results.clean")
 		[ -n "$last" ] || return 1	# died outside any test
-		set -- $last
+		read -r hv t <<< "$last"
 		why="the host died in this test"
 		[ $rc = 124 ] && why="the host hung in this test"	# the watchdog
-		grep -aqE 'Kernel panic|BUG:|Oops' "$d/boot$boots/console.log" &&
-			why="$why: $(grep -a -m1 -E 'Kernel panic|BUG:|Oops' \
-				"$d/boot$boots/console.log" | tr -d '\r')"
-		echo "out $1 $2 $why" >> "$d/results.all"
+		oops=$(console_oops "$d/boot$boots/console.log")
+		[ -n "$oops" ] && why="$why: $oops"
+		echo "out $hv $t $why" >> "$d/results.all"
 		tail -30 "$d/boot$boots/console.log" | tr -d '\r' |
-			sed "s/^/out $1 $2 console: /" >> "$d/results.all"
+			sed "s/^/out $hv $t console: /" >> "$d/results.all"
 		r=fail
 		[ $rc = 124 ] && r=timeout
-		echo "res $1 $2 $r -" >> "$d/results.all"
-		from=$(next_test "$1" "$2") || return 0
+		echo "res $hv $t $r -" >> "$d/results.all"
+		from=$(next_test "$hv" "$t") || return 0
 	done
 	return 1
 }
@@ -204,18 +188,31 @@ for h in $HOSTS; do total=$((total + ${took[$h]/\?/0})); done
 # the table, as text for the terminal and as RST
 ALL="$TESTS $NOTBUILT"
 w=4
-for t in $ALL; do [ ${#t} -gt $w ] && w=${#t}; done
+for t in $ALL; do [ ${#t} -gt "$w" ] && w=${#t}; done
 cell() { # host hv test
 	case " $NOTBUILT " in *" $3 "*) echo "n/b"; return ;; esac
 	case " $HOSTS " in *" $1 "*) result "$1" "$2" "$3" ;; *) echo "n/r" ;; esac
 }
-{
-	printf "%-${w}s  %-10s %-10s %-10s %-10s\n" test "KVM svm" "kvisor svm" "KVM vmx" "kvisor vmx"
+# tline GAP NAME CELL...: a line of the table, its four result columns
+# GAP apart (one space on the terminal, two in the RST)
+tline() {
+	local gap=$1
+	shift
+	# shellcheck disable=SC2059	# the format is ours
+	printf "%-${w}s  %-10s$gap%-10s$gap%-10s$gap%-10s\n" "$@"
+}
+THEAD=(test "KVM svm" "kvisor svm" "KVM vmx" "kvisor vmx")
+# trows GAP: the table's lines, one a test
+trows() {
+	local t
 	for t in $ALL; do
-		printf "%-${w}s  %-10s %-10s %-10s %-10s\n" "$t" \
-			"$(cell svm kvm "$t")" "$(cell svm kvisor "$t")" \
+		tline "$1" "$t" "$(cell svm kvm "$t")" "$(cell svm kvisor "$t")" \
 			"$(cell vmx kvm "$t")" "$(cell vmx kvisor "$t")"
 	done
+}
+{
+	tline " " "${THEAD[@]}"
+	trows " "
 } | tee "$OUT/table.txt"
 
 # counts: "N of M": kvisor passes N of the M tests KVM passes
@@ -275,13 +272,9 @@ if [ "$RST" != none ]; then
 		echo
 		bar="$(printf '%*s' "$w" '' | tr ' ' =)  ==========  ==========  ==========  =========="
 		echo "$bar"
-		printf "%-${w}s  %-10s  %-10s  %-10s  %-10s\n" test "KVM svm" "kvisor svm" "KVM vmx" "kvisor vmx"
+		tline "  " "${THEAD[@]}"
 		echo "$bar"
-		for t in $ALL; do
-			printf "%-${w}s  %-10s  %-10s  %-10s  %-10s\n" "$t" \
-				"$(cell svm kvm "$t")" "$(cell svm kvisor "$t")" \
-				"$(cell vmx kvm "$t")" "$(cell vmx kvisor "$t")"
-		done
+		trows "  "
 		echo "$bar"
 		# why kvisor falls short where it does: kept by hand beside
 		# this script, since a reason is not something a run can tell

@@ -6,13 +6,11 @@
 # prints what it found on the CPU and what /dev/kvm answers, runs two demo
 # guests through kvisor-run and, in the SVM host, QEMU booting Linux.
 set -euo pipefail
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-HERE=$TOP/selftests/hosts
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 HOST=${1:-svm}
 OUT=$TOP/build/demo/$HOST
-[ "${KVISOR_NO_DEPS:-0}" = 1 ] || "$HERE/install-deps.sh"
-KVER=$(ls /lib/modules | grep -E '^6\.1\..*-amd64$' | sort -V | tail -1)
-export KVER
+deps
 make -C "$TOP" -s module userspace selftests KVER="$KVER"
 mkdir -p "$OUT"
 # QEMU on kvisor, in the SVM host (seconds there; minutes in Bochs)
@@ -26,5 +24,5 @@ RUNNER=$TOP/userspace/kvisor-run "$HERE/build-initramfs.sh" "$HOST" \
 	"$OUT/initramfs.cpio" "$TOP/selftests/build" "$TOP/module/kvisor.ko" "$KVER"
 echo "booting the $HOST test host (kernel $KVER)..."
 "$HERE/boot-host.sh" "$HOST" "$OUT" "$OUT/initramfs.cpio" demo || true
-tr -d '\r' < "$OUT/results.txt" | sed -n 's/^@@KV # //p'
-grep -q '^@@KV poweroff' "$OUT/results.txt"
+kv_lines "$OUT/results.txt" | sed -n 's/^# //p'
+powered_off "$OUT/results.txt"

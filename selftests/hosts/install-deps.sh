@@ -8,13 +8,14 @@
 # Packages are named by meta-package (linux-image-amd64, ...), never by
 # kernel ABI number, so a Debian point release does not break this.
 set -euo pipefail
-CACHE=${KVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kvisor}
-HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 PKGS=(
 	build-essential bc flex bison libelf-dev	# kernel module builds
+	dkms						# make check's DKMS round trip
 	linux-image-amd64 linux-headers-amd64		# the test hosts' kernel
-	linux-source-6.1				# checkpatch, api.rst, kvm selftests
+	linux-source-6.1 rsync				# checkpatch, api.rst, kvm selftests
 	qemu-system-x86 seabios qemu-system-data	# SVM host (TCG); QEMU on kvisor
 	busybox-static cpio lz4 xz-utils file		# initramfs
 	isolinux syslinux-common xorriso		# VMX test host boot ISO
@@ -48,7 +49,7 @@ fi
 # Linux 6.12 headers from bookworm-backports, only to prove the module still
 # builds there (make check's "build" lines).  The versioned package is
 # resolved from the backports meta-package, so no ABI number is written here.
-if [ "${KVISOR_WITH_612:-1}" = 1 ] && ! ls -d /usr/src/linux-headers-6.12.*-amd64 >/dev/null 2>&1; then
+if [ "${KVISOR_WITH_612:-1}" = 1 ] && [ -z "$(kheaders 6.12)" ]; then
 	src=/etc/apt/sources.list.d/kvisor-backports.sources
 	if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
 		uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |

@@ -19,9 +19,8 @@
 B=/kvisor/bench
 SECS=${KVHOST_BENCH_SECONDS:-2}
 TMO=${KVHOST_TEST_TIMEOUT:-300}
-say() { echo "@@KV $*" > "$RES"; }
-
-BAD='BUG:|WARNING:|Oops|general protection fault|kernel BUG|Call Trace|UBSAN|KASAN|refcount_t|list_(add|del) corruption|stack-protector|soft lockup|hard LOCKUP|rcu_sched detected|RCU stall'
+# shellcheck source=lib.sh
+. /kvisor/lib.sh
 
 # The SVM host has two vCPUs: keep the benchmark on one, so neither
 # hypervisor pays for vCPU thread migrations the other happened not to get.
@@ -33,6 +32,7 @@ bench() { # hypervisor
 	before=$(dmesg | wc -l)
 	echo "kvisor test host: bench against $hv"
 	say "bench-run $hv"
+	# shellcheck disable=SC2086	# PIN: a command and its argument, or nothing
 	BENCH_MARKS=$RES timeout -s KILL "$TMO" $PIN $B "$SECS" \
 		> /tmp/bench.out 2>&1
 	rc=$?
@@ -48,37 +48,24 @@ bench() { # hypervisor
 		tail -20 /tmp/bench.out | sed "s/^/@@KV # $hv: /" > "$RES"
 	fi
 	# A kernel complaint makes the numbers suspect, not meaningless.
-	dmesg | tail -n +$((before + 1)) | grep -E "$BAD" | head -3 |
+	klog_since "$before" | grep -E "$BAD" | head -3 |
 		sed "s/^/@@KV bench-warn $hv /" > "$RES"
 }
 
 if insmod /kvisor/kvisor.ko; then
-	say "loaded $(dmesg | grep 'kvisor: ' | tail -1 | sed 's/^\[[^]]*\] //')"
+	say "loaded $(kvisor_said)"
 	bench kvisor
 	# in-tree KVM cannot take SVM/VMX while kvisor holds it
 	rmmod kvisor || say "bench-fail kvm rmmod kvisor failed"
 else
-	say "bench-fail kvisor insmod: $(dmesg | grep kvisor | tail -1)"
+	say "bench-fail kvisor insmod: $(kvisor_failed)"
 fi
 
 # in-tree KVM: dependencies first, unloaded in reverse order
-loaded=
-# (kvm_intel without the APIC-access page and TPR shadow, which Bochs
-# refuses at VM entry: see run-tests.sh)
-for m in $(cat /kvisor/intree/order); do
-	args=
-	case $m in *kvm-intel*) args="flexpriority=0 enable_apicv=0" ;; esac
-	# shellcheck disable=SC2086
-	if ! insmod "$m" $args; then
-		say "bench-fail kvm insmod $m: $(dmesg | tail -1)"
-		loaded="failed $loaded"
-		break
-	fi
-	loaded="$(basename "$m" .ko) $loaded"
-done
-case $loaded in
-failed*) loaded=${loaded#failed } ;;
-*) bench kvm ;;
-esac
-for m in $loaded; do rmmod "$m"; done
+if load_intree; then
+	bench kvm
+else
+	say "bench-fail kvm insmod $INTREE_FAILED: $(dmesg | tail -1)"
+fi
+for m in $INTREE_LOADED; do rmmod "$m"; done
 say "bench-end"

@@ -22,9 +22,8 @@ TMO=${KVHOST_CONF_TMO:-60}
 HVS=${KVHOST_CONF_HV:-kvm kvisor}
 FROM=${KVHOST_CONF_FROM:-}
 MAXOUT=60
-say() { echo "@@KV $*" > "$RES"; }
-
-BAD='BUG:|WARNING:|Oops|general protection fault|kernel BUG|Call Trace|UBSAN|KASAN|refcount_t|list_(add|del) corruption|stack-protector|soft lockup|hard LOCKUP|rcu_sched detected|RCU stall'
+# shellcheck source=lib.sh
+. /kvisor/lib.sh
 
 # Tests whose defaults are long benchmarks, given the smaller arguments
 # upstream offers (the outside script lists them in the rst as well).
@@ -40,26 +39,13 @@ args() {
 	esac
 }
 
-# in-tree KVM, dependencies first; kvm_intel without the APIC-access page
-# and TPR shadow, which Bochs refuses at VM entry (see run-tests.sh)
-load_kvm() {
-	KVM_LOADED=
-	for m in $(cat /kvisor/intree/order); do
-		a=
-		case $m in *kvm-intel*) a="flexpriority=0 enable_apicv=0" ;; esac
-		# shellcheck disable=SC2086
-		insmod "$m" $a || return 1
-		KVM_LOADED="$(basename "$m" .ko) $KVM_LOADED"
-	done
-}
-
 load() { # hv
 	case $1 in
-	kvm)	load_kvm || { say "load-failed kvm $(dmesg | tail -1)"; return 1; }
-		say "loaded kvm $KVM_LOADED" ;;
+	kvm)	load_intree || { say "load-failed kvm $(dmesg | tail -1)"; return 1; }
+		say "loaded kvm $INTREE_LOADED" ;;
 	kvisor)	insmod /kvisor/kvisor.ko ||
-			{ say "load-failed kvisor $(dmesg | grep kvisor | tail -1)"; return 1; }
-		say "loaded kvisor $(dmesg | grep 'kvisor: ' | tail -1 | sed 's/^\[[^]]*\] //')" ;;
+			{ say "load-failed kvisor $(kvisor_failed)"; return 1; }
+		say "loaded kvisor $(kvisor_said)" ;;
 	esac
 	[ -c /dev/kvm ] && chmod 666 /dev/kvm
 	return 0
@@ -68,7 +54,7 @@ load() { # hv
 # A VM of a killed test may still be being torn down: retry for a while.
 unload() { # hv
 	case $1 in
-	kvm)	mods=$KVM_LOADED ;;
+	kvm)	mods=$INTREE_LOADED ;;
 	kvisor)	mods=kvisor ;;
 	esac
 	for m in $mods; do
@@ -86,7 +72,7 @@ run() { # hv test
 	before=$(dmesg | wc -l)
 	say "start $hv $t"
 	echo "conformance: $hv $t"
-	t0=$(cut -d' ' -f1 /proc/uptime)
+	t0=$(now)
 	# In a process group of its own (busybox timeout execs the test in
 	# its own process, $!): some tests fork, and what a killed test leaves
 	# running would keep /dev/kvm open and the module loaded.
@@ -96,8 +82,7 @@ run() { # hv test
 	wait $pid
 	rc=$?
 	kill -KILL -- -"$pid" 2>/dev/null
-	t1=$(cut -d' ' -f1 /proc/uptime)
-	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	secs=$(took "$t0")
 	case $rc in
 	0)	r=pass ;;
 	4)	r=skip ;;
@@ -106,7 +91,7 @@ run() { # hv test
 	# killed by the watchdog above, not by the OOM killer
 	[ $rc = 137 ] && awk -v s="$secs" -v t="$TMO" 'BEGIN { exit !(s >= t - 1) }' &&
 		r=timeout
-	dmesg | tail -n +$((before + 1)) > /tmp/klog
+	klog_since "$before" > /tmp/klog
 	if grep -qE "$BAD" /tmp/klog; then
 		r=fail
 		echo "kernel complained: $(grep -m1 -E "$BAD" /tmp/klog)" >> /tmp/out
@@ -141,6 +126,7 @@ for hv in $HVS; do
 		continue
 	fi
 	load "$hv" || continue
+	# shellcheck disable=SC2013	# one name a line
 	for t in $(cat $T/list); do
 		if [ -n "$FROM" ]; then
 			[ "$t" = "${FROM#*:}" ] || continue

@@ -3,7 +3,8 @@
 #
 # The README's main job, inside a test host: load kvisor, show what it
 # found on this CPU and what /dev/kvm answers.
-say() { echo "@@KV $*" > $RES; }
+# shellcheck source=lib.sh
+. /kvisor/lib.sh
 show() { echo "$*"; say "# $*"; }
 show "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 show "flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'vmx|svm|npt|ept|vpid|nrip_save|decodeassists|flexpriority|vnmi' | tr '\n' ' ')"

@@ -1,0 +1,112 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2034	# HERE, TOP, CACHE, OOPS: for the scripts that source this
+#
+# lib.sh: what the build machine's scripts around the test hosts share.
+# Sourced by the bash scripts of selftests/hosts (not by guest/, which runs
+# under busybox sh inside the hosts: it has guest/lib.sh).  Sets
+#   HERE   this folder, selftests/hosts
+#   TOP    the repository
+#   CACHE  where install-deps.sh builds Bochs and boot-host.sh keeps vmlinux
+#   KVER   the kernel the test hosts boot, unless given: kver below
+#   ME     the script's name, for messages (bench, conformance, ...)
+# and gives the functions below.  Run as a program it answers the kernel
+# questions, for the Makefile and by hand:
+#   selftests/hosts/lib.sh kver [SERIES]	e.g. 6.1.0-57-amd64
+#   selftests/hosts/lib.sh kheaders SERIES	e.g. /usr/src/linux-headers-6.12.22-amd64
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+CACHE=${KVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kvisor}
+ME=${ME:-$(basename "$0" .sh)}
+
+# --- kernels ---------------------------------------------------------------
+
+# newest PATH...: the last PATH that exists, in version order (so, given a
+# glob's matches, the newest); nothing when none does
+newest() {
+	local p
+	for p; do [ ! -e "$p" ] || echo "$p"; done | sort -V | tail -1
+}
+
+# kver [SERIES]: the newest Debian amd64 kernel of SERIES (default 6.1, the
+# one the test hosts boot) in /lib/modules, as its version; nothing if none
+kver() {
+	local k
+	k=$(newest /lib/modules/"${1:-6.1}".*-amd64)
+	echo "${k##*/}"
+}
+
+# kheaders SERIES: the newest Debian amd64 kernel headers of SERIES, as
+# their directory; nothing if none (check.sh builds against 6.12 with them)
+kheaders() {
+	newest /usr/src/linux-headers-"$1".*-amd64
+}
+
+# --- setup -------------------------------------------------------------------
+
+# die MESSAGE: the end of a script that cannot go on, with the time it took
+die() {
+	echo "$ME: $*" >&2
+	echo "$ME: failed after $SECONDS s" >&2
+	exit 1
+}
+
+# deps: install what is missing (install-deps.sh, its output to stderr),
+# unless KVISOR_NO_DEPS=1; then KVER is probed again, since a kernel may
+# just have come.  Fails when install-deps.sh does.
+deps() {
+	[ "${KVISOR_NO_DEPS:-0}" = 1 ] && return 0
+	"$HERE/install-deps.sh" >&2 || return 1
+	KVER=$(kver 6.1)
+}
+
+# known_hosts HOST...: die unless each is svm or vmx
+known_hosts() {
+	local h
+	for h; do
+		case $h in
+		svm | vmx) ;;
+		*) die "unknown host $h (svm or vmx)" ;;
+		esac
+	done
+}
+
+# --- what a test host reports ------------------------------------------------
+# A host writes "@@KV <what>" lines to its second serial port, which the
+# emulator puts in OUTDIR/results.txt (guest/init and the mode scripts
+# there say which lines); its console goes to OUTDIR/console.log.
+
+# kv_lines RESULTS: the "@@KV " lines of a results file, without the prefix
+# and without CRs
+kv_lines() {
+	tr -d '\r' 2>/dev/null < "$1" | grep -a '^@@KV ' | cut -c6-
+}
+
+# kv_get WHAT LINES: the rest of the "WHAT ..." lines of kv_lines' output
+kv_get() {
+	sed -n "s/^$1 //p" "$2"
+}
+
+# powered_off RESULTS: did the host reach the end of its /init?
+powered_off() {
+	grep -q '^@@KV poweroff' "$1"
+}
+
+# console_oops CONSOLE [N]: the first N (default 1) lines of a host's console
+# that say its kernel died or complained
+OOPS='Kernel panic|BUG:|Oops'
+console_oops() {
+	grep -a -m"${2:-1}" -E "$OOPS" "$1" 2>/dev/null | tr -d '\r'
+}
+
+KVER=${KVER:-$(kver 6.1)}
+export KVER
+
+# run as a program: one of the kernel questions above
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	case ${1:-} in
+	kver | kheaders) "$@" ;;
+	*) echo "usage: $0 kver [SERIES] | kheaders SERIES" >&2; exit 2 ;;
+	esac
+fi
