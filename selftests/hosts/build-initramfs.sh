@@ -25,7 +25,10 @@ mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,kvisor/intree,kvis
 BB=$(command -v busybox)
 file -L "$BB" | grep -q 'statically linked' || { echo "need busybox-static" >&2; exit 1; }
 cp "$BB" "$R/bin/busybox"
-echo "root:x:0:0:root:/root:/bin/sh" > "$R/etc/passwd"
+# nobody: an unprivileged VMM, as libvirt runs QEMU (qemu_boot)
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\n' \
+	> "$R/etc/passwd"
+printf 'root:x:0:\nkvm:x:65534:\n' > "$R/etc/group"
 cp "$HERE/guest/init" "$R/init"
 cp "$HERE/guest/lib.sh" "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
 cp "$HERE/guest/conformance.sh" "$R/kvisor/"
