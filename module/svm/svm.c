@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * AMD SVM backend: probing, the per-CPU state, switching SVM on and off,
- * and the shape of NPT entries.  vCPUs are in svm_vcpu.c, exits in
- * svm_exit.c, and the world switch itself in vmrun.S.
+ * AMD SVM backend: probing, the per-CPU state, switching SVM on and off
+ * (APM Vol. 2, "Enabling SVM"), the I/O and MSR permission maps, and the
+ * ops table.  NPT and ASIDs are in npt.c, vCPUs and VMRUN in vcpu.c and
+ * vmenter.S, guest state in state.c, event injection in events.c, exits
+ * in exit.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -18,12 +20,6 @@
 
 #include "svm.h"
 
-/* The NPT entry format, below; 1G leaves where the CPU has them. */
-static struct kvisor_tdp_format npt_format;
-
-DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
-bool svm_has_nrips;
-u64 svm_iopm_pa, svm_msrpm_pa;
 static struct page *svm_iopm, *svm_msrpm;
 
 /* The layout of struct vmcb is the hardware's: pin it at build time. */
@@ -108,7 +104,7 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 	}
 	svm_has_nrips = edx & KV_SVM_FEATURE_NRIPS;
 	caps->tdp = true;
-	npt_format.max_level = boot_cpu_has(X86_FEATURE_GBPAGES) ? 3 : 2;
+	svm_npt_format.max_level = boot_cpu_has(X86_FEATURE_GBPAGES) ? 3 : 2;
 	return 0;
 }
 
@@ -226,48 +222,6 @@ static void svm_cpu_disable(void)
 	wrmsrl(MSR_EFER, efer & ~KV_EFER_SVME);
 }
 
-/*
- * NPT entries are ordinary x86-64 page-table entries.  The guest's accesses
- * count as user accesses, so U/S must be set at every level.  Accessed and
- * dirty are preset so the hardware never has to write them back.  PAT,
- * PCD and PWT are 0: the page is write-back in the host's PAT.
- */
-#define NPT_P		BIT_ULL(0)
-#define NPT_RW		BIT_ULL(1)
-#define NPT_US		BIT_ULL(2)
-#define NPT_A		BIT_ULL(5)
-#define NPT_D		BIT_ULL(6)
-
-static u64 npt_table(phys_addr_t table)
-{
-	return table | NPT_P | NPT_RW | NPT_US | NPT_A;
-}
-
-#define NPT_PS		BIT_ULL(7)
-
-static u64 npt_leaf(phys_addr_t page, bool writable, int level)
-{
-	return page | NPT_P | NPT_US | NPT_A | (writable ? NPT_RW | NPT_D : 0) |
-	       (level > 1 ? NPT_PS : 0);
-}
-
-static bool npt_present(u64 pte)
-{
-	return pte & NPT_P;
-}
-
-/*
- * Nested paging walks the same formats as the host's paging: 2M leaves
- * always, 1G ones where the CPU has 1G pages (svm_probe() sets it).
- */
-static struct kvisor_tdp_format npt_format = {
-	.table		= npt_table,
-	.leaf		= npt_leaf,
-	.present	= npt_present,
-	.huge		= NPT_PS,
-	.max_level	= 2,
-};
-
 const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.name			= "svm",
 	.probe			= svm_probe,
@@ -276,7 +230,7 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.unsetup		= svm_unsetup,
 	.cpu_enable		= svm_cpu_enable,
 	.cpu_disable		= svm_cpu_disable,
-	.tdp			= &npt_format,
+	.tdp			= &svm_npt_format,
 	.vcpu_create		= svm_vcpu_create,
 	.vcpu_free		= svm_vcpu_free,
 	.run			= svm_run,

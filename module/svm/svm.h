@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * AMD SVM architecture definitions used by the SVM backend (AMD APM vol. 2,
- * "Secure Virtual Machine", and appendix C, "SVM Intercept Exit Codes").
+ * AMD SVM architecture definitions used by the SVM backend (AMD APM Vol. 2,
+ * "Secure Virtual Machine", and its appendix "SVM Intercept Exit Codes").
  * Vendor code only: common code never includes this file.  Names carry a
  * KV_ prefix where the kernel's own headers use the plain one.
  */
@@ -139,7 +139,7 @@
 /*
  * What VMRUN's consistency checks look at, copied before each VMRUN: after
  * VMEXIT_INVALID the VMCB's save area may hold whatever the CPU had loaded
- * by then (QEMU writes it back), so the checks in svm_check.c read this.
+ * by then (QEMU writes it back), so the checks in check.c read this.
  */
 struct svm_entry_state {
 	u64 efer, cr0, cr4, dr6, dr7;
@@ -197,45 +197,55 @@ DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
 extern bool svm_has_nrips;
 extern u64 svm_iopm_pa, svm_msrpm_pa;
 
-/* vmrun.S */
+/* vmenter.S: VMLOAD, VMRUN, VMSAVE and the register switch */
 void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
 
-/* svm_vcpu.c */
+/* npt.c: NPT entries, ASIDs */
+extern struct kvisor_tdp_format svm_npt_format;
+void svm_pick_asid(struct svm_vcpu *svm, int cpu);
+void svm_request_tlb_flush(struct kvisor_vcpu *vcpu);
+
+/* vcpu.c: create, free, run */
 struct kvisor_vcpu *svm_vcpu_create(struct kvisor_vm *vm);
 void svm_vcpu_free(struct kvisor_vcpu *vcpu);
+void svm_reset_vmcb(struct svm_vcpu *svm);
 int svm_run(struct kvisor_vcpu *vcpu);
+
+/* state.c: control registers, segments, MSRs, debug */
 void svm_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
 int svm_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs);
 void svm_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
 void svm_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 		    u64 *efer);
-void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
-			 bool has_error, u32 error);
-void svm_request_tlb_flush(struct kvisor_vcpu *vcpu);
 void svm_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
-void svm_reset_vmcb(struct svm_vcpu *svm);
-bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu);
-void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
-void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
-bool svm_nmi_allowed(struct kvisor_vcpu *vcpu);
-int svm_exit_iret(struct svm_vcpu *svm);
-void svm_get_event_state(struct kvisor_vcpu *vcpu,
-			 struct kvisor_event_state *st);
-void svm_set_event_state(struct kvisor_vcpu *vcpu,
-			 const struct kvisor_event_state *st);
-void svm_inject_nmi(struct kvisor_vcpu *vcpu);
-void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on);
 int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 void svm_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 
-/* svm_check.c */
+/* events.c: injection, interrupt and NMI windows, event state */
+void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
+			 bool has_error, u32 error);
+void svm_inject_event(struct svm_vcpu *svm);
+void svm_requeue_event(struct svm_vcpu *svm);
+bool svm_in_shadow(struct svm_vcpu *svm);
+bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu);
+void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
+void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
+bool svm_nmi_allowed(struct kvisor_vcpu *vcpu);
+void svm_inject_nmi(struct kvisor_vcpu *vcpu);
+void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on);
+void svm_get_event_state(struct kvisor_vcpu *vcpu,
+			 struct kvisor_event_state *st);
+void svm_set_event_state(struct kvisor_vcpu *vcpu,
+			 const struct kvisor_event_state *st);
+
+/* exit.c: the exit table and handlers */
+int svm_handle_exit(struct kvisor_vcpu *vcpu);
+
+/* check.c: naming VMRUN failures */
 void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);
 
-/* svm_dump.c */
+/* dump.c: the VMCB, decoded */
 void svm_dump_state(struct kvisor_vcpu *vcpu, struct seq_file *m);
-
-/* svm_exit.c */
-int svm_handle_exit(struct kvisor_vcpu *vcpu);
 
 #endif /* KVISOR_SVM_H */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The Virtual Machine Control Block (AMD APM vol. 2, appendix B).
+ * The Virtual Machine Control Block (AMD APM Vol. 2, appendix "Layout of
+ * VMCB").
  *
  * A VMCB is one 4K page in plain memory: a control area (what to
  * intercept, how to enter, and, after #VMEXIT, why the guest stopped)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The VMX world switch.
+ * The VMX world switch (SDM Vol. 3, "VM Entries" and "VM Exits").
  *
  * int kv_vmx_vmenter(u64 *regs, bool launched)
  *

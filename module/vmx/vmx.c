@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Intel VMX backend: probing, the VMCS configuration computed from the
- * capability MSRs, VMXON/VMXOFF per CPU, VPIDs, and the shape of EPT
- * entries.  vCPUs and the VMCS contents are in vmx_vcpu.c, exits in
- * vmx_exit.c, and VMLAUNCH/VMRESUME in vmenter.S.
+ * capability MSRs (SDM Vol. 3, "VMX Capability Reporting Facility"),
+ * VMXON/VMXOFF per CPU (SDM Vol. 3, "Enabling and Entering VMX
+ * Operation"), and the ops table.  The current VMCS is in vmcs.c, EPT and
+ * VPIDs in ept.c, vCPUs and VMLAUNCH/VMRESUME in vcpu.c and vmenter.S,
+ * guest state in state.c, event injection in events.c, exits in exit.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/bitmap.h>
 #include <linux/gfp.h>
 #include <linux/kernel.h>
 #include <linux/percpu.h>
-#include <linux/spinlock.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
@@ -20,23 +20,6 @@
 #include <asm/tsc.h>
 
 #include "vmx.h"
-
-/* The EPT entry format, below; its largest leaf is found by probing. */
-static struct kvisor_tdp_format ept_format;
-
-struct vmx_config vmx_config;
-DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
-
-/* VPID 0 is the host's; a vCPU takes one of the others for its life. */
-#define VMX_NR_VPIDS	BIT(16)
-static DECLARE_BITMAP(vmx_vpids, VMX_NR_VPIDS);
-static DEFINE_SPINLOCK(vmx_vpid_lock);
-
-void vmcs_error(const char *insn, unsigned long field, unsigned long value)
-{
-	pr_warn_ratelimited("%s of VMCS field %#lx (value %#lx) failed\n",
-			    insn, field, value);
-}
 
 /*
  * A control word: the bits kvisor wants, plus those the CPU insists on,
@@ -92,7 +75,7 @@ static int vmx_compute_config(u64 basic, const char **why)
 	/*
 	 * With EPT, CR3 accesses need not exit and kvisor does not ask for
 	 * it; CPUs without the true controls force those exits on, and
-	 * vmx_exit_cr() then handles them.
+	 * vmx_exit_cr3() then handles them.
 	 */
 	/*
 	 * Without CR8 exiting (or a TPR shadow), MOV to CR8 in the guest
@@ -199,12 +182,12 @@ static int vmx_check_secondary(struct kvisor_cpu_caps *caps, const char **why)
 	}
 	caps->tdp = true;
 	/* "EPT Translation": bit 7 leaves where the CPU walks them. */
-	ept_format.max_level = 1;
+	vmx_ept_format.max_level = 1;
 	if (vmx_config.ept_vpid_cap & KV_VMX_EPT_2M)
-		ept_format.max_level = 2;
+		vmx_ept_format.max_level = 2;
 	if ((vmx_config.ept_vpid_cap & KV_VMX_EPT_1G) &&
-	    ept_format.max_level == 2)
-		ept_format.max_level = 3;
+	    vmx_ept_format.max_level == 2)
+		vmx_ept_format.max_level = 3;
 	return 0;
 }
 
@@ -271,8 +254,6 @@ static int vmx_setup(void)
 		/* The VMXON region starts with the VMCS revision id. */
 		*(u32 *)vc->vmxon = vmx_config.revision;
 	}
-	/* VPID 0 tags the host's own translations. */
-	set_bit(0, vmx_vpids);
 	return 0;
 }
 
@@ -323,99 +304,6 @@ static void vmx_cpu_disable(void)
 	cr4_clear_bits(X86_CR4_VMXE);
 }
 
-/*
- * Drop the translations tagged with one EPT root: after the tables lost
- * entries, so a running guest cannot keep using a page kvisor released.
- * Affects only the executing CPU.
- */
-void vmx_invept(u64 eptp)
-{
-	struct { u64 eptp, reserved; } desc = { eptp, 0 };
-	unsigned long type = 1;		/* single context */
-
-	if (!(vmx_config.ept_vpid_cap & KV_VMX_EPT_INVEPT_SINGLE))
-		type = 2;		/* all contexts */
-	asm volatile("invept %[desc], %[type]"
-		     :: [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
-}
-
-void vmx_invvpid(u16 vpid)
-{
-	struct { u64 vpid, gva; } desc = { vpid, 0 };
-	unsigned long type = 1;		/* single context */
-
-	if (!(vmx_config.ept_vpid_cap & KV_VMX_VPID_INVVPID_SINGLE))
-		type = 2;		/* all contexts */
-	asm volatile("invvpid %[desc], %[type]"
-		     :: [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
-}
-
-int vmx_alloc_vpid(void)
-{
-	int vpid;
-
-	spin_lock(&vmx_vpid_lock);
-	vpid = find_first_zero_bit(vmx_vpids, VMX_NR_VPIDS);
-	if (vpid < VMX_NR_VPIDS)
-		__set_bit(vpid, vmx_vpids);
-	else
-		vpid = -ENOSPC;
-	spin_unlock(&vmx_vpid_lock);
-	return vpid;
-}
-
-void vmx_free_vpid(int vpid)
-{
-	spin_lock(&vmx_vpid_lock);
-	__clear_bit(vpid, vmx_vpids);
-	spin_unlock(&vmx_vpid_lock);
-}
-
-/*
- * EPT entries: read, write and execute permissions in bits 2:0 (any of
- * them set means present).  A leaf also names the memory type, write-back,
- * and sets "ignore PAT" so the guest's PAT cannot make RAM uncached.
- */
-#define EPT_R		BIT_ULL(0)
-#define EPT_W		BIT_ULL(1)
-#define EPT_X		BIT_ULL(2)
-#define EPT_MT_WB	(6ULL << 3)
-#define EPT_IPAT	BIT_ULL(6)
-
-static u64 ept_table(phys_addr_t table)
-{
-	return table | EPT_R | EPT_W | EPT_X;
-}
-
-/* Bit 7 makes a level 2 or 3 entry a 2M or 1G leaf ("EPT Translation"). */
-#define EPT_LARGE	BIT_ULL(7)
-
-static u64 ept_leaf(phys_addr_t page, bool writable, int level)
-{
-	return page | EPT_R | EPT_X | (writable ? EPT_W : 0) | EPT_MT_WB |
-	       EPT_IPAT | (level > 1 ? EPT_LARGE : 0);
-}
-
-static bool ept_present(u64 pte)
-{
-	return pte & (EPT_R | EPT_W | EPT_X);
-}
-
-/* EPTP: the root, write-back tables, a 4-level walk (encoded as 3). */
-u64 vmx_eptp(struct kvisor_vm *vm)
-{
-	return kvisor_tdp_root(vm) | 6 | (3 << 3);
-}
-
-/* max_level: what IA32_VMX_EPT_VPID_CAP offers, set by vmx_probe(). */
-static struct kvisor_tdp_format ept_format = {
-	.table		= ept_table,
-	.leaf		= ept_leaf,
-	.present	= ept_present,
-	.huge		= EPT_LARGE,
-	.max_level	= 1,
-};
-
 const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.name			= "vmx",
 	.probe			= vmx_probe,
@@ -424,7 +312,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.unsetup		= vmx_unsetup,
 	.cpu_enable		= vmx_cpu_enable,
 	.cpu_disable		= vmx_cpu_disable,
-	.tdp			= &ept_format,
+	.tdp			= &vmx_ept_format,
 	.vcpu_create		= vmx_vcpu_create,
 	.vcpu_free		= vmx_vcpu_free,
 	.run			= vmx_run,

@@ -247,7 +247,7 @@ struct vmx_vcpu {
 	u32 event;
 	u32 event_err;
 	u32 event_insn_len;
-	u32 entry_event;	/* injected by the last entry, for vmx_check.c */
+	u32 entry_event;	/* injected by the last entry, for check.c */
 	unsigned long cr2;	/* not in the VMCS: switched by hand */
 	unsigned long cr8;	/* the guest's TPR: MOV CR8 always exits */
 	unsigned long host_cr3, host_cr4;
@@ -263,31 +263,50 @@ static inline struct vmx_vcpu *to_vmx(struct kvisor_vcpu *vcpu)
 int kv_vmx_vmenter(u64 *regs, bool launched);
 void kv_vmx_vmexit(void);
 
-/* vmx.c */
+/* vmcs.c: the current VMCS (vmcs_error() is in vmcs.h) */
+void vmx_vmclear(void *vmcs);
+void vmx_load(struct vmx_vcpu *vmx);
+void vmx_put(struct vmx_vcpu *vmx);
+void vmx_unload(struct vmx_vcpu *vmx);
+void vmx_clear_loaded_vmcss(void);
+
+/* ept.c: EPT entries and pointer, VPIDs, INVEPT/INVVPID */
+extern struct kvisor_tdp_format vmx_ept_format;
+u64 vmx_eptp(struct kvisor_vm *vm);
 int vmx_alloc_vpid(void);
 void vmx_free_vpid(int vpid);
 void vmx_invept(u64 eptp);
 void vmx_invvpid(u16 vpid);
-u64 vmx_eptp(struct kvisor_vm *vm);
+void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu);
 
-/* vmx_vcpu.c */
+/* vcpu.c: create, free, run */
 struct kvisor_vcpu *vmx_vcpu_create(struct kvisor_vm *vm);
 void vmx_vcpu_free(struct kvisor_vcpu *vcpu);
-void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
-void vmx_load(struct vmx_vcpu *vmx);
-void vmx_put(struct vmx_vcpu *vmx);
-void vmx_clear_loaded_vmcss(void);
 void vmx_free_msr_bitmap(void);
 int vmx_run(struct kvisor_vcpu *vcpu);
+
+/* state.c: control registers, segments, MSRs, debug */
 void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
 int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs);
 void vmx_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
 void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 		    u64 *efer);
+void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);
+void vmx_set_cr4(struct vmx_vcpu *vmx, unsigned long cr4);
+void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer);
+bool vmx_read_pdptrs(struct kvisor_vcpu *vcpu, u64 cr0, u64 cr3, u64 cr4,
+		     u64 efer, u64 pdptrs[4]);
+void vmx_write_pdptrs(const u64 pdptrs[4]);
+void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
+int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
+int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
+
+/* events.c: injection, interrupt and NMI windows, event state */
 void vmx_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 			 bool has_error, u32 error);
-void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu);
-void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
+void vmx_inject_event(struct vmx_vcpu *vmx);
+void vmx_requeue_event(struct vmx_vcpu *vmx);
 bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu);
 void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
 void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
@@ -298,22 +317,14 @@ void vmx_get_event_state(struct kvisor_vcpu *vcpu,
 			 struct kvisor_event_state *st);
 void vmx_set_event_state(struct kvisor_vcpu *vcpu,
 			 const struct kvisor_event_state *st);
-int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
-int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
-void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);
-void vmx_set_cr4(struct vmx_vcpu *vmx, unsigned long cr4);
-void vmx_set_efer(struct vmx_vcpu *vmx, u64 efer);
-bool vmx_read_pdptrs(struct kvisor_vcpu *vcpu, u64 cr0, u64 cr3, u64 cr4,
-		     u64 efer, u64 pdptrs[4]);
-void vmx_write_pdptrs(const u64 pdptrs[4]);
 
-/* vmx_check.c */
+/* exit.c: the exit table and handlers */
+int vmx_handle_exit(struct kvisor_vcpu *vcpu);
+
+/* check.c: naming VM-entry failures */
 void vmx_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);
 
-/* vmx_dump.c */
+/* dump.c: the VMCS, decoded */
 void vmx_dump_state(struct kvisor_vcpu *vcpu, struct seq_file *m);
-
-/* vmx_exit.c */
-int vmx_handle_exit(struct kvisor_vcpu *vcpu);
 
 #endif /* KVISOR_VMX_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The SVM world switch.
+ * The SVM world switch (APM Vol. 2, "VMRUN Instruction" and "#VMEXIT").
  *
  * void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa)
  *

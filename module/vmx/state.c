@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * VMX guest state as KVM's ABI sees it: segments, control registers and
- * EFER in and out of the VMCS.  Every function here runs between
- * vmx_load() and vmx_put(), or is called by one that does.
+ * EFER in and out of the VMCS's guest-state area (SDM Vol. 3, "Guest-State
+ * Area"), the MSRs the guest reaches without exits, and the DR7 the guest
+ * runs with.  Every function here runs between vmx_load() and vmx_put(),
+ * or is called by one that does.
  *
  * The guest's CR0 and CR4 are not what the hardware holds: VMX forces
  * some bits on (CR0.NE, CR4.VMXE), so the hardware value carries them and
  * the read shadow holds what the guest believes; for the bits in the
- * guest/host mask, reads return the shadow and writes exit.
+ * guest/host mask, reads return the shadow and writes exit (SDM Vol. 3,
+ * "Guest/Host Masks and Read Shadows for CR0 and CR4").
  */
+#include <asm/msr.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
@@ -240,146 +244,135 @@ void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 	vmx_put(vmx);
 }
 
-void vmx_queue_exception(struct kvisor_vcpu *vcpu, int vector,
-			 bool has_error, u32 error)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-
-	vmx->event = VMX_INTR_INFO_VALID | VMX_INTR_TYPE_HW_EXCEPTION |
-		     (vector & VMX_INTR_INFO_VECTOR_MASK) |
-		     (has_error ? VMX_INTR_INFO_ERROR_VALID : 0);
-	vmx->event_err = error;
-}
-
-bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	bool shadow;
-
-	if (!(vcpu->rflags & X86_EFLAGS_IF) || vmx->event)
-		return false;
-	vmx_load(vmx);
-	/* A handler that moved RIP past the STI or MOV SS ended its shadow. */
-	shadow = (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-		  (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS)) &&
-		 vcpu->rip == vmcs_readl(VMCS_GUEST_RIP);
-	vmx_put(vmx);
-	return !shadow;
-}
-
-/*
- * NMIs: with virtual NMIs the CPU tracks an NMI handler's run (blocking by
- * NMI, until its IRET) in the guest's interruptibility state, and exits
- * when it ends if asked (NMI-window exiting).
- */
-bool vmx_nmi_allowed(struct kvisor_vcpu *vcpu)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u32 intr;
-
-	if (vmx->event)
-		return false;
-	vmx_load(vmx);
-	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-	if (vcpu->rip != vmcs_readl(VMCS_GUEST_RIP))
-		intr &= ~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS);
-	vmx_put(vmx);
-	return !(intr & (VMX_INTR_BLOCK_NMI | VMX_INTR_BLOCK_STI |
-			 VMX_INTR_BLOCK_MOV_SS));
-}
-
-void vmx_inject_nmi(struct kvisor_vcpu *vcpu)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-
-	vmx->event = VMX_INTR_INFO_VALID | VMX_INTR_TYPE_NMI | X86_TRAP_NMI;
-	vmx->event_insn_len = 0;
-}
-
-/* Switch one primary processor-based control on or off. */
-static void vmx_proc_control(struct kvisor_vcpu *vcpu, u32 bit, bool on)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u32 proc;
-
-	vmx_load(vmx);
-	proc = vmcs_read32(VMCS_PROC_CONTROLS);
-	vmcs_write32(VMCS_PROC_CONTROLS, on ? proc | bit : proc & ~bit);
-	vmx_put(vmx);
-}
-
-/* NMI-window exiting: exit as soon as the guest could take an NMI. */
-void vmx_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
-{
-	vmx_proc_control(vcpu, PROC_NMI_WINDOW_EXITING, on);
-}
-
-/* VMX's STI and MOV SS blocking bits, and KVM's names for them. */
-void vmx_get_event_state(struct kvisor_vcpu *vcpu,
-			 struct kvisor_event_state *st)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u32 intr;
-
-	st->event = vmx->event;
-	st->error = vmx->event_err;
-	vmx_load(vmx);
-	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-	/* A handler that moved RIP on ended the shadow (vmx_load_guest()). */
-	if (vcpu->rip != vmcs_readl(VMCS_GUEST_RIP))
-		intr &= ~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS);
-	vmx_put(vmx);
-	st->shadow = (intr & VMX_INTR_BLOCK_STI ? KVM_X86_SHADOW_INT_STI : 0) |
-		     (intr & VMX_INTR_BLOCK_MOV_SS ? KVM_X86_SHADOW_INT_MOV_SS : 0);
-	st->nmi_masked = intr & VMX_INTR_BLOCK_NMI;
-}
-
-void vmx_set_event_state(struct kvisor_vcpu *vcpu,
-			 const struct kvisor_event_state *st)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u32 intr;
-
-	vmx->event = st->event;
-	vmx->event_err = st->error;
-	/* A software interrupt is pushed with the length of its INT n. */
-	vmx->event_insn_len = KVISOR_EVT_TYPE(st->event) == KVISOR_EVT_SOFTINT ?
-			      2 : 0;
-	vmx_load(vmx);
-	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-	       ~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS | VMX_INTR_BLOCK_NMI);
-	if (st->shadow & KVM_X86_SHADOW_INT_STI)
-		intr |= VMX_INTR_BLOCK_STI;
-	else if (st->shadow & KVM_X86_SHADOW_INT_MOV_SS)
-		intr |= VMX_INTR_BLOCK_MOV_SS;
-	if (st->nmi_masked)
-		intr |= VMX_INTR_BLOCK_NMI;
-	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr);
-	/* The shadow holds while RIP stays where it is now. */
-	vmcs_writel(VMCS_GUEST_RIP, vcpu->rip);
-	vmx_put(vmx);
-}
-
-void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-
-	vmx->event = VMX_INTR_INFO_VALID | VMX_INTR_TYPE_EXTERNAL | vector;
-	vmx->event_insn_len = 0;
-}
-
-/* Interrupt-window exiting: exit as soon as the guest could take one. */
-void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on)
-{
-	vmx_proc_control(vcpu, PROC_INTR_WINDOW_EXITING, on);
-}
-
 void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2)
 {
 	to_vmx(vcpu)->cr2 = cr2;	/* loaded into CR2 right before entry */
 }
 
-void vmx_request_tlb_flush(struct kvisor_vcpu *vcpu)
+/* MSRs ----------------------------------------------------------------- */
+
+/*
+ * The guest's KERNEL_GS_BASE and SYSCALL MSRs are in the VM-entry MSR-load
+ * list (saved back to it at exit); the guest reaches them without exits,
+ * so only KVM_GET/SET_MSRS look for them here.
+ */
+static struct vmx_msr_entry *vmx_find_guest_msr(struct vmx_vcpu *vmx, u32 msr)
 {
-	WRITE_ONCE(to_vmx(vcpu)->flush, true);
+	int i;
+
+	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
+		if (vmx->guest_msrs[i].index == msr)
+			return &vmx->guest_msrs[i];
+	return NULL;
+}
+
+/* The VMCS field of the other MSRs the guest reaches without exits. */
+static unsigned long vmx_msr_field(u32 msr)
+{
+	switch (msr) {
+	case MSR_FS_BASE:		return VMCS_GUEST_FS_BASE;
+	case MSR_GS_BASE:		return VMCS_GUEST_GS_BASE;
+	case MSR_IA32_SYSENTER_CS:	return VMCS_GUEST_SYSENTER_CS;
+	case MSR_IA32_SYSENTER_ESP:	return VMCS_GUEST_SYSENTER_ESP;
+	case MSR_IA32_SYSENTER_EIP:	return VMCS_GUEST_SYSENTER_EIP;
+	default:			return 0;
+	}
+}
+
+/*
+ * The guest's TSC is the host's plus the VMCS's offset, which RDTSC in
+ * the guest applies in hardware, when the CPU offers TSC offsetting.
+ */
+int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
+	unsigned long field = vmx_msr_field(msr);
+	int r = 0;
+
+	if (e) {
+		*val = e->value;
+		return 0;
+	}
+	vmx_load(vmx);
+	switch (msr) {
+	case MSR_EFER:
+		*val = vmcs_read64(VMCS_GUEST_IA32_EFER);
+		break;
+	case MSR_IA32_CR_PAT:
+		*val = vmcs_read64(VMCS_GUEST_IA32_PAT);
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*val = vmcs_read32(field);
+		break;
+	case MSR_IA32_TSC:
+		*val = rdtsc();
+		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
+			*val += vmcs_read64(VMCS_TSC_OFFSET);
+		break;
+	default:
+		if (field)
+			*val = vmcs_readl(field);
+		else
+			r = -ENOENT;
+	}
+	vmx_put(vmx);
+	return r;
+}
+
+int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
+	unsigned long field = vmx_msr_field(msr);
+	int r = 0;
+
+	if (e) {
+		e->value = val;
+		return 0;
+	}
+	vmx_load(vmx);
+	switch (msr) {
+	case MSR_IA32_SYSENTER_CS:
+		vmcs_write32(field, val);
+		break;
+	case MSR_IA32_TSC:
+		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
+			vmcs_write64(VMCS_TSC_OFFSET, val - rdtsc());
+		else
+			r = -EINVAL;
+		break;
+	case MSR_EFER:
+		if (val & ~KVISOR_EFER_GUEST_BITS)
+			r = -EINVAL;
+		else
+			vmx_set_efer(vmx, val);
+		break;
+	case MSR_IA32_CR_PAT:
+		vmcs_write64(VMCS_GUEST_IA32_PAT, val);
+		break;
+	default:
+		if (field)
+			vmcs_writel(field, val);
+		else
+			r = -ENOENT;
+	}
+	vmx_put(vmx);
+	return r;
+}
+
+/* Debug ---------------------------------------------------------------- */
+
+/* The effective DR7, and #BP interception for KVM_GUESTDBG_USE_SW_BP. */
+void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 bitmap;
+
+	vmx_load(vmx);
+	vmcs_writel(VMCS_GUEST_DR7, dr7);
+	bitmap = vmcs_read32(VMCS_EXCEPTION_BITMAP) & ~BIT(X86_TRAP_BP);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP,
+		     bitmap | (intercept_bp ? BIT(X86_TRAP_BP) : 0));
+	vmx_put(vmx);
 }

@@ -1,29 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VMX exits: one table maps the basic exit reason to a handler, and each
- * handler turns the exit information (read in vmx_run() while the VMCS
- * was current) into a call to a vendor-neutral handler in exits.c.
+ * VMX exits: one table maps the basic exit reason (SDM Vol. 3, "VMX Basic
+ * Exit Reasons") to a handler, and each handler turns the exit
+ * information (read in vmx_run() while the VMCS was current; SDM Vol. 3,
+ * "Exit Qualification for Control-Register Accesses" and its sibling
+ * tables) into a call to a vendor-neutral handler in core/.
  *
  * VMX always reports the length of the instruction that exited, so
- * skipping one is exact, prefixes included.
+ * skipping one is exact, prefixes included; kvisor_skip_insn() does it,
+ * and owes the single-step trap the instruction would have raised.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
 #include <linux/nospec.h>
-#include <linux/percpu.h>
-#include <asm/debugreg.h>
-
-#include <asm/msr.h>
 #include <asm/trapnr.h>
 
 #include "vmx.h"
-
-
-static void vmx_skip(struct vmx_vcpu *vmx)
-{
-	vmx->vcpu.rip += vmx->exit.insn_len;
-}
 
 static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
 {
@@ -40,11 +33,15 @@ static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
 		/*
 		 * The CPU left DR6 alone and put the new bits in the
 		 * qualification.  INT1 (ICEBP) is a trap the handler must
-		 * return past.
+		 * return past, so RIP moves past it here, by hand: the #DB
+		 * about to be reinjected is that instruction's own trap.
+		 * kvisor_skip_insn() would owe a single-step trap on top:
+		 * DR6.BS added to this #DB in the guest, and a debugger that
+		 * single-steps the guest told of the instruction twice.
 		 */
 		if ((vmx->exit.intr_info & VMX_INTR_TYPE_MASK) ==
 		    VMX_INTR_TYPE_PRIV_SW_EXCEPTION)
-			vmx_skip(vmx);
+			vmx->vcpu.rip += vmx->exit.insn_len;
 		return kvisor_handle_db(&vmx->vcpu, vmx->exit.qualification);
 	case X86_TRAP_BP:
 		return kvisor_handle_bp(&vmx->vcpu);
@@ -93,7 +90,7 @@ static int vmx_exit_hlt(struct vmx_vcpu *vmx)
 static int vmx_exit_invd(struct vmx_vcpu *vmx)
 {
 	/* Guest caches are the host's: dropping them would lose host data. */
-	vmx_skip(vmx);
+	kvisor_skip_insn(&vmx->vcpu, vmx->exit.insn_len);
 	return 1;
 }
 
@@ -139,59 +136,68 @@ static int vmx_exit_ept_misconfig(struct vmx_vcpu *vmx)
 }
 
 /*
- * MOV to CR0/CR4 exits only when it touches a bit kvisor owns (see
- * vmx_state.c), and LMSW likewise.  Bits 3:0 of the qualification name
- * the CR, 5:4 the access type, 11:8 the register, 31:16 LMSW's operand.
+ * MOV to or from CR8, which always exits: the guest's CR8 is kvisor's
+ * copy (the real one is the host's TPR), or with an in-kernel LAPIC its
+ * TPR.
  */
-static int vmx_exit_cr(struct vmx_vcpu *vmx)
+static int vmx_exit_cr8(struct vmx_vcpu *vmx, bool write, int gpr)
 {
-	unsigned long q = vmx->exit.qualification;
+	struct kvisor_vcpu *vcpu = &vmx->vcpu;
+	u64 val = vcpu->regs[gpr];
+
+	if (write && val > 15) {
+		vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	if (!write)
+		vcpu->regs[gpr] = vcpu->apic ? kvisor_lapic_get_cr8(vcpu) :
+					       vmx->cr8;
+	else if (vcpu->apic)
+		kvisor_lapic_set_cr8(vcpu, val);
+	else
+		vmx->cr8 = val;
+	kvisor_skip_insn(vcpu, vmx->exit.insn_len);
+	return 1;
+}
+
+/* MOV to or from CR3 exits only on CPUs that force CR3-load/store exiting. */
+static int vmx_exit_cr3(struct vmx_vcpu *vmx, bool write, int gpr)
+{
+	struct kvisor_vcpu *vcpu = &vmx->vcpu;
+
+	vmx_load(vmx);
+	if (write)
+		vmcs_writel(VMCS_GUEST_CR3, vcpu->regs[gpr]);
+	else
+		vcpu->regs[gpr] = vmcs_readl(VMCS_GUEST_CR3);
+	vmx_put(vmx);
+	kvisor_skip_insn(vcpu, vmx->exit.insn_len);
+	return 1;
+}
+
+/*
+ * MOV to CR0 or CR4, and LMSW (@lmsw: its operand in bits 31:16 of the
+ * qualification), exit only when they touch a bit kvisor owns (see
+ * state.c).  The value must pass the architectural rules the guest's
+ * CPU would apply (kvisor_cr0_valid(), kvisor_cr4_valid(): no CR4 bit the
+ * vCPU's CPUID does not offer) or the guest gets #GP.  What VMX forces on
+ * or cannot hold is vmx_set_cr0()/vmx_set_cr4()'s business: the hardware
+ * register gets the fixed bits, the read shadow what the guest wrote.
+ */
+static int vmx_exit_cr0_cr4(struct vmx_vcpu *vmx, int cr, bool lmsw, int gpr)
+{
 	struct kvisor_vcpu *vcpu = &vmx->vcpu;
 	u64 cr0, cr3, cr4, efer, val, pdptrs[4];
-	int cr = q & 15, type = (q >> 4) & 3;
 	bool pae;
 
-	kvisor_ops->get_paging(vcpu, &cr0, &cr3, &cr4, &efer);
-	/* The guest's CR8 is kvisor's copy: the real one is the host's TPR. */
-	if (cr == 8 && type <= 1) {
-		if (type == 0 && vcpu->regs[(q >> 8) & 15] > 15)
-			goto gp;
-		/* With an in-kernel LAPIC, CR8 is its TPR. */
-		if (type == 0 && vcpu->apic)
-			kvisor_lapic_set_cr8(vcpu, vcpu->regs[(q >> 8) & 15]);
-		else if (type == 0)
-			vmx->cr8 = vcpu->regs[(q >> 8) & 15];
-		else
-			vcpu->regs[(q >> 8) & 15] = vcpu->apic ?
-				kvisor_lapic_get_cr8(vcpu) : vmx->cr8;
-		vmx_skip(vmx);
+	vmx_get_paging(vcpu, &cr0, &cr3, &cr4, &efer);
+	val = vcpu->regs[gpr];
+	if (lmsw)	/* the low 4 bits; PE cannot be cleared */
+		val = (cr0 & ~0xeULL) | ((vmx->exit.qualification >> 16) & 0xf);
+	if (cr == 0 ? !kvisor_cr0_valid(val) : !kvisor_cr4_valid(vcpu, val)) {
+		vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
-	/* CR3 exits: only on CPUs that force CR3-load/store exiting. */
-	if (cr == 3 && type <= 1) {
-		vmx_load(vmx);
-		if (type == 0)
-			vmcs_writel(VMCS_GUEST_CR3, vcpu->regs[(q >> 8) & 15]);
-		else
-			vcpu->regs[(q >> 8) & 15] = cr3;
-		vmx_put(vmx);
-		vmx_skip(vmx);
-		return 1;
-	}
-	val = vcpu->regs[(q >> 8) & 15];
-	if (type == 3)		/* LMSW: the low 4 bits; PE cannot be cleared */
-		val = (cr0 & ~0xeULL) | ((q >> 16) & 0xf);
-	else if (type != 0)
-		goto unhandled;
-
-	if (cr == 0 && (val >> 32 ||
-			((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
-			((val & X86_CR0_NW) && !(val & X86_CR0_CD))))
-		goto gp;
-	if (cr == 4 && (val & ~(vmx_config.cr4_fixed1 & ~X86_CR4_VMXE)))
-		goto gp;
-	if (cr != 0 && cr != 4)
-		goto unhandled;
 
 	/* Entering PAE paging: its top entries come from guest memory. */
 	pae = vmx_read_pdptrs(vcpu, cr == 0 ? val : cr0, cr3,
@@ -204,13 +210,27 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 	else
 		vmx_set_cr4(vmx, val);
 	vmx_put(vmx);
-	vmx_skip(vmx);
+	kvisor_skip_insn(vcpu, vmx->exit.insn_len);
 	return 1;
-gp:
-	vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
-	return 1;
-unhandled:
-	return kvisor_handle_internal_error(vcpu,
+}
+
+/*
+ * Control-register accesses: bits 3:0 of the qualification name the CR,
+ * 5:4 the access type (0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW), 11:8
+ * the general-purpose register.
+ */
+static int vmx_exit_cr(struct vmx_vcpu *vmx)
+{
+	unsigned long q = vmx->exit.qualification;
+	int cr = q & 15, type = (q >> 4) & 3, gpr = (q >> 8) & 15;
+
+	if (cr == 8 && type <= 1)
+		return vmx_exit_cr8(vmx, type == 0, gpr);
+	if (cr == 3 && type <= 1)
+		return vmx_exit_cr3(vmx, type == 0, gpr);
+	if ((cr == 0 || cr == 4) && (type == 0 || type == 3))
+		return vmx_exit_cr0_cr4(vmx, cr, type == 3, gpr);
+	return kvisor_handle_internal_error(&vmx->vcpu,
 			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 			EXIT_REASON_CR_ACCESS, q);
 }
@@ -225,131 +245,6 @@ static int vmx_exit_dr(struct vmx_vcpu *vmx)
 
 	return kvisor_handle_dr(&vmx->vcpu, q & 7, !(q & BIT(4)),
 				(q >> 8) & 15, vmx->exit.insn_len);
-}
-
-/* The effective DR7, and #BP interception for KVM_GUESTDBG_USE_SW_BP. */
-void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u32 bitmap;
-
-	vmx_load(vmx);
-	vmcs_writel(VMCS_GUEST_DR7, dr7);
-	bitmap = vmcs_read32(VMCS_EXCEPTION_BITMAP) & ~BIT(X86_TRAP_BP);
-	vmcs_write32(VMCS_EXCEPTION_BITMAP,
-		     bitmap | (intercept_bp ? BIT(X86_TRAP_BP) : 0));
-	vmx_put(vmx);
-}
-
-/* EFER and PAT live in the VMCS. */
-/*
- * The guest's KERNEL_GS_BASE and SYSCALL MSRs are in the VM-entry MSR-load
- * list (saved back to it at exit); the guest reaches them without exits,
- * so only KVM_GET/SET_MSRS look for them here.
- */
-static struct vmx_msr_entry *vmx_find_guest_msr(struct vmx_vcpu *vmx, u32 msr)
-{
-	int i;
-
-	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
-		if (vmx->guest_msrs[i].index == msr)
-			return &vmx->guest_msrs[i];
-	return NULL;
-}
-
-/* The VMCS field of the other MSRs the guest reaches without exits. */
-static unsigned long vmx_msr_field(u32 msr)
-{
-	switch (msr) {
-	case MSR_FS_BASE:		return VMCS_GUEST_FS_BASE;
-	case MSR_GS_BASE:		return VMCS_GUEST_GS_BASE;
-	case MSR_IA32_SYSENTER_CS:	return VMCS_GUEST_SYSENTER_CS;
-	case MSR_IA32_SYSENTER_ESP:	return VMCS_GUEST_SYSENTER_ESP;
-	case MSR_IA32_SYSENTER_EIP:	return VMCS_GUEST_SYSENTER_EIP;
-	default:			return 0;
-	}
-}
-
-/*
- * The guest's TSC is the host's plus the VMCS's offset, which RDTSC in
- * the guest applies in hardware, when the CPU offers TSC offsetting.
- */
-int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
-	unsigned long field = vmx_msr_field(msr);
-	int r = 0;
-
-	if (e) {
-		*val = e->value;
-		return 0;
-	}
-	vmx_load(vmx);
-	switch (msr) {
-	case MSR_EFER:
-		*val = vmcs_read64(VMCS_GUEST_IA32_EFER);
-		break;
-	case MSR_IA32_CR_PAT:
-		*val = vmcs_read64(VMCS_GUEST_IA32_PAT);
-		break;
-	case MSR_IA32_SYSENTER_CS:
-		*val = vmcs_read32(field);
-		break;
-	case MSR_IA32_TSC:
-		*val = rdtsc();
-		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
-			*val += vmcs_read64(VMCS_TSC_OFFSET);
-		break;
-	default:
-		if (field)
-			*val = vmcs_readl(field);
-		else
-			r = -ENOENT;
-	}
-	vmx_put(vmx);
-	return r;
-}
-
-int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
-	unsigned long field = vmx_msr_field(msr);
-	int r = 0;
-
-	if (e) {
-		e->value = val;
-		return 0;
-	}
-	vmx_load(vmx);
-	switch (msr) {
-	case MSR_IA32_SYSENTER_CS:
-		vmcs_write32(field, val);
-		break;
-	case MSR_IA32_TSC:
-		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
-			vmcs_write64(VMCS_TSC_OFFSET, val - rdtsc());
-		else
-			r = -EINVAL;
-		break;
-	case MSR_EFER:
-		if (val & ~KVISOR_EFER_GUEST_BITS)
-			r = -EINVAL;
-		else
-			vmx_set_efer(vmx, val);
-		break;
-	case MSR_IA32_CR_PAT:
-		vmcs_write64(VMCS_GUEST_IA32_PAT, val);
-		break;
-	default:
-		if (field)
-			vmcs_writel(field, val);
-		else
-			r = -ENOENT;
-	}
-	vmx_put(vmx);
-	return r;
 }
 
 static int vmx_exit_msr(struct vmx_vcpu *vmx)

@@ -1,21 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VMX vCPUs: the VMCS and the CPU it is current on, its initial contents,
- * guest state in and out of it, and one trip through VMLAUNCH/VMRESUME.
- *
- * A VMCS is reachable only on the CPU where it was last made current with
- * VMPTRLD, and the CPU may cache parts of it there.  So every access runs
- * between vmx_load(), which pins the thread to its CPU and moves the VMCS
- * here if it was elsewhere (VMCLEAR on the old CPU writes it back to
- * memory first), and vmx_put().  A VMCS that moved must be started again
- * with VMLAUNCH; after that, VMRESUME.
+ * VMX vCPUs: creating one with its VMCS's initial contents (host state,
+ * controls, the guest's RESET state), freeing it, and one trip through
+ * VMLAUNCH/VMRESUME (SDM Vol. 3, "VM Entries" and "VM Exits": what entry
+ * loads and exit saves, and "Loading Host State", what the host must put
+ * back by hand).  Where the VMCS is current is vmcs.c's business; event
+ * injection is in events.c, the guest's registers in state.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/gfp.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
-#include <asm/cpu_entry_area.h>
 #include <asm/desc.h>
 #include <asm/fpu/xcr.h>
 #include <asm/msr.h>
@@ -36,104 +32,6 @@ static const u32 vmx_switched_msrs[VMX_NR_SWITCHED_MSRS] = {
 };
 
 #define VMX_MSR_KERNEL_GS_BASE	0	/* index in the lists above */
-
-static void vmx_vmclear(void *vmcs)
-{
-	u64 pa = __pa(vmcs);
-
-	asm volatile("vmclear %[pa]" :: [pa] "m" (pa) : "memory", "cc");
-}
-
-static void vmx_vmptrld(void *vmcs)
-{
-	u64 pa = __pa(vmcs);
-	bool failed;
-
-	asm volatile("vmptrld %[pa]; setna %[failed]"
-		     : [failed] "=qm" (failed) : [pa] "m" (pa)
-		     : "memory", "cc");
-	if (failed)
-		pr_warn_ratelimited("VMPTRLD of %#llx failed\n", pa);
-}
-
-/* Runs on the CPU the VMCS is loaded on, interrupts disabled. */
-static void vmx_unload_here(void *arg)
-{
-	struct vmx_vcpu *vmx = arg;
-	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
-
-	if (vmx->cpu != smp_processor_id())
-		return;
-	vmx_vmclear(vmx->vmcs);
-	if (vc->current_vmcs == vmx->vmcs)
-		vc->current_vmcs = NULL;
-	list_del(&vmx->loaded);
-	vmx->launched = false;
-	WRITE_ONCE(vmx->cpu, -1);
-}
-
-/* Before VMXOFF or when this CPU goes away. */
-void vmx_clear_loaded_vmcss(void)
-{
-	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
-	struct vmx_vcpu *vmx, *tmp;
-
-	list_for_each_entry_safe(vmx, tmp, &vc->loaded, loaded)
-		vmx_unload_here(vmx);
-}
-
-/*
- * Host state that differs between CPUs: VM exit loads it from the VMCS,
- * so it must be this CPU's.
- */
-static void vmx_set_host_cpu_state(int cpu)
-{
-	struct desc_ptr idt;
-	unsigned long gs_base;
-
-	vmcs_writel(VMCS_HOST_TR_BASE,
-		    (unsigned long)&get_cpu_entry_area(cpu)->tss.x86_tss);
-	vmcs_writel(VMCS_HOST_GDTR_BASE, (unsigned long)get_current_gdt_ro());
-	vmcs_writel(VMCS_HOST_IA32_SYSENTER_ESP,
-		    (unsigned long)(cpu_entry_stack(cpu) + 1));
-	rdmsrl(MSR_GS_BASE, gs_base);
-	vmcs_writel(VMCS_HOST_GS_BASE, gs_base);
-	store_idt(&idt);
-	vmcs_writel(VMCS_HOST_IDTR_BASE, idt.address);
-}
-
-void vmx_load(struct vmx_vcpu *vmx)
-{
-	int cpu = get_cpu();
-	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
-	int old = READ_ONCE(vmx->cpu);
-
-	if (old == cpu) {
-		if (vc->current_vmcs != vmx->vmcs) {
-			vmx_vmptrld(vmx->vmcs);
-			vc->current_vmcs = vmx->vmcs;
-		}
-		return;
-	}
-	if (old >= 0)
-		smp_call_function_single(old, vmx_unload_here, vmx, 1);
-
-	local_irq_disable();
-	list_add(&vmx->loaded, &vc->loaded);
-	vmx->cpu = cpu;
-	local_irq_enable();
-	vmx_vmptrld(vmx->vmcs);
-	vc->current_vmcs = vmx->vmcs;
-	vmx->launched = false;
-	vmx_set_host_cpu_state(cpu);
-	/* This CPU may hold translations from an earlier stay: drop them. */
-	vmx->flush = true;
-}
-
-void vmx_put(struct vmx_vcpu *vmx)
-{
-	put_cpu();
-}
 
 /* Setup -------------------------------------------------------------- */
 
@@ -309,10 +207,7 @@ static int vmx_alloc_msr_lists(struct vmx_vcpu *vmx)
 
 static void vmx_vcpu_destroy(struct vmx_vcpu *vmx)
 {
-	int cpu = READ_ONCE(vmx->cpu);
-
-	if (cpu >= 0)
-		smp_call_function_single(cpu, vmx_unload_here, vmx, 1);
+	vmx_unload(vmx);
 	if (vmx->vpid)
 		vmx_free_vpid(vmx->vpid);
 	free_page((unsigned long)vmx->guest_msrs);
@@ -370,24 +265,6 @@ void vmx_vcpu_free(struct kvisor_vcpu *vcpu)
 
 /* World switch ---------------------------------------------------------- */
 
-/*
- * VM entry insists that a single-step #DB be pending (BS in the pending
- * debug exceptions) when RFLAGS.TF is set in an STI or MOV SS shadow: TF
- * cannot have been turned on by the instruction that opened the shadow.
- * It does not look at the #DB kvisor injects, so say it there too.
- */
-static void vmx_db_pending_check(struct vmx_vcpu *vmx)
-{
-	if ((vmx->event & (VMX_INTR_TYPE_MASK | VMX_INTR_INFO_VECTOR_MASK)) !=
-	    (VMX_INTR_TYPE_HW_EXCEPTION | X86_TRAP_DB) ||
-	    !(vmx->vcpu.rflags & X86_EFLAGS_TF) ||
-	    !(vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-	      (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS)))
-		return;
-	vmcs_writel(VMCS_GUEST_PENDING_DBG,
-		    vmcs_readl(VMCS_GUEST_PENDING_DBG) | BIT(14));
-}
-
 static void vmx_load_guest(struct vmx_vcpu *vmx)
 {
 	struct kvisor_vcpu *vcpu = &vmx->vcpu;
@@ -407,17 +284,7 @@ static void vmx_load_guest(struct vmx_vcpu *vmx)
 	if (vmx_config.preemption_ticks)
 		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
 			     vmx_config.preemption_ticks);
-	if (vmx->event) {
-		/* Real mode pushes no error codes; VM entry insists. */
-		if (!(vmcs_readl(VMCS_GUEST_CR0) & X86_CR0_PE))
-			vmx->event &= ~VMX_INTR_INFO_ERROR_VALID;
-		vmcs_write32(VMCS_ENTRY_INTR_INFO, vmx->event);
-		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmx->event_err);
-		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, vmx->event_insn_len);
-		vmx_db_pending_check(vmx);
-		vmx->event = 0;
-	}
-	vmx->entry_event = vmcs_read32(VMCS_ENTRY_INTR_INFO);
+	vmx_inject_event(vmx);
 
 	/* Host state that changes with the task or over time. */
 	if (cr3 != vmx->host_cr3)
@@ -455,41 +322,70 @@ static void vmx_save_exit(struct vmx_vcpu *vmx, bool entry_failed)
 	vcpu->rip = vmcs_readl(VMCS_GUEST_RIP);
 	vcpu->rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
 
-	/*
-	 * An exit taken while the CPU delivered an event (an exception whose
-	 * handler's stack was not yet mapped, say) loses that event unless
-	 * it is injected again.
-	 */
-	if (e->idt_vectoring & VMX_INTR_INFO_VALID) {
-		vmx->event = e->idt_vectoring & (VMX_INTR_INFO_VALID |
-			VMX_INTR_INFO_ERROR_VALID | VMX_INTR_TYPE_MASK |
-			VMX_INTR_INFO_VECTOR_MASK);
-		vmx->event_err = e->idt_vectoring_error;
-		vmx->event_insn_len = e->insn_len;
-	}
+	vmx_requeue_event(vmx);
 }
 
 /*
- * One trip into the guest.  External interrupts and NMIs exit the guest
- * (pin-based controls) without being acknowledged, so a pending interrupt
- * is taken by the host as soon as interrupts are enabled again; an NMI,
- * which the exit consumed, is handed to the host's NMI handler by hand.
+ * The host's data segment selectors and LDT: VM exit loads the selectors
+ * from the VMCS (null, see vmx_setup_host_state()) and leaves LDTR null,
+ * so they are saved before entry and put back after the exit.
+ */
+struct vmx_host_segments {
+	u16 ds, es, fs, gs, ldt;
+};
+
+static void vmx_save_host_segments(struct vmx_host_segments *h)
+{
+	savesegment(ds, h->ds);
+	savesegment(es, h->es);
+	savesegment(fs, h->fs);
+	savesegment(gs, h->gs);
+	asm volatile("sldt %0" : "=g" (h->ldt));
+}
+
+static void vmx_restore_host_segments(struct vmx_vcpu *vmx,
+				      const struct vmx_host_segments *h)
+{
+	/* VM exit left null data selectors and a short TSS limit. */
+	if (h->ds)
+		loadsegment(ds, h->ds);
+	if (h->es)
+		loadsegment(es, h->es);
+	/* Reloading a selector reloads the base too: put the real ones back. */
+	if (h->fs) {
+		loadsegment(fs, h->fs);
+		wrmsrl(MSR_FS_BASE, vmx->host_fs_base);
+	}
+	if (h->gs) {
+		load_gs_index(h->gs);
+		wrmsrl(MSR_KERNEL_GS_BASE,
+		       vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
+	}
+	invalidate_tss_limit();
+	/* VM exit also leaves LDTR null and the GDT limit at 0xffff. */
+	if (h->ldt)
+		asm volatile("lldt %0" : : "rm" (h->ldt));
+	load_fixmap_gdt(raw_smp_processor_id());
+}
+
+/*
+ * One trip into the guest: load, enter, restore the host, save the exit.
+ * External interrupts and NMIs exit the guest (pin-based controls)
+ * without being acknowledged, so a pending interrupt is taken by the host
+ * as soon as interrupts are enabled again; an NMI, which the exit
+ * consumed, is handed to the host's NMI handler by hand.
  */
 int vmx_run(struct kvisor_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u16 ds, es, fs, gs, ldt;
+	struct vmx_host_segments segs;
 	unsigned long debugctl;
 	u64 host_xcr0;
 	bool failed;
 	int r;
 
 	vmx_load(vmx);
-	savesegment(ds, ds);
-	savesegment(es, es);
-	savesegment(fs, fs);
-	savesegment(gs, gs);
-	asm volatile("sldt %0" : "=g" (ldt));
+	vmx_save_host_segments(&segs);
 
 	/*
 	 * Checked before the guest state is loaded: an entry called off
@@ -522,26 +418,7 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	kvisor_debug_exit_irqoff(vcpu);
 	vmx->cr2 = read_cr2();
 	kvisor_xcr0_exit(vcpu, host_xcr0);
-	/* VM exit left null data selectors and a short TSS limit. */
-	if (ds)
-		loadsegment(ds, ds);
-	if (es)
-		loadsegment(es, es);
-	/* Reloading a selector reloads the base too: put the real ones back. */
-	if (fs) {
-		loadsegment(fs, fs);
-		wrmsrl(MSR_FS_BASE, vmx->host_fs_base);
-	}
-	if (gs) {
-		load_gs_index(gs);
-		wrmsrl(MSR_KERNEL_GS_BASE,
-		       vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
-	}
-	invalidate_tss_limit();
-	/* VM exit also leaves LDTR null and the GDT limit at 0xffff. */
-	if (ldt)
-		asm volatile("lldt %0" : : "rm" (ldt));
-	load_fixmap_gdt(raw_smp_processor_id());
+	vmx_restore_host_segments(vmx, &segs);
 	vmx_save_exit(vmx, failed);
 	/* An entry that failed its checks leaves the VMCS unlaunched. */
 	if (!failed && !(vmx->exit.reason & EXIT_REASON_FAILED_ENTRY))

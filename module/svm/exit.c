@@ -1,28 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * SVM exits: one table maps the VMCB's exit code to a handler, and each
- * handler turns the exit information into a call to a vendor-neutral
- * handler in exits.c.
+ * SVM exits: one table maps the VMCB's exit code (APM Vol. 2, "SVM
+ * Intercept Exit Codes") to a handler, and each handler turns the exit
+ * information into a call to a vendor-neutral handler in core/.
  *
  * Without NRIPS (QEMU's software emulation has none) the VMCB does not say
  * where the next instruction starts, so the length of the instructions
  * kvisor skips is known here: the encodings without prefixes.
+ * kvisor_skip_insn() moves RIP past them, and owes the single-step trap
+ * the instruction would have raised.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
-#include <linux/percpu.h>
 #include <asm/debugreg.h>
-#include <asm/msr.h>
 #include <asm/trapnr.h>
 
 #include "svm.h"
-
-#define X86_VEC_UD	6
-#define X86_VEC_GP	13
-
 
 static unsigned int svm_insn_len(struct svm_vcpu *svm, unsigned int len)
 {
@@ -43,6 +39,19 @@ static int svm_exit_vintr(struct svm_vcpu *svm)
 	return kvisor_handle_irq_window(&svm->vcpu);
 }
 
+/*
+ * The IRET of an NMI handler: it has not run yet (the exit comes first),
+ * so the NMI stays masked until the guest is seen past it
+ * (svm_save_guest()).
+ */
+static int svm_exit_iret(struct svm_vcpu *svm)
+{
+	svm->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
+	svm->awaiting_iret = true;
+	svm->iret_rip = svm->vcpu.rip;
+	return kvisor_handle_nmi_window(&svm->vcpu);
+}
+
 static int svm_exit_cpuid(struct svm_vcpu *svm)
 {
 	return kvisor_handle_cpuid(&svm->vcpu, svm_insn_len(svm, 2));
@@ -56,7 +65,7 @@ static int svm_exit_hlt(struct svm_vcpu *svm)
 static int svm_exit_invd(struct svm_vcpu *svm)
 {
 	/* Guest caches are the host's: dropping them would lose host data. */
-	svm->vcpu.rip += svm_insn_len(svm, 2);
+	kvisor_skip_insn(&svm->vcpu, svm_insn_len(svm, 2));
 	return 1;
 }
 
@@ -93,89 +102,6 @@ static int svm_exit_shutdown(struct svm_vcpu *svm)
 	return kvisor_handle_shutdown(&svm->vcpu);
 }
 
-/*
- * The VMCB slot of an MSR VMRUN/VMLOAD/VMSAVE switch: the guest reaches
- * these without exits, so only KVM_GET/SET_MSRS come here for them.
- */
-static u64 *svm_msr_slot(struct vmcb_save *s, u32 msr)
-{
-	switch (msr) {
-	case MSR_FS_BASE:		return &s->fs.base;
-	case MSR_GS_BASE:		return &s->gs.base;
-	case MSR_KERNEL_GS_BASE:	return &s->kernel_gs_base;
-	case MSR_STAR:			return &s->star;
-	case MSR_LSTAR:			return &s->lstar;
-	case MSR_CSTAR:			return &s->cstar;
-	case MSR_SYSCALL_MASK:		return &s->sfmask;
-	case MSR_IA32_SYSENTER_CS:	return &s->sysenter_cs;
-	case MSR_IA32_SYSENTER_ESP:	return &s->sysenter_esp;
-	case MSR_IA32_SYSENTER_EIP:	return &s->sysenter_eip;
-	default:			return NULL;
-	}
-}
-
-/*
- * EFER and PAT live in the VMCB; EFER.SVME is kvisor's, never the guest's.
- * The guest's TSC is the host's plus the VMCB's offset, which RDTSC
- * applies in hardware.
- */
-int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
-{
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
-	struct vmcb_save *s = &vmcb->save;
-	u64 *slot = svm_msr_slot(s, msr);
-
-	if (slot) {
-		*val = *slot;
-		return 0;
-	}
-	switch (msr) {
-	case MSR_EFER:
-		*val = s->efer & ~KV_EFER_SVME;
-		return 0;
-	case MSR_IA32_CR_PAT:
-		*val = s->g_pat;
-		return 0;
-	case MSR_IA32_TSC:
-		*val = rdtsc() + vmcb->control.tsc_offset;
-		return 0;
-	default:
-		return -ENOENT;
-	}
-}
-
-int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
-{
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
-	struct vmcb_save *s = &vmcb->save;
-	u64 *slot = svm_msr_slot(s, msr);
-
-	if (slot) {
-		/* SYSENTER_CS is 32 bits wide, as in the VMCS. */
-		if (msr == MSR_IA32_SYSENTER_CS)
-			val = (u32)val;
-		*slot = val;
-		return 0;
-	}
-	switch (msr) {
-	case MSR_IA32_TSC:
-		vmcb->control.tsc_offset = val - rdtsc();
-		return 0;
-	case MSR_EFER:
-		if (val & ~KVISOR_EFER_GUEST_BITS)
-			return -EINVAL;
-		/* LMA is the CPU's to set: keep its value. */
-		s->efer = (val & ~EFER_LMA) | (s->efer & EFER_LMA) |
-			  KV_EFER_SVME;
-		return 0;
-	case MSR_IA32_CR_PAT:
-		s->g_pat = val;
-		return 0;
-	default:
-		return -ENOENT;
-	}
-}
-
 static int svm_exit_msr(struct svm_vcpu *svm)
 {
 	return kvisor_handle_msr(&svm->vcpu, svm->vmcb->control.exit_info_1,
@@ -190,7 +116,7 @@ static int svm_exit_xsetbv(struct svm_vcpu *svm)
 /* kvisor offers no nested SVM: the SVM instructions do not exist. */
 static int svm_exit_ud(struct svm_vcpu *svm)
 {
-	svm_queue_exception(&svm->vcpu, X86_VEC_UD, false, 0);
+	svm_queue_exception(&svm->vcpu, X86_TRAP_UD, false, 0);
 	return 1;
 }
 
@@ -246,25 +172,17 @@ static int svm_exit_swint(struct svm_vcpu *svm)
 	if (insn[0] != 0xcd)
 		return kvisor_handle_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_EMULATION, vcpu->rip, insn[0]);
+	/*
+	 * The INT n is not completed here but delivered at the next entry,
+	 * as the software interrupt it is, which pushes RIP as the return
+	 * address: RIP moves past it by hand.  Delivery clears TF, so no
+	 * single-step trap is owed; kvisor_skip_insn() would queue a #DB
+	 * that replaces the interrupt.
+	 */
 	vcpu->rip += 2;
 	svm->event = SVM_EVT_VALID | SVM_EVT_TYPE_SOFT_INTR | insn[1];
 	svm->event_err = 0;
 	return 1;
-}
-
-/* The effective DR7, and #BP interception for KVM_GUESTDBG_USE_SW_BP. */
-void svm_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp)
-{
-	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
-
-	to_svm(vcpu)->vmcb->save.dr7 = dr7;
-	if (intercept_bp) {
-		c->intercept_exceptions |= BIT(X86_TRAP_BP);
-		c->intercept_misc1 |= SVM_INTERCEPT1_INTN;
-	} else {
-		c->intercept_exceptions &= ~BIT(X86_TRAP_BP);
-		c->intercept_misc1 &= ~SVM_INTERCEPT1_INTN;
-	}
 }
 
 static int svm_exit_ac(struct svm_vcpu *svm)

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SVM events: exceptions, external interrupts and NMIs put into the
+ * VMCB's EVENTINJ field (APM Vol. 2, "Event Injection"), an event cut
+ * short by an exit injected again from EXITINTINFO, when the guest can
+ * take an interrupt or NMI (the interrupt shadow, and the NMI blocking
+ * SVM does not show), the virtual-interrupt trick that stands in for an
+ * interrupt window (APM Vol. 2, "Interrupt and Local APIC Support"), and
+ * the event state of KVM_GET/SET_VCPU_EVENTS.
+ */
+#include <asm/processor-flags.h>
+#include <asm/trapnr.h>
+
+#include "svm.h"
+
+void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
+			 bool has_error, u32 error)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->event = SVM_EVT_VALID | SVM_EVT_TYPE_EXCEPTION |
+		     (vector & SVM_EVT_VECTOR_MASK) |
+		     (has_error ? SVM_EVT_ERROR_VALID : 0);
+	svm->event_err = error;
+}
+
+/*
+ * An event cut short by the exit.  INTn, INT3 and INTO are not injected
+ * again: RIP still points at the instruction, which raises them anew when
+ * the guest resumes (without NRIPS kvisor could not inject them with the
+ * right return address anyway).
+ */
+static bool svm_must_reinject(u32 info)
+{
+	u32 type = info & SVM_EVT_TYPE_MASK, vector = info & SVM_EVT_VECTOR_MASK;
+
+	if (!(info & SVM_EVT_VALID) || type == SVM_EVT_TYPE_SOFT_INTR)
+		return false;
+	return !(type == SVM_EVT_TYPE_EXCEPTION &&
+		 (vector == X86_TRAP_BP || vector == X86_TRAP_OF));
+}
+
+/*
+ * Right before VMRUN: the event queued since the last exit goes into the
+ * VMCB's EVENTINJ field, which svm_requeue_event() clears after the exit.
+ */
+void svm_inject_event(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	if (svm->event) {
+		/* Real mode pushes no error codes. */
+		if (!(vmcb->save.cr0 & X86_CR0_PE))
+			svm->event &= ~SVM_EVT_ERROR_VALID;
+		vmcb->control.event_inj = svm->event;
+		vmcb->control.event_inj_err = svm->event_err;
+		svm->event = 0;
+	}
+}
+
+/*
+ * After an exit: EVENTINJ was consumed (or its event is in EXITINTINFO),
+ * and an exit taken while the CPU delivered an event (an exception whose
+ * handler's stack was not yet mapped, say) loses that event unless it is
+ * injected again.
+ */
+void svm_requeue_event(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	vmcb->control.event_inj = 0;
+	if (svm_must_reinject(vmcb->control.exit_int_info)) {
+		svm->event = vmcb->control.exit_int_info;
+		svm->event_err = vmcb->control.exit_int_info_err;
+	}
+}
+
+/* Is the guest still in the shadow of an STI or MOV SS it executed? */
+bool svm_in_shadow(struct svm_vcpu *svm)
+{
+	/* A handler that moved RIP past the instruction ended the shadow. */
+	return (svm->vmcb->control.int_state & SVM_INT_STATE_SHADOW) &&
+	       svm->vcpu.rip == svm->vmcb->save.rip;
+}
+
+bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	return (vcpu->rflags & X86_EFLAGS_IF) && !svm_in_shadow(svm) &&
+	       !svm->event;
+}
+
+void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector)
+{
+	to_svm(vcpu)->event = SVM_EVT_VALID | SVM_EVT_TYPE_INTR | vector;
+}
+
+/*
+ * SVM has no "interrupt window" exit as such: post a virtual interrupt
+ * (V_IRQ) and intercept its delivery (VINTR), which happens exactly when
+ * the guest could take an interrupt.
+ */
+void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	u32 bits = SVM_INT_V_IRQ | SVM_INT_V_INTR_PRIO | SVM_INT_V_IGN_TPR;
+
+	if (on) {
+		c->int_ctl |= bits;
+		c->intercept_misc1 |= SVM_INTERCEPT1_VINTR;
+	} else {
+		c->int_ctl &= ~bits;
+		c->intercept_misc1 &= ~SVM_INTERCEPT1_VINTR;
+	}
+}
+
+/*
+ * NMIs.  The CPU blocks further NMIs from the delivery of one to the IRET
+ * of its handler, but SVM (without vNMI) does not show that state: kvisor
+ * records it at injection and intercepts IRET to see it end.  The IRET
+ * exit comes before the IRET runs, so the NMI stays masked until the
+ * guest is seen past it.
+ */
+bool svm_nmi_allowed(struct kvisor_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	return !svm->nmi_masked && !svm_in_shadow(svm) && !svm->event;
+}
+
+void svm_inject_nmi(struct kvisor_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->event = SVM_EVT_VALID | SVM_EVT_TYPE_NMI | X86_TRAP_NMI;
+	svm->nmi_masked = true;
+	svm->vmcb->control.intercept_misc1 |= SVM_INTERCEPT1_IRET;
+}
+
+/*
+ * While masked, the IRET intercept is the window.  Once the IRET exited
+ * but has not run, any exit after it will do: an interrupt window, since
+ * a handler's IRET usually sets IF again.
+ */
+void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
+{
+	if (on && to_svm(vcpu)->awaiting_iret)
+		svm_set_irq_window(vcpu, true);
+}
+
+/* SVM has one shadow bit for both STI and MOV SS: KVM reports both. */
+void svm_get_event_state(struct kvisor_vcpu *vcpu,
+			 struct kvisor_event_state *st)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	st->event = svm->event;
+	st->error = svm->event_err;
+	st->shadow = svm_in_shadow(svm) ?
+		     KVM_X86_SHADOW_INT_MOV_SS | KVM_X86_SHADOW_INT_STI : 0;
+	st->nmi_masked = svm->nmi_masked;
+}
+
+void svm_set_event_state(struct kvisor_vcpu *vcpu,
+			 const struct kvisor_event_state *st)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+
+	svm->event = st->event;
+	svm->event_err = st->error;
+	/* The shadow holds while RIP stays where it is now (svm_in_shadow). */
+	vmcb->save.rip = vcpu->rip;
+	if (st->shadow)
+		vmcb->control.int_state |= SVM_INT_STATE_SHADOW;
+	else
+		vmcb->control.int_state &= ~SVM_INT_STATE_SHADOW;
+	svm->nmi_masked = st->nmi_masked;
+	svm->awaiting_iret = false;
+	if (st->nmi_masked)
+		vmcb->control.intercept_misc1 |= SVM_INTERCEPT1_IRET;
+	else
+		vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
+}
