@@ -93,6 +93,25 @@ static int kvisor_irq_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(kvisor_irq);
 
+/*
+ * The VM's guest memory: its slots and how many nested mappings of each
+ * size it has now (huge ones come from THP and hugetlbfs, mm/fault.c).
+ */
+static int kvisor_memory_show(struct seq_file *m, void *unused)
+{
+	struct kvisor_vm *vm = m->private;
+	unsigned long leaves[KVISOR_MAX_MAP_LEVEL];
+	int nr = READ_ONCE(vm->nr_memslots);
+
+	spin_lock(&vm->tdp.lock);
+	memcpy(leaves, vm->tdp.nr_leaves, sizeof(leaves));
+	spin_unlock(&vm->tdp.lock);
+	seq_printf(m, "slots %d\nmapped 4K %lu\nmapped 2M %lu\nmapped 1G %lu\n",
+		   nr, leaves[0], leaves[1], leaves[2]);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvisor_memory);
+
 void kvisor_debugfs_vm_init(struct kvisor_vm *vm)
 {
 	char name[48];
@@ -102,6 +121,8 @@ void kvisor_debugfs_vm_init(struct kvisor_vm *vm)
 	snprintf(name, sizeof(name), "vm-%d-%d", task_pid_nr(current),
 		 atomic_inc_return(&kvisor_vm_seq));
 	vm->debugfs = debugfs_create_dir(name, kvisor_debugfs_root);
+	debugfs_create_file("memory", 0444, vm->debugfs, vm,
+			    &kvisor_memory_fops);
 }
 
 /*

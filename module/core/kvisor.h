@@ -36,9 +36,14 @@ struct kvisor_io_bus;
  * @mm:		the address space of the process that created the VM; the
  *		ABI allows VM ioctls only from it (others get -EIO)
  * @lock:	serializes vCPU creation
- * @slots_lock:	protects @slots, the pinned pages and the dirty bitmaps
- *		against the nested page fault path, which runs on vCPU
- *		threads
+ * @slots_lock:	serializes slot changes, dirty logging and the nested
+ *		page fault path, which runs on vCPU threads (mm/mm.h)
+ * @slot_ids:	the slots by number, under @slots_lock
+ * @memslots:	the slots by guest frame range (a maple tree, RCU-safe;
+ *		the slots it points to live until @srcu's readers are done)
+ * @nr_memslots: how many, under @slots_lock
+ * @srcu:	readers of @memslots that cannot take @slots_lock
+ * @mmu_notifier: on @mm, keeps the nested tables coherent (mm/notifier.c)
  * @dirty_log_manual: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's flags, under
  *		@slots_lock
  * @vcpus:	created vCPUs, published under @lock
@@ -52,16 +57,22 @@ struct kvisor_io_bus;
  * @buses:	in-kernel devices on port I/O and MMIO (RCU)
  * @irqfds, @ioeventfds: eventfd.c's lists, under @irq_lock
  * @nr_ioapic_pins: split irqchip: GSIs below it belong to userspace's IOAPIC
- * @remote_tlb_flush: flushes of every vCPU's translations, for statistics
+ * @remote_tlb_flush, @remote_tlb_flush_requests: KVM's statistics: every
+ *		flush of the vCPUs' translations, and those that had to
+ *		interrupt a vCPU in the guest (mm/tdp.c)
  */
 struct kvisor_vm {
 	struct kref refs;
 	struct mm_struct *mm;
 	/* vCPU creation: @vcpus, @nr_vcpus, and settings made before it */
 	struct mutex lock;
-	/* @slots, their pages and dirty bitmaps, @dirty_log_manual */
+	/* @slot_ids, @memslots, dirty bitmaps, @dirty_log_manual, faults */
 	struct mutex slots_lock;
-	struct kvisor_memslot slots[KVISOR_MAX_MEMSLOTS];
+	struct xarray slot_ids;
+	struct maple_tree memslots;
+	int nr_memslots;
+	struct srcu_struct srcu;
+	struct mmu_notifier mmu_notifier;
 	u64 dirty_log_manual;
 	struct kvisor_tdp tdp;
 	struct kvisor_vcpu *vcpus[KVISOR_MAX_VCPUS];
@@ -82,7 +93,8 @@ struct kvisor_vm {
 	struct list_head resamplers;
 	struct list_head ioeventfds;
 	u32 nr_ioapic_pins;
-	u64 remote_tlb_flush;
+	atomic_long_t remote_tlb_flush;
+	atomic_long_t remote_tlb_flush_requests;
 	pid_t creator;		/* thread ID, for the statistics' name */
 	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID, 0 until set */
 	u32 bsp_id;		/* KVM_SET_BOOT_CPU_ID */

@@ -61,8 +61,8 @@ static const struct kvisor_vcpu_stat kvisor_vcpu_stats[] = {
 };
 
 /*
- * Every remote flush kvisor requests is also carried out (mm/tdp.c), so
- * KVM's pair of counters reads the same here.
+ * As KVM counts them: every request to flush the vCPUs' translations,
+ * and the flushes that had to interrupt a vCPU in the guest (mm/tdp.c).
  */
 static const char *const kvisor_vm_stats[] = {
 	"remote_tlb_flush",
@@ -99,8 +99,8 @@ static void kvisor_stats_fill(struct kvisor_stats_file *sf, u64 *data)
 	int i, class;
 
 	if (!vcpu) {
-		data[0] = READ_ONCE(sf->vm->remote_tlb_flush);
-		data[1] = data[0];
+		data[0] = atomic_long_read(&sf->vm->remote_tlb_flush);
+		data[1] = atomic_long_read(&sf->vm->remote_tlb_flush_requests);
 		return;
 	}
 	for (i = 0; i < ARRAY_SIZE(kvisor_vcpu_stats); i++) {

@@ -48,12 +48,16 @@ struct kvisor_cpu_caps {
 /*
  * The two-dimensional paging core (mm/tdp.c) builds 4-level tables of 512
  * 8-byte entries for both NPT and EPT; only the bits of an entry differ,
- * and the backend supplies them.
+ * and the backend supplies them.  @leaf maps a 4K page at level 1, or a
+ * 2M (level 2) or 1G (level 3) page with @huge set, up to @max_level,
+ * the largest the CPU walks.
  */
 struct kvisor_tdp_format {
 	u64 (*table)(phys_addr_t table);	/* entry pointing to a table */
-	u64 (*leaf)(phys_addr_t page, bool writable);	/* 4K mapping */
+	u64 (*leaf)(phys_addr_t page, bool writable, int level);
 	bool (*present)(u64 pte);
+	u64 huge;		/* the page-size bit of a level 2 or 3 leaf */
+	int max_level;		/* set by the backend's probe: 1, 2 or 3 */
 };
 
 /*

@@ -97,7 +97,8 @@ static void kvisor_vm_free(struct kref *kref)
 	kvisor_debugfs_vm_exit(vm);
 	/* Nothing may inject into the vCPUs (irqfds, the PIT) as they go. */
 	kvisor_irq_vm_destroy(vm);
-	/* Slots first: releasing one flags every vCPU for a TLB flush. */
+	/* No notifier callback may walk the slots or tables any more. */
+	kvisor_mmu_notifier_unregister(vm);
 	kvisor_free_memslots(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvisor_ops->vcpu_free(vm->vcpus[i]);
@@ -348,6 +349,8 @@ int kvisor_create_vm(unsigned long type)
 		goto put_hw;
 	if (kvisor_tdp_init(&vm->tdp))
 		goto free_vm;
+	if (kvisor_memslots_init(vm))
+		goto free_tdp;
 	kref_init(&vm->refs);
 	mutex_init(&vm->lock);
 	mutex_init(&vm->slots_lock);
@@ -361,6 +364,12 @@ int kvisor_create_vm(unsigned long type)
 	vm->platform_info_readable = true;	/* KVM's default */
 	kvisor_kvmclock_vm_init(vm);
 	mmgrab(vm->mm);
+	fd = kvisor_mmu_notifier_register(vm);
+	if (fd) {
+		mmdrop(vm->mm);
+		kvisor_free_memslots(vm);
+		goto free_tdp;
+	}
 	kvisor_debugfs_vm_init(vm);
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
@@ -377,8 +386,9 @@ int kvisor_create_vm(unsigned long type)
 	fd_install(fd, file);
 	return fd;
 
-free_vm:
+free_tdp:
 	kvisor_tdp_destroy(&vm->tdp);
+free_vm:
 	kfree(vm);
 put_hw:
 	kvisor_put_hardware();

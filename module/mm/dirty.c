@@ -3,11 +3,13 @@
  * Dirty page logging: KVM_MEM_LOG_DIRTY_PAGES, KVM_GET_DIRTY_LOG and, with
  * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_CLEAR_DIRTY_LOG.
  *
- * A page of a logging slot is mapped read-only in the nested tables until
- * the guest writes it; that write faults, kvisor_map_gfn() sets the page's
- * bit and maps it writable.  Collecting the log (GET, or CLEAR in manual
- * mode) clears bits, makes those pages read-only again and flushes every
- * vCPU's TLB, so the next write is seen again.
+ * A page of a logging slot is mapped read-only, and at 4K, in the nested
+ * tables until the guest writes it; that write faults, kvisor_map_gfn()
+ * sets the page's bit and maps it writable.  Collecting the log (GET, or
+ * CLEAR in manual mode) clears bits, makes those pages read-only again
+ * and flushes every vCPU's TLB, so the next write is seen again.  Runs of
+ * set bits are protected with one walk each, not one per page, and a
+ * fatal signal ends a long CLEAR early.
  *
  * Everything here runs under vm->slots_lock, as does the fault path, so a
  * bit is never set between the moment it is read and the moment its page
@@ -16,13 +18,13 @@
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "core/kvisor.h"
 
-/* KVM's x86 numbers: slots users may name, and address spaces (SMM). */
-#define KVISOR_USER_MEM_SLOTS	(SHRT_MAX - 3)
+/* KVM's x86 number of address spaces (the second is SMM's). */
 #define KVISOR_ADDRESS_SPACES	2
 
 #define KVISOR_DIRTY_LOG_MANUAL_CAPS	(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | \
@@ -71,18 +73,23 @@ void kvisor_mark_dirty(struct kvisor_memslot *s, u64 gfn)
 		set_bit(gfn - s->base_gfn, s->dirty_bitmap);
 }
 
-/* Write-protect the pages of @mask, the bits of the slot's page @first on. */
+/*
+ * Write-protect the pages of @mask, the bits of the slot's page @first
+ * on: one range walk for each run of set bits.
+ */
 static void kvisor_dirty_protect(struct kvisor_vm *vm,
 				 struct kvisor_memslot *s, u64 first,
-				 unsigned long mask)
+				 unsigned long mask, struct kvisor_tdp_zap *z)
 {
 	while (mask) {
 		unsigned int bit = __ffs(mask);
+		unsigned long rest = ~(mask >> bit);
+		/* Zeros shift in at the top: all ones only for a full word. */
+		unsigned int len = rest ? __ffs(rest) : BITS_PER_LONG;
+		u64 gfn = s->base_gfn + first + bit;
 
-		mask &= mask - 1;
-		kvisor_tdp_write_protect(&vm->tdp,
-					 (s->base_gfn + first + bit) << PAGE_SHIFT,
-					 PAGE_SIZE);
+		kvisor_tdp_write_protect(&vm->tdp, gfn, gfn + len, z);
+		mask &= ~(GENMASK(bit + len - 1, bit));
 	}
 }
 
@@ -96,13 +103,13 @@ static int kvisor_dirty_slot(struct kvisor_vm *vm, u32 slot,
 	u16 as_id = slot >> 16, id = (u16)slot;
 	struct kvisor_memslot *s;
 
-	if (as_id >= KVISOR_ADDRESS_SPACES || id >= KVISOR_USER_MEM_SLOTS)
+	if (as_id >= KVISOR_ADDRESS_SPACES || id >= KVISOR_MAX_MEMSLOTS)
 		return -EINVAL;
 	/* kvisor has no SMM, so its address space 1 holds no slot. */
-	if (as_id || id >= KVISOR_MAX_MEMSLOTS)
+	if (as_id)
 		return -ENOENT;
-	s = &vm->slots[id];
-	if (!s->npages || !s->dirty_bitmap)
+	s = kvisor_slot_by_id(vm, id);
+	if (!s || !s->dirty_bitmap)
 		return -ENOENT;
 	*out = s;
 	return 0;
@@ -117,7 +124,7 @@ static int kvisor_get_dirty_log(struct kvisor_vm *vm, struct kvm_dirty_log *log)
 {
 	struct kvisor_memslot *s;
 	unsigned long *buf, n, i;
-	bool flush = false;
+	struct kvisor_tdp_zap z;
 	int r;
 
 	mutex_lock(&vm->slots_lock);
@@ -126,18 +133,18 @@ static int kvisor_get_dirty_log(struct kvisor_vm *vm, struct kvm_dirty_log *log)
 		goto out;
 	n = kvisor_dirty_bitmap_bytes(s);
 	buf = s->dirty_bitmap;
+	kvisor_tdp_zap_init(&z);
 	if (!(vm->dirty_log_manual & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)) {
 		buf = kvisor_dirty_buffer(s);
 		for (i = 0; i < n / sizeof(long); i++) {
 			buf[i] = xchg(&s->dirty_bitmap[i], 0);
 			if (!buf[i])
 				continue;
-			kvisor_dirty_protect(vm, s, i * BITS_PER_LONG, buf[i]);
-			flush = true;
+			kvisor_dirty_protect(vm, s, i * BITS_PER_LONG, buf[i],
+					     &z);
 		}
 	}
-	if (flush)
-		kvisor_flush_guest_tlbs(vm);
+	kvisor_tdp_zap_finish(vm, &z);
 	if (copy_to_user(log->dirty_bitmap, buf, n))
 		r = -EFAULT;
 out:
@@ -155,7 +162,7 @@ static int kvisor_clear_dirty_log(struct kvisor_vm *vm,
 {
 	struct kvisor_memslot *s;
 	unsigned long *buf, i, words;
-	bool flush = false;
+	struct kvisor_tdp_zap z;
 	int r;
 
 	/* -EINVAL before the slot's -ENOENT, as in KVM */
@@ -176,23 +183,27 @@ static int kvisor_clear_dirty_log(struct kvisor_vm *vm,
 	r = -EFAULT;
 	if (copy_from_user(buf, log->dirty_bitmap, words * sizeof(long)))
 		goto out;
+	kvisor_tdp_zap_init(&z);
+	r = 0;
 	for (i = 0; i < words; i++) {
 		unsigned long idx = log->first_page / BITS_PER_LONG + i;
 		unsigned long mask = buf[i];
 
+		/* Bits cleared so far stay cleared, and protected. */
+		if (fatal_signal_pending(current)) {
+			r = -EINTR;
+			break;
+		}
 		if (!mask)
 			continue;
 		/* Bits past the slot's end are never set, so never cleared. */
 		mask &= atomic_long_fetch_andnot(mask,
 				(atomic_long_t *)&s->dirty_bitmap[idx]);
-		if (mask) {
-			kvisor_dirty_protect(vm, s, idx * BITS_PER_LONG, mask);
-			flush = true;
-		}
+		if (mask)
+			kvisor_dirty_protect(vm, s, idx * BITS_PER_LONG, mask,
+					     &z);
 	}
-	if (flush)
-		kvisor_flush_guest_tlbs(vm);
-	r = 0;
+	kvisor_tdp_zap_finish(vm, &z);
 out:
 	mutex_unlock(&vm->slots_lock);
 	return r;

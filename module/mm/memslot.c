@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Guest memory: the slots userspace declares with KVM_SET_USER_MEMORY_REGION,
- * and the host pages behind them.
+ * and access to guest memory through them.
  *
- * Nested page tables are built lazily.  The first guest access to a frame
- * faults (a nested page fault or EPT violation); kvisor_map_gfn() then pins
- * the page of the userspace mapping behind the frame and maps it in the
- * nested tables.  A pinned page stays pinned, and mapped, until its slot is
- * deleted or moved or the VM dies; only then is it unmapped, every CPU made
- * to leave guest mode (so no stale translation can still be in use), and
- * the page released.
+ * A slot only says where guest memory lies in the VMM's address space:
+ * kvisor keeps no per-page state and holds no page.  The nested tables are
+ * filled lazily by fault.c, and emptied when the host changes the VMM's
+ * mappings (notifier.c) or when a slot goes away or moves, here.
+ *
+ * Slots are found by number in an xarray and by guest frame in a maple
+ * tree of their ranges, both O(log n): QEMU's DIMMs, virtio-mem and vhost
+ * use many slots, and KVM offers 32764.  The maple tree is read under RCU
+ * without slots_lock by the MMU notifier (under vm->srcu), so a slot that
+ * leaves the tree is freed only after synchronize_srcu().
  *
  * Two slot flags change how a page is mapped.  A KVM_MEM_READONLY slot is
  * never mapped writable: a guest write to it faults, and is then emulated
@@ -19,77 +22,114 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/io.h>
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/smp.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 
 #include "core/kvisor.h"
 
 /* KVM's limit on one slot, which keeps page counts within 31 bits. */
 #define KVISOR_MAX_SLOT_PAGES	((1ULL << 31) - 1)
 
-struct kvisor_memslot *kvisor_find_slot(struct kvisor_vm *vm, u64 gfn)
+int kvisor_memslots_init(struct kvisor_vm *vm)
 {
-	int i;
+	int r = init_srcu_struct(&vm->srcu);
 
-	lockdep_assert_held(&vm->slots_lock);
-	for (i = 0; i < KVISOR_MAX_MEMSLOTS; i++) {
-		struct kvisor_memslot *s = &vm->slots[i];
-
-		if (s->npages && gfn >= s->base_gfn &&
-		    gfn < s->base_gfn + s->npages)
-			return s;
-	}
-	return NULL;
+	if (r)
+		return r;
+	xa_init(&vm->slot_ids);
+	mt_init_flags(&vm->memslots, MT_FLAGS_USE_RCU);
+	return 0;
 }
 
-static bool kvisor_slot_overlaps(struct kvisor_vm *vm, int id, u64 base,
+/* The slot holding @gfn; slots_lock or vm->srcu held. */
+struct kvisor_memslot *kvisor_find_slot(struct kvisor_vm *vm, u64 gfn)
+{
+	return mtree_load(&vm->memslots, gfn);
+}
+
+struct kvisor_memslot *kvisor_slot_by_id(struct kvisor_vm *vm, u16 id)
+{
+	lockdep_assert_held(&vm->slots_lock);
+	return xa_load(&vm->slot_ids, id);
+}
+
+/* Whether [@base, @base + @npages) meets a slot other than @self. */
+static bool kvisor_slot_overlaps(struct kvisor_vm *vm,
+				 struct kvisor_memslot *self, u64 base,
 				 u64 npages)
 {
-	int i;
+	unsigned long gfn = base;
+	struct kvisor_memslot *s;
 
-	for (i = 0; i < KVISOR_MAX_MEMSLOTS; i++) {
-		struct kvisor_memslot *s = &vm->slots[i];
-
-		if (i != id && s->npages && base < s->base_gfn + s->npages &&
-		    s->base_gfn < base + npages)
+	mt_for_each(&vm->memslots, s, gfn, base + npages - 1)
+		if (s != self)
 			return true;
-	}
 	return false;
 }
 
-/* Unmap a slot from the nested tables and release its pages. */
-static void kvisor_slot_release(struct kvisor_vm *vm, struct kvisor_memslot *s)
+/*
+ * Take @old's range out of the maple tree and put @new's in (either may
+ * be NULL), then wait until no notifier can still see @old.  The caller
+ * frees @old after that.  Storing first can only fail for memory, and
+ * leaves the tree as it was.
+ */
+static int kvisor_slots_replace(struct kvisor_vm *vm,
+				struct kvisor_memslot *old,
+				struct kvisor_memslot *new)
 {
-	unsigned long pinned = 0;
-	u64 i;
+	int r;
 
-	kvisor_tdp_unmap_range(&vm->tdp, s->base_gfn << PAGE_SHIFT,
-			       s->npages << PAGE_SHIFT);
-	kvisor_flush_guest_tlbs(vm);
+	if (new) {
+		r = mtree_store_range(&vm->memslots, new->base_gfn,
+				      new->base_gfn + new->npages - 1, new,
+				      GFP_KERNEL_ACCOUNT);
+		if (r)
+			return r;
+		vm->nr_memslots++;
+	}
+	if (old) {
+		/* Only where @new did not overwrite it already. */
+		unsigned long gfn = old->base_gfn;
+		struct kvisor_memslot *s;
 
-	for (i = 0; i < s->npages; i++) {
-		if (s->pages[i]) {
-			unpin_user_page(s->pages[i]);
-			pinned++;
+		mt_for_each(&vm->memslots, s, gfn,
+			    old->base_gfn + old->npages - 1) {
+			if (s == old)
+				mtree_erase(&vm->memslots, gfn - 1);
 		}
+		vm->nr_memslots--;
+		synchronize_srcu_expedited(&vm->srcu);
 	}
-	/* Give the pages back to the owner's locked-memory count, if alive. */
-	if (pinned && mmget_not_zero(vm->mm)) {
-		account_locked_vm(vm->mm, pinned, false);
-		mmput(vm->mm);
-	}
-	vfree(s->pages);
-	kvisor_dirty_bitmap_free(s);
-	memset(s, 0, sizeof(*s));
+	return 0;
 }
 
-static int kvisor_check_region(const struct kvm_userspace_memory_region *mr)
+/*
+ * Remove @s's mappings from the nested tables and make every vCPU flush.
+ * After that, no guest access can reach the memory through @s.
+ */
+static void kvisor_slot_unmap(struct kvisor_vm *vm, struct kvisor_memslot *s)
 {
+	struct kvisor_tdp_zap z;
+
+	kvisor_tdp_zap_init(&z);
+	kvisor_tdp_zap(&vm->tdp, s->base_gfn, s->base_gfn + s->npages, &z,
+		       true);
+	kvisor_tdp_zap_finish(vm, &z);
+}
+
+static void kvisor_slot_free(struct kvisor_memslot *s)
+{
+	kvisor_dirty_bitmap_free(s);
+	kfree(s);
+}
+
+static int kvisor_check_region(struct kvisor_vm *vm,
+			       const struct kvm_userspace_memory_region *mr)
+{
+	u64 end_gfn = (mr->guest_phys_addr + mr->memory_size) >> PAGE_SHIFT;
+
 	if (mr->flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
 		return -EINVAL;
 	if ((mr->memory_size | mr->guest_phys_addr | mr->userspace_addr) &
@@ -105,34 +145,103 @@ static int kvisor_check_region(const struct kvm_userspace_memory_region *mr)
 		return -EINVAL;
 	if ((mr->memory_size >> PAGE_SHIFT) > KVISOR_MAX_SLOT_PAGES)
 		return -EINVAL;
+	/* As KVM: nothing beyond what the nested tables can map. */
+	if (mr->memory_size && end_gfn > vm->tdp.max_phys_gfn)
+		return -EINVAL;
 	return 0;
 }
 
 /*
  * A flags-only change, which can only switch dirty logging on or off (KVM
- * refuses to change KVM_MEM_READONLY).  Switched on, the slot's pages are
- * write-protected, unless they all start dirty; switched off, pages stay
- * read-only until their next write fault maps them writable for good.
+ * refuses to change KVM_MEM_READONLY).  Switched on, the slot's mappings
+ * are write-protected at 4K (huge ones are removed, to come back as 4K),
+ * unless they all start dirty; switched off, the slot's mappings go, so
+ * that they come back writable, and huge where the host's pages are.
  */
 static int kvisor_slot_set_flags(struct kvisor_vm *vm,
 				 struct kvisor_memslot *s, u32 flags)
 {
+	struct kvisor_tdp_zap z;
 	int r;
 
 	if (!(flags & KVM_MEM_LOG_DIRTY_PAGES)) {
 		kvisor_dirty_bitmap_free(s);
+		/* The slot refaults with huge mappings where the host has them. */
+		kvisor_slot_unmap(vm, s);
 	} else if (!s->dirty_bitmap) {
 		r = kvisor_dirty_bitmap_alloc(vm, s);
 		if (r)
 			return r;
-		if (!(vm->dirty_log_manual & KVM_DIRTY_LOG_INITIALLY_SET)) {
-			kvisor_tdp_write_protect(&vm->tdp,
-						 s->base_gfn << PAGE_SHIFT,
-						 s->npages << PAGE_SHIFT);
-			kvisor_flush_guest_tlbs(vm);
-		}
+		kvisor_tdp_zap_init(&z);
+		if (vm->dirty_log_manual & KVM_DIRTY_LOG_INITIALLY_SET)
+			kvisor_tdp_zap(&vm->tdp, s->base_gfn,
+				       s->base_gfn + s->npages, &z, true);
+		else
+			kvisor_tdp_write_protect(&vm->tdp, s->base_gfn,
+						 s->base_gfn + s->npages, &z);
+		kvisor_tdp_zap_finish(vm, &z);
 	}
 	s->flags = flags;
+	return 0;
+}
+
+/* Create a slot, or move @old (which it replaces) to a new address. */
+static int kvisor_slot_create(struct kvisor_vm *vm,
+			      const struct kvm_userspace_memory_region *mr,
+			      struct kvisor_memslot *old)
+{
+	struct kvisor_memslot *new;
+	int r;
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return -ENOMEM;
+	new->base_gfn = mr->guest_phys_addr >> PAGE_SHIFT;
+	new->npages = mr->memory_size >> PAGE_SHIFT;
+	new->hva = mr->userspace_addr;
+	new->flags = mr->flags;
+	new->id = (u16)mr->slot;
+	/* A moved slot that keeps logging keeps its log, as in KVM. */
+	if (mr->flags & KVM_MEM_LOG_DIRTY_PAGES) {
+		if (old && old->dirty_bitmap) {
+			new->dirty_bitmap = old->dirty_bitmap;
+		} else if (kvisor_dirty_bitmap_alloc(vm, new)) {
+			kfree(new);
+			return -ENOMEM;
+		}
+	}
+	r = xa_err(xa_store(&vm->slot_ids, new->id, new, GFP_KERNEL_ACCOUNT));
+	if (!r)
+		r = kvisor_slots_replace(vm, old, new);
+	if (r) {
+		if (old)
+			xa_store(&vm->slot_ids, old->id, old, GFP_KERNEL);
+		else
+			xa_erase(&vm->slot_ids, new->id);
+		if (!old || new->dirty_bitmap != old->dirty_bitmap)
+			kvisor_dirty_bitmap_free(new);
+		kfree(new);
+		return r;
+	}
+	/* A move is a delete and a create: the pages fault in again. */
+	if (old) {
+		kvisor_slot_unmap(vm, old);
+		if (old->dirty_bitmap == new->dirty_bitmap)
+			old->dirty_bitmap = NULL;
+		kvisor_slot_free(old);
+	}
+	return 0;
+}
+
+static int kvisor_slot_delete(struct kvisor_vm *vm, struct kvisor_memslot *s)
+{
+	int r = kvisor_slots_replace(vm, s, NULL);
+
+	if (r)
+		return r;
+	xa_erase(&vm->slot_ids, s->id);
+	kvisor_slot_unmap(vm, s);
+	kvisor_slot_free(s);
 	return 0;
 }
 
@@ -144,27 +253,24 @@ static int kvisor_slot_set_flags(struct kvisor_vm *vm,
 int kvisor_set_memory_region(struct kvisor_vm *vm,
 			     const struct kvm_userspace_memory_region *mr)
 {
-	struct kvisor_memslot *s;
 	u64 base = mr->guest_phys_addr >> PAGE_SHIFT;
 	u64 npages = mr->memory_size >> PAGE_SHIFT;
-	struct kvisor_memslot new = {};
+	struct kvisor_memslot *s;
 	int r;
 
-	r = kvisor_check_region(mr);
+	r = kvisor_check_region(vm, mr);
 	if (r)
 		return r;
 
 	mutex_lock(&vm->slots_lock);
-	s = &vm->slots[(u16)mr->slot];
+	s = kvisor_slot_by_id(vm, (u16)mr->slot);
 	r = -EINVAL;
 	if (!npages) {
-		if (s->npages) {
-			kvisor_slot_release(vm, s);
-			r = 0;
-		}
+		if (s)
+			r = kvisor_slot_delete(vm, s);
 		goto out;
 	}
-	if (s->npages) {
+	if (s) {
 		if (mr->userspace_addr != s->hva || npages != s->npages ||
 		    ((mr->flags ^ s->flags) & KVM_MEM_READONLY))
 			goto out;
@@ -175,104 +281,32 @@ int kvisor_set_memory_region(struct kvisor_vm *vm,
 		}
 	}
 	r = -EEXIST;
-	if (kvisor_slot_overlaps(vm, (u16)mr->slot, base, npages))
+	if (kvisor_slot_overlaps(vm, s, base, npages))
 		goto out;
-
-	r = -ENOMEM;
-	new.base_gfn = base;
-	new.npages = npages;
-	new.hva = mr->userspace_addr;
-	new.flags = mr->flags;
-	new.pages = vzalloc(array_size(npages, sizeof(*new.pages)));
-	if (!new.pages)
-		goto out;
-	/* A moved slot that keeps logging keeps its log, as in KVM. */
-	if (mr->flags & KVM_MEM_LOG_DIRTY_PAGES) {
-		if (s->dirty_bitmap) {
-			new.dirty_bitmap = s->dirty_bitmap;
-			s->dirty_bitmap = NULL;
-		} else if (kvisor_dirty_bitmap_alloc(vm, &new)) {
-			vfree(new.pages);
-			goto out;
-		}
-	}
-	/* A move is a delete and a create: the pages are faulted in again. */
-	if (s->npages)
-		kvisor_slot_release(vm, s);
-	*s = new;
-	r = 0;
+	r = kvisor_slot_create(vm, mr, s);
 out:
 	mutex_unlock(&vm->slots_lock);
 	return r;
 }
 
+/* At VM destruction, after the MMU notifier is gone. */
 void kvisor_free_memslots(struct kvisor_vm *vm)
 {
-	int i;
-
-	mutex_lock(&vm->slots_lock);
-	for (i = 0; i < KVISOR_MAX_MEMSLOTS; i++)
-		if (vm->slots[i].npages)
-			kvisor_slot_release(vm, &vm->slots[i]);
-	mutex_unlock(&vm->slots_lock);
-}
-
-/*
- * Pin the page behind @gfn and map it in the nested tables, after a guest
- * access (a write if @write) faulted.  Returns 0, -ENOENT when no slot
- * holds @gfn or it is a write to a read-only slot (the access is MMIO),
- * or -EFAULT when the userspace mapping cannot provide the page, which
- * KVM_RUN reports as -EFAULT just as KVM does.
- */
-int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
-{
-	bool readonly, writable;
 	struct kvisor_memslot *s;
-	struct page *page;
-	u64 idx;
-	int r;
+	unsigned long id;
 
 	mutex_lock(&vm->slots_lock);
-	s = kvisor_find_slot(vm, gfn);
-	r = -ENOENT;
-	readonly = s && (s->flags & KVM_MEM_READONLY);
-	if (!s || (write && readonly))
-		goto out;
-	idx = gfn - s->base_gfn;
-	page = s->pages[idx];
-	if (!page) {
-		/*
-		 * A pinned page cannot be reclaimed: it counts against the
-		 * owner's RLIMIT_MEMLOCK (CAP_IPC_LOCK lifts it), as for any
-		 * long-term pin.  KVM_RUN reports -ENOMEM past the limit.
-		 */
-		r = account_locked_vm(vm->mm, 1, true);
-		if (r)
-			goto out;
-		/* The VM's mm is current's: a VM is only run by its owner. */
-		/* A read-only slot may sit on a read-only mapping. */
-		r = pin_user_pages_fast(s->hva + idx * PAGE_SIZE, 1,
-					(readonly ? 0 : FOLL_WRITE) |
-					FOLL_LONGTERM, &page);
-		if (r != 1) {
-			account_locked_vm(vm->mm, 1, false);
-			pr_warn_ratelimited("gfn %#llx: cannot pin the page at hva %#llx (%d)\n",
-					    gfn, s->hva + idx * PAGE_SIZE, r);
-			r = -EFAULT;
-			goto out;
-		}
-		s->pages[idx] = page;
-	}
-	/* A logging slot's page turns writable once its write is logged. */
-	writable = !readonly && (!s->dirty_bitmap || write ||
-				 test_bit(idx, s->dirty_bitmap));
-	if (write)
-		kvisor_mark_dirty(s, gfn);
-	r = kvisor_tdp_map(&vm->tdp, gfn << PAGE_SHIFT, page_to_phys(page),
-			   writable);
-out:
+	xa_for_each(&vm->slot_ids, id, s)
+		kvisor_slot_free(s);
 	mutex_unlock(&vm->slots_lock);
-	return r;
+	/*
+	 * No reader is left: destroy the tree at once, not through RCU
+	 * callbacks, which would still walk it after the VM is freed.
+	 */
+	mt_clear_in_rcu(&vm->memslots);
+	mtree_destroy(&vm->memslots);
+	xa_destroy(&vm->slot_ids);
+	cleanup_srcu_struct(&vm->srcu);
 }
 
 /*

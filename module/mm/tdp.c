@@ -7,32 +7,57 @@
  * Both are 4-level radix trees of 4K tables holding 512 8-byte entries,
  * indexed by guest-physical address bits 47:39, 38:30, 29:21 and 20:12.
  * They differ only in the bits of an entry, which the backend supplies
- * through struct kvisor_tdp_format.  kvisor maps 4K pages only.
+ * through struct kvisor_tdp_format.  A leaf maps 4K at level 1, and 2M
+ * at level 2 or 1G at level 3 where the host maps the memory that large
+ * (fault.c decides).
  *
- * A mapping is either writable or not: read-only slots, and the pages of a
+ * A mapping is either writable or not: read-only slots, pages the host
+ * gave only for reading (KSM, the zero page), and the pages of a
  * dirty-logging slot not yet written since the log was last read, are
  * mapped read-only, so a guest write faults and kvisor can act on it.
  *
  * The hardware walks these tables while guests run, on any CPU, without
  * taking tdp->lock.  So an entry is only ever written whole (a single
  * aligned 8-byte store), a table is linked into its parent only after it
- * is zeroed, and tables are freed only when the VM is gone.
+ * is zeroed, and a table unlinked by a zap is freed only after every vCPU
+ * was made to leave the guest and flush (kvisor_tdp_zap_finish()).
+ *
+ * Every range walk works in guest frames below tdp->max_phys_gfn (slots
+ * are refused beyond it), skips absent subtrees whole, and gives up the
+ * lock every 1G so that a large range neither wraps nor hogs a CPU.
  */
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <asm/processor.h>
 
 #include "core/kvisor.h"
 
-#define TDP_LEVELS		4
 #define TDP_ENTRIES		512
 #define TDP_ADDR_MASK		GENMASK_ULL(51, 12)
 
-static unsigned int tdp_index(u64 gpa, int level)
+/* Guest frames one entry at @level covers: 1, 512, 512^2, 512^3. */
+static u64 tdp_span(int level)
 {
-	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & (TDP_ENTRIES - 1);
+	return 1ULL << (9 * (level - 1));
+}
+
+static unsigned int tdp_index(u64 gfn, int level)
+{
+	return (gfn >> (9 * (level - 1))) & (TDP_ENTRIES - 1);
+}
+
+static bool tdp_is_leaf(u64 pte, int level)
+{
+	return level == 1 || (pte & kvisor_ops->tdp->huge);
+}
+
+static u64 *tdp_table_of(u64 pte)
+{
+	return phys_to_virt(pte & TDP_ADDR_MASK);
 }
 
 static u64 *tdp_alloc_table(struct kvisor_tdp *tdp)
@@ -48,8 +73,12 @@ static u64 *tdp_alloc_table(struct kvisor_tdp *tdp)
 
 int kvisor_tdp_init(struct kvisor_tdp *tdp)
 {
+	/* The tables map 48 bits; the CPU's physical address width may be less. */
+	u64 bits = min_t(u64, boot_cpu_data.x86_phys_bits, 48);
+
 	spin_lock_init(&tdp->lock);
 	INIT_LIST_HEAD(&tdp->pages);
+	tdp->max_phys_gfn = 1ULL << (bits - PAGE_SHIFT);
 	tdp->root = tdp_alloc_table(tdp);
 	return tdp->root ? 0 : -ENOMEM;
 }
@@ -65,99 +94,196 @@ void kvisor_tdp_destroy(struct kvisor_tdp *tdp)
 	tdp->root = NULL;
 }
 
+static void tdp_count(struct kvisor_tdp *tdp, int level, long n)
+{
+	tdp->nr_leaves[level - 1] += n;
+}
+
 /*
- * Find the last-level table for @gpa, creating the tables on the way when
- * @create is set.  Called with tdp->lock held.
+ * Map @gfn to @hpa with a leaf at @level, creating the tables above it.
+ * A huge leaf in the way of a smaller one is replaced by a table (the
+ * host split what it maps); a table in the way of a huge leaf makes the
+ * mapping 4K instead, since its entries may still be in use.  Called by
+ * fault.c with tdp->lock held; -ENOMEM when a table cannot be had.
  */
-static u64 *tdp_walk(struct kvisor_tdp *tdp, u64 gpa, bool create)
+int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gfn, phys_addr_t hpa,
+		   bool writable, int level)
 {
 	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
-	u64 *table = tdp->root;
-	int level;
+	u64 *table = tdp->root, *entry, pte;
+	int l;
 
-	for (level = TDP_LEVELS; level > 1; level--) {
-		u64 *entry = &table[tdp_index(gpa, level)];
+	lockdep_assert_held(&tdp->lock);
+	for (l = KVISOR_TDP_LEVELS; l > level; l--) {
+		entry = &table[tdp_index(gfn, l)];
+		pte = READ_ONCE(*entry);
+		if (f->present(pte) && tdp_is_leaf(pte, l)) {
+			WRITE_ONCE(*entry, 0);
+			tdp_count(tdp, l, -1);
+			pte = 0;
+		}
+		if (!f->present(pte)) {
+			u64 *next = tdp_alloc_table(tdp);
 
-		if (!f->present(READ_ONCE(*entry))) {
-			u64 *next;
-
-			if (!create)
-				return NULL;
-			next = tdp_alloc_table(tdp);
 			if (!next)
-				return NULL;
+				return -ENOMEM;
 			WRITE_ONCE(*entry, f->table(virt_to_phys(next)));
+			table = next;
+			continue;
 		}
-		table = phys_to_virt(READ_ONCE(*entry) & TDP_ADDR_MASK);
+		table = tdp_table_of(pte);
 	}
-	return table;
-}
-
-int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gpa, phys_addr_t hpa,
-		   bool writable)
-{
-	u64 *table;
-
-	spin_lock(&tdp->lock);
-	table = tdp_walk(tdp, gpa, true);
-	if (table)
-		WRITE_ONCE(table[tdp_index(gpa, 1)],
-			   kvisor_ops->tdp->leaf(hpa, writable));
-	spin_unlock(&tdp->lock);
-	return table ? 0 : -ENOMEM;
-}
-
-/*
- * Clear the 4K mappings of [@gpa, @gpa + @size).  The tables themselves
- * stay: they cost little and the range is likely to be mapped again.
- * The caller flushes the guests' TLBs.
- */
-void kvisor_tdp_unmap_range(struct kvisor_tdp *tdp, u64 gpa, u64 size)
-{
-	u64 end = gpa + size;
-
-	spin_lock(&tdp->lock);
-	while (gpa < end) {
-		u64 *table = tdp_walk(tdp, gpa, false);
-		u64 next = (gpa | (SZ_2M - 1)) + 1;
-
-		if (table) {
-			for (; gpa < end && gpa < next; gpa += PAGE_SIZE)
-				WRITE_ONCE(table[tdp_index(gpa, 1)], 0);
-		}
-		gpa = next;
-		cond_resched_lock(&tdp->lock);
+	entry = &table[tdp_index(gfn, level)];
+	pte = READ_ONCE(*entry);
+	if (level > 1 && f->present(pte) && !tdp_is_leaf(pte, level)) {
+		hpa += (gfn & (tdp_span(level) - 1)) << PAGE_SHIFT;
+		return kvisor_tdp_map(tdp, gfn, hpa & PAGE_MASK, writable, 1);
 	}
-	spin_unlock(&tdp->lock);
+	if (!f->present(pte))
+		tdp_count(tdp, level, 1);
+	WRITE_ONCE(*entry, f->leaf(hpa, writable, level));
+	return 0;
 }
 
-/*
- * Make the 4K mappings present in [@gpa, @gpa + @size) read-only, so that
- * the next guest write to each faults.  The caller flushes the guests'
- * TLBs, which may still hold the writable translations.
- */
-void kvisor_tdp_write_protect(struct kvisor_tdp *tdp, u64 gpa, u64 size)
+enum tdp_op { TDP_ZAP, TDP_WRITE_PROTECT, TDP_YOUNG };
+
+struct tdp_walk {
+	struct kvisor_tdp *tdp;
+	enum tdp_op op;
+	u64 start, end;			/* guest frames, end exclusive */
+	struct kvisor_tdp_zap *z;
+	bool found;			/* TDP_YOUNG: a mapping is there */
+};
+
+static void tdp_leaf_op(struct tdp_walk *w, u64 *entry, u64 pte, int level)
 {
 	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
-	u64 end = gpa + size;
+
+	if (w->op == TDP_YOUNG) {
+		w->found = true;
+		return;
+	}
+	/* Write protection maps 4K at most: a huge leaf goes entirely. */
+	if (w->op == TDP_WRITE_PROTECT && level == 1) {
+		WRITE_ONCE(*entry, f->leaf(pte & TDP_ADDR_MASK, false, 1));
+	} else {
+		WRITE_ONCE(*entry, 0);
+		tdp_count(w->tdp, level, -1);
+	}
+	w->z->flush = true;
+}
+
+/*
+ * Apply @w's operation to the entries of @table (at @level, mapping from
+ * guest frame @base on) that overlap [w->start, w->end).  A zap that
+ * covers a table's whole range unlinks the table too, to be freed after
+ * the flush.
+ */
+static void tdp_walk_table(struct tdp_walk *w, u64 *table, int level, u64 base)
+{
+	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
+	u64 span = tdp_span(level);
+	unsigned int i = 0;
+
+	if (w->start > base)
+		i = (w->start - base) / span;
+	for (; i < TDP_ENTRIES && base + i * span < w->end; i++) {
+		u64 first = base + i * span, *entry = &table[i];
+		u64 pte = READ_ONCE(*entry);
+		bool whole = w->start <= first && first + span <= w->end;
+
+		if (!f->present(pte))
+			continue;
+		if (tdp_is_leaf(pte, level)) {
+			tdp_leaf_op(w, entry, pte, level);
+			continue;
+		}
+		tdp_walk_table(w, tdp_table_of(pte), level - 1, first);
+		if (w->op == TDP_ZAP && whole) {
+			struct page *page = virt_to_page(tdp_table_of(pte));
+
+			WRITE_ONCE(*entry, 0);
+			list_move(&page->lru, &w->z->tables);
+			w->z->flush = true;
+		}
+	}
+}
+
+/*
+ * Walk [w->start, w->end) in 1G pieces, each from the root under the
+ * lock, with the lock given up in between (@may_resched) so that a huge
+ * range cannot hog the CPU.  Nothing holds a table pointer across that
+ * gap, so a concurrent zap may free what it unlinks.
+ */
+static void tdp_walk_range(struct tdp_walk *w, bool may_resched)
+{
+	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
+	struct kvisor_tdp *tdp = w->tdp;
+	u64 gfn = w->start, end = min(w->end, tdp->max_phys_gfn);
 
 	spin_lock(&tdp->lock);
-	while (gpa < end) {
-		u64 *table = tdp_walk(tdp, gpa, false);
-		u64 next = (gpa | (SZ_2M - 1)) + 1;
+	while (gfn < end && !(w->op == TDP_YOUNG && w->found)) {
+		u64 pml4e = READ_ONCE(tdp->root[tdp_index(gfn, 4)]);
+		u64 next;
 
-		for (; table && gpa < end && gpa < next; gpa += PAGE_SIZE) {
-			u64 *entry = &table[tdp_index(gpa, 1)];
-			u64 pte = READ_ONCE(*entry);
-
-			if (f->present(pte))
-				WRITE_ONCE(*entry,
-					   f->leaf(pte & TDP_ADDR_MASK, false));
+		if (!f->present(pml4e)) {
+			/* Nothing in this 512G: on to the next one. */
+			next = ALIGN(gfn + 1, tdp_span(4));
+		} else {
+			next = min(ALIGN(gfn + 1, tdp_span(3)), end);
+			w->start = gfn;
+			w->end = next;
+			tdp_walk_table(w, tdp_table_of(pml4e), 3,
+				       gfn & ~(tdp_span(4) - 1));
 		}
-		gpa = next;
-		cond_resched_lock(&tdp->lock);
+		gfn = next;
+		if (may_resched)
+			cond_resched_lock(&tdp->lock);
 	}
 	spin_unlock(&tdp->lock);
+}
+
+void kvisor_tdp_zap_init(struct kvisor_tdp_zap *z)
+{
+	INIT_LIST_HEAD(&z->tables);
+	z->flush = false;
+}
+
+/*
+ * Remove every mapping in [@gfn, @end), and the tables wholly inside it.
+ * @may_resched is false where the caller may not sleep (an MMU notifier
+ * that must not block).
+ */
+void kvisor_tdp_zap(struct kvisor_tdp *tdp, u64 gfn, u64 end,
+		    struct kvisor_tdp_zap *z, bool may_resched)
+{
+	struct tdp_walk w = { .tdp = tdp, .op = TDP_ZAP, .start = gfn,
+			      .end = end, .z = z };
+
+	tdp_walk_range(&w, may_resched);
+}
+
+/*
+ * Make the mappings in [@gfn, @end) read-only, so that the next guest
+ * write to each faults; huge ones are removed, to come back as 4K.
+ */
+void kvisor_tdp_write_protect(struct kvisor_tdp *tdp, u64 gfn, u64 end,
+			      struct kvisor_tdp_zap *z)
+{
+	struct tdp_walk w = { .tdp = tdp, .op = TDP_WRITE_PROTECT,
+			      .start = gfn, .end = end, .z = z };
+
+	tdp_walk_range(&w, true);
+}
+
+/* Whether anything in [@gfn, @end) is mapped (notifier.c's "young"). */
+bool kvisor_tdp_young(struct kvisor_tdp *tdp, u64 gfn, u64 end)
+{
+	struct tdp_walk w = { .tdp = tdp, .op = TDP_YOUNG, .start = gfn,
+			      .end = end };
+
+	tdp_walk_range(&w, false);
+	return w.found;
 }
 
 /* The top-level table, for the backend's EPTP or nCR3. */
@@ -173,19 +299,52 @@ static void kvisor_nop(void *unused)
 /*
  * After mappings were removed or write-protected: a vCPU may be in guest
  * mode on another CPU, using a translation it cached before.  Make every
- * vCPU flush before it next enters, then interrupt every CPU and wait.  An
- * interrupt forces a running guest out, so once each CPU has answered, no
- * guest can still be using the old translations.
+ * vCPU flush before it next enters, then interrupt the CPUs that run one
+ * of this VM's vCPUs in guest mode now, and wait for each: the interrupt
+ * forces the guest out, and its next entry flushes.  CPUs that run no
+ * vCPU of this VM are left alone.
+ *
+ * The backend reads its flush request after it has set vcpu->in_guest
+ * and issued a full barrier (kvisor_enter_guest_irqoff()), and the
+ * barrier here orders the request before the read of in_guest: either
+ * the entry sees the request, or this sees the vCPU in the guest.
  */
 void kvisor_flush_guest_tlbs(struct kvisor_vm *vm)
 {
 	/* Pairs with the release in kvisor_create_vcpu(). */
 	int nr_vcpus = smp_load_acquire(&vm->nr_vcpus);
+	bool kicked = false;
 	int i;
 
+	atomic_long_inc(&vm->remote_tlb_flush_requests);
 	for (i = 0; i < nr_vcpus; i++)
 		kvisor_ops->request_tlb_flush(vm->vcpus[i]);
-	on_each_cpu(kvisor_nop, NULL, 1);
-	/* KVM_GET_STATS_FD's remote_tlb_flush; slots_lock serializes it. */
-	WRITE_ONCE(vm->remote_tlb_flush, vm->remote_tlb_flush + 1);
+	/* The requests before the reads of in_guest; see above. */
+	smp_mb();
+	for (i = 0; i < nr_vcpus; i++) {
+		struct kvisor_vcpu *vcpu = vm->vcpus[i];
+		int cpu = READ_ONCE(vcpu->cpu);
+
+		if (READ_ONCE(vcpu->in_guest) && cpu >= 0) {
+			smp_call_function_single(cpu, kvisor_nop, NULL, 1);
+			kicked = true;
+		}
+	}
+	/* KVM counts a flush only when it had to interrupt a vCPU. */
+	if (kicked)
+		atomic_long_inc(&vm->remote_tlb_flush);
+}
+
+/* After a zap: flush if anything changed, then free unlinked tables. */
+void kvisor_tdp_zap_finish(struct kvisor_vm *vm, struct kvisor_tdp_zap *z)
+{
+	struct page *page, *tmp;
+
+	if (z->flush)
+		kvisor_flush_guest_tlbs(vm);
+	list_for_each_entry_safe(page, tmp, &z->tables, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	kvisor_tdp_zap_init(z);
 }

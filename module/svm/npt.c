@@ -65,9 +65,12 @@ static u64 npt_table(phys_addr_t table)
 	return table | NPT_P | NPT_RW | NPT_US | NPT_A;
 }
 
-static u64 npt_leaf(phys_addr_t page, bool writable)
+#define NPT_PS		BIT_ULL(7)
+
+static u64 npt_leaf(phys_addr_t page, bool writable, int level)
 {
-	return page | NPT_P | NPT_US | NPT_A | (writable ? NPT_RW | NPT_D : 0);
+	return page | NPT_P | NPT_US | NPT_A | (writable ? NPT_RW | NPT_D : 0) |
+	       (level > 1 ? NPT_PS : 0);
 }
 
 static bool npt_present(u64 pte)
@@ -75,8 +78,14 @@ static bool npt_present(u64 pte)
 	return pte & NPT_P;
 }
 
-const struct kvisor_tdp_format svm_npt_format = {
+/*
+ * Nested paging walks the same formats as the host's paging: 2M leaves
+ * always, 1G ones where the CPU has 1G pages (svm_probe() sets it).
+ */
+struct kvisor_tdp_format svm_npt_format = {
 	.table		= npt_table,
 	.leaf		= npt_leaf,
 	.present	= npt_present,
+	.huge		= NPT_PS,
+	.max_level	= 2,
 };

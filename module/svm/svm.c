@@ -66,6 +66,9 @@ static void svm_describe(struct kvisor_cpu_caps *caps, u32 features,
 				       sizeof(caps->features) - n, " %s",
 				       svm_feature_names[i].name);
 	}
+	scnprintf(caps->features + n, sizeof(caps->features) - n,
+		  ", npt leaves 4K 2M%s",
+		  svm_npt_format.max_level > 2 ? " 1G" : "");
 }
 
 static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
@@ -90,6 +93,7 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 	}
 
 	cpuid(KV_SVM_CPUID_LEAF, &eax, &ebx, &ecx, &edx);
+	svm_npt_format.max_level = boot_cpu_has(X86_FEATURE_GBPAGES) ? 3 : 2;
 	svm_describe(caps, edx, ebx);
 
 	/* Without nested paging kvisor would need shadow page tables. */

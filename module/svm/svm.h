@@ -201,7 +201,7 @@ extern u64 svm_iopm_pa, svm_msrpm_pa;
 void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
 
 /* npt.c: NPT entries, ASIDs */
-extern const struct kvisor_tdp_format svm_npt_format;
+extern struct kvisor_tdp_format svm_npt_format;
 void svm_pick_asid(struct svm_vcpu *svm, int cpu);
 void svm_request_tlb_flush(struct kvisor_vcpu *vcpu);
 

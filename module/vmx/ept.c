@@ -91,10 +91,13 @@ static u64 ept_table(phys_addr_t table)
 	return table | EPT_R | EPT_W | EPT_X;
 }
 
-static u64 ept_leaf(phys_addr_t page, bool writable)
+/* Bit 7 makes a level 2 or 3 entry a 2M or 1G leaf ("EPT Translation"). */
+#define EPT_LARGE	BIT_ULL(7)
+
+static u64 ept_leaf(phys_addr_t page, bool writable, int level)
 {
 	return page | EPT_R | EPT_X | (writable ? EPT_W : 0) | EPT_MT_WB |
-	       EPT_IPAT;
+	       EPT_IPAT | (level > 1 ? EPT_LARGE : 0);
 }
 
 static bool ept_present(u64 pte)
@@ -108,8 +111,11 @@ u64 vmx_eptp(struct kvisor_vm *vm)
 	return kvisor_tdp_root(vm) | 6 | (3 << 3);
 }
 
-const struct kvisor_tdp_format vmx_ept_format = {
+/* max_level: what IA32_VMX_EPT_VPID_CAP offers, set by vmx_probe(). */
+struct kvisor_tdp_format vmx_ept_format = {
 	.table		= ept_table,
 	.leaf		= ept_leaf,
 	.present	= ept_present,
+	.huge		= EPT_LARGE,
+	.max_level	= 1,
 };

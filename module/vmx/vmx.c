@@ -213,7 +213,22 @@ static int vmx_probe(struct kvisor_cpu_caps *caps, const char **why)
 	r = vmx_check_secondary(caps, why);
 	if (r)
 		return r;
-	return vmx_compute_config(basic, why);
+	r = vmx_compute_config(basic, why);
+	if (r)
+		return r;
+	/* "EPT Translation": 2M and 1G leaves where the CPU walks them. */
+	vmx_ept_format.max_level = 1;
+	if (vmx_config.ept_vpid_cap & KV_VMX_EPT_2M)
+		vmx_ept_format.max_level = 2;
+	if ((vmx_config.ept_vpid_cap & KV_VMX_EPT_1G) &&
+	    vmx_ept_format.max_level == 2)
+		vmx_ept_format.max_level = 3;
+	scnprintf(caps->features + strlen(caps->features),
+		  sizeof(caps->features) - strlen(caps->features),
+		  ", ept leaves 4K%s%s",
+		  vmx_ept_format.max_level > 1 ? " 2M" : "",
+		  vmx_ept_format.max_level > 2 ? " 1G" : "");
+	return 0;
 }
 
 static bool vmx_cpu_in_use(void)

@@ -52,6 +52,8 @@
 /* IA32_VMX_EPT_VPID_CAP */
 #define KV_VMX_EPT_WALK_4		BIT_ULL(6)
 #define KV_VMX_EPT_WB			BIT_ULL(14)
+#define KV_VMX_EPT_2M			BIT_ULL(16)
+#define KV_VMX_EPT_1G			BIT_ULL(17)
 #define KV_VMX_EPT_INVEPT		BIT_ULL(20)
 #define KV_VMX_EPT_INVEPT_SINGLE	BIT_ULL(25)
 #define KV_VMX_EPT_INVEPT_ALL		BIT_ULL(26)
@@ -269,7 +271,7 @@ void vmx_unload(struct vmx_vcpu *vmx);
 void vmx_clear_loaded_vmcss(void);
 
 /* ept.c: EPT entries and pointer, VPIDs, INVEPT/INVVPID */
-extern const struct kvisor_tdp_format vmx_ept_format;
+extern struct kvisor_tdp_format vmx_ept_format;
 u64 vmx_eptp(struct kvisor_vm *vm);
 int vmx_alloc_vpid(void);
 void vmx_free_vpid(int vpid);

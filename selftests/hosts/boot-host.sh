@@ -13,7 +13,8 @@
 # A watchdog kills the emulator when the results channel is silent for
 # KVHOST_STALL seconds (default 420, more than the guest's per-test limit)
 # or the whole run exceeds KVHOST_TIMEOUT (default 1800).
-# KVHOST_MEM sets the host's memory in MiB (default 1024 for svm, 512 for vmx).
+# KVHOST_MEM sets the host's memory in MiB (default 2048 for svm, 1536 for
+# vmx: mem_unprivileged gives a guest 1 GiB, unpinned but all touched).
 # Exit: 0 when the guest reached "@@KV poweroff", 124 on a watchdog kill,
 # 1 otherwise (panic, emulator error).
 set -uo pipefail
@@ -36,7 +37,7 @@ start_svm() {
 	# Two vCPUs, so vCPU threads migrate and two run at once; one TCG
 	# thread for both (multi-threaded TCG hung guests when measured).
 	qemu-system-x86_64 -accel tcg,thread=single -machine pc -cpu max \
-		-smp 2 -m "${KVHOST_MEM:-1024}" \
+		-smp 2 -m "${KVHOST_MEM:-2048}" \
 		-nographic -no-reboot -nodefaults \
 		-kernel "$vmlinux" -initrd "$INITRD" -append "$CMDLINE" \
 		-serial "file:$OUT/console.log" -serial "file:$OUT/results.txt" \
@@ -48,7 +49,7 @@ start_vmx() {
 	local kernel=/boot/vmlinuz-$KVER
 	"$HERE/vmx/build-iso.sh" "$OUT/boot.iso" "$kernel" "$INITRD" \
 		"$CMDLINE quiet" || return 1
-	export BX_MEGS=${KVHOST_MEM:-512} BX_ISO=$OUT/boot.iso BX_LOG=$OUT/bochs.log
+	export BX_MEGS=${KVHOST_MEM:-1536} BX_ISO=$OUT/boot.iso BX_LOG=$OUT/bochs.log
 	export BX_CONSOLE=$OUT/console.log BX_RESULTS=$OUT/results.txt
 	export BX_BIOS_DIR=/usr/share/bochs BX_VGABIOS=/usr/share/vgabios/vgabios.bin
 	# KVHOST_CPUS=2: the SMP build of Bochs (several times slower), for

@@ -25,36 +25,47 @@ mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,kvisor/intree,kvis
 BB=$(command -v busybox)
 file -L "$BB" | grep -q 'statically linked' || { echo "need busybox-static" >&2; exit 1; }
 cp "$BB" "$R/bin/busybox"
-echo "root:x:0:0:root:/root:/bin/sh" > "$R/etc/passwd"
+# nobody: an unprivileged VMM, as libvirt runs QEMU (qemu_boot)
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\n' \
+	> "$R/etc/passwd"
+printf 'root:x:0:\nkvm:x:65534:\n' > "$R/etc/group"
 cp "$HERE/guest/init" "$R/init"
 cp "$HERE/guest/lib.sh" "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
 cp "$HERE/guest/conformance.sh" "$R/kvisor/"
 cp "$KO" "$R/kvisor/kvisor.ko"
 
-# in-tree vendor module and its dependencies, dependencies first
-declare -A seen=()
-order=()
-resolve() {
-	local rel=$1 d deps
-	[ -n "${seen[$rel]:-}" ] && return
-	seen[$rel]=1
-	read -ra deps < <(awk -F': *' -v m="$rel" '$1 == m { print $2 }' "$MODDIR/modules.dep") || true
-	for d in "${deps[@]}"; do
-		resolve "$d"
+# Modules with their dependencies, dependencies first, uncompressed into
+# $R/kvisor/DIR with an "order" file: the in-tree vendor module (intree/),
+# and zram for the swap test (extra/).
+copy_modules() { # DIR MODULE
+	local dir=$1 rel base name
+	local -A seen=()
+	local order=()
+	resolve() {
+		local rel=$1 d deps
+		[ -n "${seen[$rel]:-}" ] && return
+		seen[$rel]=1
+		read -ra deps < <(awk -F': *' -v m="$rel" '$1 == m { print $2 }' "$MODDIR/modules.dep") || true
+		for d in "${deps[@]}"; do
+			resolve "$d"
+		done
+		order+=("$rel")
+	}
+	resolve "$(grep -o "^[^:]*/$2\.ko[^:]*" "$MODDIR/modules.dep")"
+	mkdir -p "$R/kvisor/$dir"
+	for rel in "${order[@]}"; do
+		base=$(basename "$rel")
+		name=${base%%.ko*}
+		case $base in
+		*.xz)  xz -dc "$MODDIR/$rel" > "$R/kvisor/$dir/$name.ko" ;;
+		*.zst) zstd -qdc "$MODDIR/$rel" > "$R/kvisor/$dir/$name.ko" ;;
+		*)     cp "$MODDIR/$rel" "$R/kvisor/$dir/$name.ko" ;;
+		esac
+		echo "/kvisor/$dir/$name.ko" >> "$R/kvisor/$dir/order"
 	done
-	order+=("$rel")
 }
-resolve "$(grep -o "^[^:]*/$VENDOR\.ko[^:]*" "$MODDIR/modules.dep")"
-for rel in "${order[@]}"; do
-	base=$(basename "$rel")
-	name=${base%%.ko*}
-	case $base in
-	*.xz)  xz -dc "$MODDIR/$rel" > "$R/kvisor/intree/$name.ko" ;;
-	*.zst) zstd -qdc "$MODDIR/$rel" > "$R/kvisor/intree/$name.ko" ;;
-	*)     cp "$MODDIR/$rel" "$R/kvisor/intree/$name.ko" ;;
-	esac
-	echo "/kvisor/intree/$name.ko" >> "$R/kvisor/intree/order"
-done
+copy_modules intree "$VENDOR"
+copy_modules extra zram
 
 cp "$TESTDIR/list" "$R/kvisor/tests/"
 while read -r t || [ -n "$t" ]; do

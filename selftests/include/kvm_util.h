@@ -149,6 +149,9 @@ void kvm_vm_free(struct kvm_vm *vm);
 /* Memory */
 void vm_userspace_mem_region_add(struct kvm_vm *vm, uint32_t slot,
 				 uint64_t gpa, uint64_t npages, uint32_t flags);
+void vm_userspace_mem_region_add_mem(struct kvm_vm *vm, uint32_t slot,
+				     uint64_t gpa, void *mem, size_t size,
+				     uint32_t flags);
 void vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa);
 void vm_mem_region_delete(struct kvm_vm *vm, uint32_t slot);
 struct userspace_mem_region *memslot2region(struct kvm_vm *vm, uint32_t slot);

@@ -88,4 +88,14 @@ static inline const char *kvm_dev_path(void)
 	return p && *p ? p : "/dev/kvm";
 }
 
+/*
+ * kvisor's debugfs: the directory of this process's newest VM, which ends
+ * the test as a SKIP where there is none (in-tree KVM, or no debugfs);
+ * a file's text; and the number after @name in it.
+ */
+#define KVISOR_DEBUGFS	"/sys/kernel/debug/kvisor"
+void kvisor_vm_debugfs_dir(char *path, size_t len);
+void read_text_file(const char *path, char *buf, size_t len);
+unsigned long long text_counter(const char *text, const char *name);
+
 #endif /* KVISOR_SELFTEST_TEST_UTIL_H */

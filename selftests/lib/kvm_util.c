@@ -260,23 +260,21 @@ struct userspace_mem_region *memslot2region(struct kvm_vm *vm, uint32_t slot)
 	return &vm->regions[slot];
 }
 
-/* Back @npages 4K pages at @gpa with fresh anonymous memory. */
-void vm_userspace_mem_region_add(struct kvm_vm *vm, uint32_t slot,
-				 uint64_t gpa, uint64_t npages, uint32_t flags)
+/*
+ * Make @size bytes of the test's own memory at @mem a memslot at @gpa
+ * (the caller maps it, e.g. huge or shared; kvm_vm_free() unmaps it).
+ */
+void vm_userspace_mem_region_add_mem(struct kvm_vm *vm, uint32_t slot,
+				     uint64_t gpa, void *mem, size_t size,
+				     uint32_t flags)
 {
 	struct userspace_mem_region *r;
-	size_t size = npages * PAGE_SIZE_4K;
-	void *mem;
 
 	TEST_ASSERT(slot < MAX_TEST_SLOTS && !vm->regions[slot].used,
 		    "memslot %u is in use or too high", slot);
-	TEST_ASSERT(npages && !(gpa & (PAGE_SIZE_4K - 1)),
+	TEST_ASSERT(size && !(gpa & (PAGE_SIZE_4K - 1)),
 		    "memslot %u: bad GPA %#lx or size", slot,
 		    (unsigned long)gpa);
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	TEST_ASSERT(mem != MAP_FAILED, "mmap of %zu bytes failed", size);
-
 	r = &vm->regions[slot];
 	r->region.slot = slot;
 	r->region.flags = flags;
@@ -287,6 +285,19 @@ void vm_userspace_mem_region_add(struct kvm_vm *vm, uint32_t slot,
 	r->mmap_size = size;
 	vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r->region);
 	__atomic_store_n(&r->used, true, __ATOMIC_RELEASE);
+}
+
+/* Back @npages 4K pages at @gpa with fresh anonymous memory. */
+void vm_userspace_mem_region_add(struct kvm_vm *vm, uint32_t slot,
+				 uint64_t gpa, uint64_t npages, uint32_t flags)
+{
+	size_t size = npages * PAGE_SIZE_4K;
+	void *mem;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_ASSERT(mem != MAP_FAILED, "mmap of %zu bytes failed", size);
+	vm_userspace_mem_region_add_mem(vm, slot, gpa, mem, size, flags);
 }
 
 /* Move a memslot to @new_gpa: same size, flags and host memory. */

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Failure reporting for kvisor selftests: see include/test_util.h. */
+/* Failure reporting and debugfs helpers: see include/test_util.h. */
+#include <dirent.h>
+#include <unistd.h>
+
 #include "test_util.h"
 
 void test_assert_fail(const char *file, unsigned int line, const char *expr,
@@ -14,4 +17,42 @@ void test_assert_fail(const char *file, unsigned int line, const char *expr,
 	printf("\n# (errno %d: %s)\n", err, strerror(err));
 	fflush(stdout);
 	exit(KSFT_FAIL);
+}
+
+void kvisor_vm_debugfs_dir(char *path, size_t len)
+{
+	char prefix[32];
+	struct dirent *e;
+	DIR *d;
+
+	d = opendir(KVISOR_DEBUGFS);
+	if (!d)
+		ksft_exit_skip("no %s (not kvisor, or no debugfs)\n",
+			       KVISOR_DEBUGFS);
+	snprintf(prefix, sizeof(prefix), "vm-%d-", getpid());
+	path[0] = 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)))
+			snprintf(path, len, "%s/%s", KVISOR_DEBUGFS, e->d_name);
+	closedir(d);
+	TEST_ASSERT(path[0], "no %s* directory in %s", prefix, KVISOR_DEBUGFS);
+}
+
+void read_text_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	TEST_ASSERT(f, "open %s", path);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	fclose(f);
+}
+
+unsigned long long text_counter(const char *text, const char *name)
+{
+	const char *p = strstr(text, name);
+
+	TEST_ASSERT(p, "no \"%s\" line in:\n%s", name, text);
+	return strtoull(p + strlen(name), NULL, 10);
 }

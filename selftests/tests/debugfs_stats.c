@@ -10,7 +10,6 @@
 
 #include "kvm_util.h"
 
-#define KVISOR_DEBUGFS	"/sys/kernel/debug/kvisor"
 #define NR_OUTS		25
 #define NR_CPUIDS	40
 
@@ -25,45 +24,6 @@ static void guest_code(void)
 		asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
 			     : "a"(0), "c"(0));
 	GUEST_DONE();
-}
-
-/* The VM directory of this process: the newest vm-<pid>-<n>. */
-static void vm_dir(char *path, size_t len)
-{
-	char prefix[32];
-	struct dirent *e;
-	DIR *d;
-
-	d = opendir(KVISOR_DEBUGFS);
-	if (!d)
-		ksft_exit_skip("no %s (not kvisor, or no debugfs)\n",
-			       KVISOR_DEBUGFS);
-	snprintf(prefix, sizeof(prefix), "vm-%d-", getpid());
-	path[0] = 0;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, prefix, strlen(prefix)))
-			snprintf(path, len, "%s/%s", KVISOR_DEBUGFS, e->d_name);
-	closedir(d);
-	TEST_ASSERT(path[0], "no %s* directory in %s", prefix, KVISOR_DEBUGFS);
-}
-
-static void read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	TEST_ASSERT(f, "open %s", path);
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = 0;
-	fclose(f);
-}
-
-static unsigned long long counter(const char *text, const char *name)
-{
-	const char *p = strstr(text, name);
-
-	TEST_ASSERT(p, "no \"%s\" line in:\n%s", name, text);
-	return strtoull(p + strlen(name), NULL, 10);
 }
 
 int main(void)
@@ -83,12 +43,12 @@ int main(void)
 	}
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
 
-	vm_dir(dir, sizeof(dir));
+	kvisor_vm_debugfs_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/vcpu0/exits", dir);
-	read_file(path, text, sizeof(text));
-	io = counter(text, "io ");
-	cpuid = counter(text, "cpuid ");
-	total = counter(text, "total ");
+	read_text_file(path, text, sizeof(text));
+	io = text_counter(text, "io ");
+	cpuid = text_counter(text, "cpuid ");
+	total = text_counter(text, "total ");
 	TEST_ASSERT(io >= NR_OUTS + 1 && cpuid == NR_CPUIDS && total >= io + cpuid,
 		    "exits: io %llu cpuid %llu total %llu; expected io >= %d, cpuid %d",
 		    io, cpuid, total, NR_OUTS + 1, NR_CPUIDS);
@@ -97,7 +57,7 @@ int main(void)
 
 	vcpu_regs_get(vcpu, &regs);
 	snprintf(path, sizeof(path), "%s/vcpu0/state", dir);
-	read_file(path, text, sizeof(text));
+	read_text_file(path, text, sizeof(text));
 	snprintf(rip, sizeof(rip), "rip %#llx", regs.rip);
 	TEST_ASSERT(strstr(text, rip) &&
 		    (strstr(text, "VMCS at") || strstr(text, "VMCB at")) &&

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The nested page fault: a guest access missed the nested tables, or
+ * wrote through a read-only mapping.  Find the slot, ask the VMM's own
+ * page tables for the page behind it (faulting it in as the VMM itself
+ * would), map it, and drop the reference again: nothing stays pinned,
+ * nothing is charged to RLIMIT_MEMLOCK.
+ *
+ * What makes that safe is the MMU notifier (notifier.c).  Before the host
+ * changes a mapping of the VMM (swap, migration, KSM, munmap, a THP
+ * split), it calls kvisor, which removes the nested mappings of that
+ * range under tdp->lock.  A fault races with that: it looks the page up
+ * without the lock, so it reads tdp->seq first, and installs its mapping
+ * only if no invalidation is under way and none ended since (the same
+ * rule as KVM's mmu_invalidate_seq).  Otherwise it maps nothing and lets
+ * the guest fault again.
+ *
+ * A mapping is as large as the host maps the memory (a THP or hugetlbfs
+ * page: 2M or 1G), where the slot's alignment allows and the CPU walks
+ * such leaves; dirty logging maps 4K, to see each 4K page written.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/pgtable.h>
+#include <linux/swap.h>
+#include <linux/sched/mm.h>
+
+#include "core/kvisor.h"
+
+/*
+ * How large the VMM's own page tables map @hva: level 3 (1G), 2 (2M) or
+ * 1.  Read without mmap_lock, with interrupts off so that the tables are
+ * not freed under the walk (the way GUP-fast walks them); a change after
+ * the read is caught by the caller's sequence check.
+ */
+static int kvisor_host_level(struct mm_struct *mm, unsigned long hva)
+{
+	unsigned long flags;
+	int level = 1;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+
+	local_irq_save(flags);
+	pgd = READ_ONCE(*pgd_offset(mm, hva));
+	if (pgd_none(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, hva));
+	if (p4d_none(p4d) || !p4d_present(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, hva));
+	if (pud_none(pud) || !pud_present(pud))
+		goto out;
+	if (pud_leaf(pud)) {
+		level = 3;
+		goto out;
+	}
+	pmd = READ_ONCE(*pmd_offset(&pud, hva));
+	if (!pmd_none(pmd) && pmd_present(pmd) && pmd_leaf(pmd))
+		level = 2;
+out:
+	local_irq_restore(flags);
+	return level;
+}
+
+/*
+ * The largest leaf that may map @gfn: no larger than the host's mapping
+ * or the CPU's largest, and only where the leaf's whole range lies in the
+ * slot with guest and host addresses equally aligned within it.
+ */
+static int kvisor_map_level(struct kvisor_vm *vm, struct kvisor_memslot *s,
+			    u64 gfn, unsigned long hva)
+{
+	int level = min(kvisor_host_level(vm->mm, hva),
+			kvisor_ops->tdp->max_level);
+
+	if (s->dirty_bitmap)
+		return 1;
+	for (; level > 1; level--) {
+		u64 pages = 1ULL << (9 * (level - 1));
+		u64 first = gfn & ~(pages - 1);
+
+		if (((hva >> PAGE_SHIFT) & (pages - 1)) != (gfn & (pages - 1)))
+			continue;
+		if (first >= s->base_gfn &&
+		    first + pages <= s->base_gfn + s->npages)
+			break;
+	}
+	return level;
+}
+
+/*
+ * The page behind @hva, with a reference, and whether it may be mapped
+ * writable.  A write takes it for writing (breaking COW, as the VMM's own
+ * write would); a read tries for a writable page without faulting (so a
+ * later write does not fault again), else takes it read-only, so that a
+ * read never breaks up a KSM page or the shared zero page.  VM_IO and
+ * VM_PFNMAP ranges have no struct page and are not supported: -EFAULT.
+ */
+static int kvisor_hva_page(unsigned long hva, bool write, bool readonly,
+			   struct page **page, bool *writable)
+{
+	long n;
+
+	*writable = false;
+	if (!readonly && get_user_page_fast_only(hva, FOLL_WRITE, page)) {
+		*writable = true;
+		return 0;
+	}
+	if (write)
+		*writable = true;
+	n = get_user_pages_unlocked(hva, 1, page, write ? FOLL_WRITE : 0);
+	if (n == 1)
+		return 0;
+	return n == -EINTR || n == -EAGAIN ? (int)n : -EFAULT;
+}
+
+/*
+ * Map the page behind @gfn in the nested tables, after a guest access (a
+ * write if @write) faulted.  Returns 0 (mapped, or raced with an
+ * invalidation: the guest faults again), -ENOENT when no slot holds @gfn
+ * or it is a write to a read-only slot (the access is MMIO), -EFAULT when
+ * the VMM's mapping cannot provide the page (KVM_RUN fails with EFAULT,
+ * as in KVM), or -EINTR when a fatal signal cut the host's fault short.
+ */
+int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
+{
+	struct kvisor_tdp *tdp = &vm->tdp;
+	bool readonly, writable;
+	struct kvisor_memslot *s;
+	unsigned long hva, seq, size;
+	struct page *page;
+	phys_addr_t hpa;
+	int level, r;
+
+	mutex_lock(&vm->slots_lock);
+	s = kvisor_find_slot(vm, gfn);
+	readonly = s && (s->flags & KVM_MEM_READONLY);
+	r = -ENOENT;
+	if (!s || (write && readonly))
+		goto out;
+	hva = s->hva + ((gfn - s->base_gfn) << PAGE_SHIFT);
+
+	/* The sequence before the lookup; pairs with notifier.c's end. */
+	seq = READ_ONCE(tdp->seq);
+	smp_rmb();
+	r = kvisor_hva_page(hva, write, readonly, &page, &writable);
+	if (r) {
+		if (r == -EFAULT)
+			pr_warn_ratelimited("gfn %#llx: no page at hva %#lx\n",
+					    gfn, hva);
+		goto out;
+	}
+	level = kvisor_map_level(vm, s, gfn, hva);
+	/* A logging slot's page turns writable once its write is logged. */
+	if (s->dirty_bitmap && !write &&
+	    !test_bit(gfn - s->base_gfn, s->dirty_bitmap))
+		writable = false;
+	/*
+	 * Guest writes through the mapping bypass the host's dirty bits:
+	 * the page must count as dirty before it can be written, so that
+	 * reclaim and writeback save it (they invalidate the mapping before
+	 * they clean the page, and the next write faults here again).
+	 */
+	if (writable)
+		set_page_dirty_lock(page);
+	/* A huge leaf maps from the start of the host's huge page. */
+	size = PAGE_SIZE << (9 * (level - 1));
+	hpa = page_to_phys(page) - (hva & (size - 1) & PAGE_MASK);
+
+	spin_lock(&tdp->lock);
+	if (tdp->invalidating || tdp->seq != seq)
+		r = 0;	/* the host changed it meanwhile: fault again */
+	else
+		r = kvisor_tdp_map(tdp, gfn, hpa, writable, level);
+	spin_unlock(&tdp->lock);
+	if (!r && write)
+		kvisor_mark_dirty(s, gfn);
+	mark_page_accessed(page);
+	put_page(page);
+out:
+	mutex_unlock(&vm->slots_lock);
+	return r;
+}
