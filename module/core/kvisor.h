@@ -118,6 +118,14 @@ static inline bool kvisor_irqchip_in_kernel(struct kvisor_vm *vm)
 	return READ_ONCE(vm->irqchip) != KVISOR_IRQCHIP_NONE;
 }
 
+/* The slot userspace numbered @id, or NULL; under slots_lock. */
+static inline struct kvisor_memslot *kvisor_slot_by_id(struct kvisor_vm *vm,
+							u16 id)
+{
+	lockdep_assert_held(&vm->slots_lock);
+	return xa_load(&vm->slot_ids, id);
+}
+
 /* Bits of kvisor_vcpu.requests. */
 enum {
 	KVISOR_REQ_EVENT,	/* an interrupt may be deliverable: look */

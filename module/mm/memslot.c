@@ -49,12 +49,6 @@ struct kvisor_memslot *kvisor_find_slot(struct kvisor_vm *vm, u64 gfn)
 	return mtree_load(&vm->memslots, gfn);
 }
 
-struct kvisor_memslot *kvisor_slot_by_id(struct kvisor_vm *vm, u16 id)
-{
-	lockdep_assert_held(&vm->slots_lock);
-	return xa_load(&vm->slot_ids, id);
-}
-
 /* Whether [@base, @base + @npages) meets a slot other than @self. */
 static bool kvisor_slot_overlaps(struct kvisor_vm *vm,
 				 struct kvisor_memslot *self, u64 base,

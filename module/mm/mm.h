@@ -104,7 +104,6 @@ int kvisor_set_memory_region(struct kvisor_vm *vm,
 			     const struct kvm_userspace_memory_region *mr);
 void kvisor_free_memslots(struct kvisor_vm *vm);
 struct kvisor_memslot *kvisor_find_slot(struct kvisor_vm *vm, u64 gfn);
-struct kvisor_memslot *kvisor_slot_by_id(struct kvisor_vm *vm, u16 id);
 int kvisor_read_guest(struct kvisor_vm *vm, u64 gpa, void *buf,
 		      unsigned int len);
 int kvisor_write_guest(struct kvisor_vm *vm, u64 gpa, const void *buf,
