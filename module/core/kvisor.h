@@ -119,8 +119,8 @@ static inline bool kvisor_irqchip_in_kernel(struct kvisor_vm *vm)
 }
 
 /* The slot userspace numbered @id, or NULL; under slots_lock. */
-static inline struct kvisor_memslot *kvisor_slot_by_id(struct kvisor_vm *vm,
-							u16 id)
+static inline struct kvisor_memslot *
+kvisor_slot_by_id(struct kvisor_vm *vm, u16 id)
 {
 	lockdep_assert_held(&vm->slots_lock);
 	return xa_load(&vm->slot_ids, id);

@@ -144,8 +144,8 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
 		goto out;
 	hva = s->hva + ((gfn - s->base_gfn) << PAGE_SHIFT);
 
-	/* The sequence before the lookup; pairs with notifier.c's end. */
 	seq = READ_ONCE(tdp->seq);
+	/* The sequence before the lookup; pairs with notifier.c's end. */
 	smp_rmb();
 	r = kvisor_hva_page(hva, write, readonly, &page, &writable);
 	if (r) {
