@@ -152,6 +152,13 @@ void vm_userspace_mem_region_add(struct kvm_vm *vm, uint32_t slot,
 void vm_userspace_mem_region_add_mem(struct kvm_vm *vm, uint32_t slot,
 				     uint64_t gpa, void *mem, size_t size,
 				     uint32_t flags);
+/*
+ * KVM_SET_USER_MEMORY_REGION as it is, outside the library's bookkeeping
+ * of slots (for slots beyond MAX_TEST_SLOTS, or refused ones): 0 or
+ * -errno.
+ */
+int vm_set_slot(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
+		uint64_t size, void *hva);
 void vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa);
 void vm_mem_region_delete(struct kvm_vm *vm, uint32_t slot);
 struct userspace_mem_region *memslot2region(struct kvm_vm *vm, uint32_t slot);

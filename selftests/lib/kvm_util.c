@@ -300,6 +300,17 @@ void vm_userspace_mem_region_add(struct kvm_vm *vm, uint32_t slot,
 	vm_userspace_mem_region_add_mem(vm, slot, gpa, mem, size, flags);
 }
 
+int vm_set_slot(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
+		uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uint64_t)hva,
+	};
+
+	return __vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) ? -errno : 0;
+}
+
 /* Move a memslot to @new_gpa: same size, flags and host memory. */
 void vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa)
 {

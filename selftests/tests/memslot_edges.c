@@ -30,17 +30,6 @@ static void guest_code(uint64_t base)
 	GUEST_DONE();
 }
 
-static int set_slot(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
-		    uint64_t size, void *hva)
-{
-	struct kvm_userspace_memory_region r = {
-		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
-		.userspace_addr = (uint64_t)hva,
-	};
-
-	return __vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) ? -errno : 0;
-}
-
 static unsigned long meminfo_kb(const char *name)
 {
 	char text[8192];
@@ -66,10 +55,10 @@ int main(void)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	TEST_ASSERT(mem != MAP_FAILED, "mmap");
 
-	TEST_ASSERT_EQ(set_slot(vm, 1, top - (2 << 20), 2 << 20, mem), 0);
-	TEST_ASSERT_EQ(set_slot(vm, 1, 0, 0, NULL), 0);
-	TEST_ASSERT_EQ(set_slot(vm, 1, top - (1 << 20), 2 << 20, mem), -EINVAL);
-	TEST_ASSERT_EQ(set_slot(vm, 1, -(2ULL << 20), 1 << 12, mem), -EINVAL);
+	TEST_ASSERT_EQ(vm_set_slot(vm, 1, top - (2 << 20), 2 << 20, mem), 0);
+	TEST_ASSERT_EQ(vm_set_slot(vm, 1, 0, 0, NULL), 0);
+	TEST_ASSERT_EQ(vm_set_slot(vm, 1, top - (1 << 20), 2 << 20, mem), -EINVAL);
+	TEST_ASSERT_EQ(vm_set_slot(vm, 1, -(2ULL << 20), 1 << 12, mem), -EINVAL);
 	ksft_print_msg("MAXPHYADDR %u: a slot up to it taken, past it EINVAL\n",
 		       phys);
 
@@ -78,7 +67,7 @@ int main(void)
 			       phys);
 	before = meminfo_kb("Slab:") + meminfo_kb("VmallocUsed:");
 	for (i = 0; i < NR_BIG; i++)
-		TEST_ASSERT_EQ(set_slot(vm, 2 + i, BIG_BASE + i * BIG, BIG, mem),
+		TEST_ASSERT_EQ(vm_set_slot(vm, 2 + i, BIG_BASE + i * BIG, BIG, mem),
 			       0);
 	after = meminfo_kb("Slab:") + meminfo_kb("VmallocUsed:");
 	ksft_print_msg("32 slots of 16 GiB: slab and vmalloc %lu -> %lu kB\n",
@@ -93,7 +82,7 @@ int main(void)
 	for (i = 0; i < NR_BIG; i++)
 		TEST_ASSERT_EQ(((uint64_t *)mem)[i], i + 1);
 	for (i = 0; i < NR_BIG; i++)
-		TEST_ASSERT_EQ(set_slot(vm, 2 + i, 0, 0, NULL), 0);
+		TEST_ASSERT_EQ(vm_set_slot(vm, 2 + i, 0, 0, NULL), 0);
 	ksft_print_msg("the guest wrote through all 32; all deleted\n");
 	kvm_vm_free(vm);
 	ksft_exit_pass();

@@ -24,17 +24,6 @@ static void guest_code(uint64_t base, uint64_t n)
 	GUEST_DONE();
 }
 
-static int set_slot(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
-		    uint64_t size, void *hva)
-{
-	struct kvm_userspace_memory_region r = {
-		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
-		.userspace_addr = (uint64_t)hva,
-	};
-
-	return __vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) ? -errno : 0;
-}
-
 static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -60,17 +49,17 @@ int main(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 1; i < n; i++) {
-		r = set_slot(vm, i, BASE_GPA + (i - 1) * 4096ULL, 4096,
+		r = vm_set_slot(vm, i, BASE_GPA + (i - 1) * 4096ULL, 4096,
 			     mem + (i - 1) * 4096ULL);
 		TEST_ASSERT(!r, "slot %d: %s", i, strerror(-r));
 	}
 	ksft_print_msg("%d slots created in %.2f s\n", n - 1,
 		       seconds_since(&t0));
-	TEST_ASSERT_EQ(set_slot(vm, n, BASE_GPA - 4096, 4096, mem), -EINVAL);
+	TEST_ASSERT_EQ(vm_set_slot(vm, n, BASE_GPA - 4096, 4096, mem), -EINVAL);
 	/* The last slot again, first over another one, then where it was. */
-	TEST_ASSERT(!set_slot(vm, n - 1, 0, 0, NULL), "delete");
-	TEST_ASSERT_EQ(set_slot(vm, n - 1, BASE_GPA + 4096, 4096, mem), -EEXIST);
-	TEST_ASSERT(!set_slot(vm, n - 1, BASE_GPA + (n - 2) * 4096ULL, 4096,
+	TEST_ASSERT(!vm_set_slot(vm, n - 1, 0, 0, NULL), "delete");
+	TEST_ASSERT_EQ(vm_set_slot(vm, n - 1, BASE_GPA + 4096, 4096, mem), -EEXIST);
+	TEST_ASSERT(!vm_set_slot(vm, n - 1, BASE_GPA + (n - 2) * 4096ULL, 4096,
 			      mem + (n - 2) * 4096ULL), "recreate");
 
 	virt_map(vm, BASE_GPA, BASE_GPA, ALIGN_UP((uint64_t)n * 4096,
@@ -85,7 +74,7 @@ int main(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 1; i < n; i++)
-		TEST_ASSERT(!set_slot(vm, i, 0, 0, NULL), "delete slot %d", i);
+		TEST_ASSERT(!vm_set_slot(vm, i, 0, 0, NULL), "delete slot %d", i);
 	ksft_print_msg("and deleted in %.2f s; the guest's writes all landed\n",
 		       seconds_since(&t0));
 	kvm_vm_free(vm);
