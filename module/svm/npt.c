@@ -18,25 +18,43 @@ DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
  * a fresh one when it moved here, when the CPU's ASID space was recycled,
  * or when its nested tables lost entries.  Running out of ASIDs starts a
  * new generation, with one flush of every ASID.
+ *
+ * That flush is owed by the CPU, not by the vCPU that began the
+ * generation: until a VMRUN with it has run (one refused with
+ * VMEXIT_INVALID may not have flushed), every VMCB entering on this CPU
+ * carries it, so no vCPU can be given a recycled ASID without it.
+ * svm_asid_entered() settles the debt.  Interrupts are off throughout.
  */
 void svm_pick_asid(struct svm_vcpu *svm, int cpu)
 {
 	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
 	struct vmcb_control *c = &svm->vmcb->control;
 
-	if (svm->asid_cpu == cpu && svm->asid_gen == sc->asid_gen &&
-	    !READ_ONCE(svm->flush))
-		return;
-	WRITE_ONCE(svm->flush, false);
-	if (sc->next_asid > sc->max_asid) {
-		sc->asid_gen++;
-		sc->next_asid = 1;
-		c->tlb_ctl = SVM_TLB_FLUSH_ALL;
+	if (svm->asid_cpu != cpu || svm->asid_gen != sc->asid_gen ||
+	    READ_ONCE(svm->flush)) {
+		WRITE_ONCE(svm->flush, false);
+		if (sc->next_asid > sc->max_asid) {
+			sc->asid_gen++;
+			sc->next_asid = 1;
+			sc->flush_pending = true;
+		}
+		svm->asid = sc->next_asid++;
+		svm->asid_gen = sc->asid_gen;
+		svm->asid_cpu = cpu;
+		c->asid = svm->asid;
 	}
-	svm->asid = sc->next_asid++;
-	svm->asid_gen = sc->asid_gen;
-	svm->asid_cpu = cpu;
-	c->asid = svm->asid;
+	if (sc->flush_pending)
+		c->tlb_ctl = SVM_TLB_FLUSH_ALL;
+}
+
+/* After VMRUN, on the same CPU: a flush of every ASID that ran is done. */
+void svm_asid_entered(struct svm_vcpu *svm)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	if ((u32)c->exit_code != (u32)SVM_EXIT_INVALID &&
+	    c->tlb_ctl == SVM_TLB_FLUSH_ALL)
+		this_cpu_ptr(&svm_cpu)->flush_pending = false;
 }
 
 /*

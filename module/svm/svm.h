@@ -188,6 +188,11 @@ struct svm_cpu {
 	u32 max_asid;
 	u32 next_asid;
 	u64 asid_gen;
+	/*
+	 * A new generation began and its flush of every ASID has not yet
+	 * been carried out by a VMRUN that ran (svm_pick_asid()).
+	 */
+	bool flush_pending;
 	void *hsave;		/* VM_HSAVE_PA: where VMRUN keeps host state */
 	u64 host_save_pa;	/* VMSAVE'd host FS, GS, TR, syscall MSRs */
 	void *host_save;
@@ -203,6 +208,7 @@ void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
 /* npt.c: NPT entries, ASIDs */
 extern struct kvisor_tdp_format svm_npt_format;
 void svm_pick_asid(struct svm_vcpu *svm, int cpu);
+void svm_asid_entered(struct svm_vcpu *svm);
 void svm_request_tlb_flush(struct kvisor_vcpu *vcpu);
 
 /* vcpu.c: create, free, run */

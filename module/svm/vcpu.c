@@ -238,6 +238,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	raw_local_irq_enable();
 	kv_svm_vmrun(svm->vmcb_pa, vcpu->regs, sc->host_save_pa);
 	raw_local_irq_disable();
+	svm_asid_entered(svm);
 	kvisor_debug_exit_irqoff(vcpu);
 
 	kvisor_xcr0_exit(vcpu, host_xcr0);
