@@ -135,7 +135,7 @@ void kvisor_tdp_destroy(struct kvisor_tdp *tdp);
 int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gfn, phys_addr_t hpa,
 		   bool writable, int level);
 void kvisor_tdp_zap_init(struct kvisor_tdp_zap *z);
-void kvisor_tdp_zap(struct kvisor_tdp *tdp, u64 gfn, u64 end,
+bool kvisor_tdp_zap(struct kvisor_tdp *tdp, u64 gfn, u64 end,
 		    struct kvisor_tdp_zap *z, bool may_resched);
 void kvisor_tdp_write_protect(struct kvisor_tdp *tdp, u64 gfn, u64 end,
 			      struct kvisor_tdp_zap *z);

@@ -61,9 +61,9 @@ static bool kvisor_hva_range(struct kvisor_vm *vm, unsigned long start,
 			young |= kvisor_tdp_young(&vm->tdp, gfn, gfn_end);
 			continue;
 		}
-		young |= op == HVA_AGE &&
-			 kvisor_tdp_young(&vm->tdp, gfn, gfn_end);
-		kvisor_tdp_zap(&vm->tdp, gfn, gfn_end, &z, may_resched);
+		/* Aging: what the zap found mapped was young. */
+		young |= kvisor_tdp_zap(&vm->tdp, gfn, gfn_end, &z,
+					may_resched);
 	}
 	srcu_read_unlock(&vm->srcu, idx);
 	/*

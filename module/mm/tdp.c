@@ -152,17 +152,16 @@ struct tdp_walk {
 	enum tdp_op op;
 	u64 start, end;			/* guest frames, end exclusive */
 	struct kvisor_tdp_zap *z;
-	bool found;			/* TDP_YOUNG: a mapping is there */
+	bool found;			/* a mapping was there */
 };
 
 static void tdp_leaf_op(struct tdp_walk *w, u64 *entry, u64 pte, int level)
 {
 	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
 
-	if (w->op == TDP_YOUNG) {
-		w->found = true;
+	w->found = true;
+	if (w->op == TDP_YOUNG)
 		return;
-	}
 	/* Write protection maps 4K at most: a huge leaf goes entirely. */
 	if (w->op == TDP_WRITE_PROTECT && level == 1) {
 		WRITE_ONCE(*entry, f->leaf(pte & TDP_ADDR_MASK, false, 1));
@@ -250,17 +249,18 @@ void kvisor_tdp_zap_init(struct kvisor_tdp_zap *z)
 }
 
 /*
- * Remove every mapping in [@gfn, @end), and the tables wholly inside it.
- * @may_resched is false where the caller may not sleep (an MMU notifier
- * that must not block).
+ * Remove every mapping in [@gfn, @end), and the tables wholly inside it;
+ * whether there was a mapping.  @may_resched is false where the caller
+ * may not sleep (an MMU notifier that must not block).
  */
-void kvisor_tdp_zap(struct kvisor_tdp *tdp, u64 gfn, u64 end,
+bool kvisor_tdp_zap(struct kvisor_tdp *tdp, u64 gfn, u64 end,
 		    struct kvisor_tdp_zap *z, bool may_resched)
 {
 	struct tdp_walk w = { .tdp = tdp, .op = TDP_ZAP, .start = gfn,
 			      .end = end, .z = z };
 
 	tdp_walk_range(&w, may_resched);
+	return w.found;
 }
 
 /*
