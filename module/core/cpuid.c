@@ -521,16 +521,16 @@ static u64 kvisor_cr4_allowed(const struct kvm_cpuid_entry2 *e, int nent)
  */
 u64 kvisor_cpuid_cr4_allowed(struct kvisor_vcpu *vcpu)
 {
-	struct kvm_cpuid_entry2 *sup;
+	/*
+	 * On the stack (640 bytes): a guest's MOV to CR4 comes here too, and
+	 * a failed allocation must not turn into a #GP for the guest.
+	 */
+	struct kvm_cpuid_entry2 sup[KVISOR_SUPPORTED_NENT] = {};
 	u64 ok;
 	int n;
 
-	sup = kcalloc(KVISOR_SUPPORTED_NENT, sizeof(*sup), GFP_KERNEL);
-	if (!sup)
-		return 0;
 	n = kvisor_build_supported(sup);
 	ok = kvisor_cr4_allowed(sup, n);
-	kfree(sup);
 	if (vcpu->cpuid_nent)
 		ok &= kvisor_cr4_allowed(vcpu->cpuid, vcpu->cpuid_nent);
 	return ok;
