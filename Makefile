@@ -87,7 +87,7 @@ ifeq ($(origin KVISOR_WERROR),undefined)
   KVISOR_WERROR := $(if $(wildcard $(CURDIR)/.git),1,0)
 endif
 export KVISOR_WERROR
-check check-svm check-vmx: KVISOR_WERROR := 1
+check check-svm check-vmx check-debug: KVISOR_WERROR := 1
 
 # modules_install signs with the kernel's key when it has one; Debian's
 # headers do not ship it, so do not try (sign-file would only complain).
@@ -106,7 +106,7 @@ define depmod
 	fi
 endef
 
-.PHONY: all module userspace selftests check check-svm check-vmx demo deps clean \
+.PHONY: all module userspace selftests check check-svm check-vmx check-debug demo deps clean \
 	bench conformance install uninstall help version
 
 all: module userspace selftests
@@ -152,6 +152,11 @@ check-svm:
 check-vmx:
 	selftests/hosts/check.sh vmx
 
+# The suite, the fuzzers and the stress tests on a debug kernel (KASAN,
+# kmemleak, lockdep, UBSAN, ...) built once into the cache (HOST=svm|vmx)
+check-debug:
+	selftests/hosts/check-debug.sh $(HOST)
+
 demo:
 	selftests/hosts/demo.sh $(HOST)
 
@@ -185,6 +190,7 @@ help:
 	@echo '  check        install what is missing, build, run every selftest in both test hosts'
 	@echo '  check-svm    the same, in the SVM test host only'
 	@echo '  check-vmx    the same, in the VMX test host only'
+	@echo '  check-debug  the suite, fuzzers and stress on a debug kernel (KASAN, kmemleak, lockdep; HOST=svm|vmx)'
 	@echo '  demo         boot a test host, load kvisor, run the demo guests (HOST=vmx: Intel)'
 	@echo '  deps         only install the packages the build and the test hosts need'
 	@echo '  bench        exit round trips, kvisor vs in-tree KVM, as ratios (HOST=svm|vmx)'

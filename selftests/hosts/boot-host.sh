@@ -15,6 +15,9 @@
 # or the whole run exceeds KVHOST_TIMEOUT (default 1800).
 # KVHOST_MEM sets the host's memory in MiB (default 2048 for svm, 1536 for
 # vmx: mem_unprivileged gives a guest 1 GiB, unpinned but all touched).
+# KVHOST_KERNEL (a bzImage) and KVHOST_VMLINUX (the same kernel as an ELF,
+# for QEMU's PVH entry) boot another kernel than Debian's $KVER: the debug
+# kernel of make check-debug.
 # Exit: 0 when the guest reached "@@KV poweroff", 124 on a watchdog kill,
 # 1 otherwise (panic, emulator error).
 set -uo pipefail
@@ -29,8 +32,8 @@ rm -f "$OUT/console.log" "$OUT/results.txt" "$OUT/bochs.log"
 CMDLINE="console=ttyS0 panic=-1 loglevel=4 nokaslr tsc=reliable KVHOST=$HOST KVHOST_MODE=$MODE ${KVHOST_APPEND:-}"
 
 start_svm() {
-	local vmlinux=$CACHE/vmlinux-$KVER
-	if [ ! -s "$vmlinux" ]; then
+	local vmlinux=${KVHOST_VMLINUX:-$CACHE/vmlinux-$KVER}
+	if [ ! -s "$vmlinux" ] && [ -z "${KVHOST_VMLINUX:-}" ]; then
 		mkdir -p "$CACHE"
 		"$HERE/extract-vmlinux.sh" "/boot/vmlinuz-$KVER" "$vmlinux" || return 1
 	fi
@@ -46,7 +49,7 @@ start_svm() {
 }
 
 start_vmx() {
-	local kernel=/boot/vmlinuz-$KVER
+	local kernel=${KVHOST_KERNEL:-/boot/vmlinuz-$KVER}
 	"$HERE/vmx/build-iso.sh" "$OUT/boot.iso" "$kernel" "$INITRD" \
 		"$CMDLINE quiet" || return 1
 	export BX_MEGS=${KVHOST_MEM:-1536} BX_ISO=$OUT/boot.iso BX_LOG=$OUT/bochs.log

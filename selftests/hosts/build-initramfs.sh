@@ -12,7 +12,9 @@
 set -euo pipefail
 HOST=$1 OUT=$2 TESTDIR=$3 KO=$4 KVER=$5
 HERE=$(cd "$(dirname "$0")" && pwd)
-MODDIR=/lib/modules/$KVER
+# KVHOST_MODDIR: the modules of another kernel than an installed one (the
+# debug kernel's, for make check-debug)
+MODDIR=${KVHOST_MODDIR:-/lib/modules/$KVER}
 case $HOST in
 svm) VENDOR=kvm-amd ;;
 vmx) VENDOR=kvm-intel ;;
@@ -31,7 +33,7 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\
 printf 'root:x:0:\nkvm:x:65534:\n' > "$R/etc/group"
 cp "$HERE/guest/init" "$R/init"
 cp "$HERE/guest/lib.sh" "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
-cp "$HERE/guest/conformance.sh" "$R/kvisor/"
+cp "$HERE/guest/conformance.sh" "$HERE/guest/debug.sh" "$R/kvisor/"
 cp "$KO" "$R/kvisor/kvisor.ko"
 
 # Modules with their dependencies, dependencies first, uncompressed into
@@ -69,7 +71,10 @@ copy_modules extra zram
 
 cp "$TESTDIR/list" "$R/kvisor/tests/"
 while read -r t || [ -n "$t" ]; do
-	[ -z "$t" ] || cp "$TESTDIR/$t" "$R/kvisor/tests/"
+	[ -z "$t" ] && continue
+	cp "$TESTDIR/$t" "$R/kvisor/tests/"
+	# TEST.env: its environment, one VAR=value a line (guest/run-tests.sh)
+	[ ! -f "$TESTDIR/$t.env" ] || cp "$TESTDIR/$t.env" "$R/kvisor/tests/"
 done < "$TESTDIR/list"
 if [ -n "${RUNNER:-}" ]; then
 	cp "$RUNNER" "$R/kvisor/kvisor-run"

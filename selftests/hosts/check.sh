@@ -15,31 +15,10 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 OUT=$TOP/build/check
 HOSTS=${*:-svm vmx vmx2}
-n=0 passed=0 failed=0 skipped=0
-
-tap() { # status name [reason]
-	n=$((n + 1))
-	case $1 in
-	ok)	passed=$((passed + 1)); echo "ok $n $2" ;;
-	skip)	skipped=$((skipped + 1)); echo "ok $n $2 # SKIP $3" ;;
-	*)	failed=$((failed + 1)); echo "not ok $n $2${3:+ # $3}" ;;
-	esac
-}
-
-finish() {
-	echo "1..$n"
-	if [ $skipped -gt 0 ]; then
-		echo "$passed passed, $failed failed, $skipped skipped"
-	else
-		echo "$passed passed, $failed failed"
-	fi
-	[ $failed -eq 0 ]
-	exit
-}
 
 t0=$SECONDS
 echo "TAP version 13"
-deps || { tap fail "setup: install-deps.sh"; finish; }
+deps || { tap fail "setup: install-deps.sh"; tap_finish; }
 echo "# setup took $((SECONDS - t0)) s; test host kernel $KVER"
 mkdir -p "$OUT"
 
@@ -49,7 +28,7 @@ if make -C "$TOP" -s module KVER="$KVER" > "$OUT/build.log" 2>&1; then
 else
 	tap fail "build: kvisor.ko for Linux $KVER"
 	sed 's/^/# /' "$OUT/build.log" | tail -30
-	finish
+	tap_finish
 fi
 k612=$(kheaders 6.12)
 if [ -n "$k612" ]; then
@@ -72,7 +51,7 @@ while IFS=$'\t' read -r st name why; do tap "$st" "$name" "$why"; done \
 if ! make -C "$TOP" -s userspace selftests > "$OUT/build-user.log" 2>&1; then
 	tap fail "build: userspace and selftests"
 	sed 's/^/# /' "$OUT/build-user.log" | tail -30
-	finish
+	tap_finish
 fi
 if [ -f "$TOP/module/emulate/test/Makefile" ]; then
 	if make -C "$TOP/module/emulate/test" -s run > "$OUT/emulate.log" 2>&1; then
@@ -125,36 +104,7 @@ wait
 
 # results, one host after the other
 for h in $HOSTS; do
-	res=$OUT/$h/results.txt rc=$(cat "$OUT/$h/rc" 2>/dev/null || echo none)
-	kv_lines "$res" > "$OUT/$h/results.clean"
-	init=$(kv_get init "$OUT/$h/results.clean")
-	off=$(kv_get poweroff "$OUT/$h/results.clean")
-	echo "# $h: $(kv_get loaded "$OUT/$h/results.clean")"
-	echo "# $h: init at ${init:-?} s guest time, suite done at ${off:-?} s; host log: $(tail -1 "$OUT/$h/host.log")"
-	load=$(kv_get load-failed "$OUT/$h/results.clean")
-	declare -A seen=()
-	cur=
-	while IFS= read -r line; do
-		read -r what t _ <<< "$line"
-		case $what in
-		ok)	tap ok "$h: $t"; seen[$t]=1; cur= ;;
-		skip)	tap skip "$h: $t" "${line#skip "$t" }"; seen[$t]=1; cur= ;;
-		fail)	tap fail "$h: $t" "${line#fail "$t" }"; seen[$t]=1; cur=$t ;;
-		'#')	[ -n "$cur" ] && echo "#   $line" ;;
-		esac
-	done < "$OUT/$h/results.clean"
-	why="host ended before it ran (emulator rc $rc)"
-	[ -n "$load" ] && why="kvisor did not load: $load"
-	oops=$(console_oops "$OUT/$h/console.log")
-	[ -n "$oops" ] && why="$why; console: $oops"
-	while read -r t || [ -n "$t" ]; do
-		[ -z "$t" ] || [ -n "${seen[$t]:-}" ] || tap fail "$h: $t" "$why"
-	done < "$(testdir "$h")/list"
-	if [ "$rc" != 0 ] && ! grep -q '^end$' "$OUT/$h/results.clean"; then
-		tap fail "$h: test host ran to its end" "$why"
-		tail -15 "$OUT/$h/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/#   console: /'
-	fi
-	unset seen
+	tap_host "$h" "$OUT/$h" "$(testdir "$h")/list"
 done
 echo "# make check took $((SECONDS - t0)) s"
-finish
+tap_finish

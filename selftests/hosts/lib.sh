@@ -100,6 +100,68 @@ console_oops() {
 	grep -a -m"${2:-1}" -E "$OOPS" "$1" 2>/dev/null | tr -d '\r'
 }
 
+# --- TAP, as make check and make check-debug print it ----------------------
+# tap STATUS NAME [REASON]: one line (STATUS ok, skip or anything else for
+# a failure); tap_finish: the plan and the "N passed, N failed[, N skipped]"
+# line, and the exit status (0 only when nothing failed).
+tap_n=0 tap_passed=0 tap_failed=0 tap_skipped=0
+tap() {
+	tap_n=$((tap_n + 1))
+	case $1 in
+	ok)	tap_passed=$((tap_passed + 1)); echo "ok $tap_n $2" ;;
+	skip)	tap_skipped=$((tap_skipped + 1)); echo "ok $tap_n $2 # SKIP $3" ;;
+	*)	tap_failed=$((tap_failed + 1)); echo "not ok $tap_n $2${3:+ # $3}" ;;
+	esac
+}
+
+tap_finish() {
+	echo "1..$tap_n"
+	if [ $tap_skipped -gt 0 ]; then
+		echo "$tap_passed passed, $tap_failed failed, $tap_skipped skipped"
+	else
+		echo "$tap_passed passed, $tap_failed failed"
+	fi
+	[ $tap_failed -eq 0 ]
+	exit
+}
+
+# tap_host NAME HOSTDIR LIST: the TAP lines of one test host's run in
+# HOSTDIR (results.txt, console.log, rc, host.log, as check.sh leaves
+# them), a failure for each test of LIST it did not report, and one for
+# the host itself when it did not run to its end.
+tap_host() {
+	local h=$1 dir=$2 list=$3 rc clean init off load oops why line what t cur=
+	local -A seen=()
+	rc=$(cat "$dir/rc" 2>/dev/null || echo none)
+	clean=$dir/results.clean
+	kv_lines "$dir/results.txt" > "$clean"
+	init=$(kv_get init "$clean")
+	off=$(kv_get poweroff "$clean")
+	echo "# $h: $(kv_get loaded "$clean")"
+	echo "# $h: init at ${init:-?} s guest time, suite done at ${off:-?} s; host log: $(tail -1 "$dir/host.log" 2>/dev/null)"
+	load=$(kv_get load-failed "$clean")
+	while IFS= read -r line; do
+		read -r what t _ <<< "$line"
+		case $what in
+		ok)	tap ok "$h: $t"; seen[$t]=1; cur= ;;
+		skip)	tap skip "$h: $t" "${line#skip "$t" }"; seen[$t]=1; cur= ;;
+		fail)	tap fail "$h: $t" "${line#fail "$t" }"; seen[$t]=1; cur=$t ;;
+		'#')	[ -n "$cur" ] && echo "#   $line" ;;
+		esac
+	done < "$clean"
+	why="host ended before it ran (emulator rc $rc)"
+	[ -n "$load" ] && why="kvisor did not load: $load"
+	oops=$(console_oops "$dir/console.log")
+	[ -n "$oops" ] && why="$why; console: $oops"
+	while read -r t || [ -n "$t" ]; do
+		[ -z "$t" ] || [ -n "${seen[$t]:-}" ] || tap fail "$h: $t" "$why"
+	done < "$list"
+	if [ "$rc" != 0 ] && ! grep -q '^end$' "$clean"; then
+		tap fail "$h: test host ran to its end" "$why"
+		tail -15 "$dir/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/#   console: /'
+	fi
+}
+
 KVER=${KVER:-$(kver 6.1)}
 export KVER
 

@@ -8,7 +8,9 @@
 #   @@KV fail <test> <reason>
 #   @@KV # <diagnostic line of a failed test>
 # A test fails too when the kernel logged an oops, a BUG or a WARNING while
-# it ran, whatever the test itself said.
+# it ran, whatever the test itself said.  A file TEST.env beside a test
+# holds its environment, one VAR=value a line (make check-debug's counts
+# for the fuzzers and the stress tests).
 T=/kvisor/tests
 TMO=${KVHOST_TEST_TIMEOUT:-300}
 # shellcheck source=lib.sh
@@ -35,7 +37,9 @@ for t in $(cat $T/list); do
 	before=$(dmesg | wc -l)
 	t0=$(now)
 	echo "kvisor test host: running $t"
-	timeout -s KILL "$TMO" "$T/$t" > /tmp/out 2>&1
+	# shellcheck disable=SC2046	# VAR=value words
+	timeout -s KILL "$TMO" env $(cat "$T/$t.env" 2>/dev/null) "$T/$t" \
+		> /tmp/out 2>&1
 	rc=$?
 	secs=$(took "$t0")
 	cat /tmp/out

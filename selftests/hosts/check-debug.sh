@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-debug.sh [svm] [vmx]: what `make check-debug` runs.
+#
+# The whole selftest suite on a debug kernel (build-debug-kernel.sh: KASAN,
+# KFENCE, kmemleak, lockdep, UBSAN, hung-task and soft-lockup detection),
+# in both test hosts at once (one emulator thread each), with the fuzzers and the stress
+# tests at their large counts, then a kmemleak scan after the last rmmod
+# (guest/debug.sh).  Any report from those tools fails the run.  Prints
+# TAP ending with "N passed, N failed[, N skipped]", as make check does.
+#
+# The counts, for the SVM host; the VMX host (Bochs, about ten times
+# slower) runs a tenth of each, and says so:
+#   DEBUG_IOCTL_CALLS  fuzz_ioctl's calls            (default 1000000)
+#   DEBUG_GUEST_RUNS   fuzz_guest's guest runs       (default 20000)
+#   DEBUG_VMS          lifecycle_stress VM cycles    (default 10000)
+#   DEBUG_RELOADS      module_reload's rmmod/insmod  (default 1000)
+# FUZZ_SEED fixes the seed (default: the time), printed for a rerun.
+set -uo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+OUT=$TOP/build/check-debug
+HOSTS=${*:-svm vmx}
+# shellcheck disable=SC2086	# one word a host
+known_hosts $HOSTS
+SEED=${FUZZ_SEED:-$(date +%s)}
+
+t0=$SECONDS
+echo "TAP version 13"
+deps || { tap fail "setup: install-deps.sh"; tap_finish; }
+mkdir -p "$OUT"
+if ! D=$("$HERE/build-debug-kernel.sh"); then
+	tap fail "build: the debug kernel" "see $CACHE/debug-kernel-*/build.log"
+	tap_finish
+fi
+DKVER=$(cat "$D/kver")
+echo "# debug kernel $DKVER in $D (ready at $((SECONDS - t0)) s)"
+echo "# fuzz seed: FUZZ_SEED=$SEED"
+
+# kvisor.ko for the debug kernel, from a copy of the sources, so that the
+# tree's own objects (for Debian's kernel) stay as they are
+rm -rf "$OUT/src"; mkdir -p "$OUT/src"
+(cd "$TOP" && find Kbuild module uapi -name Kbuild -o -name '*.[chS]' |
+	grep -v '\.mod\.c$' | cpio -pdm --quiet "$OUT/src")
+if KVISOR_WERROR=1 make -C "$D/build" M="$OUT/src" -j"${JOBS:-2}" modules \
+	> "$OUT/build.log" 2>&1; then
+	tap ok "build: kvisor.ko for $DKVER"
+else
+	tap fail "build: kvisor.ko for $DKVER"
+	grep -E 'error|warning' "$OUT/build.log" | head -20 | sed 's/^/# /'
+	tap_finish
+fi
+if ! make -C "$TOP" -s userspace selftests > "$OUT/build-user.log" 2>&1; then
+	tap fail "build: userspace and selftests"
+	tail -30 "$OUT/build-user.log" | sed 's/^/# /'
+	tap_finish
+fi
+
+# each host's tests, with the counts in TEST.env files beside them
+tests_for() { # HOST DIVISOR
+	local dir=$OUT/$1/tests div=$2
+	rm -rf "$dir"; mkdir -p "$dir"
+	cp "$TOP/selftests/build/list" "$dir/"
+	while read -r t; do cp "$TOP/selftests/build/$t" "$dir/"; done < "$dir/list"
+	echo "FUZZ_SEED=$SEED FUZZ_COUNT=$((${DEBUG_IOCTL_CALLS:-1000000} / div))" > "$dir/fuzz_ioctl.env"
+	echo "FUZZ_SEED=$SEED FUZZ_COUNT=$((${DEBUG_GUEST_RUNS:-20000} / div))" > "$dir/fuzz_guest.env"
+	local vms=$((${DEBUG_VMS:-10000} / div))
+	echo "FUZZ_SEED=$SEED STRESS_VMS=$vms STRESS_KILLS=$((vms / 50)) STRESS_SLOTS=$((vms / 2)) STRESS_PASSES=$((vms / 50))" \
+		> "$dir/lifecycle_stress.env"
+	echo "STRESS_RELOADS=$((${DEBUG_RELOADS:-1000} / div))" > "$dir/module_reload.env"
+	echo "# $1: $(cat "$dir"/*.env | tr '\n' ' ')"
+}
+
+for h in $HOSTS; do
+	div=1
+	[ "$h" = vmx ] && div=10
+	tests_for "$h" $div
+	(
+		KVHOST_MODDIR=$D/root/lib/modules/$DKVER \
+		"$HERE/build-initramfs.sh" "$h" "$OUT/$h/initramfs.cpio" \
+			"$OUT/$h/tests" "$OUT/src/module/kvisor.ko" "$DKVER" &&
+		KVHOST_KERNEL=$D/bzImage KVHOST_VMLINUX=$D/vmlinux \
+		KVHOST_APPEND="log_buf_len=16M kasan_multi_shot KVHOST_TEST_TIMEOUT=${DEBUG_TEST_TIMEOUT:-5400}" \
+		KVHOST_STALL=$((${DEBUG_TEST_TIMEOUT:-5400} + 300)) \
+		KVHOST_TIMEOUT=${DEBUG_HOST_TIMEOUT:-21600} \
+		"$HERE/boot-host.sh" "$h" "$OUT/$h" "$OUT/$h/initramfs.cpio" debug
+		echo $? > "$OUT/$h/rc"
+	) > "$OUT/$h/host.log" 2>&1 &
+done
+wait
+for h in $HOSTS; do
+	tap_host "$h" "$OUT/$h" "$OUT/$h/tests/list"
+done
+echo "# make check-debug took $((SECONDS - t0)) s"
+tap_finish
