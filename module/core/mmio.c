@@ -72,6 +72,8 @@ static void kvisor_mmio_exit(struct kvm_run *run, u64 gpa, unsigned int len,
  * A memory operand of the emulated instruction: RAM goes through the slot's
  * userspace mapping; then the in-kernel devices (LAPIC, IOAPIC,
  * ioeventfds) may take it; anything else is MMIO, for userspace to serve.
+ * So is memory the VMM's mapping cannot give (-EFAULT: a write to device
+ * memory it maps read-only, say), as KVM's emulator makes it.
  * A write handed to userspace completes the instruction now; a read
  * stops it until userspace supplied the data (kvisor_complete_mmio()).
  */
@@ -86,7 +88,7 @@ static int kvisor_emu_access(struct kvisor_emu *emu, u64 linear, void *buf,
 		return -1;
 	r = write ? kvisor_write_guest(vcpu->vm, gpa, buf, len) :
 		    kvisor_read_guest(vcpu->vm, gpa, buf, len);
-	if (r != -ENOENT)
+	if (r != -ENOENT && r != -EFAULT)
 		return r ? -1 : 0;
 	if (vcpu->apic && kvisor_lapic_mmio(vcpu, gpa, len, buf, write))
 		return 0;

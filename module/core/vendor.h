@@ -50,13 +50,19 @@ struct kvisor_cpu_caps {
  * 8-byte entries for both NPT and EPT; only the bits of an entry differ,
  * and the backend supplies them.  @leaf maps a 4K page at level 1, or a
  * 2M (level 2) or 1G (level 3) page with @huge set, up to @max_level,
- * the largest the CPU walks.
+ * the largest the CPU walks; @flags are KVISOR_TDP_*: writable, and
+ * uncached for memory that is not RAM (a device's, mapped by a VM_IO or
+ * VM_PFNMAP range of the VMM).
  */
+#define KVISOR_TDP_WRITABLE	BIT(0)
+#define KVISOR_TDP_UNCACHED	BIT(1)
+
 struct kvisor_tdp_format {
 	u64 (*table)(phys_addr_t table);	/* entry pointing to a table */
-	u64 (*leaf)(phys_addr_t page, bool writable, int level);
+	u64 (*leaf)(phys_addr_t page, unsigned int flags, int level);
 	bool (*present)(u64 pte);
 	u64 huge;		/* the page-size bit of a level 2 or 3 leaf */
+	u64 writable;		/* the bits a writable leaf has, a read-only not */
 	int max_level;		/* set by the backend's probe: 1, 2 or 3 */
 };
 

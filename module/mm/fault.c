@@ -18,11 +18,17 @@
  * A mapping is as large as the host maps the memory (a THP or hugetlbfs
  * page: 2M or 1G), where the slot's alignment allows and the CPU walks
  * such leaves; dirty logging maps 4K, to see each 4K page written.
+ *
+ * A VM_IO or VM_PFNMAP range of the VMM (a device's memory its driver
+ * mapped, /dev/mem) has no struct page to look up: its pfn comes from the
+ * VMM's page table, is mapped 4K and, unless it is RAM, uncached.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/io.h>
+#include <linux/ioport.h>
 #include <linux/mm.h>
+#include <linux/version.h>
 #include <linux/pgtable.h>
 #include <linux/swap.h>
 #include <linux/sched/mm.h>
@@ -92,49 +98,126 @@ static int kvisor_map_level(struct kvisor_vm *vm, struct kvisor_memslot *s,
 	return level;
 }
 
+/* What is behind an hva: a page (with a reference), or a bare pfn */
+struct kvisor_host_pfn {
+	struct page *page;	/* NULL for a VM_IO/VM_PFNMAP range's pfn */
+	unsigned long pfn;
+	bool writable;		/* the VMM's mapping allows writes */
+};
+
 /*
  * The page behind @hva, with a reference, and whether it may be mapped
  * writable.  A write takes it for writing (breaking COW, as the VMM's own
  * write would); a read tries for a writable page without faulting (so a
  * later write does not fault again), else takes it read-only, so that a
- * read never breaks up a KSM page or the shared zero page.  VM_IO and
- * VM_PFNMAP ranges have no struct page and are not supported: -EFAULT.
+ * read never breaks up a KSM page or the shared zero page.  -EFAULT also
+ * for VM_IO and VM_PFNMAP ranges, which have no struct page.
  */
 static int kvisor_hva_page(unsigned long hva, bool write, bool readonly,
-			   struct page **page, bool *writable)
+			   struct kvisor_host_pfn *h)
 {
 	long n;
 
-	*writable = false;
-	if (!readonly && get_user_page_fast_only(hva, FOLL_WRITE, page)) {
-		*writable = true;
-		return 0;
+	h->writable = false;
+	if (!readonly && get_user_page_fast_only(hva, FOLL_WRITE, &h->page)) {
+		h->writable = true;
+		goto found;
 	}
 	if (write)
-		*writable = true;
-	n = get_user_pages_unlocked(hva, 1, page, write ? FOLL_WRITE : 0);
-	if (n == 1)
-		return 0;
-	return n == -EINTR || n == -EAGAIN ? (int)n : -EFAULT;
+		h->writable = true;
+	n = get_user_pages_unlocked(hva, 1, &h->page, write ? FOLL_WRITE : 0);
+	if (n != 1)
+		return n == -EINTR || n == -EAGAIN ? (int)n : -EFAULT;
+found:
+	h->pfn = page_to_pfn(h->page);
+	return 0;
+}
+
+/* The pfn the VMM's page table maps at @hva in @vma, under mmap_lock. */
+static int kvisor_follow_pfn(struct vm_area_struct *vma, unsigned long hva,
+			     struct kvisor_host_pfn *h)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	struct follow_pfnmap_args args = { .vma = vma, .address = hva };
+
+	if (follow_pfnmap_start(&args))
+		return -EFAULT;
+	h->pfn = args.pfn;
+	h->writable = args.writable;
+	follow_pfnmap_end(&args);
+#else
+	spinlock_t *ptl;
+	pte_t *ptep;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	if (follow_pte(vma, hva, &ptep, &ptl))
+#else
+	if (follow_pte(vma->vm_mm, hva, &ptep, &ptl))
+#endif
+		return -EFAULT;
+	h->pfn = pte_pfn(ptep_get(ptep));
+	h->writable = pte_write(ptep_get(ptep));
+	pte_unmap_unlock(ptep, ptl);
+#endif
+	return 0;
+}
+
+/*
+ * The pfn behind @hva in a VM_IO or VM_PFNMAP range of @mm, without a
+ * reference: nothing needs one, since the MMU notifier removes the nested
+ * mapping before the VMM's changes.  A pfn not mapped yet is faulted in as
+ * the VMM's own access would, once.  A write to a pfn the VMM maps
+ * read-only is -ENOENT: the access is MMIO, as KVM emulates it.
+ */
+static int kvisor_hva_pfnmap(struct mm_struct *mm, unsigned long hva,
+			     bool write, struct kvisor_host_pfn *h)
+{
+	struct vm_area_struct *vma;
+	bool unlocked = false;
+	int r, tries;
+
+	h->page = NULL;
+	mmap_read_lock(mm);
+	for (tries = 0; tries < 2; tries++) {
+		/* (again after fixup_user_fault, which may drop the lock) */
+		vma = vma_lookup(mm, hva);
+		r = -EFAULT;
+		if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP)))
+			break;
+		if (!kvisor_follow_pfn(vma, hva, h)) {
+			r = write && !h->writable ? -ENOENT : 0;
+			break;
+		}
+		if (tries)
+			break;
+		r = fixup_user_fault(mm, hva, write ? FAULT_FLAG_WRITE : 0,
+				     &unlocked);
+		if (r)
+			break;
+	}
+	mmap_read_unlock(mm);
+	return r == -EINTR || r == -EAGAIN || r == -ENOENT ? r : r ? -EFAULT : 0;
 }
 
 /*
  * Map the page behind @gfn in the nested tables, after a guest access (a
  * write if @write) faulted.  Returns 0 (mapped, or raced with an
  * invalidation: the guest faults again), -ENOENT when no slot holds @gfn
- * or it is a write to a read-only slot (the access is MMIO), -EFAULT when
+ * or it is a write to a read-only slot or to device memory the VMM maps
+ * read-only (the access is MMIO), -EFAULT when
  * the VMM's mapping cannot provide the page (KVM_RUN fails with EFAULT,
  * as in KVM), or -EINTR when a fatal signal cut the host's fault short.
  */
 int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
 {
 	struct kvisor_tdp *tdp = &vm->tdp;
-	bool readonly, writable;
+	struct kvisor_host_pfn h;
 	struct kvisor_memslot *s;
 	unsigned long hva, seq, size;
-	struct page *page;
+	unsigned int flags = 0;
 	phys_addr_t hpa;
-	int level, r;
+	int level = 1, r;
+	bool readonly;
 
 	mutex_lock(&vm->slots_lock);
 	s = kvisor_find_slot(vm, gfn);
@@ -147,40 +230,50 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
 	seq = READ_ONCE(tdp->seq);
 	/* The sequence before the lookup; pairs with notifier.c's end. */
 	smp_rmb();
-	r = kvisor_hva_page(hva, write, readonly, &page, &writable);
+	r = kvisor_hva_page(hva, write, readonly, &h);
+	if (r == -EFAULT)
+		r = kvisor_hva_pfnmap(vm->mm, hva, write, &h);
 	if (r) {
 		if (r == -EFAULT)
 			pr_warn_ratelimited("gfn %#llx: no page at hva %#lx\n",
 					    gfn, hva);
 		goto out;
 	}
-	level = kvisor_map_level(vm, s, gfn, hva);
+	if (h.page)
+		level = kvisor_map_level(vm, s, gfn, hva);
+	else if (!page_is_ram(h.pfn))
+		flags |= KVISOR_TDP_UNCACHED;
 	/* A logging slot's page turns writable once its write is logged. */
-	if (s->dirty_bitmap && !write &&
-	    !test_bit(gfn - s->base_gfn, s->dirty_bitmap))
-		writable = false;
+	if (readonly || (s->dirty_bitmap && !write &&
+			 !test_bit(gfn - s->base_gfn, s->dirty_bitmap)))
+		h.writable = false;
 	/*
 	 * Guest writes through the mapping bypass the host's dirty bits:
 	 * the page must count as dirty before it can be written, so that
 	 * reclaim and writeback save it (they invalidate the mapping before
 	 * they clean the page, and the next write faults here again).
 	 */
-	if (writable)
-		set_page_dirty_lock(page);
+	if (h.writable) {
+		flags |= KVISOR_TDP_WRITABLE;
+		if (h.page)
+			set_page_dirty_lock(h.page);
+	}
 	/* A huge leaf maps from the start of the host's huge page. */
 	size = PAGE_SIZE << (9 * (level - 1));
-	hpa = page_to_phys(page) - (hva & (size - 1) & PAGE_MASK);
+	hpa = PFN_PHYS(h.pfn) - (hva & (size - 1) & PAGE_MASK);
 
 	spin_lock(&tdp->lock);
 	if (tdp->invalidating || tdp->seq != seq)
 		r = 0;	/* the host changed it meanwhile: fault again */
 	else
-		r = kvisor_tdp_map(tdp, gfn, hpa, writable, level);
+		r = kvisor_tdp_map(tdp, gfn, hpa, flags, level);
 	spin_unlock(&tdp->lock);
 	if (!r && write)
 		kvisor_mark_dirty(s, gfn);
-	mark_page_accessed(page);
-	put_page(page);
+	if (h.page) {
+		mark_page_accessed(h.page);
+		put_page(h.page);
+	}
 out:
 	mutex_unlock(&vm->slots_lock);
 	return r;

@@ -133,7 +133,7 @@ int kvisor_enable_dirty_log_manual(struct kvisor_vm *vm, u64 flags);
 int kvisor_tdp_init(struct kvisor_tdp *tdp);
 void kvisor_tdp_destroy(struct kvisor_tdp *tdp);
 int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gfn, phys_addr_t hpa,
-		   bool writable, int level);
+		   unsigned int flags, int level);
 void kvisor_tdp_zap_init(struct kvisor_tdp_zap *z);
 bool kvisor_tdp_zap(struct kvisor_tdp *tdp, u64 gfn, u64 end,
 		    struct kvisor_tdp_zap *z, bool may_resched);

@@ -104,10 +104,11 @@ static void tdp_count(struct kvisor_tdp *tdp, int level, long n)
  * A huge leaf in the way of a smaller one is replaced by a table (the
  * host split what it maps); a table in the way of a huge leaf makes the
  * mapping 4K instead, since its entries may still be in use.  Called by
- * fault.c with tdp->lock held; -ENOMEM when a table cannot be had.
+ * fault.c with tdp->lock held, @flags KVISOR_TDP_*; -ENOMEM when a table
+ * cannot be had.
  */
 int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gfn, phys_addr_t hpa,
-		   bool writable, int level)
+		   unsigned int flags, int level)
 {
 	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
 	u64 *table = tdp->root, *entry, pte;
@@ -137,11 +138,11 @@ int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gfn, phys_addr_t hpa,
 	pte = READ_ONCE(*entry);
 	if (level > 1 && f->present(pte) && !tdp_is_leaf(pte, level)) {
 		hpa += (gfn & (tdp_span(level) - 1)) << PAGE_SHIFT;
-		return kvisor_tdp_map(tdp, gfn, hpa & PAGE_MASK, writable, 1);
+		return kvisor_tdp_map(tdp, gfn, hpa & PAGE_MASK, flags, 1);
 	}
 	if (!f->present(pte))
 		tdp_count(tdp, level, 1);
-	WRITE_ONCE(*entry, f->leaf(hpa, writable, level));
+	WRITE_ONCE(*entry, f->leaf(hpa, flags, level));
 	return 0;
 }
 
@@ -164,7 +165,7 @@ static void tdp_leaf_op(struct tdp_walk *w, u64 *entry, u64 pte, int level)
 		return;
 	/* Write protection maps 4K at most: a huge leaf goes entirely. */
 	if (w->op == TDP_WRITE_PROTECT && level == 1) {
-		WRITE_ONCE(*entry, f->leaf(pte & TDP_ADDR_MASK, false, 1));
+		WRITE_ONCE(*entry, pte & ~f->writable);
 	} else {
 		WRITE_ONCE(*entry, 0);
 		tdp_count(w->tdp, level, -1);

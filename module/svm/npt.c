@@ -85,9 +85,19 @@ static u64 npt_table(phys_addr_t table)
 
 #define NPT_PS		BIT_ULL(7)
 
-static u64 npt_leaf(phys_addr_t page, bool writable, int level)
+/*
+ * Memory that is not RAM (a device's) is uncached: PCD and PWT select
+ * the host PAT's UC entry, and the nested entry's type combines with the
+ * guest's own so that UC wins ("Combining Guest and Host PAT Types").
+ */
+#define NPT_PWT		BIT_ULL(3)
+#define NPT_PCD		BIT_ULL(4)
+
+static u64 npt_leaf(phys_addr_t page, unsigned int flags, int level)
 {
-	return page | NPT_P | NPT_US | NPT_A | (writable ? NPT_RW | NPT_D : 0) |
+	return page | NPT_P | NPT_US | NPT_A |
+	       (flags & KVISOR_TDP_WRITABLE ? NPT_RW | NPT_D : 0) |
+	       (flags & KVISOR_TDP_UNCACHED ? NPT_PCD | NPT_PWT : 0) |
 	       (level > 1 ? NPT_PS : 0);
 }
 
@@ -105,5 +115,6 @@ struct kvisor_tdp_format svm_npt_format = {
 	.leaf		= npt_leaf,
 	.present	= npt_present,
 	.huge		= NPT_PS,
+	.writable	= NPT_RW | NPT_D,
 	.max_level	= 2,
 };

@@ -94,10 +94,20 @@ static u64 ept_table(phys_addr_t table)
 /* Bit 7 makes a level 2 or 3 entry a 2M or 1G leaf ("EPT Translation"). */
 #define EPT_LARGE	BIT_ULL(7)
 
-static u64 ept_leaf(phys_addr_t page, bool writable, int level)
+/*
+ * Memory that is not RAM (a device's) is uncached, without "ignore PAT":
+ * an EPT memory type of UC makes the access UC whatever the guest's PAT
+ * says ("Memory Type Used for Translated Guest-Physical Addresses").
+ */
+#define EPT_MT_UC	(0ULL << 3)
+
+static u64 ept_leaf(phys_addr_t page, unsigned int flags, int level)
 {
-	return page | EPT_R | EPT_X | (writable ? EPT_W : 0) | EPT_MT_WB |
-	       EPT_IPAT | (level > 1 ? EPT_LARGE : 0);
+	u64 mt = flags & KVISOR_TDP_UNCACHED ? EPT_MT_UC : EPT_MT_WB | EPT_IPAT;
+
+	return page | EPT_R | EPT_X | mt |
+	       (flags & KVISOR_TDP_WRITABLE ? EPT_W : 0) |
+	       (level > 1 ? EPT_LARGE : 0);
 }
 
 static bool ept_present(u64 pte)
@@ -117,5 +127,6 @@ struct kvisor_tdp_format vmx_ept_format = {
 	.leaf		= ept_leaf,
 	.present	= ept_present,
 	.huge		= EPT_LARGE,
+	.writable	= EPT_W,
 	.max_level	= 1,
 };
