@@ -114,8 +114,9 @@
 #define KVISOR_8_1_ECX	(F(LAHF_LM) | F(ABM) | F(3DNOWPREFETCH))
 
 /*
- * Left out: RDTSCP, since IA32_TSC_AUX is not switched (VMX would also
- * need "enable RDTSCP"), and AMD's MMX and 3DNow! extensions.
+ * Left out: RDTSCP (and RDPID in leaf 7), since VMX does not set "enable
+ * RDTSCP" nor switch IA32_TSC_AUX; SVM switches it (svm/vcpu.c), because
+ * AMD runs both whatever CPUID says.  And AMD's MMX and 3DNow! extensions.
  */
 #define KVISOR_8_1_EDX							\
 	(KVISOR_COMMON_EDX | F(SYSCALL) | F(NX) | F(GBPAGES) | F(LM))
