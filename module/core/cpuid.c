@@ -114,8 +114,9 @@
 #define KVISOR_8_1_ECX	(F(LAHF_LM) | F(ABM) | F(3DNOWPREFETCH))
 
 /*
- * Left out: RDTSCP, since IA32_TSC_AUX is not switched (VMX would also
- * need "enable RDTSCP"), and AMD's MMX and 3DNow! extensions.
+ * Left out: RDTSCP (and RDPID in leaf 7), since VMX does not set "enable
+ * RDTSCP" nor switch IA32_TSC_AUX; SVM switches it (svm/vcpu.c), because
+ * AMD runs both whatever CPUID says.  And AMD's MMX and 3DNow! extensions.
  */
 #define KVISOR_8_1_EDX							\
 	(KVISOR_COMMON_EDX | F(SYSCALL) | F(NX) | F(GBPAGES) | F(LM))
@@ -494,22 +495,26 @@ static const struct {
 	{ X86_CR4_LA57, 7, 2, F(LA57) },
 };
 
-static u64 kvisor_cr4_allowed(const struct kvm_cpuid_entry2 *e, int nent)
+/*
+ * The leaf is found as the guest's CPUID finds it: an entry without
+ * KVM_CPUID_FLAG_SIGNIFCANT_INDEX answers whatever its index field says.
+ */
+static u64 kvisor_cr4_allowed(struct kvm_cpuid_entry2 *e, int nent)
 {
 	u64 ok = KVISOR_CR4_BASE;
-	int i, j;
+	int i;
 
 	for (i = 0; i < ARRAY_SIZE(kvisor_cr4_features); i++) {
-		for (j = 0; j < nent; j++) {
-			u32 r;
+		const struct kvm_cpuid_entry2 *leaf;
+		u32 r;
 
-			if (e[j].function != kvisor_cr4_features[i].function ||
-			    e[j].index)
-				continue;
-			r = kvisor_cr4_features[i].reg == 1 ? e[j].ebx : e[j].ecx;
-			if (r & kvisor_cr4_features[i].bit)
-				ok |= kvisor_cr4_features[i].cr4;
-		}
+		leaf = kvisor_cpuid_find(e, nent, kvisor_cr4_features[i].function,
+					 0, false);
+		if (!leaf)
+			continue;
+		r = kvisor_cr4_features[i].reg == 1 ? leaf->ebx : leaf->ecx;
+		if (r & kvisor_cr4_features[i].bit)
+			ok |= kvisor_cr4_features[i].cr4;
 	}
 	return ok;
 }
@@ -572,6 +577,16 @@ static bool kvisor_cpuid_vendor_amd(const struct kvm_cpuid_entry2 *leaf0)
 		if (!memcmp(vendor, amd[i], sizeof(vendor)))
 			return true;
 	return false;
+}
+
+/* The vCPU's leaf 0 names Intel (KVM's guest_cpuid_is_intel()). */
+bool kvisor_guest_cpuid_is_intel(struct kvisor_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e = kvisor_vcpu_cpuid_find(vcpu, 0, 0,
+								  true);
+
+	return e && e->ebx == 0x756e6547 && e->edx == 0x49656e69 &&
+	       e->ecx == 0x6c65746e;	/* "GenuineIntel" */
 }
 
 /*

@@ -232,54 +232,67 @@ int kvisor_handle_dr(struct kvisor_vcpu *vcpu, int dr, bool write, int gpr,
 }
 
 /*
- * Without decode assists (QEMU's SVM) an exit names the debug register
- * but not the general-purpose one: read MOV DR (0F 21 /r from, 0F 23 /r
- * to; ModRM.reg the DR, ModRM.rm plus REX.B the GPR) at RIP.
+ * Without decode assists (QEMU's SVM) an exit names the control or debug
+ * register but not the general-purpose one: read MOV CR/DR at RIP (0F
+ * @opcode /r; ModRM.reg plus REX.R the CR or DR, ModRM.rm plus REX.B the
+ * GPR, whatever ModRM.mod says).  0 with *@reg, *@gpr, the length in
+ * *@len and the CPU mode in *@ctxt; -EFAULT if the bytes at RIP cannot be
+ * read or are not that instruction.
  */
-int kvisor_handle_dr_decode(struct kvisor_vcpu *vcpu, int dr, bool write)
+int kvisor_decode_mov_crdr(struct kvisor_vcpu *vcpu, u8 opcode, int *reg,
+			   int *gpr, unsigned int *len, struct emu_ctxt *ctxt)
 {
 	u8 b[EMU_MAX_INSN_LEN];
-	struct emu_ctxt ctxt;
 	u32 pf_error, n;
 	u8 rex = 0;
 	u64 gpa;
 	int i;
 
-	kvisor_ops->get_cpu_mode(vcpu, &ctxt);
-	if (kvisor_gva_to_gpa(vcpu, ctxt.seg_base[EMU_SEG_CS] + vcpu->rip,
+	kvisor_ops->get_cpu_mode(vcpu, ctxt);
+	if (kvisor_gva_to_gpa(vcpu, ctxt->seg_base[EMU_SEG_CS] + vcpu->rip,
 			      false, true, &gpa, &pf_error))
-		goto bad;
-	/* The bytes on the next page are not needed: MOV DR is short. */
+		return -EFAULT;
+	/* The bytes on the next page are not needed: MOV CR/DR is short. */
 	n = min_t(u64, sizeof(b), PAGE_SIZE - offset_in_page(gpa));
 	memset(b, 0, sizeof(b));
 	if (kvisor_read_guest(vcpu->vm, gpa, b, n))
-		goto bad;
+		return -EFAULT;
 	for (i = 0; i < sizeof(b) - 2; i++) {
-		if (ctxt.mode == EMU_MODE_LONG64 && (b[i] & 0xf0) == 0x40) {
+		if (ctxt->mode == EMU_MODE_LONG64 && (b[i] & 0xf0) == 0x40) {
 			rex = b[i];
 			continue;
 		}
-		rex = 0;	/* a REX counts only right before the opcode */
 		switch (b[i]) {
 		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64:
 		case 0x65: case 0x66: case 0x67: case 0xf0: case 0xf2:
 		case 0xf3:
+			rex = 0;	/* a REX counts only right before 0F */
 			continue;
 		}
 		break;
 	}
-	if (i >= sizeof(b) - 2 || b[i] != 0x0f ||
-	    b[i + 1] != (write ? 0x23 : 0x21))
-		goto bad;
+	if (i >= sizeof(b) - 2 || b[i] != 0x0f || b[i + 1] != opcode)
+		return -EFAULT;
+	*reg = ((b[i + 2] >> 3) & 7) | ((rex & 4) << 1);
+	*gpr = (b[i + 2] & 7) | ((rex & 1) << 3);
+	*len = i + 3;
+	return 0;
+}
+
+int kvisor_handle_dr_decode(struct kvisor_vcpu *vcpu, int dr, bool write)
+{
+	struct emu_ctxt ctxt;
+	unsigned int len;
+	int gpr;
+
+	if (kvisor_decode_mov_crdr(vcpu, write ? 0x23 : 0x21, &dr, &gpr, &len,
+				   &ctxt))
+		return kvisor_handle_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_EMULATION, vcpu->rip, dr);
 	/* REX.R names DR8-15, which do not exist. */
-	if (rex & 0x4)
+	if (dr > 7)
 		return kvisor_dr_fault(vcpu, X86_TRAP_UD);
-	dr = (b[i + 2] >> 3) & 7;
-	return kvisor_handle_dr(vcpu, dr, write,
-				(b[i + 2] & 7) | ((rex & 1) << 3), i + 3);
-bad:
-	return kvisor_handle_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					    vcpu->rip, dr);
+	return kvisor_handle_dr(vcpu, dr, write, gpr, len);
 }
 
 /*

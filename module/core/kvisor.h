@@ -226,6 +226,7 @@ int kvisor_complete_mmio(struct kvisor_vcpu *vcpu);
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host);
+bool kvisor_host_has_tsc_aux(void);
 long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);
@@ -239,6 +240,7 @@ long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 void kvisor_vcpu_cpuid_free(struct kvisor_vcpu *vcpu);
 void kvisor_cpuid(struct kvisor_vcpu *vcpu);
 u64 kvisor_cpuid_cr4_allowed(struct kvisor_vcpu *vcpu);
+bool kvisor_guest_cpuid_is_intel(struct kvisor_vcpu *vcpu);
 struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
 						u32 function, u32 index,
 						bool any_index);

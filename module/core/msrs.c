@@ -256,6 +256,44 @@ int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
 	return r;
 }
 
+/*
+ * IA32_TSC_AUX exists where the host has RDTSCP or RDPID; the guest may
+ * touch it only if its CPUID offers one of them (KVM's rule).  The value
+ * is the guest's own: SVM loads it around VMRUN, because RDTSCP and RDPID
+ * read the hardware MSR without an intercept (svm/vcpu.c).
+ */
+bool kvisor_host_has_tsc_aux(void)
+{
+	return boot_cpu_has(X86_FEATURE_RDTSCP) ||
+	       boot_cpu_has(X86_FEATURE_RDPID);
+}
+
+static bool kvisor_guest_has_tsc_aux(struct kvisor_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e;
+
+	e = kvisor_vcpu_cpuid_find(vcpu, 0x80000001, 0, false);
+	if (e && (e->edx & BIT(X86_FEATURE_RDTSCP & 31)))
+		return true;
+	e = kvisor_vcpu_cpuid_find(vcpu, 7, 0, false);
+	return e && (e->ecx & BIT(X86_FEATURE_RDPID & 31));
+}
+
+/*
+ * As KVM: bits 63:32 are reserved on Intel and ignored (read as zero) on
+ * AMD, so a guest whose CPUID says Intel gets #GP for them and any other
+ * has them dropped, whichever CPU runs it.
+ */
+static int kvisor_set_tsc_aux(struct kvisor_vcpu *vcpu, u64 val)
+{
+	if (!kvisor_host_has_tsc_aux())
+		return -EINVAL;
+	if ((val >> 32) && kvisor_guest_cpuid_is_intel(vcpu))
+		return -EINVAL;
+	vcpu->tsc_aux = val;
+	return 0;
+}
+
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
 	int r;
@@ -281,6 +319,11 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		*val = vcpu->tsc_adjust;
+		return 0;
+	case MSR_TSC_AUX:
+		if (!kvisor_host_has_tsc_aux())
+			return -EINVAL;
+		*val = vcpu->tsc_aux;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 		*val = vcpu->ucode_rev;
@@ -329,6 +372,8 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		return -EINVAL;
 	if (msr == MSR_IA32_TSC || msr == MSR_IA32_TSC_ADJUST)
 		return kvisor_set_tsc_msr(vcpu, msr, val, false);
+	if (msr == MSR_TSC_AUX)
+		return kvisor_set_tsc_aux(vcpu, val);
 	/* Guests write 0 here before CPUID to read the revision: ignored. */
 	if (msr == MSR_IA32_UCODE_REV)
 		return 0;
@@ -357,7 +402,9 @@ int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len)
 	int r;
 
 	vcpu->exits[KVISOR_EXIT_MSR]++;
-	if (write) {
+	if (msr == MSR_TSC_AUX && !kvisor_guest_has_tsc_aux(vcpu)) {
+		r = -EINVAL;
+	} else if (write) {
 		val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
 		r = kvisor_set_msr(vcpu, msr, val);
 	} else if (msr == MSR_PLATFORM_INFO &&

@@ -79,6 +79,24 @@ bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4)
 }
 
 /*
+ * A guest's MOV to CR4, from @old to @val, by kvm_set_cr4()'s rules: a
+ * valid CR4 (above), PAE kept and LA57 unchanged in long mode, PCIDE
+ * turned on only in long mode with CR3[11:0] clear.  False means #GP.
+ */
+bool kvisor_cr4_write_valid(struct kvisor_vcpu *vcpu, u64 old, u64 val,
+			    u64 efer, u64 cr3)
+{
+	bool lma = efer & EFER_LMA;
+
+	if (!kvisor_cr4_valid(vcpu, val))
+		return false;
+	if (lma && (!(val & X86_CR4_PAE) || ((val ^ old) & X86_CR4_LA57)))
+		return false;
+	return !((val & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) &&
+		 (!lma || (cr3 & 0xfff)));
+}
+
+/*
  * The consistency rules KVM applies to KVM_SET_SREGS, vendor-neutral: long
  * mode needs PAE and EFER.LMA, and neither LMA nor a 64-bit code segment
  * exists without it.  Rules only the hardware checks give FAIL_ENTRY.

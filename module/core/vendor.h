@@ -313,6 +313,7 @@ struct kvisor_vcpu {
 	u8 sipi_vector;
 	u8 eoi_exit_vector;
 	u64 tsc_adjust;		/* IA32_TSC_ADJUST */
+	u32 tsc_aux;		/* IA32_TSC_AUX, for RDTSCP/RDPID (SVM) */
 	u64 ucode_rev;		/* IA32_UCODE_REV as the guest reads it */
 	u64 platform_info;	/* MSR_PLATFORM_INFO, set by userspace */
 	u64 misc_enable;	/* IA32_MISC_ENABLE */
@@ -392,11 +393,23 @@ void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0);
  */
 bool kvisor_cr0_valid(u64 cr0);
 bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4);
+bool kvisor_cr4_write_valid(struct kvisor_vcpu *vcpu, u64 old, u64 val,
+			    u64 efer, u64 cr3);
+/*
+ * The CR4 bits that shape translations: a MOV to CR4 that changes one
+ * makes the vendor drop the guest's cached translations (the SDM flushes
+ * for PGE and PCIDE; the others are flushed too, to be safe).
+ */
+#define KVISOR_CR4_TLB_BITS (X86_CR4_PGE | X86_CR4_PAE | X86_CR4_PSE | \
+			     X86_CR4_PCIDE | X86_CR4_SMEP | X86_CR4_SMAP | \
+			     X86_CR4_PKE)
 
 /* core/debug.c: debug registers and debug exceptions */
 int kvisor_handle_dr(struct kvisor_vcpu *vcpu, int dr, bool write, int gpr,
 		     unsigned int len);
 int kvisor_handle_dr_decode(struct kvisor_vcpu *vcpu, int dr, bool write);
+int kvisor_decode_mov_crdr(struct kvisor_vcpu *vcpu, u8 opcode, int *reg,
+			   int *gpr, unsigned int *len, struct emu_ctxt *ctxt);
 int kvisor_handle_db(struct kvisor_vcpu *vcpu, u64 bits);
 int kvisor_handle_bp(struct kvisor_vcpu *vcpu);
 void kvisor_debug_enter_irqoff(struct kvisor_vcpu *vcpu);

@@ -113,7 +113,10 @@ static int svm_exit_xsetbv(struct svm_vcpu *svm)
 	return kvisor_handle_xsetbv(&svm->vcpu, svm_insn_len(svm, 3));
 }
 
-/* kvisor offers no nested SVM: the SVM instructions do not exist. */
+/*
+ * kvisor offers no nested SVM: the SVM instructions do not exist.  Nor
+ * does RDPRU, as in KVM: it would read the host's APERF and MPERF.
+ */
 static int svm_exit_ud(struct svm_vcpu *svm)
 {
 	svm_queue_exception(&svm->vcpu, X86_TRAP_UD, false, 0);
@@ -144,6 +147,41 @@ static int svm_exit_dr(struct svm_vcpu *svm)
 
 	return kvisor_handle_dr_decode(&svm->vcpu, code & 15,
 				       code >= SVM_EXIT_WRITE_DR0);
+}
+
+/*
+ * MOV to CR4.  The intercept comes before the CPU's own checks (APM Vol.
+ * 2, "Instruction Intercepts"), so kvisor_cr4_write_valid() makes them
+ * all, with those of the vCPU's CPUID; a failure is #GP.  A change of a
+ * bit that shapes translations flushes what the guest's ASID cached, as
+ * the instruction would have.
+ */
+static int svm_exit_write_cr4(struct svm_vcpu *svm)
+{
+	struct kvisor_vcpu *vcpu = &svm->vcpu;
+	struct vmcb_save *s = &svm->vmcb->save;
+	struct emu_ctxt ctxt;
+	unsigned int len;
+	int cr, gpr;
+	u64 val;
+
+	if (kvisor_decode_mov_crdr(vcpu, 0x22, &cr, &gpr, &len, &ctxt) ||
+	    cr != 4)
+		return kvisor_handle_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_EMULATION, vcpu->rip,
+				SVM_EXIT_WRITE_CR4);
+	val = vcpu->regs[gpr];
+	if (ctxt.mode != EMU_MODE_LONG64)
+		val = (u32)val;
+	if (!kvisor_cr4_write_valid(vcpu, s->cr4, val, s->efer, s->cr3)) {
+		svm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	if ((val ^ s->cr4) & KVISOR_CR4_TLB_BITS)
+		svm_request_tlb_flush(vcpu);
+	s->cr4 = val;
+	kvisor_skip_insn(vcpu, len);
+	return 1;
 }
 
 /*
@@ -206,6 +244,7 @@ static int svm_exit_mc(struct svm_vcpu *svm)
 }
 
 static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
+	[SVM_EXIT_WRITE_CR4]	= svm_exit_write_cr4,
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR0 + 15] = svm_exit_dr,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB] = svm_exit_db,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_BP] = svm_exit_bp,
@@ -235,6 +274,7 @@ static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
 	[SVM_EXIT_MONITOR]	= svm_exit_ud,
 	[SVM_EXIT_MWAIT]	= svm_exit_ud,
 	[SVM_EXIT_XSETBV]	= svm_exit_xsetbv,
+	[SVM_EXIT_RDPRU]	= svm_exit_ud,
 	[SVM_EXIT_NPF]		= svm_exit_npf,
 };
 

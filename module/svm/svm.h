@@ -59,6 +59,10 @@
 #define SVM_INTERCEPT2_MWAIT		BIT(11)
 #define SVM_INTERCEPT2_WBINVD		BIT(9)
 #define SVM_INTERCEPT2_XSETBV		BIT(13)
+#define SVM_INTERCEPT2_RDPRU		BIT(14)
+
+/* intercept_cr: reads of CRn in bit n, writes in bit 16 + n. */
+#define SVM_INTERCEPT_CR4_WRITE		BIT(16 + 4)
 
 /* tlb_ctl */
 #define SVM_TLB_NONE			0
@@ -97,6 +101,7 @@
 #define SVM_SEG_G_SHIFT			11
 
 /* Exit codes */
+#define SVM_EXIT_WRITE_CR4		0x014
 #define SVM_EXIT_READ_DR0		0x020
 #define SVM_EXIT_WRITE_DR0		0x030
 #define SVM_EXIT_EXCP_BASE		0x040
@@ -126,6 +131,7 @@
 #define SVM_EXIT_MWAIT			0x08b
 #define SVM_EXIT_WBINVD			0x089
 #define SVM_EXIT_XSETBV			0x08d
+#define SVM_EXIT_RDPRU			0x08e
 #define SVM_EXIT_NPF			0x400
 #define SVM_EXIT_INVALID		((u64)-1)	/* VMRUN refused the state */
 
@@ -196,10 +202,12 @@ struct svm_cpu {
 	void *hsave;		/* VM_HSAVE_PA: where VMRUN keeps host state */
 	u64 host_save_pa;	/* VMSAVE'd host FS, GS, TR, syscall MSRs */
 	void *host_save;
+	u64 host_tsc_aux;	/* the host's IA32_TSC_AUX: its CPU number */
 };
 
 DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
 extern bool svm_has_nrips;
+extern bool svm_has_tsc_aux;
 extern u64 svm_iopm_pa, svm_msrpm_pa;
 
 /* vmenter.S: VMLOAD, VMRUN, VMSAVE and the register switch */

@@ -21,6 +21,7 @@
 
 /* Found by svm.c's probe and setup, read when a VMCB is built and run. */
 bool svm_has_nrips;
+bool svm_has_tsc_aux;	/* IA32_TSC_AUX exists: RDTSCP or RDPID do */
 u64 svm_iopm_pa, svm_msrpm_pa;
 
 /* The power-on PAT: WB, WT, UC-, UC, repeated. */
@@ -55,6 +56,11 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 				  BIT(X86_TRAP_AC);
 	/* Every DR access: the guest's debug registers are kvisor's copy. */
 	c->intercept_dr = ~0U;
+	/*
+	 * CR4 writes: a bit the vCPU's CPUID does not offer must #GP, and
+	 * the hardware would take any bit the CPU has (svm_exit_write_cr4()).
+	 */
+	c->intercept_cr = SVM_INTERCEPT_CR4_WRITE;
 	c->intercept_misc1 = SVM_INTERCEPT1_INTR | SVM_INTERCEPT1_NMI |
 		SVM_INTERCEPT1_CPUID | SVM_INTERCEPT1_INVD |
 		SVM_INTERCEPT1_RDPMC |
@@ -67,7 +73,9 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 		SVM_INTERCEPT2_STGI | SVM_INTERCEPT2_CLGI |
 		SVM_INTERCEPT2_SKINIT | SVM_INTERCEPT2_MONITOR |
 		SVM_INTERCEPT2_MWAIT | SVM_INTERCEPT2_XSETBV |
-		SVM_INTERCEPT2_WBINVD;
+		SVM_INTERCEPT2_WBINVD |
+		/* the host's APERF/MPERF, a window on host activity: #UD */
+		SVM_INTERCEPT2_RDPRU;
 	c->iopm_base_pa = svm_iopm_pa;
 	c->msrpm_base_pa = svm_msrpm_pa;
 	/* Physical interrupts must leave the guest, whatever its IF says. */
@@ -196,6 +204,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct svm_cpu *sc;
+	bool switch_aux;
 	u64 host_xcr0;
 	int r;
 
@@ -215,6 +224,15 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	svm_pick_asid(svm, smp_processor_id());
 
 	host_xcr0 = kvisor_xcr0_enter(vcpu, svm->vmcb->save.cr4);
+	/*
+	 * RDTSCP and RDPID read IA32_TSC_AUX with no intercept (RDPID has
+	 * none at all): the guest's value is loaded for VMRUN only, and the
+	 * host's (its CPU number, which getcpu() reads) is back before GIF
+	 * is set again.  Two WRMSRs per entry, and only when they differ.
+	 */
+	switch_aux = svm_has_tsc_aux && vcpu->tsc_aux != sc->host_tsc_aux;
+	if (switch_aux)
+		wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
 
 	svm->entry = (struct svm_entry_state) {
 		.efer = svm->vmcb->save.efer, .cr0 = svm->vmcb->save.cr0,
@@ -238,6 +256,8 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	raw_local_irq_enable();
 	kv_svm_vmrun(svm->vmcb_pa, vcpu->regs, sc->host_save_pa);
 	raw_local_irq_disable();
+	if (switch_aux)
+		wrmsrl(MSR_TSC_AUX, sc->host_tsc_aux);
 	svm_asid_entered(svm);
 	kvisor_debug_exit_irqoff(vcpu);
 

@@ -179,8 +179,8 @@ static int vmx_exit_cr3(struct vmx_vcpu *vmx, bool write, int gpr)
  * MOV to CR0 or CR4, and LMSW (@lmsw: its operand in bits 31:16 of the
  * qualification), exit only when they touch a bit kvisor owns (see
  * state.c).  The value must pass the architectural rules the guest's
- * CPU would apply (kvisor_cr0_valid(), kvisor_cr4_valid(): no CR4 bit the
- * vCPU's CPUID does not offer) or the guest gets #GP.  What VMX forces on
+ * CPU would apply (kvisor_cr0_valid(), kvisor_cr4_write_valid(): no CR4
+ * bit the vCPU's CPUID does not offer) or the guest gets #GP.  What VMX forces on
  * or cannot hold is vmx_set_cr0()/vmx_set_cr4()'s business: the hardware
  * register gets the fixed bits, the read shadow what the guest wrote.
  */
@@ -194,10 +194,14 @@ static int vmx_exit_cr0_cr4(struct vmx_vcpu *vmx, int cr, bool lmsw, int gpr)
 	val = vcpu->regs[gpr];
 	if (lmsw)	/* the low 4 bits; PE cannot be cleared */
 		val = (cr0 & ~0xeULL) | ((vmx->exit.qualification >> 16) & 0xf);
-	if (cr == 0 ? !kvisor_cr0_valid(val) : !kvisor_cr4_valid(vcpu, val)) {
+	if (cr == 0 ? !kvisor_cr0_valid(val) :
+		      !kvisor_cr4_write_valid(vcpu, cr4, val, efer, cr3)) {
 		vmx_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	}
+	/* The flush the instruction would have made, done at entry. */
+	if (cr == 4 && ((val ^ cr4) & KVISOR_CR4_TLB_BITS))
+		vmx->flush = true;
 
 	/* Entering PAE paging: its top entries come from guest memory. */
 	pae = vmx_read_pdptrs(vcpu, cr == 0 ? val : cr0, cr3,

@@ -95,13 +95,17 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 	/*
 	 * CR0/CR4 bits VMX forces (CR0.NE, CR4.VMXE; PE and PG are free with
 	 * unrestricted guest) are owned by kvisor: the guest reads its own
-	 * value from the shadow and exits when it tries to change them.
+	 * value from the shadow and exits when it tries to change them.  So
+	 * is every CR4 bit that exists only with a CPUID feature, since the
+	 * guest must get #GP for a feature its CPUID does not offer
+	 * (vmx_exit_cr0_cr4()): the guest owns only VMX_CR4_GUEST_OWNED.
 	 */
 	vmcs_writel(VMCS_CR0_GUEST_HOST_MASK,
 		    (u32)((c->cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG)) |
 			  ~c->cr0_fixed1));
 	vmcs_writel(VMCS_CR4_GUEST_HOST_MASK,
-		    (u32)(c->cr4_fixed0 | ~c->cr4_fixed1));
+		    (u32)(~VMX_CR4_GUEST_OWNED | c->cr4_fixed0 |
+			  ~c->cr4_fixed1));
 }
 
 static void vmx_seg_reset(u32 sel_field, u16 selector, u64 base, u32 ar)

@@ -183,6 +183,16 @@ struct vmx_msr_entry {
  * from the guest list at entry and saved back to it at exit, the host's
  * reloaded from the host list at exit.
  */
+/*
+ * The CR4 bits the guest changes without an exit: those every x86-64 CPU
+ * has and that need no action from kvisor; KVM's
+ * KVM_POSSIBLE_CR4_GUEST_BITS without FSGSBASE, which needs a CPUID
+ * check.  PGE is among them: Linux toggles it to flush global pages.
+ */
+#define VMX_CR4_GUEST_OWNED (X86_CR4_PVI | X86_CR4_DE | X86_CR4_PCE | \
+			     X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | \
+			     X86_CR4_PGE | X86_CR4_TSD)
+
 #define VMX_NR_SWITCHED_MSRS		5
 
 /* What VMCS setup needs from the capability MSRs, computed once. */

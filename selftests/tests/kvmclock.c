@@ -10,6 +10,13 @@
  * KVM_CLOCK_REALTIME (a realtime in the past adds the time since).  The
  * wall-clock MSR gives the epoch the clock counts from.  Unknown
  * KVM_SET_CLOCK flags are EINVAL.
+ *
+ * Host-safety finding 6: a TSC rate of 0 once made enabling kvmclock
+ * loop forever in the kernel.  Userspace's only way towards it is
+ * KVM_SET_TSC_KHZ 0 (KVM takes it for "the host's rate"; a hypervisor
+ * without TSC scaling may refuse it): whatever the answer, the rate
+ * KVM_GET_TSC_KHZ reports is not 0, and the guest enables its clock
+ * afterwards and reads it (a hang fails the test by its time limit).
  */
 #include <sys/ioctl.h>
 #include <time.h>
@@ -120,11 +127,19 @@ int main(void)
 	struct kvm_vcpu *vcpu;
 	struct timespec ts;
 	struct kvm_vm *vm;
+	int r, khz;
 	uint64_t t;
 
 	if (!(kvm_check_cap(KVM_CAP_ADJUST_CLOCK) & KVM_CLOCK_REALTIME))
 		ksft_exit_skip("KVM_CAP_ADJUST_CLOCK without KVM_CLOCK_REALTIME\n");
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
+	r = ioctl(vcpu->fd, KVM_SET_TSC_KHZ, 0UL);
+	TEST_ASSERT(!r || errno == EINVAL, "KVM_SET_TSC_KHZ 0: %s",
+		    strerror(errno));
+	khz = vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, NULL);
+	TEST_ASSERT(khz > 0, "KVM_GET_TSC_KHZ after KVM_SET_TSC_KHZ 0: %d", khz);
+	ksft_print_msg("KVM_SET_TSC_KHZ 0: %s; TSC at %d kHz\n",
+		       r ? "EINVAL" : "accepted", khz);
 	t = get_clock(vm);
 	TEST_ASSERT(t < 60 * NSEC, "a new VM's clock reads %lu ns", t);
 
