@@ -75,14 +75,15 @@
 #define KVISOR_COMMON_EDX						\
 	(F(FPU) | F(DE) | F(PSE) | F(TSC) |				\
 	 F(MSR) |	/* the instructions; msrs.c says which MSRs  */	\
-	 F(PAE) | F(CX8) |						\
+	 F(PAE) | F(MCE) | F(CX8) |					\
 	 F(APIC) |	/* as KVM: an APIC exists, in userspace or not */ \
 	 F(PGE) | F(CMOV) | F(PAT) | F(PSE36) | F(MMX) | F(FXSR) |	\
-	 F(MTRR))	/* kept, not applied (msrs.c) */
+	 F(MTRR) |	/* kept, not applied (msrs.c) */		\
+	 F(MCA))	/* the banks of mce.c */
 
 /*
- * Left out: VME (not validated), MCE and MCA (no such MSRs), HTT
- * (no topology), PSN, DS, ACPI, TM, PBE, SS (host-only facilities).
+ * Left out: VME (not validated), HTT (no topology), PSN, DS, ACPI, TM,
+ * PBE, SS (host-only facilities).
  */
 #define KVISOR_1_EDX							\
 	(KVISOR_COMMON_EDX | F(SEP) | F(CLFLUSH) | F(XMM) | F(XMM2))

@@ -132,6 +132,7 @@ enum {
 	KVISOR_REQ_INIT,	/* INIT signal */
 	KVISOR_REQ_SIPI,	/* start-up IPI, vector in sipi_vector */
 	KVISOR_REQ_IOAPIC_EOI,	/* split irqchip: tell userspace of an EOI */
+	KVISOR_REQ_TRIPLE_FAULT, /* shut down before the next entry */
 };
 
 /*
@@ -232,6 +233,15 @@ long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);
 long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			    struct kvm_msrs __user *argp);
+
+/* core/mce.c: machine-check banks and their MSRs */
+u64 kvisor_mce_cap_supported(void);
+void kvisor_mce_init(struct kvisor_vcpu *vcpu);
+int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
+		   bool host);
+long kvisor_mce_setup(struct kvisor_vcpu *vcpu, u64 __user *argp);
+long kvisor_mce_inject(struct kvisor_vcpu *vcpu,
+		       struct kvm_x86_mce __user *argp);
 
 /* core/cpuid.c */
 long kvisor_get_supported_cpuid(struct kvm_cpuid2 __user *argp);

@@ -49,8 +49,8 @@ static long kvisor_dev_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_GET_MSRS:
 		return kvisor_get_feature_msrs((void __user *)arg);
 	case KVM_X86_GET_MCE_CAP_SUPPORTED: {
-		/* No machine-check banks are emulated (no KVM_CAP_MCE). */
-		u64 mcg_cap = 0;
+		/* What KVM_X86_SETUP_MCE accepts besides the count. */
+		u64 mcg_cap = kvisor_mce_cap_supported();
 
 		return copy_to_user((void __user *)arg, &mcg_cap,
 				    sizeof(mcg_cap)) ? -EFAULT : 0;

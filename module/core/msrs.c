@@ -6,8 +6,9 @@
  * their values), and the feature MSRs on /dev/kvm.  Both paths reach the
  * same kvisor_get_msr() / kvisor_set_msr(), so what userspace sees is
  * what the guest sees.  The LAPIC's MSRs are irq/lapic.c's, kvmclock's
- * kvmclock.c's, and the ones the hardware switches (EFER, PAT, the TSC
- * offset, FS/GS bases, SYSCALL and SYSENTER) the backend's.
+ * kvmclock.c's, the machine-check banks mce.c's, and the ones the
+ * hardware switches (EFER, PAT, the TSC offset, FS/GS bases, SYSCALL and
+ * SYSENTER) the backend's.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -124,62 +125,6 @@ static int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host)
 		      (vcpu->misc_enable & MSR_IA32_MISC_ENABLE_EMON);
 	}
 	vcpu->misc_enable = val;
-	return 0;
-}
-
-/*
- * Machine-check MSRs: KVM keeps them whether or not the guest's CPUID
- * offers MCE (a VMM saves and restores them regardless), with 32 banks by
- * default.  kvisor keeps them likewise and never raises a machine check.
- * Guests may write 0 or all ones to a bank's CTL and 0 to its STATUS.
- */
-static int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val,
-			  bool write, bool host)
-{
-	u32 off;
-
-	switch (msr) {
-	case MSR_IA32_MCG_CAP:
-		if (write)
-			return *val == KVISOR_MCE_BANKS && host ? 0 : -EINVAL;
-		*val = KVISOR_MCE_BANKS;	/* no MCG_CTL_P: no MCG_CTL */
-		return 0;
-	case MSR_IA32_MCG_STATUS:
-		if (write)
-			vcpu->mce.status = *val;
-		else
-			*val = vcpu->mce.status;
-		return 0;
-	case MSR_IA32_MCG_CTL:
-		/*
-		 * No MCG_CTL_P, so not the guest's.  QEMU restores all ones
-		 * here even when it did not set up MCE (KVM_CAP_MCE is 0):
-		 * userspace may store 0 or all ones, as with MCG_CTL_P.
-		 */
-		if (!host)
-			return -EINVAL;
-		if (!write) {
-			*val = vcpu->mce.ctl;
-			return 0;
-		}
-		if (*val && ~*val)
-			return -EINVAL;
-		vcpu->mce.ctl = *val;
-		return 0;
-	}
-	if (msr < MSR_IA32_MC0_CTL ||
-	    msr >= MSR_IA32_MC0_CTL + 4 * KVISOR_MCE_BANKS)
-		return -ENOENT;
-	off = msr - MSR_IA32_MC0_CTL;
-	if (!write) {
-		*val = vcpu->mce.bank[off];
-		return 0;
-	}
-	if ((off & 3) == 0 && *val && ~*val)
-		return -EINVAL;
-	if ((off & 3) == 1 && *val && !host)
-		return -EINVAL;
-	vcpu->mce.bank[off] = *val;
 	return 0;
 }
 
@@ -309,7 +254,7 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	r = kvisor_mtrr_msr(vcpu, msr, val, false);
 	if (r != -ENOENT)
 		return r;
-	/* (KVM faults a guest's read of MCG_CTL without MCG_CTL_P: not here.) */
+	/* As userspace reads them: kvisor_handle_msr() asks for the guest. */
 	r = kvisor_mce_msr(vcpu, msr, val, false, true);
 	if (r != -ENOENT)
 		return r;
@@ -411,7 +356,10 @@ int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len)
 		   !READ_ONCE(vcpu->vm->platform_info_readable)) {
 		r = -EINVAL;
 	} else {
-		r = kvisor_get_msr(vcpu, msr, &val);
+		/* MCG_CTL without MCG_CTL_P is userspace's, not the guest's. */
+		r = kvisor_mce_msr(vcpu, msr, &val, false, false);
+		if (r == -ENOENT)
+			r = kvisor_get_msr(vcpu, msr, &val);
 		if (!r) {
 			vcpu->regs[EMU_RAX] = (u32)val;
 			vcpu->regs[EMU_RDX] = val >> 32;
@@ -483,13 +431,18 @@ static int kvisor_get_feature_msr(u32 msr, u64 *val)
  */
 static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
+	int r;
+
 	/* The in-kernel LAPIC lets userspace restore more than the guest. */
 	if (vcpu->apic) {
-		int r = kvisor_lapic_set_msr(vcpu, msr, val, true);
-
+		r = kvisor_lapic_set_msr(vcpu, msr, val, true);
 		if (r != -ENOENT)
 			return r;
 	}
+	/* So do the machine-check banks: a status, MCG_CTL without CTL_P. */
+	r = kvisor_mce_msr(vcpu, msr, &val, true, true);
+	if (r != -ENOENT)
+		return r;
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		vcpu->apic_base = val;
@@ -505,9 +458,6 @@ static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
 		return kvisor_misc_enable_set(vcpu, val, true);
-	case MSR_IA32_MCG_CAP ... MSR_IA32_MCG_CTL:
-	case MSR_IA32_MC0_CTL ... MSR_IA32_MC0_CTL + 4 * KVISOR_MCE_BANKS - 1:
-		return kvisor_mce_msr(vcpu, msr, &val, true, true);
 	case MSR_PLATFORM_INFO:
 		/* No CPUID faulting here to advertise. */
 		if (val & MSR_PLATFORM_INFO_CPUID_FAULT)

@@ -456,6 +456,12 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 		r = kvisor_debug_before_run(vcpu);
 		if (r <= 0)
 			break;
+		/* A machine check the guest could not take (mce.c). */
+		if (test_and_clear_bit(KVISOR_REQ_TRIPLE_FAULT,
+				       &vcpu->requests)) {
+			r = kvisor_handle_shutdown(vcpu);
+			break;
+		}
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			r = -EINTR;

@@ -48,6 +48,7 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	vcpu->pio_data = page_address(pio);
 	vcpu->rflags = X86_EFLAGS_FIXED;
 	kvisor_debug_init(vcpu);
+	kvisor_mce_init(vcpu);
 	return 0;
 fail:
 	if (run)
@@ -256,6 +257,14 @@ static long kvisor_vcpu_ioctl_msrs(struct kvisor_vcpu *vcpu,
 	return kvisor_vcpu_msrs_ioctl(vcpu, ioctl, (void __user *)arg);
 }
 
+static long kvisor_vcpu_ioctl_mce(struct kvisor_vcpu *vcpu,
+				  unsigned int ioctl, unsigned long arg)
+{
+	if (ioctl == KVM_X86_SETUP_MCE)
+		return kvisor_mce_setup(vcpu, (void __user *)arg);
+	return kvisor_mce_inject(vcpu, (void __user *)arg);
+}
+
 static long kvisor_vcpu_ioctl_debug(struct kvisor_vcpu *vcpu,
 				    unsigned int ioctl, unsigned long arg)
 {
@@ -314,11 +323,13 @@ static const struct {
 	{ KVM_SET_XCRS,			kvisor_vcpu_ioctl_state },
 	{ KVM_GET_LAPIC,		kvisor_vcpu_ioctl_state },
 	{ KVM_SET_LAPIC,		kvisor_vcpu_ioctl_state },
-	/* core/cpuid.c, core/msrs.c, core/debug.c, core/stats.c */
+	/* core/cpuid.c, core/msrs.c, core/mce.c, core/debug.c, core/stats.c */
 	{ KVM_SET_CPUID2,		kvisor_vcpu_ioctl_cpuid },
 	{ KVM_GET_CPUID2,		kvisor_vcpu_ioctl_cpuid },
 	{ KVM_GET_MSRS,			kvisor_vcpu_ioctl_msrs },
 	{ KVM_SET_MSRS,			kvisor_vcpu_ioctl_msrs },
+	{ KVM_X86_SETUP_MCE,		kvisor_vcpu_ioctl_mce },
+	{ KVM_X86_SET_MCE,		kvisor_vcpu_ioctl_mce },
 	{ KVM_GET_DEBUGREGS,		kvisor_vcpu_ioctl_debug },
 	{ KVM_SET_DEBUGREGS,		kvisor_vcpu_ioctl_debug },
 	{ KVM_SET_GUEST_DEBUG,		kvisor_vcpu_ioctl_debug },

@@ -322,7 +322,8 @@ struct kvisor_vcpu {
 		u64 fixed[11];
 		u64 var[2 * KVISOR_NR_VAR_MTRR];
 	} mtrr;
-	struct {		/* kept, never raised (msrs.c) */
+	struct {		/* machine-check MSRs (mce.c) */
+		u64 cap;	/* IA32_MCG_CAP, from KVM_X86_SETUP_MCE */
 		u64 status;
 		u64 ctl;
 		u64 bank[4 * KVISOR_MCE_BANKS];

@@ -35,6 +35,10 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_GET_TSC_KHZ:
 	case KVM_CAP_READONLY_MEM:
+	/* kvm_run.internal.ndata/data[] are filled on every internal error */
+	case KVM_CAP_INTERNAL_ERROR_DATA:
+	/* the nested tables follow the VMM's mappings (mm/notifier.c) */
+	case KVM_CAP_SYNC_MMU:
 		return 1;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
@@ -66,7 +70,11 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_SET_GUEST_DEBUG:
+	/* TF survives KVM_SET_REGS; exit-completed steps trap (debug.c) */
+	case KVM_CAP_X86_ROBUST_SINGLESTEP:
 		return 1;
+	case KVM_CAP_MCE:
+		return KVISOR_MCE_BANKS;
 	case KVM_CAP_ADJUST_CLOCK:
 		return KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC;
 	case KVM_CAP_SET_GUEST_DEBUG2:

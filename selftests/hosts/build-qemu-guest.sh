@@ -8,11 +8,22 @@
 # busybox initramfs whose /init reports what the guest saw and powers off.
 # The test then runs QEMU with -accel kvm on kvisor's /dev/kvm, in the
 # test host: a real VMM booting a real kernel on kvisor.
+#
+# QEMU_ROOT=DIR takes QEMU and its option ROMs from another QEMU's
+# packages unpacked there with dpkg -x (e.g. bookworm-backports' QEMU 10:
+# apt-get download -t bookworm-backports qemu-system-x86
+# qemu-system-data qemu-system-common), never installed over the
+# system's; the libraries it links and SeaBIOS are still the system's.
 set -euo pipefail
 DIR=$1
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+ROMS=/usr/share/qemu
 QEMU=$(command -v qemu-system-x86_64)
+if [ -n "${QEMU_ROOT:-}" ]; then
+	QEMU=$QEMU_ROOT/usr/bin/qemu-system-x86_64
+	ROMS=$QEMU_ROOT/usr/share/qemu
+fi
 BB=$(command -v busybox)
 
 rm -rf "$DIR"
@@ -21,8 +32,8 @@ cp "$QEMU" "$DIR/"
 for l in $(ldd "$QEMU" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do
 	cp -L "$l" "$DIR/lib/"
 done
-for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
-	 /usr/share/qemu/kvmvapic.bin; do
+for f in /usr/share/seabios/bios-256k.bin "$ROMS/linuxboot_dma.bin" \
+	 "$ROMS/kvmvapic.bin"; do
 	cp -L "$f" "$DIR/share/"
 done
 cp "/boot/vmlinuz-$KVER" "$DIR/vmlinuz"

@@ -8,7 +8,8 @@
  *    refused by VMRUN and VM entry alike.
  *  - KVM_EXIT_INTERNAL_ERROR with KVM_INTERNAL_ERROR_EMULATION: an MMIO
  *    access by an instruction the hypervisor cannot emulate; the exit
- *    carries the instruction's bytes.
+ *    carries the instruction's bytes.  KVM_CAP_INTERNAL_ERROR_DATA is 1:
+ *    ndata says how many of data[] are filled, at most 16.
  * After each, the vCPU is repaired through the ABI and runs on.
  */
 #include <sys/ioctl.h>
@@ -66,6 +67,9 @@ static void test_internal_error(struct kvm_vcpu *vcpu)
 		ksft_exit_skip("this hypervisor emulates XADD on MMIO\n");
 	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_INTERNAL_ERROR);
 	TEST_ASSERT_EQ(run->internal.suberror, KVM_INTERNAL_ERROR_EMULATION);
+	TEST_ASSERT_EQ(kvm_check_cap(KVM_CAP_INTERNAL_ERROR_DATA), 1);
+	TEST_ASSERT(run->internal.ndata <= ARRAY_SIZE(run->internal.data),
+		    "ndata %u: more than kvm_run has", run->internal.ndata);
 	TEST_ASSERT(run->internal.ndata >= 5 && run->internal.data[2] >= 4,
 		    "ndata %u, %llu instruction bytes", run->internal.ndata,
 		    (unsigned long long)run->internal.data[2]);
