@@ -15,9 +15,9 @@
 # or the whole run exceeds KVHOST_TIMEOUT (default 1800).
 # KVHOST_MEM sets the host's memory in MiB (default 2048 for svm, 1536 for
 # vmx: mem_unprivileged gives a guest 1 GiB, unpinned but all touched).
-# KVHOST_KERNEL (a bzImage) and KVHOST_VMLINUX (the same kernel as an ELF,
-# for QEMU's PVH entry) boot another kernel than Debian's $KVER: the debug
-# kernel of make check-debug.
+# KVHOST_KERNEL (a bzImage, for Bochs) and KVHOST_VMLINUX (what QEMU boots:
+# an ELF vmlinux through its PVH entry, or a bzImage) boot another kernel
+# than Debian's $KVER: the debug kernel of make check-debug.
 # Exit: 0 when the guest reached "@@KV poweroff", 124 on a watchdog kill,
 # 1 otherwise (panic, emulator error).
 set -uo pipefail
