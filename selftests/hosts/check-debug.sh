@@ -77,12 +77,20 @@ tests_for() { # HOST DIVISOR
 	echo "# $1: $(cat "$dir"/*.env | tr '\n' ' ' | tr -s ' ')"
 }
 
+# the whole suite, as make check has it: kvisor-run for runner_guests, and
+# in the SVM host QEMU booting Linux (qemu_boot)
+export RUNNER=$TOP/userspace/kvisor-run
+case " $HOSTS " in
+*" svm "*) "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest" ;;
+esac
 for h in $HOSTS; do
 	div=1
 	[ "$h" = vmx ] && div=10
 	tests_for "$h" $div
+	qemu=
+	[ "$h" = svm ] && qemu=$OUT/qemu-guest
 	(
-		KVHOST_MODDIR=$D/root/lib/modules/$DKVER \
+		QEMU_GUEST=$qemu KVHOST_MODDIR=$D/root/lib/modules/$DKVER \
 		"$HERE/build-initramfs.sh" "$h" "$OUT/$h/initramfs.cpio" \
 			"$OUT/$h/tests" "$OUT/src/module/kvisor.ko" "$DKVER" &&
 		KVHOST_KERNEL=$D/bzImage KVHOST_VMLINUX=$D/bzImage \
