@@ -55,76 +55,10 @@
 #include <linux/kvm.h>
 
 #include "fuzz.h"
+#include "fuzz_args.h"
+#include "fuzz_ioctl/fuzz_ioctl.h"
 #include "kvm_util.h"
 #include "test_util.h"
-
-#define DEFAULT_COUNT	30000
-#define NTHREADS	4
-
-#define PG		4096UL
-#define MiB		(1UL << 20)
-#define GiB		(1UL << 30)
-
-/* The reservation every memslot address points into. */
-#define RES_BASE	0x200000000000UL
-#define RES_SIZE	(2048 * GiB)
-#define RUN_AREA	(RES_BASE + 256 * MiB)	/* vCPU i's mapping at i*RUN_STRIDE */
-#define RUN_STRIDE	(4 * PG)
-#define SCRATCH_AREA	(RES_BASE + 512 * GiB)	/* per thread, 1 MiB */
-#define MAP_SPACING	GiB			/* guest mapping k at RES_BASE + k GiB */
-#define MAX_SLOT_SIZE	(16 * GiB)
-
-#define MAX_VMS		4
-#define MAX_VCPUS	12
-#define MAX_VCPUS_PER_VM 8
-#define MAX_EVENTFDS	16
-#define MAX_STATSFDS	6
-#define NMAPS		16
-#define MAX_MAP_LEN	(4 * MiB)
-
-#define ARENA_SIZE	(1 * MiB)
-
-/* Every ioctl the fuzzer issues by name, for the summary. */
-#define IOCTLS(X)							\
-	X(KVM_GET_API_VERSION) X(KVM_CREATE_VM) X(KVM_CHECK_EXTENSION)	\
-	X(KVM_GET_VCPU_MMAP_SIZE) X(KVM_GET_SUPPORTED_CPUID)		\
-	X(KVM_GET_EMULATED_CPUID) X(KVM_GET_MSR_INDEX_LIST)		\
-	X(KVM_GET_MSR_FEATURE_INDEX_LIST) X(KVM_X86_GET_MCE_CAP_SUPPORTED) \
-	X(KVM_ENABLE_CAP) X(KVM_CREATE_VCPU) X(KVM_SET_TSS_ADDR)	\
-	X(KVM_SET_IDENTITY_MAP_ADDR) X(KVM_SET_BOOT_CPU_ID)		\
-	X(KVM_SET_NR_MMU_PAGES) X(KVM_GET_NR_MMU_PAGES) X(KVM_GET_CLOCK)	\
-	X(KVM_SET_CLOCK) X(KVM_GET_STATS_FD) X(KVM_SET_USER_MEMORY_REGION) \
-	X(KVM_GET_DIRTY_LOG) X(KVM_CLEAR_DIRTY_LOG) X(KVM_CREATE_IRQCHIP) \
-	X(KVM_GET_IRQCHIP) X(KVM_SET_IRQCHIP) X(KVM_IRQ_LINE)		\
-	X(KVM_IRQ_LINE_STATUS) X(KVM_SET_GSI_ROUTING) X(KVM_SIGNAL_MSI)	\
-	X(KVM_IRQFD) X(KVM_IOEVENTFD) X(KVM_CREATE_PIT) X(KVM_CREATE_PIT2) \
-	X(KVM_GET_PIT) X(KVM_SET_PIT) X(KVM_GET_PIT2) X(KVM_SET_PIT2)	\
-	X(KVM_RUN) X(KVM_INTERRUPT) X(KVM_SET_SIGNAL_MASK)		\
-	X(KVM_GET_MP_STATE) X(KVM_SET_MP_STATE) X(KVM_NMI)		\
-	X(KVM_SET_VAPIC_ADDR) X(KVM_HAS_DEVICE_ATTR) X(KVM_GET_DEVICE_ATTR) \
-	X(KVM_SET_DEVICE_ATTR) X(KVM_GET_TSC_KHZ) X(KVM_SET_TSC_KHZ)	\
-	X(KVM_GET_REGS) X(KVM_SET_REGS) X(KVM_GET_SREGS) X(KVM_SET_SREGS) \
-	X(KVM_GET_VCPU_EVENTS) X(KVM_SET_VCPU_EVENTS) X(KVM_GET_FPU)	\
-	X(KVM_SET_FPU) X(KVM_GET_XSAVE) X(KVM_SET_XSAVE) X(KVM_GET_XCRS) \
-	X(KVM_SET_XCRS) X(KVM_GET_LAPIC) X(KVM_SET_LAPIC)		\
-	X(KVM_SET_CPUID2) X(KVM_GET_CPUID2) X(KVM_GET_MSRS) X(KVM_SET_MSRS) \
-	X(KVM_GET_DEBUGREGS) X(KVM_SET_DEBUGREGS) X(KVM_SET_GUEST_DEBUG) \
-	X(KVM_TRANSLATE) X(KVM_KVMCLOCK_CTRL) X(KVM_SMI) X(KVM_GET_XSAVE2) \
-	X(KVM_GET_SREGS2) X(KVM_X86_SETUP_MCE)
-
-/* Operations that are not one named ioctl. */
-#define OTHER_OPS(X)							\
-	X(unknown_ioctl) X(wrong_size_ioctl) X(bad_pointer) X(close)	\
-	X(open_kvm) X(eventfd) X(eventfd_rw) X(stats_read) X(mmap_guest) \
-	X(munmap_guest) X(touch_guest) X(mmap_vcpu) X(scribble_run) X(fork)
-
-enum {
-#define X(n) OP_##n,
-	IOCTLS(X)
-	OTHER_OPS(X)
-#undef X
-	NR_OPS
-};
 
 static const char *const op_names[NR_OPS] = {
 #define X(n) #n,
@@ -143,66 +77,24 @@ static _Atomic uint64_t done;		/* operations started, all threads */
 /* ------------------------------------------------------------------ */
 /* The shared table                                                     */
 
-struct vm_ent {
-	int fd;			/* -1: free */
-	int vcpus_made;		/* KVM_CREATE_VCPU successes, bounded */
-	int perm;
-};
-
-struct vcpu_ent {
-	int fd;
-	int perm;
-};
-
-struct map_ent {
-	uint64_t addr, len;	/* len 0: nothing mapped (PROT_NONE) */
-};
-
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vm_ent vms[MAX_VMS];
-static struct vcpu_ent vcpus[MAX_VCPUS];
+struct vcpu_ent vcpus[MAX_VCPUS];
 static int eventfds[MAX_EVENTFDS];
 static int statsfds[MAX_STATSFDS];
 static struct map_ent maps[NMAPS];
 static int kvm_fd, mmap_size;
 
 /* Known-good contents to mutate. */
-static struct {
-	struct kvm_cpuid2 hdr;
-	struct kvm_cpuid_entry2 e[256];
-} supported_cpuid;
-static uint32_t msr_list[1024];
-static unsigned int nr_msr_list;
-
-static const uint32_t known_msrs[] = {
-	0x10, 0x1b, 0x3a, 0x3b, 0x48, 0x49, 0x8b, 0xce, 0xe7, 0xe8, 0xfe,
-	0x10a, 0x140, 0x174, 0x175, 0x176, 0x179, 0x17a, 0x1a0, 0x1d9,
-	0x200, 0x201, 0x20f, 0x250, 0x258, 0x277, 0x2ff, 0x400, 0x401,
-	0x480, 0x48d, 0x491, 0x6e0, 0x800, 0x802, 0x803, 0x808, 0x80b,
-	0x80f, 0x830, 0x832, 0x838, 0x83e, 0x83f, 0xda0, 0xc0000080,
-	0xc0000081, 0xc0000082, 0xc0000084, 0xc0000100, 0xc0000101,
-	0xc0000102, 0xc0000103, 0xc0000104, 0xc0010010, 0xc0010114,
-	0xc0010117, 0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03,
-	0x4b564d04, 0x4b564d05, 0x11, 0x12, 0x40000000, 0x40000001,
-	0xffffffff, 0x80000000, 0x1000, 0xc0011022,
-};
+struct supported_cpuid supported_cpuid;
+uint32_t msr_list[1024];
+unsigned int nr_msr_list;
 
 /* ------------------------------------------------------------------ */
 /* Threads                                                              */
 
-struct th {
-	int id;
-	struct fuzz_rng rng;
-	uint8_t *arena, *end;	/* end is the guard page */
-	uint8_t *ro;		/* a read-only page */
-	timer_t timer;
-	sigjmp_buf jb;
-	volatile sig_atomic_t guarded;
-	pthread_t pt;
-};
-
 static struct th ths[NTHREADS];
-static __thread struct th *self;
+__thread struct th *self;
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 fail(const char *fmt, ...)
@@ -239,26 +131,6 @@ static void on_fault(int sig)
 		n = 0;
 	signal(sig, SIG_DFL);
 	raise(sig);
-}
-
-static inline uint64_t rnd(uint64_t n)
-{
-	return fuzz_below(&self->rng, n);
-}
-
-static inline int one_in(uint64_t n)
-{
-	return fuzz_one_in(&self->rng, n);
-}
-
-static inline uint64_t r64(void)
-{
-	return fuzz_u64(&self->rng);
-}
-
-static inline uint64_t interesting(void)
-{
-	return fuzz_interesting(&self->rng);
 }
 
 static void record(int op, long ret, int err)
@@ -315,7 +187,7 @@ static void trace_op(int op, int fd, unsigned long req, unsigned long arg)
 }
 
 /* Every operation counts toward FUZZ_COUNT. */
-static long xio(int op, int fd, unsigned long req, unsigned long arg)
+long xio(int op, int fd, unsigned long req, unsigned long arg)
 {
 	long r;
 	int err;
@@ -335,12 +207,12 @@ static long xio(int op, int fd, unsigned long req, unsigned long arg)
 	return r;
 }
 
-static long xio_p(int op, int fd, unsigned long req, void *arg)
+long xio_p(int op, int fd, unsigned long req, void *arg)
 {
 	return xio(op, fd, req, (unsigned long)arg);
 }
 
-static void count_op(int op, long ret)
+void count_op(int op, long ret)
 {
 	int err = errno;
 
@@ -369,7 +241,7 @@ static int pick_vm(void)
 }
 
 /* A vCPU's table index, mostly the permanent one 0. */
-static int pick_vcpu_idx(void)
+int pick_vcpu_idx(void)
 {
 	int i, idx;
 
@@ -385,14 +257,14 @@ static int pick_vcpu_idx(void)
 	return idx;
 }
 
-static int pick_vcpu(void)
+int pick_vcpu(void)
 {
 	if (one_in(64))
 		return (int[]){ -1, 1000, kvm_fd, vms[0].fd }[rnd(4)];
 	return vcpus[pick_vcpu_idx()].fd;
 }
 
-static struct kvm_run *run_of(int idx)
+struct kvm_run *run_of(int idx)
 {
 	return (struct kvm_run *)(RUN_AREA + idx * RUN_STRIDE);
 }
@@ -411,7 +283,7 @@ static int pick_eventfd(void)
 /* Arguments                                                            */
 
 /* Room for @size bytes that ends at the guard page. */
-static void *at_end(size_t size)
+void *at_end(size_t size)
 {
 	if (size > ARENA_SIZE)
 		size = ARENA_SIZE;
@@ -422,7 +294,7 @@ static void *at_end(size_t size)
  * Where an argument of @size bytes goes: mostly @good, sometimes a
  * pointer no kernel may use.  *bad says whether it is one.
  */
-static void *maybe_bad(void *good, size_t size, int out, int *bad)
+void *maybe_bad(void *good, size_t size, int out, int *bad)
 {
 	*bad = 1;
 	if (!one_in(12)) {
@@ -446,37 +318,9 @@ static void *maybe_bad(void *good, size_t size, int out, int *bad)
 }
 
 /* Mutate @size bytes at @p: a few bit flips, fields, or all random. */
-static void mutate(void *p, size_t size)
+void mutate(void *p, size_t size)
 {
-	uint8_t *b = p;
-	int i, n;
-
-	if (!size)
-		return;
-	switch (rnd(8)) {
-	case 0:
-		fuzz_fill(&self->rng, p, size);
-		return;
-	case 1:
-		memset(p, one_in(2) ? 0 : 0xff, size);
-		return;
-	case 2:
-	case 3:
-		n = 1 + rnd(4);
-		for (i = 0; i < n; i++)
-			b[rnd(size)] ^= 1 << rnd(8);
-		return;
-	case 4:
-		return;		/* write back what was read */
-	default:
-		n = 1 + rnd(3);
-		for (i = 0; i < n && size >= 8; i++) {
-			uint64_t v = interesting();
-
-			memcpy(b + (rnd(size / 8) * 8), &v, 8);
-		}
-		return;
-	}
+	fuzz_mutate(&self->rng, p, size);
 }
 
 /* ------------------------------------------------------------------ */
@@ -540,7 +384,7 @@ static void op_system(void)
 		m->nmsrs = n;
 		for (i = 0; i < n && i < 64; i++) {
 			m->entries[i].index = one_in(2) ? 0x480 + rnd(0x14) :
-				known_msrs[rnd(ARRAY_SIZE(known_msrs))];
+				fuzz_msr_index(&self->rng, NULL, 0);
 			m->entries[i].reserved = one_in(8) ? r64() : 0;
 		}
 		p = maybe_bad(m, sizeof(*m), 1, &bad);
@@ -834,8 +678,7 @@ static void op_irq(void)
 	case 1: {
 		struct kvm_irq_level *l = at_end(sizeof(*l));
 
-		l->irq = one_in(4) ? interesting() : rnd(48);
-		l->level = one_in(4) ? interesting() : rnd(2);
+		fuzz_irq_level(&self->rng, l);
 		p = maybe_bad(l, sizeof(*l), !rnd(2), &bad);
 		if (one_in(2))
 			xio_p(OP_KVM_IRQ_LINE, vm, KVM_IRQ_LINE, p);
@@ -847,45 +690,19 @@ static void op_irq(void)
 	case 3: {
 		struct kvm_msi *m = at_end(sizeof(*m));
 
-		memset(m, 0, sizeof(*m));
-		m->address_lo = one_in(4) ? r64() : 0xfee00000 | rnd(256) << 12 |
-				rnd(16) << 2;
-		m->address_hi = one_in(8) ? interesting() : 0;
-		m->data = one_in(4) ? r64() : rnd(8) << 8 | (16 + rnd(240));
-		m->flags = one_in(8) ? r64() : 0;
-		m->devid = r64();
-		if (one_in(16))
-			fuzz_fill(&self->rng, m->pad, sizeof(m->pad));
+		fuzz_msi(&self->rng, m);
 		p = maybe_bad(m, sizeof(*m), 0, &bad);
 		xio_p(OP_KVM_SIGNAL_MSI, vm, KVM_SIGNAL_MSI, p);
 		break;
 	}
 	case 4:
 	case 5: {
+		uint32_t n = fuzz_irq_routing_nr(&self->rng);
 		struct kvm_irq_routing *rt;
-		unsigned int n, i;
 
-		n = one_in(8) ? 4090 + rnd(10) : one_in(8) ? interesting() : rnd(64);
-		rt = at_end(sizeof(*rt) + (n > 4100 ? 4100 : n) * sizeof(rt->entries[0]));
-		rt->nr = n;
-		rt->flags = one_in(8) ? r64() : 0;
-		for (i = 0; i < n && i < 4100; i++) {
-			struct kvm_irq_routing_entry *e = &rt->entries[i];
-
-			memset(e, 0, sizeof(*e));
-			e->gsi = one_in(8) ? interesting() : one_in(2) ? i : rnd(64);
-			e->type = one_in(8) ? interesting() : 1 + rnd(2);
-			e->flags = one_in(8) ? r64() : 0;
-			if (e->type == KVM_IRQ_ROUTING_IRQCHIP) {
-				e->u.irqchip.irqchip = one_in(8) ? r64() : rnd(3);
-				e->u.irqchip.pin = one_in(8) ? r64() : rnd(24);
-			} else {
-				e->u.msi.address_lo = 0xfee00000 | rnd(256) << 12;
-				e->u.msi.data = r64();
-				if (one_in(4))
-					fuzz_fill(&self->rng, &e->u, sizeof(e->u));
-			}
-		}
+		rt = at_end(sizeof(*rt) + (n > FUZZ_MAX_ROUTES ? FUZZ_MAX_ROUTES : n) *
+			    sizeof(rt->entries[0]));
+		fuzz_irq_routing(&self->rng, rt, n);
 		p = maybe_bad(rt, sizeof(*rt), 0, &bad);
 		xio_p(OP_KVM_SET_GSI_ROUTING, vm, KVM_SET_GSI_ROUTING, p);
 		break;
@@ -893,14 +710,9 @@ static void op_irq(void)
 	case 6:
 	case 7: {
 		struct kvm_irqfd *f = at_end(sizeof(*f));
+		int fd = pick_eventfd();
 
-		memset(f, 0, sizeof(*f));
-		f->fd = pick_eventfd();
-		f->gsi = one_in(8) ? interesting() : rnd(32);
-		f->flags = one_in(8) ? r64() : rnd(4);	/* DEASSIGN, RESAMPLE */
-		f->resamplefd = pick_eventfd();
-		if (one_in(16))
-			fuzz_fill(&self->rng, f->pad, sizeof(f->pad));
+		fuzz_irqfd(&self->rng, f, fd, pick_eventfd());
 		p = maybe_bad(f, sizeof(*f), 0, &bad);
 		xio_p(OP_KVM_IRQFD, vm, KVM_IRQFD, p);
 		break;
@@ -909,18 +721,7 @@ static void op_irq(void)
 	case 9: {
 		struct kvm_ioeventfd *e = at_end(sizeof(*e));
 
-		memset(e, 0, sizeof(*e));
-		e->datamatch = one_in(2) ? rnd(256) : r64();
-		e->flags = one_in(8) ? r64() : rnd(8);	/* DATAMATCH, PIO, DEASSIGN */
-		e->addr = e->flags & KVM_IOEVENTFD_FLAG_PIO ?
-			(one_in(4) ? interesting() : rnd(0x10000)) :
-			(one_in(2) ? interesting() :
-			 (uint64_t[]){ 0xfee00000, 0xfec00000, 0xfed00000,
-				       0xe0000000, 0 }[rnd(5)] + rnd(256));
-		e->len = one_in(8) ? interesting() : (uint32_t[]){ 0, 1, 2, 4, 8, 3 }[rnd(6)];
-		e->fd = pick_eventfd();
-		if (one_in(16))
-			fuzz_fill(&self->rng, e->pad, sizeof(e->pad));
+		fuzz_ioeventfd(&self->rng, e, pick_eventfd());
 		p = maybe_bad(e, sizeof(*e), 0, &bad);
 		xio_p(OP_KVM_IOEVENTFD, vm, KVM_IOEVENTFD, p);
 		break;
@@ -932,8 +733,7 @@ static void op_irq(void)
 	default: {
 		struct kvm_pit_config *c = at_end(sizeof(*c));
 
-		memset(c, 0, sizeof(*c));
-		c->flags = one_in(4) ? r64() : rnd(2);
+		fuzz_pit_config(&self->rng, c);
 		if (one_in(8)) {
 			xio(OP_KVM_CREATE_PIT, vm, KVM_CREATE_PIT, 0);
 			break;
@@ -1016,22 +816,8 @@ static void op_vm_misc(void)
 	case 1:
 	case 2: {
 		struct kvm_enable_cap *c = at_end(sizeof(*c));
-		static const uint32_t caps[] = {
-			KVM_CAP_SPLIT_IRQCHIP, KVM_CAP_MAX_VCPU_ID,
-			KVM_CAP_MSR_PLATFORM_INFO,
-			KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-			KVM_CAP_X86_DISABLE_EXITS, KVM_CAP_EXCEPTION_PAYLOAD,
-			KVM_CAP_X86_USER_SPACE_MSR, KVM_CAP_IRQCHIP,
-		};
 
-		memset(c, 0, sizeof(*c));
-		c->cap = one_in(4) ? rnd(260) : caps[rnd(ARRAY_SIZE(caps))];
-		c->flags = one_in(8) ? r64() : 0;
-		c->args[0] = one_in(2) ? rnd(64) : interesting();
-		if (c->cap == KVM_CAP_X86_DISABLE_EXITS)
-			c->args[0] &= ~KVM_X86_DISABLE_EXITS_HLT;
-		if (one_in(8))
-			c->args[1] = interesting();
+		fuzz_vm_enable_cap(&self->rng, c);
 		p = maybe_bad(c, sizeof(*c), 0, &bad);
 		xio_p(OP_KVM_ENABLE_CAP, vm, KVM_ENABLE_CAP, p);
 		break;
@@ -1064,368 +850,6 @@ static void op_vm_misc(void)
 		op_vm_state();
 		break;
 	}
-}
-
-/* ------------------------------------------------------------------ */
-/* vCPU ioctls                                                          */
-
-/* GET @get into a buffer of @size, mutate, SET @set from it. */
-static void get_mutate_set(int fd, int gop, unsigned long get, int sop,
-			   unsigned long set, size_t size)
-{
-	void *buf = at_end(size), *p;
-	int bad;
-
-	p = maybe_bad(buf, size, 1, &bad);
-	if (xio_p(gop, fd, get, p) < 0 || one_in(8))
-		fuzz_fill(&self->rng, buf, size);
-	if (one_in(4))
-		return;
-	mutate(buf, size);
-	p = maybe_bad(buf, size, 0, &bad);
-	xio_p(sop, fd, set, p);
-}
-
-static void op_vcpu_state(void)
-{
-	int fd = pick_vcpu();
-
-	switch (rnd(10)) {
-	case 0:
-		get_mutate_set(fd, OP_KVM_GET_REGS, KVM_GET_REGS, OP_KVM_SET_REGS,
-			       KVM_SET_REGS, sizeof(struct kvm_regs));
-		break;
-	case 1:
-		get_mutate_set(fd, OP_KVM_GET_SREGS, KVM_GET_SREGS,
-			       OP_KVM_SET_SREGS, KVM_SET_SREGS,
-			       sizeof(struct kvm_sregs));
-		break;
-	case 2:
-		get_mutate_set(fd, OP_KVM_GET_FPU, KVM_GET_FPU, OP_KVM_SET_FPU,
-			       KVM_SET_FPU, sizeof(struct kvm_fpu));
-		break;
-	case 3:
-		get_mutate_set(fd, OP_KVM_GET_XSAVE, KVM_GET_XSAVE,
-			       OP_KVM_SET_XSAVE, KVM_SET_XSAVE,
-			       sizeof(struct kvm_xsave));
-		break;
-	case 4:
-		get_mutate_set(fd, OP_KVM_GET_XCRS, KVM_GET_XCRS, OP_KVM_SET_XCRS,
-			       KVM_SET_XCRS, sizeof(struct kvm_xcrs));
-		break;
-	case 5:
-		get_mutate_set(fd, OP_KVM_GET_DEBUGREGS, KVM_GET_DEBUGREGS,
-			       OP_KVM_SET_DEBUGREGS, KVM_SET_DEBUGREGS,
-			       sizeof(struct kvm_debugregs));
-		break;
-	case 6:
-		get_mutate_set(fd, OP_KVM_GET_VCPU_EVENTS, KVM_GET_VCPU_EVENTS,
-			       OP_KVM_SET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
-			       sizeof(struct kvm_vcpu_events));
-		break;
-	case 7:
-		get_mutate_set(fd, OP_KVM_GET_LAPIC, KVM_GET_LAPIC,
-			       OP_KVM_SET_LAPIC, KVM_SET_LAPIC,
-			       sizeof(struct kvm_lapic_state));
-		break;
-	case 8: {
-		struct kvm_mp_state *m = at_end(sizeof(*m));
-		int bad;
-		void *p = maybe_bad(m, sizeof(*m), 1, &bad);
-
-		xio_p(OP_KVM_GET_MP_STATE, fd, KVM_GET_MP_STATE, p);
-		m->mp_state = one_in(4) ? interesting() : rnd(10);
-		p = maybe_bad(m, sizeof(*m), 0, &bad);
-		xio_p(OP_KVM_SET_MP_STATE, fd, KVM_SET_MP_STATE, p);
-		break;
-	}
-	default: {
-		struct kvm_guest_debug *g = at_end(sizeof(*g));
-		int bad;
-		void *p;
-
-		memset(g, 0, sizeof(*g));
-		if (!one_in(3)) {
-			g->control = one_in(4) ? r64() :
-				(rnd(0x100) & 0x7) | (rnd(4) << 16);
-			if (one_in(2))
-				fuzz_fill(&self->rng, &g->arch, sizeof(g->arch));
-		}
-		p = maybe_bad(g, sizeof(*g), 0, &bad);
-		xio_p(OP_KVM_SET_GUEST_DEBUG, fd, KVM_SET_GUEST_DEBUG, p);
-		break;
-	}
-	}
-}
-
-static uint32_t pick_msr(void)
-{
-	switch (rnd(6)) {
-	case 0:
-		return r64();
-	case 1:
-		return interesting();
-	case 2:
-	case 3:
-		if (nr_msr_list)
-			return msr_list[rnd(nr_msr_list)];
-		/* fallthrough */
-	default:
-		return known_msrs[rnd(ARRAY_SIZE(known_msrs))];
-	}
-}
-
-static void op_vcpu_msrs_cpuid(void)
-{
-	int fd = pick_vcpu(), bad;
-	unsigned int n, i;
-	void *p;
-
-	switch (rnd(4)) {
-	case 0:
-	case 1: {
-		struct kvm_msrs *m;
-		int set = one_in(2);
-
-		n = one_in(16) ? interesting() : one_in(16) ? 4090 + rnd(10) : rnd(24);
-		m = at_end(sizeof(*m) + (n > 4100 ? 4100 : n) * sizeof(m->entries[0]));
-		m->nmsrs = n;
-		m->pad = one_in(8) ? r64() : 0;
-		for (i = 0; i < n && i < 4100; i++) {
-			m->entries[i].index = pick_msr();
-			m->entries[i].reserved = one_in(16) ? r64() : 0;
-			m->entries[i].data = 0;
-		}
-		if (set) {
-			/* Mostly what the MSR holds, mutated. */
-			if (!one_in(4))
-				xio_p(OP_KVM_GET_MSRS, fd, KVM_GET_MSRS, m);
-			m->nmsrs = n;
-			for (i = 0; i < n && i < 4100; i++)
-				if (one_in(3))
-					m->entries[i].data = one_in(2) ?
-						interesting() :
-						m->entries[i].data ^ 1UL << rnd(64);
-		}
-		p = maybe_bad(m, sizeof(*m), !set, &bad);
-		if (set)
-			xio_p(OP_KVM_SET_MSRS, fd, KVM_SET_MSRS, p);
-		else
-			xio_p(OP_KVM_GET_MSRS, fd, KVM_GET_MSRS, p);
-		break;
-	}
-	case 2: {
-		struct kvm_cpuid2 *c;
-
-		n = one_in(8) ? interesting() : rnd(supported_cpuid.hdr.nent + 8);
-		if (one_in(16))
-			n = 250 + rnd(10);
-		c = at_end(sizeof(*c) + (n > 300 ? 300 : n) * sizeof(c->entries[0]));
-		c->nent = n;
-		c->padding = one_in(8) ? r64() : 0;
-		for (i = 0; i < n && i < 300; i++) {
-			struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-			if (i < supported_cpuid.hdr.nent && !one_in(8))
-				*e = supported_cpuid.e[i];
-			else
-				*e = supported_cpuid.e[rnd(supported_cpuid.hdr.nent + 1)];
-			if (one_in(4))
-				mutate(e, sizeof(*e));
-		}
-		p = maybe_bad(c, sizeof(*c), 0, &bad);
-		xio_p(OP_KVM_SET_CPUID2, fd, KVM_SET_CPUID2, p);
-		break;
-	}
-	default: {
-		struct kvm_cpuid2 *c;
-
-		n = one_in(4) ? interesting() : rnd(300);
-		c = at_end(sizeof(*c) + (n > 300 ? 300 : n) * sizeof(c->entries[0]));
-		c->nent = n;
-		p = maybe_bad(c, sizeof(*c), 1, &bad);
-		xio_p(OP_KVM_GET_CPUID2, fd, KVM_GET_CPUID2, p);
-		break;
-	}
-	}
-}
-
-static void op_vcpu_misc(void)
-{
-	int fd = pick_vcpu(), bad;
-	void *p;
-
-	switch (rnd(12)) {
-	case 0: {
-		struct kvm_interrupt *i = at_end(sizeof(*i));
-
-		i->irq = one_in(4) ? interesting() : rnd(256);
-		p = maybe_bad(i, sizeof(*i), 0, &bad);
-		xio_p(OP_KVM_INTERRUPT, fd, KVM_INTERRUPT, p);
-		break;
-	}
-	case 1:
-		xio(OP_KVM_NMI, fd, KVM_NMI, 0);
-		break;
-	case 2: {
-		/* Never block SIGUSR1: it is what bounds KVM_RUN. */
-		struct kvm_signal_mask *m = at_end(sizeof(*m) + 16);
-		uint8_t set[16];
-
-		fuzz_fill(&self->rng, set, sizeof(set));
-		set[(SIGUSR1 - 1) / 8] &= ~(1 << ((SIGUSR1 - 1) % 8));
-		set[8 + (SIGUSR1 - 1) / 8] &= ~(1 << ((SIGUSR1 - 1) % 8));
-		if (one_in(2))
-			memset(set, 0, sizeof(set));
-		m->len = one_in(8) ? interesting() : 8;
-		memcpy(m->sigset, set, 16);
-		p = one_in(4) ? NULL : maybe_bad(m, sizeof(*m) + 8, 0, &bad);
-		xio_p(OP_KVM_SET_SIGNAL_MASK, fd, KVM_SET_SIGNAL_MASK, p);
-		break;
-	}
-	case 3: {
-		uint64_t *a = at_end(8);
-
-		*a = one_in(2) ? rnd(1UL << 32) & ~0xfffUL : interesting();
-		p = maybe_bad(a, 8, 0, &bad);
-		xio_p(OP_KVM_SET_VAPIC_ADDR, fd, KVM_SET_VAPIC_ADDR, p);
-		break;
-	}
-	case 4:
-	case 5: {
-		struct kvm_device_attr *a = at_end(sizeof(*a) + 8);
-		uint64_t *val = (uint64_t *)(a + 1);
-		unsigned long req[] = { KVM_HAS_DEVICE_ATTR, KVM_GET_DEVICE_ATTR,
-					KVM_SET_DEVICE_ATTR };
-		int ops[] = { OP_KVM_HAS_DEVICE_ATTR, OP_KVM_GET_DEVICE_ATTR,
-			      OP_KVM_SET_DEVICE_ATTR };
-		int w = rnd(3);
-
-		a->flags = one_in(8) ? r64() : 0;
-		a->group = one_in(4) ? interesting() : 0;	/* KVM_VCPU_TSC_CTRL */
-		a->attr = one_in(4) ? interesting() : 0;	/* KVM_VCPU_TSC_OFFSET */
-		*val = interesting();
-		a->addr = (uint64_t)maybe_bad(val, 8, w == 1, &bad);
-		p = maybe_bad(a, sizeof(*a), 0, &bad);
-		xio_p(ops[w], fd, req[w], p);
-		break;
-	}
-	case 6:
-		if (one_in(2))
-			xio(OP_KVM_GET_TSC_KHZ, fd, KVM_GET_TSC_KHZ, 0);
-		else
-			xio(OP_KVM_SET_TSC_KHZ, fd, KVM_SET_TSC_KHZ,
-			    one_in(2) ? 1000000 + rnd(3000000) : interesting());
-		break;
-	case 7: {
-		/* Not in kvisor: still no report, and no overrun. */
-		struct kvm_translation *t = at_end(sizeof(*t));
-
-		t->linear_address = interesting();
-		p = maybe_bad(t, sizeof(*t), 1, &bad);
-		xio_p(OP_KVM_TRANSLATE, fd, KVM_TRANSLATE, p);
-		break;
-	}
-	case 8:
-		switch (rnd(5)) {
-		case 0:
-			xio(OP_KVM_KVMCLOCK_CTRL, fd, KVM_KVMCLOCK_CTRL, 0);
-			break;
-		case 1:
-			xio(OP_KVM_SMI, fd, KVM_SMI, 0);
-			break;
-		case 2:
-			xio_p(OP_KVM_GET_XSAVE2, fd, KVM_GET_XSAVE2,
-			      at_end(64 * 1024));
-			break;
-		case 3:
-			xio_p(OP_KVM_GET_SREGS2, fd, KVM_GET_SREGS2,
-			      at_end(sizeof(struct kvm_sregs2)));
-			break;
-		default: {
-			uint64_t *v = at_end(8);
-
-			*v = interesting();
-			xio_p(OP_KVM_X86_SETUP_MCE, fd, KVM_X86_SETUP_MCE, v);
-			break;
-		}
-		}
-		break;
-	case 9: {
-		struct kvm_enable_cap *c = at_end(sizeof(*c));
-
-		memset(c, 0, sizeof(*c));
-		c->cap = one_in(2) ? rnd(260) : interesting();
-		c->args[0] = interesting();
-		xio_p(OP_KVM_ENABLE_CAP, fd, KVM_ENABLE_CAP, c);
-		break;
-	}
-	default:
-		op_vcpu_state();
-		break;
-	}
-}
-
-/* ------------------------------------------------------------------ */
-/* KVM_RUN                                                              */
-
-static void mutate_run(struct kvm_run *run)
-{
-	if (one_in(32)) {
-		fuzz_fill(&self->rng, run, one_in(2) ? 4096 : 256);
-		return;
-	}
-	run->immediate_exit = one_in(16) ? r64() : (uint64_t)one_in(8);
-	run->request_interrupt_window = one_in(4) ? r64() : 0;
-	if (one_in(4)) {
-		run->kvm_valid_regs = one_in(8) ? r64() : rnd(8);
-		run->kvm_dirty_regs = one_in(8) ? r64() : rnd(8);
-		if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS)
-			mutate(&run->s.regs.regs, sizeof(run->s.regs.regs));
-		if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS)
-			mutate(&run->s.regs.sregs, sizeof(run->s.regs.sregs));
-		if (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS)
-			mutate(&run->s.regs.events, sizeof(run->s.regs.events));
-	} else {
-		run->kvm_valid_regs = 0;
-		run->kvm_dirty_regs = 0;
-	}
-}
-
-static void op_run(void)
-{
-	int idx = pick_vcpu_idx(), fd = vcpus[idx].fd, i;
-	struct kvm_run *run = run_of(idx);
-
-	if (one_in(64))
-		fd = pick_vcpu();
-	mutate_run(run);
-	for (i = 0; i < 4; i++) {
-		if (xio(OP_KVM_RUN, fd, KVM_RUN, one_in(16) ? r64() : 0) < 0)
-			break;
-		/* IO and MMIO: leave (or scribble) the data, enter again. */
-		if (run->exit_reason != KVM_EXIT_IO &&
-		    run->exit_reason != KVM_EXIT_MMIO &&
-		    run->exit_reason != KVM_EXIT_IRQ_WINDOW_OPEN)
-			break;
-		if (one_in(8))
-			run->mmio.len = interesting();
-		if (one_in(8))
-			run->io.data_offset = interesting();
-		run->immediate_exit = 0;
-	}
-}
-
-static void op_scribble_run(void)
-{
-	struct kvm_run *run = run_of(pick_vcpu_idx());
-
-	/* Concurrently with KVM_RUN reading it. */
-	count_op(OP_scribble_run, 0);
-	if (one_in(2))
-		mutate_run(run);
-	else
-		mutate((uint8_t *)run + rnd(2048), 2048);
 }
 
 /* ------------------------------------------------------------------ */
