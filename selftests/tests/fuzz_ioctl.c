@@ -1387,12 +1387,33 @@ static void summary(void)
 	}
 }
 
+/*
+ * In the svm test host (QEMU TCG with an AMD SVM CPU), QEMU 7.2's emulated
+ * VMRUN/#VMEXIT can leave the host CPU stuck with GIF=0 right after VMRUN,
+ * in a state real hardware cannot be in (CR0=0x10 with the host's EFER,
+ * CR3, GDT and IDT): an RCU stall that no NMI breaks, in about 1 of 3 runs
+ * of the default count, with any seed.  It is QEMU's bug, not kvisor's:
+ * under in-tree kvm_amd in the same host (KVHOST_HYPERVISOR=intree),
+ * FUZZ_SEED=7 hung the same way.  Skipping every ioctl that injects an
+ * event (FUZZ_SKIP=KVM_INTERRUPT,KVM_NMI,KVM_SET_VCPU_EVENTS,...) or sets
+ * debug registers did not avoid it, so no single ioctl is known to lead to
+ * it yet.  FUZZ_SVM=1 runs there anyway, to hunt it.
+ */
+static void svm_host_check(void)
+{
+	const char *host = getenv("KVHOST");
+
+	if (host && !strcmp(host, "svm") && !fuzz_env("FUZZ_SVM", 0))
+		ksft_exit_skip("QEMU TCG's nested SVM can hang the host on fuzzed guest states, under in-tree kvm_amd too (seed 7); FUZZ_SVM=1 runs it\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_tick };
 	int i;
 
 	(void)argc;
+	svm_host_check();
 	fuzz_setup(argv[0], DEFAULT_COUNT, &seed, &count);
 	trace = fuzz_env("FUZZ_TRACE", 0);
 	parse_skip();
