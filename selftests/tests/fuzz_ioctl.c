@@ -33,6 +33,10 @@
  * built at the end of a per-thread arena followed by a guard page, so a
  * kernel that writes more than it should hits the guard (EFAULT) rather
  * than the fuzzer.
+ *
+ * The vCPU operations and KVM_RUN are in fuzz_ioctl/vcpu.c, the builders of
+ * structured arguments in lib/fuzz_args.c.  In the svm test host the test
+ * skips unless FUZZ_SVM=1: QEMU's nested SVM hangs there (svm_host_check()).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -1389,10 +1393,10 @@ static void summary(void)
 
 /*
  * In the svm test host (QEMU TCG with an AMD SVM CPU), QEMU 7.2's emulated
- * VMRUN/#VMEXIT can leave the host CPU stuck with GIF=0 right after VMRUN,
- * in a state real hardware cannot be in (CR0=0x10 with the host's EFER,
- * CR3, GDT and IDT): an RCU stall that no NMI breaks, in about 1 of 3 runs
- * of the default count, with any seed.  It is QEMU's bug, not kvisor's:
+ * VMRUN/#VMEXIT can leave a host CPU stuck right after VMRUN in a state
+ * real hardware cannot be in (CR0=0x10 with the host's EFER, CR3, GDT and
+ * IDT): an RCU stall that no NMI breaks, in about 1 of 3 runs of the
+ * default count, with any seed.  It is QEMU's bug, not kvisor's:
  * under in-tree kvm_amd in the same host (KVHOST_HYPERVISOR=intree),
  * FUZZ_SEED=7 hung the same way.  Skipping every ioctl that injects an
  * event (FUZZ_SKIP=KVM_INTERRUPT,KVM_NMI,KVM_SET_VCPU_EVENTS,...) or sets
