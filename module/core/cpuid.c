@@ -352,6 +352,22 @@ struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
 				 index, any_index);
 }
 
+/*
+ * The guest's physical-address width, as KVM reads it from the vCPU's
+ * table: leaf 0x80000008 EAX[7:0] where leaf 0x80000000 reaches it, else
+ * 36 (no table at all included).
+ */
+int kvisor_cpuid_maxphyaddr(struct kvisor_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	e = kvisor_vcpu_cpuid_find(vcpu, 0x80000000, 0, true);
+	if (!e || e->eax < 0x80000008)
+		return 36;
+	e = kvisor_vcpu_cpuid_find(vcpu, 0x80000008, 0, true);
+	return e ? e->eax & 0xff : 36;
+}
+
 /* KVM's check of a new table: it assumes 48- or 57-bit linear addresses. */
 static int kvisor_check_cpuid(struct kvm_cpuid_entry2 *entries, int nent)
 {

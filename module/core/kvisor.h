@@ -250,6 +250,7 @@ long kvisor_vcpu_cpuid_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 void kvisor_vcpu_cpuid_free(struct kvisor_vcpu *vcpu);
 void kvisor_cpuid(struct kvisor_vcpu *vcpu);
 u64 kvisor_cpuid_cr4_allowed(struct kvisor_vcpu *vcpu);
+int kvisor_cpuid_maxphyaddr(struct kvisor_vcpu *vcpu);
 bool kvisor_guest_cpuid_is_intel(struct kvisor_vcpu *vcpu);
 struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
 						u32 function, u32 index,

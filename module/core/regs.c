@@ -98,13 +98,16 @@ bool kvisor_cr4_write_valid(struct kvisor_vcpu *vcpu, u64 old, u64 val,
 
 /*
  * The consistency rules KVM applies to KVM_SET_SREGS, vendor-neutral: long
- * mode needs PAE and EFER.LMA, and neither LMA nor a 64-bit code segment
- * exists without it.  Rules only the hardware checks give FAIL_ENTRY.
+ * mode needs PAE, EFER.LMA and a CR3 below the guest's MAXPHYADDR, and
+ * neither LMA nor a 64-bit code segment exists without it.  Rules only the hardware checks give FAIL_ENTRY.
  */
-static bool kvisor_sregs_valid(const struct kvm_sregs *sregs)
+static bool kvisor_sregs_valid(struct kvisor_vcpu *vcpu,
+			       const struct kvm_sregs *sregs)
 {
+	/* In long mode CR3 holds a physical address the guest can have. */
 	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG))
-		return (sregs->cr4 & X86_CR4_PAE) && (sregs->efer & EFER_LMA);
+		return (sregs->cr4 & X86_CR4_PAE) && (sregs->efer & EFER_LMA) &&
+		       !(sregs->cr3 >> kvisor_cpuid_maxphyaddr(vcpu));
 	return !(sregs->efer & EFER_LMA) && !sregs->cs.l;
 }
 
@@ -124,7 +127,7 @@ int kvisor_vcpu_set_sregs(struct kvisor_vcpu *vcpu,
 {
 	int bit, r;
 
-	if (!kvisor_sregs_valid(sregs) || !kvisor_cr0_valid(sregs->cr0) ||
+	if (!kvisor_sregs_valid(vcpu, sregs) || !kvisor_cr0_valid(sregs->cr0) ||
 	    !kvisor_cr4_valid(vcpu, sregs->cr4))
 		return -EINVAL;
 	/* The LAPIC's checks first: a refused base changes nothing. */

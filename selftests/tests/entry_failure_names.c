@@ -4,9 +4,10 @@
  * names the broken rule (dmesg and kvm_run, see <linux/kvisor.h>).  Invalid
  * states that KVM_SET_SREGS accepts but VM entry or VMRUN refuses must
  * each come back as KVM_EXIT_FAIL_ENTRY with the right name; then the
- * repaired vCPU runs.  CR0 states that break the architectural rules
- * (PG without PE, NW without CD) never get that far: KVM_SET_SREGS
- * refuses them with EINVAL, as KVM does.
+ * repaired vCPU runs.  States that break the architectural rules (PG
+ * without PE, NW without CD, a long-mode CR3 beyond the guest's
+ * MAXPHYADDR) never get that far: KVM_SET_SREGS refuses them with EINVAL,
+ * as KVM does.
  */
 #include <cpuid.h>
 #include <linux/kvisor.h>
@@ -45,6 +46,12 @@ static void nw_without_cd(struct kvm_sregs *s)
 	s->cr0 = (s->cr0 & ~(1ULL << 30)) | (1ULL << 29);
 }
 
+/* CR3 at or above the guest's MAXPHYADDR (at most 52) in long mode */
+static void cr3_beyond_maxphyaddr(struct kvm_sregs *s)
+{
+	s->cr3 |= 1ULL << 52;
+}
+
 static const struct bad_state intel_state = {
 	"TR a 16-bit TSS in long mode", "TR type is not a busy TSS",
 	tr_16bit_tss,
@@ -58,6 +65,7 @@ static const struct bad_state common_state = {
 static const struct bad_state refused_states[] = {
 	{ "CR0.PG=1, CR0.PE=0", NULL, pg_without_pe },
 	{ "CR0.NW=1, CR0.CD=0", NULL, nw_without_cd },
+	{ "CR3 beyond MAXPHYADDR in long mode", NULL, cr3_beyond_maxphyaddr },
 };
 
 static void check_refused(struct kvm_vcpu *vcpu, const struct kvm_sregs *good,
