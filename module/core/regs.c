@@ -99,7 +99,8 @@ bool kvisor_cr4_write_valid(struct kvisor_vcpu *vcpu, u64 old, u64 val,
 /*
  * The consistency rules KVM applies to KVM_SET_SREGS, vendor-neutral: long
  * mode needs PAE, EFER.LMA and a CR3 below the guest's MAXPHYADDR, and
- * neither LMA nor a 64-bit code segment exists without it.  Rules only the hardware checks give FAIL_ENTRY.
+ * neither LMA nor a 64-bit code segment exists without it.  Rules only
+ * the hardware checks give FAIL_ENTRY.
  */
 static bool kvisor_sregs_valid(struct kvisor_vcpu *vcpu,
 			       const struct kvm_sregs *sregs)

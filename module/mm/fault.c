@@ -146,7 +146,7 @@ static int kvisor_follow_pfn(struct vm_area_struct *vma, unsigned long hva,
 	h->writable = args.writable;
 	follow_pfnmap_end(&args);
 #else
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* the page table's lock, held by follow_pte() */
 	pte_t *ptep;
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
