@@ -121,6 +121,8 @@ void vm_install_exception_handler(struct kvm_vm *vm, int vector,
 				  void (*handler)(struct ex_regs *regs));
 const char *exception_name(unsigned int vector);
 struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
+struct kvm_cpuid_entry2 *cpuid_find_leaf(struct kvm_cpuid2 *cpuid,
+					 uint32_t function);
 bool kvm_cpu_has(struct cpuid_feature feature);
 
 /* Guest side */

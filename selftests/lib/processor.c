@@ -457,6 +457,19 @@ struct kvm_cpuid2 *kvm_get_supported_cpuid(void)
 	return cpuid;
 }
 
+/* The entry for @function with index 0 in @cpuid, or NULL. */
+struct kvm_cpuid_entry2 *cpuid_find_leaf(struct kvm_cpuid2 *cpuid,
+					 uint32_t function)
+{
+	uint32_t i;
+
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == function &&
+		    !cpuid->entries[i].index)
+			return &cpuid->entries[i];
+	return NULL;
+}
+
 /*
  * Does KVM offer a CPUID feature bit, e.g. kvm_cpu_has(X86_FEATURE_GBPAGES)?
  * Without KVM_GET_SUPPORTED_CPUID we cannot tell, and say yes.

@@ -83,22 +83,10 @@ static void guest_code(uint64_t bit, uint64_t may_set)
 	GUEST_DONE();
 }
 
-static struct kvm_cpuid_entry2 *find_leaf(struct kvm_cpuid2 *cpuid,
-					  uint32_t function)
-{
-	uint32_t i;
-
-	for (i = 0; i < cpuid->nent; i++)
-		if (cpuid->entries[i].function == function &&
-		    !cpuid->entries[i].index)
-			return &cpuid->entries[i];
-	return NULL;
-}
-
 static uint32_t *feature_reg(struct kvm_cpuid2 *cpuid,
 			     const struct cr4_feature *f)
 {
-	struct kvm_cpuid_entry2 *e = find_leaf(cpuid, f->function);
+	struct kvm_cpuid_entry2 *e = cpuid_find_leaf(cpuid, f->function);
 
 	if (!e)
 		return NULL;

@@ -101,42 +101,38 @@ static uint64_t env_count(const char *name, uint64_t def)
 	return n;
 }
 
+/* The number after @key (e.g. "MemFree:") in the procfs file @path */
+static unsigned long long proc_value(const char *path, const char *key)
+{
+	char line[128];
+	unsigned long long v = 0;
+	size_t len = strlen(key);
+	FILE *f = fopen(path, "r");
+
+	TEST_ASSERT(f, "open %s", path);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ' ') {
+			v = strtoull(line + len, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 /* Kernel memory in use, in bytes: MemTotal - MemFree - Cached - Buffers */
 static uint64_t kernel_used(void)
 {
-	char line[128];
-	unsigned long long kb, total = 0, avail = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
+	const char *m = "/proc/meminfo";
 
-	TEST_ASSERT(f, "open /proc/meminfo");
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "MemTotal: %llu", &kb) == 1)
-			total = kb;
-		else if (sscanf(line, "MemFree: %llu", &kb) == 1 ||
-			 sscanf(line, "Cached: %llu", &kb) == 1 ||
-			 sscanf(line, "Buffers: %llu", &kb) == 1)
-			avail += kb;
-	}
-	fclose(f);
-	return (total - avail) * 1024;
+	return (proc_value(m, "MemTotal:") - proc_value(m, "MemFree:") -
+		proc_value(m, "Cached:") - proc_value(m, "Buffers:")) * 1024;
 }
 
 /* Pages pinned and not yet unpinned (FOLL_PIN), from /proc/vmstat */
 static long long pins_held(void)
 {
-	char line[128];
-	unsigned long long v, acq = 0, rel = 0;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	TEST_ASSERT(f, "open /proc/vmstat");
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "nr_foll_pin_acquired %llu", &v) == 1)
-			acq = v;
-		else if (sscanf(line, "nr_foll_pin_released %llu", &v) == 1)
-			rel = v;
-	}
-	fclose(f);
-	return (long long)(acq - rel);
+	return (long long)(proc_value("/proc/vmstat", "nr_foll_pin_acquired") -
+			   proc_value("/proc/vmstat", "nr_foll_pin_released"));
 }
 
 static void one_vm_cycle(void)

@@ -117,28 +117,16 @@ static bool host_is_amd(void)
 	return !strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine");
 }
 
-static struct kvm_cpuid_entry2 *find_leaf(struct kvm_cpuid2 *cpuid,
-					  uint32_t function)
-{
-	uint32_t i;
-
-	for (i = 0; i < cpuid->nent; i++)
-		if (cpuid->entries[i].function == function &&
-		    !cpuid->entries[i].index)
-			return &cpuid->entries[i];
-	return NULL;
-}
-
 /* Is RDTSCP (0x80000001.EDX[27]) or RDPID (7.ECX[22]) in @cpuid? */
 static bool cpuid_offers(struct kvm_cpuid2 *cpuid, int which)
 {
 	struct kvm_cpuid_entry2 *e;
 
 	if (which == RDTSCP) {
-		e = find_leaf(cpuid, 0x80000001);
+		e = cpuid_find_leaf(cpuid, 0x80000001);
 		return e && (e->edx & (1U << 27));
 	}
-	e = find_leaf(cpuid, 7);
+	e = cpuid_find_leaf(cpuid, 7);
 	return e && (e->ecx & (1U << 22));
 }
 
@@ -146,10 +134,10 @@ static void add_features(struct kvm_cpuid2 *cpuid)
 {
 	struct kvm_cpuid_entry2 *e;
 
-	e = find_leaf(cpuid, 0x80000001);
+	e = cpuid_find_leaf(cpuid, 0x80000001);
 	if (e && host_has(0x80000001, 3, 27))
 		e->edx |= 1U << 27;
-	e = find_leaf(cpuid, 7);
+	e = cpuid_find_leaf(cpuid, 7);
 	if (e && host_has(7, 2, 22))
 		e->ecx |= 1U << 22;
 }
