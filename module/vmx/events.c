@@ -63,6 +63,29 @@ void vmx_inject_event(struct vmx_vcpu *vmx)
 }
 
 /*
+ * A VM entry that failed, as an instruction or on the guest state (SDM
+ * Vol. 3, "VM-Entry Failures During or After Loading Guest State": "the
+ * valid bit in the VM-entry interruption-information field is not
+ * cleared"), delivered nothing.  Take the event back into vmx->event, as
+ * KVM keeps it injected: KVM_GET_VCPU_EVENTS then reports it and
+ * KVM_SET_VCPU_EVENTS can drop it.  Left in the VMCS, it would be injected
+ * by the next entry whatever userspace set since, into a guest that may
+ * no longer accept it (RFLAGS.IF=0 for an external interrupt).
+ */
+void vmx_cancel_entry_event(struct vmx_vcpu *vmx)
+{
+	u32 info = vmcs_read32(VMCS_ENTRY_INTR_INFO);
+
+	if (!(info & VMX_INTR_INFO_VALID))
+		return;
+	vmx->event = info & (VMX_INTR_INFO_VALID | VMX_INTR_INFO_ERROR_VALID |
+			     VMX_INTR_TYPE_MASK | VMX_INTR_INFO_VECTOR_MASK);
+	vmx->event_err = vmcs_read32(VMCS_ENTRY_EXCEPTION_ERROR_CODE);
+	vmx->event_insn_len = vmcs_read32(VMCS_ENTRY_INSTRUCTION_LEN);
+	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
+}
+
+/*
  * After an exit, from the exit information vmx_save_exit() read: an exit
  * taken while the CPU delivered an event (an exception whose handler's
  * stack was not yet mapped, say) loses that event unless it is injected

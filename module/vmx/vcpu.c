@@ -312,10 +312,19 @@ static void vmx_save_exit(struct vmx_vcpu *vmx, bool entry_failed)
 		/* VMLAUNCH/VMRESUME refused, before any guest state changed. */
 		e->vmfail = true;
 		e->insn_error = vmcs_read32(VMCS_INSTRUCTION_ERROR);
+		vmx_cancel_entry_event(vmx);
 		return;
 	}
 	e->reason = vmcs_read32(VMCS_EXIT_REASON);
 	e->qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION);
+	/*
+	 * A failed entry updates no other exit information field (the
+	 * IDT-vectoring information is the last exit's) and no guest state.
+	 */
+	if (e->reason & EXIT_REASON_FAILED_ENTRY) {
+		vmx_cancel_entry_event(vmx);
+		return;
+	}
 	e->intr_info = vmcs_read32(VMCS_EXIT_INTR_INFO);
 	e->intr_error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
 	e->idt_vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);

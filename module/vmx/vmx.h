@@ -317,6 +317,7 @@ void vmx_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 			 bool has_error, u32 error);
 void vmx_inject_event(struct vmx_vcpu *vmx);
 void vmx_requeue_event(struct vmx_vcpu *vmx);
+void vmx_cancel_entry_event(struct vmx_vcpu *vmx);
 bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu);
 void vmx_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);
 void vmx_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
