@@ -27,6 +27,7 @@ struct vmx_guest_state {
 		u16 sel;
 		u32 limit, ar;
 	} seg[8];		/* ES, CS, SS, DS, FS, GS, LDTR, TR */
+	u64 gdtr_base, idtr_base;
 	u32 gdtr_limit, idtr_limit, activity, intr, event;
 	u64 pending_dbg, debugctl;
 };
@@ -75,6 +76,13 @@ static bool ia32e_without_paging(const struct vmx_guest_state *g)
 static bool pcide_outside_ia32e(const struct vmx_guest_state *g)
 {
 	return !g->ia32e && (g->cr4 & X86_CR4_PCIDE);
+}
+
+/* With "load IA32_EFER", only SCE, LME, LMA and NXE may be set. */
+static bool efer_reserved(const struct vmx_guest_state *g)
+{
+	return (g->entry & ENTRY_LOAD_IA32_EFER) &&
+	       (g->efer & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX));
 }
 
 static bool efer_lma_vs_entry(const struct vmx_guest_state *g)
@@ -191,6 +199,17 @@ static bool rip_high(const struct vmx_guest_state *g)
 	return !(g->ia32e && (g->seg[CS].ar & VMX_AR_L)) && (g->rip >> 32);
 }
 
+/* Canonical for 48-bit linear addresses: bits 63:47 all equal. */
+static bool noncanonical(u64 addr)
+{
+	return (u64)((s64)(addr << 16) >> 16) != addr;
+}
+
+static bool dt_base(const struct vmx_guest_state *g)
+{
+	return noncanonical(g->gdtr_base) || noncanonical(g->idtr_base);
+}
+
 static bool dt_limit(const struct vmx_guest_state *g)
 {
 	return (g->gdtr_limit | g->idtr_limit) >> 16;
@@ -262,6 +281,7 @@ static const struct vmx_rule vmx_guest_rules[] = {
 	{ "guest CR4 breaks IA32_VMX_CR4_FIXED0/FIXED1", cr4_fixed },
 	{ "IA-32e mode guest with CR0.PG=0 or CR4.PAE=0", ia32e_without_paging },
 	{ "guest CR4.PCIDE=1 outside IA-32e mode", pcide_outside_ia32e },
+	{ "guest IA32_EFER reserved bits set", efer_reserved },
 	{ "guest IA32_EFER.LMA differs from the IA-32e mode guest control",
 	  efer_lma_vs_entry },
 	{ "guest IA32_EFER.LMA differs from EFER.LME with CR0.PG=1",
@@ -281,6 +301,7 @@ static const struct vmx_rule vmx_guest_rules[] = {
 	{ "guest LDTR is usable but not a present LDT descriptor", ldtr_type },
 	{ "guest segment limit does not match its granularity (G)",
 	  seg_granularity },
+	{ "guest GDTR or IDTR base is not canonical", dt_base },
 	{ "guest GDTR or IDTR limit above 0xffff", dt_limit },
 	{ "guest RFLAGS reserved bits wrong (bit 1 clear or others set)",
 	  rflags_reserved },
@@ -317,6 +338,8 @@ static void vmx_read_guest_state(struct vmx_guest_state *g)
 		g->seg[i].limit = vmcs_read32(VMCS_GUEST_ES_LIMIT + i * 2);
 		g->seg[i].ar = vmcs_read32(VMCS_GUEST_ES_AR + i * 2);
 	}
+	g->gdtr_base = vmcs_readl(VMCS_GUEST_GDTR_BASE);
+	g->idtr_base = vmcs_readl(VMCS_GUEST_IDTR_BASE);
 	g->gdtr_limit = vmcs_read32(VMCS_GUEST_GDTR_LIMIT);
 	g->idtr_limit = vmcs_read32(VMCS_GUEST_IDTR_LIMIT);
 	g->activity = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE);
