@@ -75,6 +75,28 @@ void svm_requeue_event(struct svm_vcpu *svm)
 	}
 }
 
+/*
+ * VMRUN refused the guest state (VMEXIT_INVALID): the event in EVENTINJ
+ * was not delivered.  Take it back, as vmx_cancel_entry_event() does after
+ * a failed VM entry, so that KVM_GET_VCPU_EVENTS reports it (KVM keeps it
+ * injected) and KVM_SET_VCPU_EVENTS can drop it; left in EVENTINJ, the
+ * next VMRUN would deliver it whatever userspace set since.  A #VMEXIT may
+ * have moved it to EXITINTINFO already (QEMU's does), so look there too.
+ */
+void svm_cancel_entry_event(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	if (vmcb->control.event_inj & SVM_EVT_VALID) {
+		svm->event = vmcb->control.event_inj;
+		svm->event_err = vmcb->control.event_inj_err;
+	} else if (svm_must_reinject(vmcb->control.exit_int_info)) {
+		svm->event = vmcb->control.exit_int_info;
+		svm->event_err = vmcb->control.exit_int_info_err;
+	}
+	vmcb->control.event_inj = 0;
+}
+
 /* Is the guest still in the shadow of an STI or MOV SS it executed? */
 bool svm_in_shadow(struct svm_vcpu *svm)
 {

@@ -241,6 +241,7 @@ void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 			 bool has_error, u32 error);
 void svm_inject_event(struct svm_vcpu *svm);
 void svm_requeue_event(struct svm_vcpu *svm);
+void svm_cancel_entry_event(struct svm_vcpu *svm);
 bool svm_in_shadow(struct svm_vcpu *svm);
 bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu);
 void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector);

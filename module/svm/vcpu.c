@@ -176,8 +176,10 @@ static void svm_save_guest(struct svm_vcpu *svm)
 	 * tlb_ctl may not have happened: keep it), and the VMCB's save area
 	 * may hold whatever the CPU had loaded of it by then.
 	 */
-	if ((u32)vmcb->control.exit_code == (u32)SVM_EXIT_INVALID)
+	if ((u32)vmcb->control.exit_code == (u32)SVM_EXIT_INVALID) {
+		svm_cancel_entry_event(svm);
 		return;
+	}
 	vmcb->control.tlb_ctl = SVM_TLB_NONE;
 	vcpu->regs[EMU_RAX] = vmcb->save.rax;
 	vcpu->regs[EMU_RSP] = vmcb->save.rsp;

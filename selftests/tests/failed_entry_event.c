@@ -8,9 +8,16 @@
  * a failed entry; kvisor used to forget the event while the VMCS still
  * held it, so the next entry injected an external interrupt into a guest
  * with RFLAGS.IF=0 and failed again (fuzz_guest seed 1, iteration 443).
+ * SVM's EVENTINJ was forgotten the same way after VMEXIT_INVALID.
+ *
+ * In-tree KVM 6.1 reports the event too, but then delivers it even after
+ * userspace dropped it (it does not rewrite the VMCB's EVENTINJ or the
+ * VMCS's entry interruption field after a failed entry): in the SVM host
+ * the guest takes vector 0x80.  The last step is checked on kvisor only.
  */
 #include <linux/kvisor.h>
 
+#include "kmod.h"
 #include "kvm_util.h"
 
 static void guest_code(void)
@@ -56,6 +63,13 @@ int main(void)
 	TEST_ASSERT(ev.interrupt.injected && ev.interrupt.nr == 0x80,
 		    "after the failed entry the interrupt is gone: injected %u nr %#x",
 		    ev.interrupt.injected, ev.interrupt.nr);
+
+	if (!kmod_loaded("kvisor")) {
+		/* (once dropped, in-tree KVM delivers it: not checked) */
+		ksft_print_msg("the failed entry's event stays injected\n");
+		kvm_vm_free(vm);
+		ksft_exit_pass();
+	}
 
 	/* Userspace drops it, repairs CS and clears IF: the guest runs. */
 	memset(&ev, 0, sizeof(ev));
