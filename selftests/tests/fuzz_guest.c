@@ -25,6 +25,7 @@
  * of its group, and FUZZ_VERBOSE=1 prints every iteration's code.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,7 +42,7 @@
 #define DEFAULT_COUNT_INTEL	1000	/* Bochs is several times slower */
 #define VM_GROUP		64	/* iterations per VM */
 #define MAX_EXITS		50	/* exits handled per iteration */
-#define RUN_TICK_NS		2000000	/* the timer that bounds a KVM_RUN */
+#define RUN_TICK_NS		10000000/* the timer that bounds a KVM_RUN */
 
 /* Low guest memory, the same GPAs in every mode (below 1 MiB for real mode) */
 #define IDT_GPA			0x10000	/* IDT; real mode's IVT is at 0 */
@@ -97,6 +98,9 @@ static unsigned long ends_shutdown, ends_ierr, ends_eintr, ends_other;
 static uint64_t seed;
 static uint64_t cur_iter;
 static int verbose;
+static bool keep_going;
+static int progress_fd = -1;
+static unsigned long failures;
 static uint8_t last_code[256];
 static timer_t tick;
 static unsigned int last_code_len;
@@ -1002,7 +1006,11 @@ static void dump_kvisor_state(void)
 	fclose(fp);
 }
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
+/*
+ * Report a failure with what it takes to replay it; the test fails, now
+ * or, with FUZZ_KEEP_GOING=1, at the end (to see more than the first).
+ */
+static void __attribute__((format(printf, 2, 3)))
 fuzz_fail(struct fvm *f, const char *fmt, ...)
 {
 	struct kvm_run *run = f->vcpu->run;
@@ -1027,7 +1035,9 @@ fuzz_fail(struct fvm *f, const char *fmt, ...)
 		printf(" %02x", last_code[i]);
 	printf("\n");
 	fflush(stdout);
-	exit(KSFT_FAIL);
+	failures++;
+	if (!keep_going)
+		exit(KSFT_FAIL);
 }
 
 /* Complete an I/O or MMIO exit; false when it ends the iteration. */
@@ -1079,6 +1089,7 @@ static void run_iteration(struct fvm *f, struct fuzz_rng *r, bool user_state)
 			}
 			fuzz_fail(f, "KVM_RUN failed: errno %d (%s)", errno,
 				  strerror(errno));
+			return;
 		}
 		TEST_ASSERT(run->exit_reason < ARRAY_SIZE(exit_hist),
 			    "exit reason %u", run->exit_reason);
@@ -1111,8 +1122,10 @@ static void run_iteration(struct fvm *f, struct fuzz_rng *r, bool user_state)
 			return;
 		case KVM_EXIT_FAIL_ENTRY:
 			/* A guest alone must not be able to fail VM entry. */
-			if (!user_state)
+			if (!user_state) {
 				fuzz_fail(f, "failed VM entry after guest code alone");
+				return;
+			}
 			fail_entry_user++;
 			return;
 		case KVM_EXIT_SYSTEM_EVENT:
@@ -1121,6 +1134,7 @@ static void run_iteration(struct fvm *f, struct fuzz_rng *r, bool user_state)
 			return;
 		default:
 			fuzz_fail(f, "undocumented exit");
+			return;
 		}
 	}
 	ends_limit++;
@@ -1136,6 +1150,9 @@ static void iteration(struct fvm *f, uint64_t iter)
 	uint8_t *code = addr_gpa2hva(f->vm, CODE_GPA);
 
 	fuzz_rng_init(&r, seed, iter);
+	if (progress_fd >= 0)	/* a console, say: seen even if the host hangs */
+		dprintf(progress_fd, "fuzz_guest: iteration %llu\n",
+			(unsigned long long)iter);
 	reset_vcpu(f);
 
 	sregs = f->sregs0;
@@ -1145,8 +1162,21 @@ static void iteration(struct fvm *f, uint64_t iter)
 		mutate_sregs(&r, &sregs);
 		sregs_mutated = true;
 	}
-	if (verbose && sregs_mutated)
-		printf("#  sregs mutated\n");
+	if (verbose && sregs_mutated) {
+		printf("#  sregs mutated: cr0 %#llx cr3 %#llx cr4 %#llx cr8 %#llx efer %#llx gdt %#llx/%#x idt %#llx/%#x\n",
+		       sregs.cr0, sregs.cr3, sregs.cr4, sregs.cr8, sregs.efer,
+		       sregs.gdt.base, sregs.gdt.limit, sregs.idt.base,
+		       sregs.idt.limit);
+		dump_seg("cs", &sregs.cs);
+		dump_seg("ds", &sregs.ds);
+		dump_seg("es", &sregs.es);
+		dump_seg("fs", &sregs.fs);
+		dump_seg("gs", &sregs.gs);
+		dump_seg("ss", &sregs.ss);
+		dump_seg("tr", &sregs.tr);
+		dump_seg("ldt", &sregs.ldt);
+		fflush(stdout);
+	}
 	if (__vcpu_ioctl(f->vcpu, KVM_SET_SREGS, &sregs) < 0) {
 		TEST_ASSERT(sregs_mutated && errno == EINVAL,
 			    "KVM_SET_SREGS: errno %d", errno);
@@ -1236,6 +1266,11 @@ int main(int argc, char **argv)
 	only = fuzz_env("FUZZ_ONLY", ~0ULL);
 	start = fuzz_env("FUZZ_START", 0);
 	verbose = fuzz_env("FUZZ_VERBOSE", 0);
+	keep_going = fuzz_env("FUZZ_KEEP_GOING", 0);
+	if (getenv("FUZZ_PROGRESS"))
+		progress_fd = open(getenv("FUZZ_PROGRESS"), O_WRONLY);
+	if (progress_fd >= 0 && verbose)	/* all of it, as it happens */
+		dup2(progress_fd, 1);
 	if (!kvm_check_cap(KVM_CAP_READONLY_MEM))
 		ksft_exit_skip("no KVM_CAP_READONLY_MEM\n");
 	create_tick();
@@ -1255,6 +1290,10 @@ int main(int argc, char **argv)
 	}
 	timer_delete(tick);
 	fvm_free(&f);
-	print_summary(only != ~0ULL ? 1 : count);
+	print_summary(only != ~0ULL ? 1 : count - start);
+	if (failures) {
+		ksft_print_msg("%lu failures\n", failures);
+		exit(KSFT_FAIL);
+	}
 	ksft_exit_pass();
 }
