@@ -227,7 +227,6 @@ int kvisor_complete_mmio(struct kvisor_vcpu *vcpu);
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host);
-bool kvisor_host_has_tsc_aux(void);
 long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);

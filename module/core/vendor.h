@@ -393,6 +393,8 @@ void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0);
  * guest's MOV to CR and for KVM_SET_SREGS alike (false: #GP, or -EINVAL).
  */
 bool kvisor_cr0_valid(u64 cr0);
+/* core/msrs.c: IA32_TSC_AUX exists (the host has RDTSCP or RDPID) */
+bool kvisor_host_has_tsc_aux(void);
 bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4);
 bool kvisor_cr4_write_valid(struct kvisor_vcpu *vcpu, u64 old, u64 val,
 			    u64 efer, u64 cr3);

@@ -87,13 +87,12 @@ void svm_cancel_entry_event(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
 
-	if (vmcb->control.event_inj & SVM_EVT_VALID) {
-		svm->event = vmcb->control.event_inj;
-		svm->event_err = vmcb->control.event_inj_err;
-	} else if (svm_must_reinject(vmcb->control.exit_int_info)) {
-		svm->event = vmcb->control.exit_int_info;
-		svm->event_err = vmcb->control.exit_int_info_err;
+	if (!(vmcb->control.event_inj & SVM_EVT_VALID)) {
+		svm_requeue_event(svm);
+		return;
 	}
+	svm->event = vmcb->control.event_inj;
+	svm->event_err = vmcb->control.event_inj_err;
 	vmcb->control.event_inj = 0;
 }
 

@@ -107,8 +107,7 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 		return -EOPNOTSUPP;
 	}
 	svm_has_nrips = edx & KV_SVM_FEATURE_NRIPS;
-	svm_has_tsc_aux = boot_cpu_has(X86_FEATURE_RDTSCP) ||
-			  boot_cpu_has(X86_FEATURE_RDPID);
+	svm_has_tsc_aux = kvisor_host_has_tsc_aux();
 	caps->tdp = true;
 	return 0;
 }
