@@ -18,6 +18,10 @@
 
 #define APIC_ID			0x20
 #define APIC_LVR		0x30
+#define APIC_LVTT		0x320	/* the timer's LVT entry */
+#define APIC_TMICT		0x380	/* its initial count */
+#define APIC_TDCR		0x3e0	/* its divide configuration */
+#define APIC_LVT_PERIODIC	(1 << 17)
 #define APIC_TASKPRI		0x80
 #define APIC_EOI		0xb0
 #define APIC_SPIV		0xf0

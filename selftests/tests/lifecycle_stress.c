@@ -43,10 +43,6 @@
 #include "kmod.h"
 #include "kvm_util.h"
 
-#define APIC_LVTT		0x320
-#define APIC_TMICT		0x380
-#define APIC_TDCR		0x3e0
-#define APIC_LVT_PERIODIC	(1 << 17)
 #define TIMER_VEC		0x40
 
 #define SLOT1			1

@@ -38,10 +38,11 @@ fi
 # leave in-tree KVM), then scan.  kmemleak reports an object only once it is
 # older than 5 s, and only when two scans agree, hence the wait and the
 # second scan.
-for m in kvisor kvm_amd kvm_intel kvm; do
-	[ -d /sys/module/$m ] && rmmod $m
+HV_MODULES='kvisor kvm_amd kvm_intel kvm'
+for m in $HV_MODULES; do
+	[ -d "/sys/module/$m" ] && rmmod "$m"
 done
-left=$(for m in kvisor kvm_amd kvm_intel kvm; do [ -d /sys/module/$m ] && echo $m; done)
+left=$(for m in $HV_MODULES; do [ -d "/sys/module/$m" ] && echo "$m"; done)
 if [ ! -w $KL ]; then
 	say "fail debug:kmemleak no $KL (is this the debug kernel?)"
 else
