@@ -95,19 +95,23 @@ DEFINE_SHOW_ATTRIBUTE(kvisor_irq);
 
 /*
  * The VM's guest memory: its slots and how many nested mappings of each
- * size it has now (huge ones come from THP and hugetlbfs, mm/fault.c).
+ * size it has now (huge ones come from THP and hugetlbfs, mm/fault.c),
+ * and how many huge ones were split (mm/tdp.c).
  */
 static int kvisor_memory_show(struct seq_file *m, void *unused)
 {
 	struct kvisor_vm *vm = m->private;
-	unsigned long leaves[KVISOR_MAX_MAP_LEVEL];
+	unsigned long leaves[KVISOR_MAX_MAP_LEVEL], splits;
 	int nr = READ_ONCE(vm->nr_memslots);
 
 	spin_lock(&vm->tdp.lock);
 	memcpy(leaves, vm->tdp.nr_leaves, sizeof(leaves));
+	splits = vm->tdp.nr_splits;
 	spin_unlock(&vm->tdp.lock);
 	seq_printf(m, "slots %d\nmapped 4K %lu\nmapped 2M %lu\nmapped 1G %lu\n",
 		   nr, leaves[0], leaves[1], leaves[2]);
+	/* Huge leaves split since the VM began (dirty logging, invalidations) */
+	seq_printf(m, "split %lu\n", splits);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvisor_memory);

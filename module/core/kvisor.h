@@ -36,13 +36,16 @@ struct kvisor_io_bus;
  * @mm:		the address space of the process that created the VM; the
  *		ABI allows VM ioctls only from it (others get -EIO)
  * @lock:	serializes vCPU creation
- * @slots_lock:	serializes slot changes, dirty logging and the nested
- *		page fault path, which runs on vCPU threads (mm/mm.h)
+ * @slots_lock:	serializes slot changes and dirty log collection (mm/mm.h)
  * @slot_ids:	the slots by number, under @slots_lock
  * @memslots:	the slots by guest frame range (a maple tree, RCU-safe;
  *		the slots it points to live until @srcu's readers are done)
+ * @hva_trees:	the slots by userspace address range, two interval trees
+ *		of which readers use @hva_active while a change is made to
+ *		the other (mm/memslot.c)
  * @nr_memslots: how many, under @slots_lock
- * @srcu:	readers of @memslots that cannot take @slots_lock
+ * @srcu:	readers of the slots: the nested page fault, guest accesses
+ *		and the MMU notifier
  * @mmu_notifier: on @mm, keeps the nested tables coherent (mm/notifier.c)
  * @dirty_log_manual: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's flags, under
  *		@slots_lock
@@ -66,10 +69,12 @@ struct kvisor_vm {
 	struct mm_struct *mm;
 	/* vCPU creation: @vcpus, @nr_vcpus, and settings made before it */
 	struct mutex lock;
-	/* @slot_ids, @memslots, dirty bitmaps, @dirty_log_manual, faults */
+	/* @slot_ids, slot changes, dirty bitmaps, @dirty_log_manual */
 	struct mutex slots_lock;
 	struct xarray slot_ids;
 	struct maple_tree memslots;
+	struct rb_root_cached hva_trees[2];
+	int hva_active;
 	int nr_memslots;
 	struct srcu_struct srcu;
 	struct mmu_notifier mmu_notifier;

@@ -11,9 +11,15 @@
  * set bits are protected with one walk each, not one per page, and a
  * fatal signal ends a long CLEAR early.
  *
- * Everything here runs under vm->slots_lock, as does the fault path, so a
- * bit is never set between the moment it is read and the moment its page
- * is write-protected.
+ * Collecting runs under vm->slots_lock; the fault path does not take it.
+ * It sets a page's bit atomically, under tdp->lock, just before it maps
+ * the page writable, and collecting clears bits with atomic exchanges
+ * before it write-protects their pages under tdp->lock.  So a page whose
+ * bit was cleared is either write-protected after it was mapped writable,
+ * or mapped writable after its bit was set again: no write is lost, at
+ * worst a page shows up once more in the next log.  kvisor_guest_access()
+ * sets the bit after it wrote, which a log taken in between misses but
+ * the next one has.
  */
 #include <linux/bitmap.h>
 #include <linux/bitops.h>

@@ -9,11 +9,17 @@
  * What makes that safe is the MMU notifier (notifier.c).  Before the host
  * changes a mapping of the VMM (swap, migration, KSM, munmap, a THP
  * split), it calls kvisor, which removes the nested mappings of that
- * range under tdp->lock.  A fault races with that: it looks the page up
- * without the lock, so it reads tdp->seq first, and installs its mapping
- * only if no invalidation is under way and none ended since (the same
- * rule as KVM's mmu_invalidate_seq).  Otherwise it maps nothing and lets
- * the guest fault again.
+ * range under tdp->lock.  A fault races with that: it looks the slot and
+ * the page up without the lock, so it reads tdp->seq first, and installs
+ * its mapping only if no invalidation is under way and none ended since
+ * (the same rule as KVM's mmu_invalidate_seq).  Otherwise it maps nothing
+ * and lets the guest fault again.  Slot changes count as invalidations
+ * (memslot.c), so a fault never maps through a slot that is going away.
+ *
+ * The fault holds no mutex, only vm->srcu, which keeps the slot it found
+ * alive: faults of many vCPUs run at once, and one that waits in the
+ * host's page fault (on the disk, on userfaultfd) holds up nobody but a
+ * slot change, which waits for it.
  *
  * A mapping is as large as the host maps the memory (a THP or hugetlbfs
  * page: 2M or 1G), where the slot's alignment allows and the CPU walks
@@ -216,10 +222,16 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
 	unsigned long hva, seq, size;
 	unsigned int flags = 0;
 	phys_addr_t hpa;
-	int level = 1, r;
+	int level = 1, r, idx;
 	bool readonly;
 
-	mutex_lock(&vm->slots_lock);
+	idx = srcu_read_lock(&vm->srcu);
+	seq = READ_ONCE(tdp->seq);
+	/*
+	 * The sequence before the slot and the page are looked up; pairs
+	 * with the lock that notifier.c's and memslot.c's ends bump it under.
+	 */
+	smp_rmb();
 	s = kvisor_find_slot(vm, gfn);
 	readonly = s && (s->flags & KVM_MEM_READONLY);
 	r = -ENOENT;
@@ -227,9 +239,6 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
 		goto out;
 	hva = s->hva + ((gfn - s->base_gfn) << PAGE_SHIFT);
 
-	seq = READ_ONCE(tdp->seq);
-	/* The sequence before the lookup; pairs with notifier.c's end. */
-	smp_rmb();
 	r = kvisor_hva_page(hva, write, readonly, &h);
 	if (r == -EFAULT)
 		r = kvisor_hva_pfnmap(vm->mm, hva, write, &h);
@@ -263,18 +272,24 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
 	hpa = PFN_PHYS(h.pfn) - (hva & (size - 1) & PAGE_MASK);
 
 	spin_lock(&tdp->lock);
-	if (tdp->invalidating || tdp->seq != seq)
+	if (tdp->invalidating || tdp->seq != seq) {
 		r = 0;	/* the host changed it meanwhile: fault again */
-	else
+	} else {
+		/*
+		 * Logged before the guest can write: a KVM_GET_DIRTY_LOG
+		 * that clears the bit before this write-protects after it,
+		 * under this lock; one that clears it after reports it.
+		 */
+		if (flags & KVISOR_TDP_WRITABLE)
+			kvisor_mark_dirty(s, gfn);
 		r = kvisor_tdp_map(tdp, gfn, hpa, flags, level);
+	}
 	spin_unlock(&tdp->lock);
-	if (!r && write)
-		kvisor_mark_dirty(s, gfn);
 	if (h.page) {
 		mark_page_accessed(h.page);
 		put_page(h.page);
 	}
 out:
-	mutex_unlock(&vm->slots_lock);
+	srcu_read_unlock(&vm->srcu, idx);
 	return r;
 }

@@ -13,18 +13,23 @@
  * mappings and makes every vCPU flush before it goes on.
  *
  * Locking, outermost first:
- *  - vm->slots_lock (mutex): slot changes, the fault path (which sleeps
- *    in the host's page fault), dirty bitmaps.
- *  - vm->srcu: readers of the slots that cannot take slots_lock (the
- *    MMU notifier); slot changes wait for them before freeing a slot.
+ *  - vm->slots_lock (mutex): slot changes, and collecting dirty logs.
+ *  - vm->srcu: the readers of the slots, which never take slots_lock:
+ *    the fault path (which sleeps in the host's page fault, and may wait
+ *    there on userfaultfd), guest accesses and the MMU notifier.  Slot
+ *    changes wait for them before they free a slot.
  *  - tdp->lock (spinlock): the tables, and the invalidation count and
- *    sequence that tell a fault whether what it looked up is still true.
+ *    sequence that tell a fault whether what it looked up is still true
+ *    (bumped by MMU notifier invalidations and by slot changes alike).
+ *  A dirty bit is set atomically by the fault path, under tdp->lock just
+ *  before it maps a page writable, and collected with xchg (dirty.c).
  */
 #ifndef KVISOR_MM_H
 #define KVISOR_MM_H
 
 #include <linux/types.h>
 #include <linux/list.h>
+#include <linux/rbtree.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/mmu_notifier.h>
@@ -43,6 +48,13 @@ struct kvisor_vcpu;
 #define KVISOR_TDP_LEVELS	4
 #define KVISOR_MAX_MAP_LEVEL	3
 
+/* A slot's place in one of the VM's trees by userspace address */
+struct kvisor_hva_node {
+	struct rb_node rb;
+	unsigned long start, last;	/* the slot's bytes, @last included */
+	unsigned long subtree_last;	/* the largest @last under this node */
+};
+
 /**
  * struct kvisor_memslot - one KVM_SET_USER_MEMORY_REGION slot
  * @base_gfn:	first guest frame
@@ -54,9 +66,12 @@ struct kvisor_vcpu;
  *		wrote since userspace last collected it, followed by as
  *		much room again for KVM_GET/CLEAR_DIRTY_LOG to work in
  *		(dirty.c); NULL without logging
+ * @hva_node:	its place in each of the VM's two trees by userspace
+ *		address (memslot.c)
  *
  * Nothing in a slot grows with its size until dirty logging asks for the
- * bitmap (which KVM allocates the same way, charged to the caller).
+ * bitmap (which KVM allocates the same way, charged to the caller).  A
+ * slot never changes once other threads can see it: a change replaces it.
  */
 struct kvisor_memslot {
 	u64 base_gfn;
@@ -65,6 +80,7 @@ struct kvisor_memslot {
 	u32 flags;
 	u16 id;
 	unsigned long *dirty_bitmap;
+	struct kvisor_hva_node hva_node[2];
 };
 
 /**
@@ -79,6 +95,7 @@ struct kvisor_memslot {
  * @seq:	bumped as each invalidation ends; a fault that saw another
  *		value before it looked the page up retries
  * @nr_leaves:	mappings by size (4K, 2M, 1G), for debugfs
+ * @nr_splits:	huge leaves split into smaller ones, for debugfs
  * @max_phys_gfn: the first guest frame the tables cannot map
  */
 struct kvisor_tdp {
@@ -89,6 +106,7 @@ struct kvisor_tdp {
 	long invalidating;
 	unsigned long seq;
 	unsigned long nr_leaves[KVISOR_MAX_MAP_LEVEL];
+	unsigned long nr_splits;
 	u64 max_phys_gfn;
 };
 
@@ -104,6 +122,12 @@ int kvisor_set_memory_region(struct kvisor_vm *vm,
 			     const struct kvm_userspace_memory_region *mr);
 void kvisor_free_memslots(struct kvisor_vm *vm);
 struct kvisor_memslot *kvisor_find_slot(struct kvisor_vm *vm, u64 gfn);
+int kvisor_hva_tree_active(struct kvisor_vm *vm);
+struct kvisor_memslot *kvisor_hva_first(struct kvisor_vm *vm, int tree,
+					unsigned long start,
+					unsigned long last);
+struct kvisor_memslot *kvisor_hva_next(struct kvisor_memslot *s, int tree,
+				       unsigned long start, unsigned long last);
 int kvisor_read_guest(struct kvisor_vm *vm, u64 gpa, void *buf,
 		      unsigned int len);
 int kvisor_write_guest(struct kvisor_vm *vm, u64 gpa, const void *buf,
@@ -135,8 +159,12 @@ void kvisor_tdp_destroy(struct kvisor_tdp *tdp);
 int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gfn, phys_addr_t hpa,
 		   unsigned int flags, int level);
 void kvisor_tdp_zap_init(struct kvisor_tdp_zap *z);
+#define KVISOR_ZAP_RESCHED	BIT(0)	/* the caller may sleep */
+#define KVISOR_ZAP_SPLIT	BIT(1)	/* split huge leaves it covers in part */
 bool kvisor_tdp_zap(struct kvisor_tdp *tdp, u64 gfn, u64 end,
-		    struct kvisor_tdp_zap *z, bool may_resched);
+		    struct kvisor_tdp_zap *z, unsigned int how);
+void kvisor_tdp_split(struct kvisor_tdp *tdp, u64 gfn, u64 end,
+		      struct kvisor_tdp_zap *z);
 void kvisor_tdp_write_protect(struct kvisor_tdp *tdp, u64 gfn, u64 end,
 			      struct kvisor_tdp_zap *z);
 bool kvisor_tdp_young(struct kvisor_tdp *tdp, u64 gfn, u64 end);

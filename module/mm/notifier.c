@@ -19,8 +19,9 @@
  * faults it in again and makes it young again; this needs no accessed
  * bits in the nested tables, which EPT may not have.
  *
- * Slots are looked up under vm->srcu, never slots_lock: the fault path
- * holds slots_lock while the host's page fault may invalidate.
+ * Slots are looked up by userspace address in an interval tree, under
+ * vm->srcu, never slots_lock: a slot change holds slots_lock while it
+ * waits for vm->srcu's readers, among them faults that may invalidate.
  */
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
@@ -31,29 +32,31 @@ enum kvisor_hva_op { HVA_ZAP, HVA_AGE, HVA_TEST_AGE };
 
 /*
  * Apply @op to the guest frames that [@start, @end) of the VMM backs, in
- * every slot.  Returns whether any of them was mapped (for the aging
- * hooks).  A linear pass over the slots: a notifier event names one
- * range, and VMMs keep their slots to dozens.
+ * every slot that overlaps it.  Returns whether any of them was mapped
+ * (for the aging hooks).  @how: KVISOR_ZAP_RESCHED where the caller may
+ * sleep, KVISOR_ZAP_SPLIT where only the range changes (an invalidation),
+ * so that the rest of a huge mapping stays.
  */
 static bool kvisor_hva_range(struct kvisor_vm *vm, unsigned long start,
 			     unsigned long end, enum kvisor_hva_op op,
-			     bool may_resched, bool flush)
+			     unsigned int how, bool flush)
 {
 	struct kvisor_memslot *s;
-	unsigned long index = 0;
 	struct kvisor_tdp_zap z;
 	bool young = false;
-	int idx;
+	int idx, tree;
 
+	if (start >= end)
+		return false;
 	kvisor_tdp_zap_init(&z);
 	idx = srcu_read_lock(&vm->srcu);
-	mt_for_each(&vm->memslots, s, index, ULONG_MAX) {
+	tree = kvisor_hva_tree_active(vm);
+	for (s = kvisor_hva_first(vm, tree, start, end - 1); s;
+	     s = kvisor_hva_next(s, tree, start, end - 1)) {
 		unsigned long s_end = s->hva + (s->npages << PAGE_SHIFT);
 		unsigned long from = max(start, s->hva), to = min(end, s_end);
 		u64 gfn, gfn_end;
 
-		if (from >= to)
-			continue;
 		gfn = s->base_gfn + ((from - s->hva) >> PAGE_SHIFT);
 		gfn_end = s->base_gfn + ((to - s->hva + PAGE_SIZE - 1) >>
 					 PAGE_SHIFT);
@@ -62,8 +65,7 @@ static bool kvisor_hva_range(struct kvisor_vm *vm, unsigned long start,
 			continue;
 		}
 		/* Aging: what the zap found mapped was young. */
-		young |= kvisor_tdp_zap(&vm->tdp, gfn, gfn_end, &z,
-					may_resched);
+		young |= kvisor_tdp_zap(&vm->tdp, gfn, gfn_end, &z, how);
 	}
 	srcu_read_unlock(&vm->srcu, idx);
 	/*
@@ -91,7 +93,8 @@ static int kvisor_mn_invalidate_range_start(struct mmu_notifier *mn,
 	vm->tdp.invalidating++;
 	spin_unlock(&vm->tdp.lock);
 	kvisor_hva_range(vm, range->start, range->end, HVA_ZAP,
-			 mmu_notifier_range_blockable(range), true);
+			 KVISOR_ZAP_SPLIT | (mmu_notifier_range_blockable(range) ?
+					     KVISOR_ZAP_RESCHED : 0), true);
 	return 0;
 }
 
@@ -111,21 +114,21 @@ static int kvisor_mn_clear_flush_young(struct mmu_notifier *mn,
 				       struct mm_struct *mm,
 				       unsigned long start, unsigned long end)
 {
-	return kvisor_hva_range(mn_vm(mn), start, end, HVA_AGE, false, true);
+	return kvisor_hva_range(mn_vm(mn), start, end, HVA_AGE, 0, true);
 }
 
 static int kvisor_mn_clear_young(struct mmu_notifier *mn,
 				 struct mm_struct *mm,
 				 unsigned long start, unsigned long end)
 {
-	return kvisor_hva_range(mn_vm(mn), start, end, HVA_AGE, false, false);
+	return kvisor_hva_range(mn_vm(mn), start, end, HVA_AGE, 0, false);
 }
 
 static int kvisor_mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
 				unsigned long address)
 {
 	return kvisor_hva_range(mn_vm(mn), address, address + 1, HVA_TEST_AGE,
-				false, false);
+				0, false);
 }
 
 /*
@@ -134,7 +137,8 @@ static int kvisor_mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
  */
 static void kvisor_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	kvisor_hva_range(mn_vm(mn), 0, ULONG_MAX, HVA_ZAP, true, true);
+	kvisor_hva_range(mn_vm(mn), 0, ULONG_MAX, HVA_ZAP, KVISOR_ZAP_RESCHED,
+			 true);
 }
 
 static const struct mmu_notifier_ops kvisor_mmu_notifier_ops = {

@@ -25,6 +25,14 @@
  * Every range walk works in guest frames below tdp->max_phys_gfn (slots
  * are refused beyond it), skips absent subtrees whole, and gives up the
  * lock every 1G so that a large range neither wraps nor hogs a CPU.
+ *
+ * A huge leaf that an operation covers only in part, or that must become
+ * 4K (dirty logging), is split: replaced, in one store, by a table of 512
+ * leaves one level down that map the same memory with the same rights,
+ * which the operation then works on.  Replacing a translation by smaller
+ * ones of the same frames and attributes is what the SDM's "Details of
+ * TLB Use" allows without invalidating first; the rights are reduced only
+ * afterwards, on the small leaves, and flushed as any other change.
  */
 #include <linux/gfp.h>
 #include <linux/io.h>
@@ -60,10 +68,9 @@ static u64 *tdp_table_of(u64 pte)
 	return phys_to_virt(pte & TDP_ADDR_MASK);
 }
 
-static u64 *tdp_alloc_table(struct kvisor_tdp *tdp)
+static u64 *tdp_alloc_table(struct kvisor_tdp *tdp, gfp_t gfp)
 {
-	struct page *page = alloc_page(GFP_ATOMIC | __GFP_ZERO |
-				       __GFP_ACCOUNT);
+	struct page *page = alloc_page(gfp | __GFP_ZERO | __GFP_ACCOUNT);
 
 	if (!page)
 		return NULL;
@@ -79,7 +86,7 @@ int kvisor_tdp_init(struct kvisor_tdp *tdp)
 	spin_lock_init(&tdp->lock);
 	INIT_LIST_HEAD(&tdp->pages);
 	tdp->max_phys_gfn = 1ULL << (bits - PAGE_SHIFT);
-	tdp->root = tdp_alloc_table(tdp);
+	tdp->root = tdp_alloc_table(tdp, GFP_KERNEL);
 	return tdp->root ? 0 : -ENOMEM;
 }
 
@@ -124,7 +131,7 @@ int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gfn, phys_addr_t hpa,
 			pte = 0;
 		}
 		if (!f->present(pte)) {
-			u64 *next = tdp_alloc_table(tdp);
+			u64 *next = tdp_alloc_table(tdp, GFP_ATOMIC);
 
 			if (!next)
 				return -ENOMEM;
@@ -146,27 +153,80 @@ int kvisor_tdp_map(struct kvisor_tdp *tdp, u64 gfn, phys_addr_t hpa,
 	return 0;
 }
 
-enum tdp_op { TDP_ZAP, TDP_WRITE_PROTECT, TDP_YOUNG };
+enum tdp_op { TDP_ZAP, TDP_WRITE_PROTECT, TDP_SPLIT, TDP_YOUNG };
 
 struct tdp_walk {
 	struct kvisor_tdp *tdp;
 	enum tdp_op op;
 	u64 start, end;			/* guest frames, end exclusive */
 	struct kvisor_tdp_zap *z;
+	bool split_partial;		/* a zap splits what it covers in part */
 	bool found;			/* a mapping was there */
 };
+
+/*
+ * Whether the huge leaf covering [@first, @first + span) is split before
+ * @w's operation: always where the slot must map 4K (write protection for
+ * dirty logging, TDP_SPLIT), and for a zap that covers only part of it
+ * when the caller asked (an MMU notifier invalidation: the rest of the
+ * host's huge page is still mapped as it was).
+ */
+static bool tdp_wants_split(struct tdp_walk *w, u64 first, u64 span)
+{
+	bool whole = w->start <= first && first + span <= w->end;
+
+	switch (w->op) {
+	case TDP_WRITE_PROTECT:
+	case TDP_SPLIT:
+		return true;
+	case TDP_ZAP:
+		return w->split_partial && !whole;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Replace the huge leaf @pte in @entry (at @level) by a table of leaves
+ * one level down that map the same memory with the same rights.  The
+ * table comes without waiting, since tdp->lock is held: when there is
+ * none, false, and the caller removes the leaf instead (it faults back
+ * in, at the size the slot then allows).
+ */
+static bool tdp_split_leaf(struct tdp_walk *w, u64 *entry, u64 pte, int level)
+{
+	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
+	unsigned int flags = pte & f->writable ? KVISOR_TDP_WRITABLE : 0;
+	u64 bytes = tdp_span(level - 1) << PAGE_SHIFT;
+	phys_addr_t hpa = pte & TDP_ADDR_MASK & ~(bytes * TDP_ENTRIES - 1);
+	u64 *table = tdp_alloc_table(w->tdp, GFP_NOWAIT | __GFP_NOWARN);
+	unsigned int i;
+
+	if (!table)
+		return false;
+	/* Huge leaves are only ever RAM, mapped write-back (fault.c). */
+	for (i = 0; i < TDP_ENTRIES; i++)
+		table[i] = f->leaf(hpa + i * bytes, flags, level - 1);
+	WRITE_ONCE(*entry, f->table(virt_to_phys(table)));
+	tdp_count(w->tdp, level, -1);
+	tdp_count(w->tdp, level - 1, TDP_ENTRIES);
+	w->tdp->nr_splits++;
+	return true;
+}
 
 static void tdp_leaf_op(struct tdp_walk *w, u64 *entry, u64 pte, int level)
 {
 	const struct kvisor_tdp_format *f = kvisor_ops->tdp;
 
 	w->found = true;
-	if (w->op == TDP_YOUNG)
+	if (w->op == TDP_YOUNG || (w->op == TDP_SPLIT && level == 1))
 		return;
-	/* Write protection maps 4K at most: a huge leaf goes entirely. */
 	if (w->op == TDP_WRITE_PROTECT && level == 1) {
+		if (!(pte & f->writable))
+			return;
 		WRITE_ONCE(*entry, pte & ~f->writable);
 	} else {
+		/* A zap, or a huge leaf that could not be split: it goes. */
 		WRITE_ONCE(*entry, 0);
 		tdp_count(w->tdp, level, -1);
 	}
@@ -195,8 +255,13 @@ static void tdp_walk_table(struct tdp_walk *w, u64 *table, int level, u64 base)
 		if (!f->present(pte))
 			continue;
 		if (tdp_is_leaf(pte, level)) {
-			tdp_leaf_op(w, entry, pte, level);
-			continue;
+			if (level == 1 || !tdp_wants_split(w, first, span) ||
+			    !tdp_split_leaf(w, entry, pte, level)) {
+				tdp_leaf_op(w, entry, pte, level);
+				continue;
+			}
+			/* Now a table: the operation goes on in it. */
+			pte = READ_ONCE(*entry);
 		}
 		tdp_walk_table(w, tdp_table_of(pte), level - 1, first);
 		if (w->op == TDP_ZAP && whole) {
@@ -251,22 +316,41 @@ void kvisor_tdp_zap_init(struct kvisor_tdp_zap *z)
 
 /*
  * Remove every mapping in [@gfn, @end), and the tables wholly inside it;
- * whether there was a mapping.  @may_resched is false where the caller
- * may not sleep (an MMU notifier that must not block).
+ * whether there was a mapping.  KVISOR_ZAP_RESCHED where the caller may
+ * sleep (not an MMU notifier that must not block); KVISOR_ZAP_SPLIT to
+ * keep the part of a huge leaf outside the range, mapped smaller.
  */
 bool kvisor_tdp_zap(struct kvisor_tdp *tdp, u64 gfn, u64 end,
-		    struct kvisor_tdp_zap *z, bool may_resched)
+		    struct kvisor_tdp_zap *z, unsigned int how)
 {
 	struct tdp_walk w = { .tdp = tdp, .op = TDP_ZAP, .start = gfn,
-			      .end = end, .z = z };
+			      .end = end, .z = z,
+			      .split_partial = how & KVISOR_ZAP_SPLIT };
 
-	tdp_walk_range(&w, may_resched);
+	tdp_walk_range(&w, how & KVISOR_ZAP_RESCHED);
 	return w.found;
 }
 
 /*
+ * Map [@gfn, @end) with 4K leaves only, keeping every mapping's rights:
+ * a slot that starts logging with every page dirty
+ * (KVM_DIRTY_LOG_INITIALLY_SET) stays writable, but must be protectable
+ * 4K at a time.
+ */
+void kvisor_tdp_split(struct kvisor_tdp *tdp, u64 gfn, u64 end,
+		      struct kvisor_tdp_zap *z)
+{
+	struct tdp_walk w = { .tdp = tdp, .op = TDP_SPLIT, .start = gfn,
+			      .end = end, .z = z };
+
+	tdp_walk_range(&w, true);
+	/* Same frames and rights: the old translations may stay cached. */
+}
+
+/*
  * Make the mappings in [@gfn, @end) read-only, so that the next guest
- * write to each faults; huge ones are removed, to come back as 4K.
+ * write to each faults; huge ones are split to 4K first, so that guest
+ * reads go on without faults (KVM's eager page split).
  */
 void kvisor_tdp_write_protect(struct kvisor_tdp *tdp, u64 gfn, u64 end,
 			      struct kvisor_tdp_zap *z)
