@@ -55,7 +55,7 @@
  *   2-6, 8-0xc   absent, so zeros: no cache or topology description,
  *                no MONITOR/MWAIT, thermal or PMU (0xa) leaves
  *   7.0          EAX = 0 (no further subleaves), EBX: KVISOR_7_EBX,
- *                ECX = EDX = 0
+ *                ECX: RDPID where kvisor_caps.tsc_aux, EDX = 0
  *   0xd.0-2      XSAVE, for XCR0 = x87 | SSE | AVX as far as the host
  *                has them; 0xd.1: KVISOR_D_1_EAX, no IA32_XSS states;
  *                0xd.2 (AVX) as the host's
@@ -65,7 +65,7 @@
  *   0x80000000   the highest extended leaf here (at most 0x80000008),
  *                the host's vendor string (AMD has one there)
  *   0x80000001   EAX: the host's signature; ECX, EDX: KVISOR_8_1_ECX,
- *                KVISOR_8_1_EDX
+ *                KVISOR_8_1_EDX, and RDTSCP where kvisor_caps.tsc_aux
  *   0x80000002-4 the host's brand string
  *   0x80000008   EAX: the host's physical and virtual address sizes
  *                (virtual at least 48, as KVM reports); nothing else
@@ -115,12 +115,14 @@
 #define KVISOR_8_1_ECX	(F(LAHF_LM) | F(ABM) | F(3DNOWPREFETCH))
 
 /*
- * Left out: RDTSCP (and RDPID in leaf 7), since VMX does not set "enable
- * RDTSCP" nor switch IA32_TSC_AUX; SVM switches it (svm/vcpu.c), because
- * AMD runs both whatever CPUID says.  And AMD's MMX and 3DNow! extensions.
+ * RDTSCP (and RDPID, in 7.ECX) only where the backend runs them with the
+ * guest's IA32_TSC_AUX (kvisor_caps.tsc_aux).  Left out: AMD's MMX and
+ * 3DNow! extensions.
  */
 #define KVISOR_8_1_EDX							\
 	(KVISOR_COMMON_EDX | F(SYSCALL) | F(NX) | F(GBPAGES) | F(LM))
+#define KVISOR_TSC_AUX_8_1_EDX	F(RDTSCP)
+#define KVISOR_TSC_AUX_7_ECX	F(RDPID)
 
 /* What needs the AVX state in XCR0. */
 #define KVISOR_AVX_1_ECX	(F(AVX) | F(FMA) | F(F16C))
@@ -257,7 +259,9 @@ static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 		/* TSC_ADJUST is msrs.c's, whatever the host has, as in KVM. */
 		e->ebx = kvisor_allowed(e->ebx, CPUID_7_0_EBX, allow_7_ebx) |
 			 F(TSC_ADJUST);
-		e->ecx = 0;
+		e->ecx = kvisor_caps.tsc_aux ?
+			 kvisor_allowed(e->ecx, CPUID_7_ECX,
+					KVISOR_TSC_AUX_7_ECX) : 0;
 		e->edx = 0;
 	}
 	if (xcr0)
@@ -271,7 +275,8 @@ static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 	e = kvisor_add_leaf(&t, 0x80000001, 0, false);
 	e->ebx = 0;
 	e->ecx = kvisor_allowed(e->ecx, CPUID_8000_0001_ECX, KVISOR_8_1_ECX);
-	e->edx = kvisor_allowed(e->edx, CPUID_8000_0001_EDX, KVISOR_8_1_EDX);
+	e->edx = kvisor_allowed(e->edx, CPUID_8000_0001_EDX, KVISOR_8_1_EDX |
+				(kvisor_caps.tsc_aux ? KVISOR_TSC_AUX_8_1_EDX : 0));
 	for (fn = 0x80000002; fn <= 0x80000004 && fn <= max_ext; fn++)
 		kvisor_add_leaf(&t, fn, 0, false);
 	if (max_ext >= 0x80000008) {
@@ -458,6 +463,8 @@ static long kvisor_set_cpuid2(struct kvisor_vcpu *vcpu,
 	kvfree(vcpu->cpuid);
 	vcpu->cpuid = entries;
 	vcpu->cpuid_nent = hdr->nent;
+	if (kvisor_ops->cpuid_update)
+		kvisor_ops->cpuid_update(vcpu);
 	return 0;
 }
 

@@ -38,6 +38,7 @@ static void kvisor_cpu_on_this(void *unused)
 		atomic_inc(&kvisor_enable_failed);
 		return;
 	}
+	kvisor_tsc_aux_cpu_init();
 	this_cpu_write(kvisor_cpu_on, true);
 }
 

@@ -204,8 +204,10 @@ int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
 /*
  * IA32_TSC_AUX exists where the host has RDTSCP or RDPID; the guest may
  * touch it only if its CPUID offers one of them (KVM's rule).  The value
- * is the guest's own: SVM loads it around VMRUN, because RDTSCP and RDPID
- * read the hardware MSR without an intercept (svm/vcpu.c).
+ * is the guest's own, and RDTSCP and RDPID read the hardware MSR with no
+ * exit (RDPID has no intercept at all), so the backends load the guest's
+ * value for the entry only and put the host's back (the CPU number, which
+ * getcpu() reads) before interrupts are on again.
  */
 bool kvisor_host_has_tsc_aux(void)
 {
@@ -213,7 +215,37 @@ bool kvisor_host_has_tsc_aux(void)
 	       boot_cpu_has(X86_FEATURE_RDPID);
 }
 
-static bool kvisor_guest_has_tsc_aux(struct kvisor_vcpu *vcpu)
+/* This CPU's own IA32_TSC_AUX, as the kernel set it (setup_getcpu()). */
+static DEFINE_PER_CPU(u64, kvisor_host_tsc_aux);
+
+/* As kvisor enables virtualization on a CPU. */
+void kvisor_tsc_aux_cpu_init(void)
+{
+	if (kvisor_caps.tsc_aux)
+		rdmsrl(MSR_TSC_AUX, *this_cpu_ptr(&kvisor_host_tsc_aux));
+}
+
+/*
+ * Just before an entry, interrupts off: the guest's value in the MSR.
+ * Two WRMSRs per entry, and only where the values differ.  Returns
+ * whether it switched, for kvisor_tsc_aux_exit_irqoff() after the exit.
+ */
+bool kvisor_tsc_aux_enter_irqoff(struct kvisor_vcpu *vcpu)
+{
+	if (!kvisor_caps.tsc_aux ||
+	    vcpu->tsc_aux == this_cpu_read(kvisor_host_tsc_aux))
+		return false;
+	wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
+	return true;
+}
+
+void kvisor_tsc_aux_exit_irqoff(bool switched)
+{
+	if (switched)
+		wrmsrl(MSR_TSC_AUX, this_cpu_read(kvisor_host_tsc_aux));
+}
+
+bool kvisor_guest_has_tsc_aux(struct kvisor_vcpu *vcpu)
 {
 	const struct kvm_cpuid_entry2 *e;
 
@@ -396,10 +428,16 @@ static long kvisor_put_msr_list(struct kvm_msr_list __user *argp,
 	return 0;
 }
 
+/* KVM names IA32_TSC_AUX where its guests can have RDTSCP or RDPID. */
 long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp)
 {
-	return kvisor_put_msr_list(argp, kvisor_msrs_to_save,
-				   ARRAY_SIZE(kvisor_msrs_to_save));
+	u32 list[ARRAY_SIZE(kvisor_msrs_to_save) + 1];
+	unsigned int n = ARRAY_SIZE(kvisor_msrs_to_save);
+
+	memcpy(list, kvisor_msrs_to_save, sizeof(kvisor_msrs_to_save));
+	if (kvisor_caps.tsc_aux)
+		list[n++] = MSR_TSC_AUX;
+	return kvisor_put_msr_list(argp, list, n);
 }
 
 long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp)

@@ -43,6 +43,13 @@ struct kvisor_cpu_caps {
 	const char *vendor;		/* "Intel VMX" or "AMD SVM" */
 	char features[128];		/* human-readable, for dmesg */
 	bool tdp;			/* EPT or NPT present */
+	/*
+	 * Guests may run RDTSCP and RDPID and see their own IA32_TSC_AUX:
+	 * the host has the MSR, and (VMX) the "enable RDTSCP" control; the
+	 * backend loads the guest's value around each entry with
+	 * kvisor_tsc_aux_enter_irqoff().
+	 */
+	bool tsc_aux;
 };
 
 /*
@@ -131,6 +138,8 @@ enum kvisor_exit_class {
  *		return to userspace with vcpu->run filled in, or -errno.
  * @get_sregs:	read segment, control and descriptor-table registers.
  * @set_sregs:	write them (already checked against KVM's own rules).
+ * @cpuid_update: optional: KVM_SET_CPUID2 gave the vCPU a new table;
+ *		make the controls that follow the guest's CPUID agree.
  * @get_cpu_mode: the mode the guest executes in now, for the emulator.
  * @get_paging:	CR0, CR3, CR4 and EFER, for the guest page-table walker.
  * @queue_exception: deliver an exception at the next entry.
@@ -176,6 +185,7 @@ struct kvisor_vendor_ops {
 	int (*run)(struct kvisor_vcpu *vcpu);
 	int (*handle_exit)(struct kvisor_vcpu *vcpu);
 	void (*get_sregs)(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
+	void (*cpuid_update)(struct kvisor_vcpu *vcpu);
 	int (*set_sregs)(struct kvisor_vcpu *vcpu,
 			 const struct kvm_sregs *sregs);
 	void (*get_cpu_mode)(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
@@ -395,6 +405,10 @@ void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0);
 bool kvisor_cr0_valid(u64 cr0);
 /* core/msrs.c: IA32_TSC_AUX exists (the host has RDTSCP or RDPID) */
 bool kvisor_host_has_tsc_aux(void);
+bool kvisor_guest_has_tsc_aux(struct kvisor_vcpu *vcpu);
+void kvisor_tsc_aux_cpu_init(void);
+bool kvisor_tsc_aux_enter_irqoff(struct kvisor_vcpu *vcpu);
+void kvisor_tsc_aux_exit_irqoff(bool switched);
 bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4);
 bool kvisor_cr4_write_valid(struct kvisor_vcpu *vcpu, u64 old, u64 val,
 			    u64 efer, u64 cr3);

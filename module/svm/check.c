@@ -11,6 +11,7 @@
  */
 #include <linux/kernel.h>
 #include <asm/msr-index.h>
+#include <asm/processor.h>
 #include <asm/processor-flags.h>
 
 #include "svm.h"
@@ -40,6 +41,55 @@ static bool cr0_high(const struct svm_entry_state *v)
 static bool dr_high(const struct svm_entry_state *v)
 {
 	return (v->dr6 >> 32) || (v->dr7 >> 32);
+}
+
+static bool cr4_high(const struct svm_entry_state *v)
+{
+	return v->cr4 >> 32;
+}
+
+/* Long mode: CR3 bits from the CPU's physical address width on are MBZ. */
+static bool cr3_mbz(const struct svm_entry_state *v)
+{
+	return LONG_PAGING(v) && (v->cr3 >> boot_cpu_data.x86_phys_bits);
+}
+
+/*
+ * EFER bits the APM defines: SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE,
+ * MCOMMIT, INTWB, UAIE, AutomaticIBRS; the rest are MBZ.
+ */
+#define SVM_EFER_DEFINED	(BIT_ULL(0) | BIT_ULL(8) | GENMASK_ULL(15, 10) | \
+				 GENMASK_ULL(18, 17) | GENMASK_ULL(21, 20))
+
+static bool efer_mbz(const struct svm_entry_state *v)
+{
+	return v->efer & ~SVM_EFER_DEFINED;
+}
+
+/*
+ * "Event Injection": a reserved TYPE, or TYPE 3 (exception) with a vector
+ * that is not an exception's (2, the NMI's, included).
+ */
+static bool eventinj_invalid(const struct svm_entry_state *v)
+{
+	u32 type = v->event_inj & SVM_EVT_TYPE_MASK;
+	u32 vector = v->event_inj & SVM_EVT_VECTOR_MASK;
+
+	if (!(v->event_inj & SVM_EVT_VALID))
+		return false;
+	if (type == SVM_EVT_TYPE_EXCEPTION)
+		return vector == 2 || vector >= 32;
+	return type != SVM_EVT_TYPE_INTR && type != SVM_EVT_TYPE_NMI &&
+	       type != SVM_EVT_TYPE_SOFT_INTR;
+}
+
+/* The permission maps: 12K of I/O, 8K of MSR bits, below MAXPHYADDR. */
+static bool maps_beyond_maxphyaddr(const struct svm_entry_state *v)
+{
+	u64 limit = 1ULL << boot_cpu_data.x86_phys_bits;
+
+	return v->iopm_base_pa + 3 * PAGE_SIZE > limit ||
+	       v->msrpm_base_pa + 2 * PAGE_SIZE > limit;
 }
 
 static bool long_without_pae(const struct svm_entry_state *v)
@@ -74,11 +124,17 @@ static const struct svm_rule svm_rules[] = {
 	{ "guest CR0.NW=1 with CR0.CD=0", cr0_cd_nw },
 	{ "guest CR0 bits 63:32 set", cr0_high },
 	{ "guest DR6 or DR7 bits 63:32 set", dr_high },
+	{ "guest CR4 bits 63:32 set", cr4_high },
+	{ "guest CR3 bits beyond MAXPHYADDR set in long mode", cr3_mbz },
+	{ "guest EFER reserved bits set", efer_mbz },
 	{ "guest EFER.LME=1 and CR0.PG=1 with CR4.PAE=0", long_without_pae },
 	{ "guest EFER.LME=1 and CR0.PG=1 with CR0.PE=0", long_without_pe },
 	{ "guest CS.L=1 with CS.D=1 in long mode", cs_l_and_d },
 	{ "VMRUN intercept not set", no_vmrun_intercept },
 	{ "guest ASID is 0 (the host's)", asid_zero },
+	{ "EVENTINJ with a reserved type or a non-exception vector",
+	  eventinj_invalid },
+	{ "IOPM or MSRPM reaches beyond MAXPHYADDR", maps_beyond_maxphyaddr },
 };
 
 void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len)

@@ -107,7 +107,8 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 		return -EOPNOTSUPP;
 	}
 	svm_has_nrips = edx & KV_SVM_FEATURE_NRIPS;
-	svm_has_tsc_aux = kvisor_host_has_tsc_aux();
+	/* AMD runs RDTSCP and RDPID in a guest whatever its CPUID says. */
+	caps->tsc_aux = kvisor_host_has_tsc_aux();
 	caps->tdp = true;
 	return 0;
 }
@@ -211,9 +212,6 @@ static int svm_cpu_enable(void)
 		return -EBUSY;		/* another hypervisor's */
 	wrmsrl(MSR_EFER, efer | KV_EFER_SVME);
 	wrmsrl(KV_MSR_VM_HSAVE_PA, __pa(sc->hsave));
-	/* Set by the kernel when it brought this CPU up (setup_getcpu()). */
-	if (svm_has_tsc_aux)
-		rdmsrl(MSR_TSC_AUX, sc->host_tsc_aux);
 	/* ASIDs handed out before may be stale in the TLB: start over. */
 	sc->asid_gen++;
 	sc->next_asid = sc->max_asid + 1;

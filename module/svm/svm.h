@@ -148,10 +148,12 @@
  * by then (QEMU writes it back), so the checks in check.c read this.
  */
 struct svm_entry_state {
-	u64 efer, cr0, cr4, dr6, dr7;
+	u64 efer, cr0, cr3, cr4, dr6, dr7;
 	u16 cs_attrib;
 	u32 intercept_misc2;
 	u32 asid;
+	u32 event_inj;
+	u64 iopm_base_pa, msrpm_base_pa;
 };
 
 /**
@@ -202,12 +204,10 @@ struct svm_cpu {
 	void *hsave;		/* VM_HSAVE_PA: where VMRUN keeps host state */
 	u64 host_save_pa;	/* VMSAVE'd host FS, GS, TR, syscall MSRs */
 	void *host_save;
-	u64 host_tsc_aux;	/* the host's IA32_TSC_AUX: its CPU number */
 };
 
 DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
 extern bool svm_has_nrips;
-extern bool svm_has_tsc_aux;
 extern u64 svm_iopm_pa, svm_msrpm_pa;
 
 /* vmenter.S: VMLOAD, VMRUN, VMSAVE and the register switch */

@@ -21,7 +21,6 @@
 
 /* Found by svm.c's probe and setup, read when a VMCB is built and run. */
 bool svm_has_nrips;
-bool svm_has_tsc_aux;	/* IA32_TSC_AUX exists: RDTSCP or RDPID do */
 u64 svm_iopm_pa, svm_msrpm_pa;
 
 /* The power-on PAT: WB, WT, UC-, UC, repeated. */
@@ -226,22 +225,19 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	svm_pick_asid(svm, smp_processor_id());
 
 	host_xcr0 = kvisor_xcr0_enter(vcpu, svm->vmcb->save.cr4);
-	/*
-	 * RDTSCP and RDPID read IA32_TSC_AUX with no intercept (RDPID has
-	 * none at all): the guest's value is loaded for VMRUN only, and the
-	 * host's (its CPU number, which getcpu() reads) is back before GIF
-	 * is set again.  Two WRMSRs per entry, and only when they differ.
-	 */
-	switch_aux = svm_has_tsc_aux && vcpu->tsc_aux != sc->host_tsc_aux;
-	if (switch_aux)
-		wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
+	/* RDTSCP and RDPID read the guest's IA32_TSC_AUX (core/msrs.c). */
+	switch_aux = kvisor_tsc_aux_enter_irqoff(vcpu);
 
 	svm->entry = (struct svm_entry_state) {
 		.efer = svm->vmcb->save.efer, .cr0 = svm->vmcb->save.cr0,
-		.cr4 = svm->vmcb->save.cr4, .dr6 = svm->vmcb->save.dr6,
-		.dr7 = svm->vmcb->save.dr7, .cs_attrib = svm->vmcb->save.cs.attrib,
+		.cr3 = svm->vmcb->save.cr3, .cr4 = svm->vmcb->save.cr4,
+		.dr6 = svm->vmcb->save.dr6, .dr7 = svm->vmcb->save.dr7,
+		.cs_attrib = svm->vmcb->save.cs.attrib,
 		.intercept_misc2 = svm->vmcb->control.intercept_misc2,
 		.asid = svm->vmcb->control.asid,
+		.event_inj = svm->vmcb->control.event_inj,
+		.iopm_base_pa = svm->vmcb->control.iopm_base_pa,
+		.msrpm_base_pa = svm->vmcb->control.msrpm_base_pa,
 	};
 	kvisor_debug_enter_irqoff(vcpu);
 	/*
@@ -258,8 +254,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	raw_local_irq_enable();
 	kv_svm_vmrun(svm->vmcb_pa, vcpu->regs, sc->host_save_pa);
 	raw_local_irq_disable();
-	if (switch_aux)
-		wrmsrl(MSR_TSC_AUX, sc->host_tsc_aux);
+	kvisor_tsc_aux_exit_irqoff(switch_aux);
 	svm_asid_entered(svm);
 	kvisor_debug_exit_irqoff(vcpu);
 

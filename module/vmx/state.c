@@ -244,6 +244,23 @@ void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 	vmx_put(vmx);
 }
 
+/*
+ * With "enable RDTSCP" set, RDTSCP and RDPID run whatever the guest's
+ * CPUID says, so it is set only where that offers one of them (as KVM
+ * does): elsewhere they raise #UD, as on the CPU the CPUID describes.
+ */
+void vmx_cpuid_update(struct kvisor_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 proc2 = vmx_config.proc2;
+
+	if (!kvisor_guest_has_tsc_aux(vcpu))
+		proc2 &= ~PROC2_RDTSCP;
+	vmx_load(vmx);
+	vmcs_write32(VMCS_PROC_CONTROLS2, proc2);
+	vmx_put(vmx);
+}
+
 void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2)
 {
 	to_vmx(vcpu)->cr2 = cr2;	/* loaded into CR2 right before entry */

@@ -66,7 +66,8 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 
 	vmcs_write32(VMCS_PIN_CONTROLS, c->pin);
 	vmcs_write32(VMCS_PROC_CONTROLS, c->proc);
-	vmcs_write32(VMCS_PROC_CONTROLS2, c->proc2);
+	/* RDTSCP and RDPID #UD until the guest's CPUID offers them. */
+	vmcs_write32(VMCS_PROC_CONTROLS2, c->proc2 & ~PROC2_RDTSCP);
 	vmcs_write32(VMCS_EXIT_CONTROLS, c->exit);
 	vmcs_write32(VMCS_ENTRY_CONTROLS, c->entry);
 	/*
@@ -393,8 +394,8 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct vmx_host_segments segs;
 	unsigned long debugctl;
+	bool failed, switch_aux;
 	u64 host_xcr0;
-	bool failed;
 	int r;
 
 	vmx_load(vmx);
@@ -418,6 +419,8 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 		vmx_invvpid(vmx->vpid);
 	}
 	host_xcr0 = kvisor_xcr0_enter(vcpu, vmcs_readl(VMCS_GUEST_CR4));
+	/* RDTSCP and RDPID read the guest's IA32_TSC_AUX (core/msrs.c). */
+	switch_aux = kvisor_tsc_aux_enter_irqoff(vcpu);
 	if (read_cr2() != vmx->cr2)
 		native_write_cr2(vmx->cr2);
 	kvisor_debug_enter_irqoff(vcpu);
@@ -430,6 +433,7 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 		update_debugctlmsr(debugctl);
 	kvisor_debug_exit_irqoff(vcpu);
 	vmx->cr2 = read_cr2();
+	kvisor_tsc_aux_exit_irqoff(switch_aux);
 	kvisor_xcr0_exit(vcpu, host_xcr0);
 	vmx_restore_host_segments(vmx, &segs);
 	vmx_save_exit(vmx, failed);

@@ -91,8 +91,13 @@ static int vmx_compute_config(u64 basic, const char **why)
 			 PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
 			 PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
 			 PROC_RDPMC_EXITING | PROC_MOV_DR_EXITING, &c->proc);
-	/* WBINVD would flush the host's caches: a NOP for the guest instead. */
-	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, PROC2_WBINVD_EXITING,
+	/*
+	 * WBINVD would flush the host's caches: a NOP for the guest instead.
+	 * RDTSCP and RDPID run where the host has IA32_TSC_AUX, which
+	 * vmx_run() switches to the guest's.
+	 */
+	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, PROC2_WBINVD_EXITING |
+			 (kvisor_host_has_tsc_aux() ? PROC2_RDTSCP : 0),
 			 PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED_GUEST,
 			 &c->proc2);
 	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_EXIT_CTLS :
@@ -216,6 +221,7 @@ static int vmx_probe(struct kvisor_cpu_caps *caps, const char **why)
 	r = vmx_compute_config(basic, why);
 	if (r)
 		return r;
+	caps->tsc_aux = vmx_config.proc2 & PROC2_RDTSCP;
 	/* "EPT Translation": 2M and 1G leaves where the CPU walks them. */
 	vmx_ept_format.max_level = 1;
 	if (vmx_config.ept_vpid_cap & KV_VMX_EPT_2M)
@@ -326,6 +332,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.run			= vmx_run,
 	.handle_exit		= vmx_handle_exit,
 	.get_sregs		= vmx_get_sregs,
+	.cpuid_update		= vmx_cpuid_update,
 	.set_sregs		= vmx_set_sregs,
 	.get_cpu_mode		= vmx_get_cpu_mode,
 	.get_paging		= vmx_get_paging,

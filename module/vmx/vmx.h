@@ -88,6 +88,7 @@
 #define PROC_SECONDARY_CONTROLS		BIT(31)
 
 #define PROC2_EPT			BIT(1)
+#define PROC2_RDTSCP			BIT(3)	/* else RDTSCP, RDPID #UD */
 #define PROC2_VPID			BIT(5)
 #define PROC2_UNRESTRICTED_GUEST	BIT(7)
 #define PROC2_WBINVD_EXITING		BIT(6)
@@ -298,6 +299,7 @@ int vmx_run(struct kvisor_vcpu *vcpu);
 /* state.c: control registers, segments, MSRs, debug */
 void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
 int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs);
+void vmx_cpuid_update(struct kvisor_vcpu *vcpu);
 void vmx_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
 void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 		    u64 *efer);

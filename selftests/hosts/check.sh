@@ -68,7 +68,7 @@ echo "# builds done at $((SECONDS - t0)) s"
 # the IPI tests again: there a kick must interrupt a vCPU running on the
 # other CPU.
 TESTS=$TOP/selftests/build
-SMP_TESTS="multi_vm vcpu_migrate apic_ipi init_sipi"
+SMP_TESTS="multi_vm vcpu_migrate apic_ipi init_sipi sync_regs_race"
 export RUNNER=$TOP/userspace/kvisor-run
 case " $HOSTS " in
 *" svm "*) "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest" ;;

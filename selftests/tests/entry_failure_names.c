@@ -57,8 +57,15 @@ static const struct bad_state intel_state = {
 	tr_16bit_tss,
 };
 
-static const struct bad_state common_state = {
-	"CS.L=1, CS.D=1 in long mode", "CS.L=1 with CS.D=1", cs_l_and_d,
+/* KVM 6.1's KVM_SET_SREGS passes EFER on without checking its bits. */
+static void efer_bit1(struct kvm_sregs *s)
+{
+	s->efer |= 1ULL << 1;
+}
+
+static const struct bad_state common_states[] = {
+	{ "CS.L=1, CS.D=1 in long mode", "CS.L=1 with CS.D=1", cs_l_and_d },
+	{ "EFER bit 1 (reserved) set", "EFER reserved bits", efer_bit1 },
 };
 
 /* States KVM_SET_SREGS itself must refuse, leaving the vCPU as it was. */
@@ -118,7 +125,8 @@ int main(void)
 	vcpu_sregs_get(vcpu, &good);
 	for (i = 0; i < ARRAY_SIZE(refused_states); i++)
 		check_refused(vcpu, &good, &refused_states[i]);
-	check(vcpu, &good, &common_state);
+	for (i = 0; i < ARRAY_SIZE(common_states); i++)
+		check(vcpu, &good, &common_states[i]);
 
 	/* A rule only Intel's VM entry checks (KVM_SET_SREGS leaves TR be). */
 	__cpuid(0, eax, ebx, ecx, edx);

@@ -4,10 +4,12 @@
  * host's (which is the host CPU number), and RDPRU raises #UD (it would
  * read the host's APERF/MPERF), as in KVM.
  *
- * Two guests.  The first has the supported CPUID; userspace sets TSC_AUX
- * to 0x5a5a with KVM_SET_MSRS.  The second has RDTSCP and RDPID added to
- * its CPUID where the host has them, and sets TSC_AUX itself with WRMSR
- * (0x5a5b), reads it back with RDMSR, and KVM_GET_MSRS sees it.
+ * Three guests.  The first has the supported CPUID; userspace sets
+ * TSC_AUX to 0x5a5a with KVM_SET_MSRS.  The second has RDTSCP and RDPID
+ * added to its CPUID where the host has them, and sets TSC_AUX itself
+ * with WRMSR (0x5a5b), reads it back with RDMSR, and KVM_GET_MSRS sees
+ * it.  The third has both taken out of its CPUID; userspace sets TSC_AUX
+ * (KVM lets it, the host has the MSR).
  *
  * An instruction must return the guest's value where the guest's CPUID
  * offers it and the supported CPUID does too, and on an AMD host whatever
@@ -130,17 +132,29 @@ static bool cpuid_offers(struct kvm_cpuid2 *cpuid, int which)
 	return e && (e->ecx & (1U << 22));
 }
 
-static void add_features(struct kvm_cpuid2 *cpuid)
+enum guest_cpuid { SUPPORTED, ADDED, REMOVED };
+
+/* RDTSCP and RDPID added where the host has them, or taken out. */
+static void edit_features(struct kvm_cpuid2 *cpuid, enum guest_cpuid how)
 {
 	struct kvm_cpuid_entry2 *e;
 
 	e = cpuid_find_leaf(cpuid, 0x80000001);
-	if (e && host_has(0x80000001, 3, 27))
+	if (e && how == REMOVED)
+		e->edx &= ~(1U << 27);
+	else if (e && host_has(0x80000001, 3, 27))
 		e->edx |= 1U << 27;
 	e = cpuid_find_leaf(cpuid, 7);
-	if (e && host_has(7, 2, 22))
+	if (e && how == REMOVED)
+		e->ecx &= ~(1U << 22);
+	else if (e && host_has(7, 2, 22))
 		e->ecx |= 1U << 22;
 }
+
+static const char *const cpuid_name[] = {
+	"the supported CPUID", "RDTSCP and RDPID added to CPUID",
+	"RDTSCP and RDPID taken out of CPUID",
+};
 
 static void msr_io(struct kvm_vcpu *vcpu, unsigned long nr, uint64_t *val)
 {
@@ -185,17 +199,18 @@ static void check(int which, uint64_t got, uint64_t aux,
 		       got == GOT_UD ? "#UD" : "the guest's TSC_AUX");
 }
 
-static void run_guest(bool guest_sets, struct kvm_cpuid2 *supported)
+static void run_guest(enum guest_cpuid how, struct kvm_cpuid2 *supported)
 {
 	struct kvm_cpuid2 *cpuid = kvm_get_supported_cpuid();
-	uint64_t aux = guest_sets ? GUEST_AUX : HOST_AUX, val;
+	bool guest_sets = how == ADDED;
+	uint64_t aux = guest_sets ? GUEST_AUX : HOST_AUX + how, val;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct ucall uc;
 	int i;
 
-	if (guest_sets)
-		add_features(cpuid);
+	if (how != SUPPORTED)
+		edit_features(cpuid, how);
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
 	vm_install_exception_handler(vm, UD_VECTOR, ud_handler);
 	vm_install_exception_handler(vm, GP_VECTOR, gp_handler);
@@ -205,7 +220,8 @@ static void run_guest(bool guest_sets, struct kvm_cpuid2 *supported)
 		msr_io(vcpu, KVM_SET_MSRS, &val);
 	}
 	vcpu_args_set(vcpu, 2, (uint64_t)guest_sets, aux);
-	ksft_print_msg("TSC_AUX %#lx set by %s:\n", (unsigned long)aux,
+	ksft_print_msg("%s, TSC_AUX %#lx set by %s:\n", cpuid_name[how],
+		       (unsigned long)aux,
 		       guest_sets ? "the guest" : "KVM_SET_MSRS");
 	for (i = 0; i < NR_INSNS; i++) {
 		vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
@@ -228,8 +244,9 @@ int main(void)
 		ksft_exit_skip("the host has neither RDTSCP nor RDPID\n");
 	supported = kvm_get_supported_cpuid();
 	TEST_ASSERT(supported, "KVM_GET_SUPPORTED_CPUID failed");
-	run_guest(false, supported);
-	run_guest(true, supported);
+	run_guest(SUPPORTED, supported);
+	run_guest(ADDED, supported);
+	run_guest(REMOVED, supported);
 	free(supported);
 	ksft_exit_pass();
 }
