@@ -27,6 +27,8 @@ static void get_mutate_set(int fd, int gop, unsigned long get, int sop,
 	if (one_in(4))
 		return;
 	mutate(buf, size);
+	if (set == KVM_SET_SREGS)
+		avoid_qemu_lme_sregs(buf);
 	p = maybe_bad(buf, size, 0, &bad);
 	xio_p(sop, fd, set, p);
 }
@@ -118,6 +120,7 @@ void op_vcpu_msrs_cpuid(void)
 			if (!one_in(4))
 				xio_p(OP_KVM_GET_MSRS, fd, KVM_GET_MSRS, m);
 			fuzz_msrs_data(&self->rng, m, n);
+			avoid_qemu_lme_msrs(m);
 		}
 		p = maybe_bad(m, sizeof(*m), !set, &bad);
 		if (set)
@@ -267,9 +270,22 @@ void op_vcpu_misc(void)
 /* ------------------------------------------------------------------ */
 /* KVM_RUN                                                              */
 
+/*
+ * Another thread may be in KVM_RUN on this vCPU and read the shared page
+ * while it changes, mixing fields of two states: so in the svm host every
+ * state written here has CR4.PAE set (avoid_qemu_lme_sregs()), which any
+ * mixture keeps.
+ */
 static void mutate_run(struct kvm_run *run)
 {
+	struct kvm_sregs s;
+
 	fuzz_mutate_run(&self->rng, run);
+	if (svm_host) {
+		memcpy(&s, &run->s.regs.sregs, sizeof(s));
+		s.cr4 |= X86_CR4_PAE;
+		memcpy(&run->s.regs.sregs, &s, sizeof(s));
+	}
 }
 
 void op_run(void)
