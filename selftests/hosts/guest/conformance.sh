@@ -200,7 +200,7 @@ run() { # hv row
 		wait "$watch"
 		read -r max seen < /tmp/huge.max
 		if [ "$seen" -gt 0 ]; then
-			echo "conformance: at most $max nested 2 MiB mappings at once ($seen samples, 0.2 s apart, while a VM existed)"
+			echo "conformance: at most $max nested 2 MiB mappings at once (sampled $seen times, 0.2 s apart, while a VM existed)"
 		else
 			echo "conformance: no sample of the nested mappings while a VM existed"
 		fi >> /tmp/out
