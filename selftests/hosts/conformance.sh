@@ -314,7 +314,8 @@ if [ "$RST" != none ]; then
 		echo "Legend: **pass** exit status 0; **fail** any other status, or the kernel"
 		echo "logged an oops, BUG or WARNING while the test ran, or the host died in"
 		echo "it; **skip** the test's own \`\`TEST_REQUIRE\`\` said the feature is missing"
-		echo "(status 4); **timeout** killed at the limit (or the host hung); **n/b**"
+		echo "(status 4), or the host could not give a variant what it needs (huge"
+		echo "pages, THP); **timeout** killed at the limit (or the host hung); **n/b**"
 		echo "did not build; **n/r** not run; **none** no result (the host died before it)."
 		echo
 		echo "Run with smaller arguments than upstream's defaults, which are long"
