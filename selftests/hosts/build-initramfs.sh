@@ -70,6 +70,8 @@ copy_modules intree "$VENDOR"
 copy_modules extra zram
 
 cp "$TESTDIR/list" "$R/kvisor/tests/"
+# make conformance's rows: programs and variants of them (guest/conformance.sh)
+[ ! -f "$TESTDIR/runs" ] || cp "$TESTDIR/runs" "$R/kvisor/tests/"
 while read -r t || [ -n "$t" ]; do
 	[ -z "$t" ] && continue
 	cp "$TESTDIR/$t" "$R/kvisor/tests/"

@@ -10,6 +10,15 @@
 # table also goes to Documentation/conformance.rst (CONF_RST= to write it
 # elsewhere, or nowhere with CONF_RST=none).
 #
+# A program may run more than once, with other arguments: each variant
+# (VARIANTS below) is a row of its own after the program's, named by the
+# program and the arguments it adds ("kvm_page_table_test -s anonymous_thp";
+# in file names and CONF_TESTS the words are joined by commas:
+# "kvm_page_table_test,-s,anonymous_thp").  CONF_TESTS="PATTERN..." runs
+# only the rows that match one of the (shell) patterns, and then leaves
+# the rst alone unless CONF_RST names one: a partial table is not the
+# conformance table.
+#
 # A host that dies or hangs in a test (the watchdog notices) is booted
 # again from the next test, up to CONF_MAX_BOOTS (8) boots per host; the test
 # it died in is a "fail" (or "timeout" for a hang).  Each test's output,
@@ -25,7 +34,9 @@ set -uo pipefail
 OUT=$TOP/build/conformance
 UP=$TOP/build/upstream
 HOSTS=${*:-svm vmx}
+SUBSET=${CONF_TESTS:-}
 RST=${CONF_RST:-$TOP/Documentation/conformance.rst}
+[ -n "$SUBSET" ] && RST=${CONF_RST:-none}
 # Per-test limits, seconds of the host's clock.  QEMU's clock is real
 # time; Bochs' counts instructions and runs 2-4 times slower than real
 # time here.  The watchdog outside (real time) must outlast one test and
@@ -42,6 +53,19 @@ MAX_BOOTS=${CONF_MAX_BOOTS:-8}
 # MiB of each test host: dirty_log_test dirties up to 1 GiB, no option
 MEM=${CONF_MEM:-2048}
 t0=$SECONDS
+
+# The variants: a program's name, then the arguments added to those
+# guest/conformance.sh gives it (args() there), which prepares the host
+# for them (huge pages reserved for anonymous_hugetlb; THP not "never"
+# for anonymous_thp).  Issue 11: guest memory backed by THP and hugetlbfs,
+# and faults resolved by userfaultfd.
+VARIANTS=(
+	"kvm_page_table_test -s anonymous_thp"
+	"kvm_page_table_test -s anonymous_hugetlb"
+	"dirty_log_perf_test -s anonymous_thp"
+	"dirty_log_perf_test -s anonymous_hugetlb"
+	"demand_paging_test -u MISSING"
+)
 
 # shellcheck disable=SC2086	# a list of words
 known_hosts $HOSTS
@@ -61,10 +85,45 @@ if [ "$REPORT" != 1 ]; then
 	date -u '+%Y-%m-%d %H:%M UTC' > "$OUT/date"
 fi
 tb=$(cat "$OUT/took-build" 2>/dev/null || echo "?")
-# one line each, space-separated here: "${TESTS%% *}" and " $NOTBUILT "
+# rows PROGRAM...: each program's row, then its variants' (words joined
+# by commas), those CONF_TESTS selects
+rows() {
+	local p v pat ok
+	for p; do
+		for v in "$p" "${VARIANTS[@]}"; do
+			[ "${v%% *}" = "$p" ] || continue
+			v=${v// /,}
+			ok=1
+			if [ -n "$SUBSET" ]; then
+				ok=0
+				for pat in $SUBSET; do
+					# shellcheck disable=SC2053	# a pattern
+					if [[ $v == $pat ]]; then ok=1; break; fi
+				done
+			fi
+			[ $ok = 0 ] || echo "$v"
+		done
+	done
+}
+# one row each, space-separated here: "${TESTS%% *}" and " $NOTBUILT "
 # take them so
-TESTS=$(paste -sd' ' "$UP/tests/list")
-NOTBUILT=$(paste -sd' ' "$UP/tests/notbuilt")
+# shellcheck disable=SC2046	# one name a line
+TESTS=$(set -f; rows $(cat "$UP/tests/list") | paste -sd' ')
+# shellcheck disable=SC2046
+NOTBUILT=$(set -f; rows $(cat "$UP/tests/notbuilt") | paste -sd' ')
+[ -n "$TESTS$NOTBUILT" ] || die "CONF_TESTS=\"$SUBSET\" names no test"
+
+# stage: what the hosts' initramfs gets, in $OUT/tests: the programs the
+# rows run (links into $UP/tests), their "list", and "runs": the rows in
+# order, for guest/conformance.sh
+stage() {
+	local s=$OUT/tests t
+	rm -rf "$s"
+	mkdir -p "$s"
+	for t in $TESTS; do echo "$t"; done > "$s/runs"
+	cut -d, -f1 "$s/runs" | awk '!seen[$0]++' > "$s/list"
+	while read -r t; do ln -s "$UP/tests/$t" "$s/$t"; done < "$s/list"
+}
 
 # boot HOST until every test ran under both hypervisors, resuming after
 # the test a boot died in
@@ -76,7 +135,7 @@ run_host() { # host
 	stall=${!stall}
 	rm -rf "$d"
 	mkdir -p "$d"
-	"$HERE/build-initramfs.sh" "$h" "$d/initramfs.cpio" "$UP/tests" \
+	"$HERE/build-initramfs.sh" "$h" "$d/initramfs.cpio" "$OUT/tests" \
 		"$TOP/module/kvisor.ko" "$KVER" > "$d/host.log" 2>&1 || return 1
 	echo "initramfs $(du -m "$d/initramfs.cpio" | cut -f1) MiB" >> "$d/host.log"
 	: > "$d/results.all"
@@ -171,6 +230,7 @@ result() {
 	echo "${r:-none}"
 }
 
+[ "$REPORT" = 1 ] || stage
 declare -A took=()
 for h in $HOSTS; do
 	if [ "$REPORT" != 1 ]; then
@@ -206,7 +266,7 @@ THEAD=(test "KVM svm" "kvisor svm" "KVM vmx" "kvisor vmx")
 trows() {
 	local t
 	for t in $ALL; do
-		tline "$1" "$t" "$(cell svm kvm "$t")" "$(cell svm kvisor "$t")" \
+		tline "$1" "${t//,/ }" "$(cell svm kvm "$t")" "$(cell svm kvisor "$t")" \
 			"$(cell vmx kvm "$t")" "$(cell vmx kvisor "$t")"
 	done
 }
@@ -254,17 +314,31 @@ if [ "$RST" != none ]; then
 		echo "Legend: **pass** exit status 0; **fail** any other status, or the kernel"
 		echo "logged an oops, BUG or WARNING while the test ran, or the host died in"
 		echo "it; **skip** the test's own \`\`TEST_REQUIRE\`\` said the feature is missing"
-		echo "(status 4); **timeout** killed at the limit (or the host hung); **n/b**"
+		echo "(status 4), or the host could not give a variant what it needs (huge"
+		echo "pages, THP); **timeout** killed at the limit (or the host hung); **n/b**"
 		echo "did not build; **n/r** not run; **none** no result (the host died before it)."
 		echo
 		echo "Run with smaller arguments than upstream's defaults, which are long"
 		echo "benchmarks or want more memory than the hosts have (options the tests"
 		echo "offer): \`\`memslot_perf_test -l 1\`\`, \`\`dirty_log_test -i 4\`\`,"
-		echo "\`\`dirty_log_perf_test -i 2 -b 256M\`\`, \`\`max_guest_memory_test -m 4\`\`,"
+		echo "\`\`dirty_log_perf_test -i 2 -b 256M\`\`, \`\`max_guest_memory_test -s 1 -m 2\`\`"
+		echo "(2 GiB of guest memory in two slots aliasing one 1 GiB memfd, each 4 KiB"
+		echo "page faulted in by the guest; it gets three times the per-test limit),"
 		echo "\`\`-b 256M\`\` for \`\`demand_paging_test\`\`, \`\`kvm_page_table_test\`\` and"
-		echo "\`\`memslot_modification_stress_test\`\`.  Both hosts have ${MEM} MiB and allow"
+		echo "\`\`memslot_modification_stress_test\`\`, \`\`-b 64M\`\` for"
+		echo "\`\`demand_paging_test -u MISSING\`\`.  Both hosts have ${MEM} MiB and allow"
 		echo "memory overcommit (\`\`vm.overcommit_memory=1\`\`): several tests map more"
 		echo "guest memory than they touch."
+		echo
+		echo "A row with more words than the program's name is a variant: the"
+		echo "program again with those arguments added (issue 11's guest memory):"
+		echo "guest memory backed by transparent huge pages (\`\`-s anonymous_thp\`\`:"
+		echo "the tests \`\`madvise(MADV_HUGEPAGE)\`\`; the hosts' THP setting is"
+		echo "Debian's \`\`always\`\`) and by hugetlbfs (\`\`-s anonymous_hugetlb\`\`: 128"
+		echo "huge pages of 2 MiB reserved for the row and freed after it), and faults resolved"
+		echo "by a userfaultfd handler (\`\`-u MISSING\`\`; the tests run as root).  The"
+		echo "huge rows' logs also say how many 2 MiB nested mappings the hypervisor"
+		echo "had at most (KVM's \`\`pages_2m\`\`, kvisor's \`\`vm-*/memory\`\` in debugfs)."
 		echo
 		for h in $HOSTS; do
 			echo "- $h host: KVM $(tally "$h" kvm); kvisor $(tally "$h" kvisor)."
@@ -304,7 +378,8 @@ for h in $HOSTS; do
 	awk -v h="$h" '$1 == "kvm" && $3 == "pass" { ok[$2] = 1 }
 	$1 == "kvisor" && ok[$2] && $3 != "pass" {
 		line = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+ ?/, "", line)
-		l = sprintf("conformance: %s: %s: kvisor %s: %s", h, $2, $3, line)
+		t = $2; gsub(/,/, " ", t)
+		l = sprintf("conformance: %s: %s: kvisor %s: %s", h, t, $3, line)
 		if ($3 == "skip") skips[++ns] = l; else fails[++nf] = l
 	}
 	END { for (i = 1; i <= nf; i++) print fails[i]; for (i = 1; i <= ns; i++) print skips[i] }
