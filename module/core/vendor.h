@@ -71,6 +71,12 @@ struct kvisor_tdp_format {
 	u64 huge;		/* the page-size bit of a level 2 or 3 leaf */
 	u64 writable;		/* the bits a writable leaf has, a read-only not */
 	int max_level;		/* set by the backend's probe: 1, 2 or 3 */
+	/*
+	 * The hardware walks 5 levels (set by the backend's probe): NPT
+	 * does where the host pages with 5 levels.  The tables stay 4-level
+	 * below a fifth whose only entry is the first.
+	 */
+	bool five_levels;
 };
 
 /*

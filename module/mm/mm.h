@@ -85,8 +85,10 @@ struct kvisor_memslot {
 
 /**
  * struct kvisor_tdp - a VM's nested page tables (NPT or EPT)
- * @root:	the top-level table (PML4); its physical address goes into
- *		the VMCB or EPTP
+ * @root:	the PML4, where every walk here starts
+ * @hw_root:	the table whose physical address goes into the VMCB or
+ *		EPTP: @root, or a PML5 above it whose entry 0 points to it
+ *		(guest-physical addresses have at most 48 bits)
  * @lock:	serializes changes to the tables; the hardware walks them
  *		concurrently, so entries are only ever written whole
  * @pages:	every table page, for freeing
@@ -100,6 +102,7 @@ struct kvisor_memslot {
  */
 struct kvisor_tdp {
 	u64 *root;
+	u64 *hw_root;
 	/* the tables, @invalidating, @seq, @nr_leaves */
 	spinlock_t lock;
 	struct list_head pages;

@@ -87,7 +87,18 @@ int kvisor_tdp_init(struct kvisor_tdp *tdp)
 	INIT_LIST_HEAD(&tdp->pages);
 	tdp->max_phys_gfn = 1ULL << (bits - PAGE_SHIFT);
 	tdp->root = tdp_alloc_table(tdp, GFP_KERNEL);
-	return tdp->root ? 0 : -ENOMEM;
+	if (!tdp->root)
+		return -ENOMEM;
+	tdp->hw_root = tdp->root;
+	if (kvisor_ops->tdp->five_levels) {
+		tdp->hw_root = tdp_alloc_table(tdp, GFP_KERNEL);
+		if (!tdp->hw_root) {
+			kvisor_tdp_destroy(tdp);
+			return -ENOMEM;
+		}
+		tdp->hw_root[0] = kvisor_ops->tdp->table(virt_to_phys(tdp->root));
+	}
+	return 0;
 }
 
 void kvisor_tdp_destroy(struct kvisor_tdp *tdp)
@@ -99,6 +110,7 @@ void kvisor_tdp_destroy(struct kvisor_tdp *tdp)
 		__free_page(page);
 	}
 	tdp->root = NULL;
+	tdp->hw_root = NULL;
 }
 
 static void tdp_count(struct kvisor_tdp *tdp, int level, long n)
@@ -374,7 +386,7 @@ bool kvisor_tdp_young(struct kvisor_tdp *tdp, u64 gfn, u64 end)
 /* The top-level table, for the backend's EPTP or nCR3. */
 phys_addr_t kvisor_tdp_root(struct kvisor_vm *vm)
 {
-	return __pa(vm->tdp.root);
+	return __pa(vm->tdp.hw_root);
 }
 
 static void kvisor_nop(void *unused)

@@ -67,8 +67,9 @@ static void svm_describe(struct kvisor_cpu_caps *caps, u32 features,
 				       svm_feature_names[i].name);
 	}
 	scnprintf(caps->features + n, sizeof(caps->features) - n,
-		  ", npt leaves 4K 2M%s",
-		  svm_npt_format.max_level > 2 ? " 1G" : "");
+		  ", npt leaves 4K 2M%s%s",
+		  svm_npt_format.max_level > 2 ? " 1G" : "",
+		  svm_npt_format.five_levels ? ", 5-level npt" : "");
 }
 
 static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
@@ -94,16 +95,16 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 
 	cpuid(KV_SVM_CPUID_LEAF, &eax, &ebx, &ecx, &edx);
 	svm_npt_format.max_level = boot_cpu_has(X86_FEATURE_GBPAGES) ? 3 : 2;
+	/*
+	 * The nested walk takes the host's paging mode, CR4.LA57 at VMRUN
+	 * included (APM "Nested Paging"): 5 levels on a 5-level host.
+	 */
+	svm_npt_format.five_levels = pgtable_l5_enabled();
 	svm_describe(caps, edx, ebx);
 
 	/* Without nested paging kvisor would need shadow page tables. */
 	if (!(edx & KV_SVM_FEATURE_NPT)) {
 		*why = "no nested paging (NPT), which kvisor requires";
-		return -EOPNOTSUPP;
-	}
-	/* NPT walks as many levels as the host pages with; kvisor builds 4. */
-	if (pgtable_l5_enabled()) {
-		*why = "the host uses 5-level paging; kvisor's NPT tables have 4 levels";
 		return -EOPNOTSUPP;
 	}
 	svm_has_nrips = edx & KV_SVM_FEATURE_NRIPS;

@@ -59,8 +59,9 @@ fi
 # Both hosts boot the debug kernel's bzImage: through PVH (QEMU's -kernel
 # with the ELF vmlinux, as make check boots Debian's) it triple-faults
 # before its first message.  no5lvl: booted that way, the kernel would use
-# the 5-level paging QEMU's CPU offers, which kvisor refuses (its nested
-# tables have 4 levels); Debian's kernel, entered through PVH, stays at 4.
+# the 5-level paging QEMU's CPU offers; the debug run keeps the 4-level
+# host the svm host of make check has (make check's svm57 host is the
+# 5-level one).
 # Each host's tests, with the counts in TEST.env files beside them.
 tests_for() { # HOST DIVISOR
 	local dir=$OUT/$1/tests div=$2

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check.sh [svm] [vmx] [vmx2]: what `make check` runs.
+# check.sh [svm] [svm57] [vmx] [vmx2]: what `make check` runs.
 #
 # Installs what is missing, builds kvisor and its selftests, proves the
 # module builds against Linux 6.12 too, then boots both emulated test hosts
@@ -14,7 +14,7 @@ set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 OUT=$TOP/build/check
-HOSTS=${*:-svm vmx vmx2}
+HOSTS=${*:-svm svm57 vmx vmx2}
 
 t0=$SECONDS
 echo "TAP version 13"
@@ -66,28 +66,42 @@ echo "# builds done at $((SECONDS - t0)) s"
 # boot the hosts, in parallel.  vmx2 is the VMX host with two CPUs (the
 # SMP build of Bochs, slower), for the tests that need two host CPUs, and
 # the IPI tests again: there a kick must interrupt a vCPU running on the
-# other CPU.
+# other CPU.  svm57 is the SVM host booted from the bzImage, which turns on
+# the 5-level paging QEMU's CPU offers (the PVH entry of the svm host does
+# not), so nested paging walks 5 levels: the memory tests again, and a
+# few guests in every mode.
 TESTS=$TOP/selftests/build
 SMP_TESTS="multi_vm vcpu_migrate apic_ipi init_sipi sync_regs_race"
+LA57_TESTS="guest_modes exit_mmio mem_coherence mem_huge mem_split memslot_edges dirty_log"
 export RUNNER=$TOP/userspace/kvisor-run
 case " $HOSTS " in
 *" svm "*) "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest" ;;
 esac
 testdir() { # host: where its test list is
-	if [ "$1" = vmx2 ]; then echo "$OUT/vmx2/tests"; else echo "$TESTS"; fi
+	case $1 in
+	vmx2|svm57) echo "$OUT/$1/tests" ;;
+	*) echo "$TESTS" ;;
+	esac
 }
 for h in $HOSTS; do
 	mkdir -p "$OUT/$h"
-	if [ "$h" = vmx2 ]; then
-		rm -rf "$OUT/vmx2/tests"; mkdir -p "$OUT/vmx2/tests"
-		for t in $SMP_TESTS; do
-			cp "$TESTS/$t" "$OUT/vmx2/tests/"
-			echo "$t" >> "$OUT/vmx2/tests/list"
+	case $h in
+	vmx2) subset=$SMP_TESTS ;;
+	svm57) subset=$LA57_TESTS ;;
+	*) subset= ;;
+	esac
+	if [ -n "$subset" ]; then
+		rm -rf "$OUT/$h/tests"; mkdir -p "$OUT/$h/tests"
+		for t in $subset; do
+			cp "$TESTS/$t" "$OUT/$h/tests/"
+			echo "$t" >> "$OUT/$h/tests/list"
 		done
 	fi
 	(
-		base=${h%2} cpus=1
+		base=${h%2} cpus=1 vmlinux=
+		base=${base%57}
 		[ "$h" = vmx2 ] && cpus=2
+		[ "$h" = svm57 ] && vmlinux=/boot/vmlinuz-$KVER
 		# QEMU booting Linux on kvisor: in the SVM host only, where it
 		# takes seconds (in Bochs it would take many minutes)
 		qemu=
@@ -95,7 +109,8 @@ for h in $HOSTS; do
 		QEMU_GUEST=$qemu \
 		"$HERE/build-initramfs.sh" "$base" "$OUT/$h/initramfs.cpio" \
 			"$(testdir "$h")" "$TOP/module/kvisor.ko" "$KVER" &&
-		KVHOST_CPUS=$cpus "$HERE/boot-host.sh" "$base" "$OUT/$h" \
+		KVHOST_CPUS=$cpus KVHOST_VMLINUX=${vmlinux:-${KVHOST_VMLINUX:-}} \
+		"$HERE/boot-host.sh" "$base" "$OUT/$h" \
 			"$OUT/$h/initramfs.cpio" check
 		echo $? > "$OUT/$h/rc"
 	) > "$OUT/$h/host.log" 2>&1 &
@@ -105,6 +120,15 @@ wait
 # results, one host after the other
 for h in $HOSTS; do
 	tap_host "$h" "$OUT/$h" "$(testdir "$h")/list"
+	# svm57 proves nothing unless its kernel really paged with 5 levels
+	if [ "$h" = svm57 ]; then
+		if grep -q '5-level npt' "$OUT/$h/results.clean" 2>/dev/null; then
+			tap ok "svm57: kvisor loaded with 5-level nested paging"
+		else
+			tap fail "svm57: kvisor loaded with 5-level nested paging" \
+				"the load line does not say so: $(kv_get loaded "$OUT/$h/results.clean")"
+		fi
+	fi
 done
 echo "# make check took $((SECONDS - t0)) s"
 tap_finish
