@@ -271,6 +271,20 @@ static int kvisor_set_tsc_aux(struct kvisor_vcpu *vcpu, u64 val)
 	return 0;
 }
 
+/*
+ * The performance counters every AMD64 CPU has without a CPUID bit (K7's
+ * four) and Intel's two architectural P6 ones: kvisor has no vPMU, and
+ * as KVM without one it reads them as 0 and ignores writes, so guests
+ * that probe them (Linux's perfctr watchdog, other kernels' NMI
+ * watchdogs) do not take a #GP for it.
+ */
+static bool kvisor_legacy_perf_msr(u32 msr)
+{
+	return (msr >= MSR_K7_EVNTSEL0 && msr <= MSR_K7_PERFCTR3) ||
+	       msr == MSR_P6_PERFCTR0 || msr == MSR_P6_PERFCTR1 ||
+	       msr == MSR_P6_EVNTSEL0 || msr == MSR_P6_EVNTSEL1;
+}
+
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
 	int r;
@@ -317,6 +331,10 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 		*val = 0;
 		return 0;
 	default:
+		if (kvisor_legacy_perf_msr(msr)) {
+			*val = 0;
+			return 0;
+		}
 		return kvisor_ops->get_msr(vcpu, msr, val);
 	}
 }
@@ -357,6 +375,8 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	/* Read-only for the guest; only userspace sets it. */
 	if (msr == MSR_PLATFORM_INFO)
 		return -EINVAL;
+	if (kvisor_legacy_perf_msr(msr))
+		return 0;
 	if (msr == MSR_IA32_MISC_ENABLE)
 		return kvisor_misc_enable_set(vcpu, val, false);
 	r = kvisor_mtrr_msr(vcpu, msr, &val, true);

@@ -3,7 +3,10 @@
  * guest_msrs: MSR and XCR0 accesses the hypervisor handles in the kernel.
  * The guest reads EFER (its own bits only: no SVME), writes and reads PAT,
  * reads a rising TSC and the APIC base (BSP flag on vCPU 0), and gets #GP
- * for an MSR nobody models and for a reserved EFER bit; with CR4.OSXSAVE
+ * for an MSR nobody models and for a reserved EFER bit; the legacy
+ * performance counters (AMD's K7 four, Intel's two P6 ones, which no
+ * CPUID bit announces) read as 0 and take a write of 0 without a #GP, as
+ * on KVM without a vPMU; with CR4.OSXSAVE
  * it sets XCR0 with XSETBV, and gets #GP for an XCR0 without x87.  The
  * guest's CR8 (TPR) is its own: set to 15 it reads back 15 and shows in
  * KVM_GET_SREGS, while the host (whose own TPR it must not be) goes on
@@ -18,6 +21,13 @@
 #define MSR_TSC			0x10
 #define MSR_APIC_BASE		0x1b
 #define MSR_NOBODY		0x2ff0	/* not an architectural MSR */
+
+/* K7 EVNTSEL0-3 and PERFCTR0-3; P6 PERFCTR0-1 and EVNTSEL0-1 */
+static const uint32_t legacy_perf_msrs[] = {
+	0xc0010000, 0xc0010001, 0xc0010002, 0xc0010003,
+	0xc0010004, 0xc0010005, 0xc0010006, 0xc0010007,
+	0xc1, 0xc2, 0x186, 0x187,
+};
 
 static volatile int gp_count;
 static volatile uint64_t gp_rip_skip;
@@ -37,7 +47,7 @@ static void wrmsr(uint32_t msr, uint64_t val)
 static void guest_code(void)
 {
 	uint64_t efer, tsc1, tsc2, cr4, xcr0;
-	uint32_t lo, hi;
+	uint32_t lo, hi, i;
 
 	efer = rdmsr(MSR_EFER);
 	GUEST_ASSERT_EQ(efer & ((1 << 8) | (1 << 10)), (1 << 8) | (1 << 10));
@@ -57,6 +67,12 @@ static void guest_code(void)
 	wrmsr(MSR_EFER, efer | (1ULL << 20));	/* a reserved bit */
 	GUEST_ASSERT_EQ(gp_count, 2);
 	GUEST_ASSERT_EQ(rdmsr(MSR_EFER), efer);
+
+	for (i = 0; i < ARRAY_SIZE(legacy_perf_msrs); i++) {
+		wrmsr(legacy_perf_msrs[i], 0);
+		GUEST_ASSERT_EQ(rdmsr(legacy_perf_msrs[i]), 0);
+	}
+	GUEST_ASSERT_EQ(gp_count, 2);
 
 	cr4 = get_cr4();
 	asm volatile("mov %0, %%cr4" : : "r"(cr4 | (1 << 18)));	/* OSXSAVE */
