@@ -65,11 +65,13 @@ VARIANTS=(
 	"dirty_log_perf_test -s anonymous_thp"
 	"dirty_log_perf_test -s anonymous_hugetlb"
 	"demand_paging_test -u MISSING"
-	# 1 s, one run and at most 512 slots per test, its six tests in two
-	# rows: its defaults (every slot KVM offers, 3 runs of 5 s) outlast
-	# the per-test limit under both hypervisors
-	"memslot_perf_test -l 1 -r 1 -s 512 -f 0 -e 2"
-	"memslot_perf_test -l 1 -r 1 -s 512 -f 3 -e 5"
+	# 1 s, one run and at most 512 slots per test: its defaults (every
+	# slot KVM offers, 3 runs of 5 s) outlast the per-test limit under
+	# both hypervisors.  Tests 0 (map), 2 (unmap chunked), 3 and 4 (move
+	# active and inactive area); 1 (unmap) and 5 (RW) are killed by their
+	# own alarms in the SVM host under both.
+	"memslot_perf_test -l 1 -r 1 -s 512 -f 0 -e 0"
+	"memslot_perf_test -l 1 -r 1 -s 512 -f 2 -e 4"
 )
 
 # shellcheck disable=SC2086	# a list of words
