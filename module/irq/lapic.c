@@ -703,8 +703,16 @@ bool kvisor_lapic_mmio(struct kvisor_vcpu *vcpu, u64 gpa, unsigned int len,
 
 	if (!apic || gpa < base || gpa - base >= PAGE_SIZE)
 		return false;
-	if (!apic->hw_enabled || apic->x2apic)
-		return false;
+	/*
+	 * In x2APIC mode or disabled, the page is a hole, as with KVM's
+	 * LAPIC_MMIO_HOLE quirk (on unless disabled, which kvisor does not
+	 * offer): reads all ones, writes dropped, nothing for userspace.
+	 */
+	if (!apic->hw_enabled || apic->x2apic) {
+		if (!write)
+			memset(val, 0xff, len);
+		return true;
+	}
 	off = gpa - base;
 
 	if (write) {

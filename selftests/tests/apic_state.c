@@ -15,7 +15,11 @@
  *    shows the ID as id << 24 (no KVM_CAP_X2APIC_API) and the x2APIC
  *    LDR, a KVM_SET_LAPIC round trip keeps them; #GP for x2APIC -> xAPIC
  *    directly, for writes to ID and LDR, reads of DFR and ICR2, and bits
- *    63:32 in TPR; disabling works, and disabled -> x2APIC #GPs.
+ *    63:32 in TPR; disabling works, and disabled -> x2APIC #GPs;
+ *  - in x2APIC mode, and with the APIC disabled, the xAPIC page reads as
+ *    all ones and takes writes without effect, in the kernel (KVM's
+ *    LAPIC_MMIO_HOLE quirk, on by default): no MMIO exit reaches
+ *    userspace, where QEMU would turn the writes into stray MSIs.
  */
 #include <sys/ioctl.h>
 
@@ -50,6 +54,11 @@ static void gp_handler(struct ex_regs *regs)
 {
 	gp_count++;
 	regs->rip += 2;		/* rdmsr and wrmsr are 0F 32 and 0F 30 */
+}
+
+static inline void apic_write(uint32_t reg, uint32_t val)
+{
+	*(volatile uint32_t *)(APIC_GVA + reg) = val;
 }
 
 static inline uint32_t apic_read(uint32_t reg)
@@ -105,8 +114,13 @@ static void guest_x2apic(uint64_t base)
 	EXPECT_GP(wrmsr(0x808, 1ULL << 32));		/* TPR bits 63:32 */
 	GUEST_ASSERT_EQ(rdmsr_gp(0x808), 0x20);
 	GUEST_ASSERT_EQ(rdmsr_gp(MSR_APIC_BASE), base | BASE_X2APIC);
+	GUEST_ASSERT_EQ(apic_read(APIC_ID), 0xffffffff);	/* the hole */
+	apic_write(APIC_TASKPRI, 0x30);
+	GUEST_ASSERT_EQ(rdmsr_gp(0x808), 0x20);
 
 	EXPECT_NO_GP(wrmsr(MSR_APIC_BASE, base & ~(BASE_EN | BASE_X2APIC)));
+	GUEST_ASSERT_EQ(apic_read(APIC_ID), 0xffffffff);
+	apic_write(APIC_TASKPRI, 0x40);
 	EXPECT_GP(wrmsr(MSR_APIC_BASE, base | BASE_X2APIC)); /* disabled -> x2 */
 	EXPECT_NO_GP(wrmsr(MSR_APIC_BASE, base));
 	GUEST_ASSERT_EQ(apic_read(APIC_ID), 1U << 24);
