@@ -76,6 +76,8 @@ static void kvisor_mmio_exit(struct kvm_run *run, u64 gpa, unsigned int len,
  * memory it maps read-only, say), as KVM's emulator makes it.
  * A write handed to userspace completes the instruction now; a read
  * stops it until userspace supplied the data (kvisor_complete_mmio()).
+ * CMPS reads two operands, each of which may be MMIO: the answer to the
+ * first is replayed while the instruction runs again for the second.
  */
 static int kvisor_emu_access(struct kvisor_emu *emu, u64 linear, void *buf,
 			     unsigned int len, bool write)
@@ -97,10 +99,21 @@ static int kvisor_emu_access(struct kvisor_emu *emu, u64 linear, void *buf,
 	if (!r)
 		return 0;
 
+	if (!write && vcpu->mmio.replay && vcpu->mmio.replay_rip == vcpu->rip &&
+	    vcpu->mmio.replay_gpa == gpa && vcpu->mmio.replay_len == len) {
+		memcpy(buf, vcpu->mmio.replay_data, len);
+		return 0;
+	}
 	if (!write && vcpu->mmio.valid && vcpu->mmio.gpa == gpa &&
 	    vcpu->mmio.len == len) {
 		memcpy(buf, vcpu->mmio.data, len);
 		vcpu->mmio.valid = false;
+		/* Should the instruction read MMIO again, it runs again. */
+		vcpu->mmio.replay = true;
+		vcpu->mmio.replay_rip = vcpu->rip;
+		vcpu->mmio.replay_gpa = gpa;
+		vcpu->mmio.replay_len = len;
+		memcpy(vcpu->mmio.replay_data, buf, len);
 		return 0;
 	}
 	kvisor_mmio_exit(vcpu->run, gpa, len, write, buf);
@@ -154,6 +167,9 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 	r = emu_decode(c);
 	if (r == EMU_OK)
 		r = emu_execute(c);
+	/* Done with the instruction, one way or another: nothing to replay. */
+	if (r != EMU_PENDING)
+		vcpu->mmio.replay = false;
 	switch (r) {
 	case EMU_OK:
 		memcpy(vcpu->regs, c->gpr, sizeof(c->gpr));

@@ -297,6 +297,14 @@ struct kvisor_vcpu {
 		u64 gpa;
 		u32 len;
 		u8 data[8];
+		/*
+		 * The first of an instruction's two MMIO reads (CMPS), kept
+		 * while it runs again for the second: @replay_rip is where.
+		 */
+		bool replay;
+		u64 replay_rip, replay_gpa;
+		u32 replay_len;
+		u8 replay_data[8];
 	} mmio;
 	struct {
 		u16 port;

@@ -44,7 +44,7 @@ enum unary_op { UN_INC, UN_DEC, UN_NOT, UN_NEG };
 
 enum bt_op { BT_BT, BT_BTS, BT_BTR, BT_BTC };
 
-enum string_op { STR_MOVS, STR_STOS, STR_LODS };
+enum string_op { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS };
 
 #define MOVX_SIGN	0x80
 
@@ -127,6 +127,8 @@ static const struct opdesc onebyte_table[256] = {
 	[0xa5] = { OC_STRING, STR_MOVS, 0 },
 	[0xa8] = { OC_TEST, 0, D_BYTE | D_SRC_IMM | D_IMMZ },
 	[0xa9] = { OC_TEST, 0, D_SRC_IMM | D_IMMZ },
+	[0xa6] = { OC_STRING, STR_CMPS, D_BYTE },
+	[0xa7] = { OC_STRING, STR_CMPS, 0 },
 	[0xaa] = { OC_STRING, STR_STOS, D_BYTE },
 	[0xab] = { OC_STRING, STR_STOS, 0 },
 	[0xac] = { OC_STRING, STR_LODS, D_BYTE },
@@ -1034,10 +1036,12 @@ static void string_advance(const struct emu_ctxt *c, struct emu_state *s,
 }
 
 /*
- * One iteration of MOVS, STOS or LODS.  The source is DS:rSI (segment
- * override allowed), the destination ES:rDI (no override).  With a REP
- * prefix RIP stays on the instruction until rCX reaches zero, so the guest
- * re-executes it; a REP with rCX = 0 does nothing but advance RIP.
+ * One iteration of MOVS, STOS, LODS or CMPS.  The source is DS:rSI
+ * (segment override allowed), the destination ES:rDI (no override).  With
+ * a REP prefix RIP stays on the instruction until rCX reaches zero, so the
+ * guest re-executes it; a REP with rCX = 0 does nothing but advance RIP.
+ * CMPS compares source minus destination, as CMP does, and its REPE
+ * (F3) also stops once ZF is clear, REPNE (F2) once it is set.
  */
 static int exec_string(struct emu_ctxt *c, struct emu_state *s)
 {
@@ -1048,7 +1052,7 @@ static int exec_string(struct emu_ctxt *c, struct emu_state *s)
 	emu_u64 src = linear_addr(c, src_seg, reg_get(c, s, EMU_RSI, ad));
 	emu_u64 dst = linear_addr(c, EMU_SEG_ES, reg_get(c, s, EMU_RDI, ad));
 	emu_u64 count = reg_get(c, s, EMU_RCX, ad);
-	emu_u64 val = 0;
+	emu_u64 val = 0, cmp = 0;
 	int ret = EMU_OK;
 
 	if (in->rep && count == 0)
@@ -1058,11 +1062,15 @@ static int exec_string(struct emu_ctxt *c, struct emu_state *s)
 		val = reg_get(c, s, EMU_RAX, size);
 	else
 		ret = mem_read(c, src, size, &val);
+	if (ret == EMU_OK && in->op_sub == STR_CMPS)
+		ret = mem_read(c, dst, size, &cmp);
 	if (ret != EMU_OK)
 		return ret;
 
 	if (in->op_sub == STR_LODS)
 		reg_set(c, s, EMU_RAX, size, val);
+	else if (in->op_sub == STR_CMPS)
+		alu_calc(ALU_CMP, val, cmp, size, &s->rflags);
 	else
 		mem_write(s, dst, size, val);
 	if (in->op_sub != STR_STOS)
@@ -1071,7 +1079,11 @@ static int exec_string(struct emu_ctxt *c, struct emu_state *s)
 		string_advance(c, s, EMU_RDI);
 
 	if (in->rep) {
+		int zf = !!(s->rflags & EMU_FLAG_ZF);
+
 		reg_set(c, s, EMU_RCX, ad, count - 1);
+		if (in->op_sub == STR_CMPS && zf != (in->rep == 0xf3))
+			return EMU_OK;
 		if (count - 1 != 0) {
 			s->rip = c->rip;
 			s->rep_more = 1;

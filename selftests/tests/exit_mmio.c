@@ -3,8 +3,10 @@
  * exit_mmio: guest accesses to a physical address outside every memslot
  * exit to userspace as KVM_EXIT_MMIO.  Check phys_addr, len, is_write and
  * data for MOV of 1/2/4/8 bytes, MOVZX/MOVSX, read-modify-write (OR, AND:
- * a read exit then a write exit), REP MOVSB/REP STOSD to MMIO and BT; the
- * host supplies the data of reads, the guest checks what it got.
+ * a read exit then a write exit), REP MOVSB/REP STOSD to MMIO, BT, and
+ * CMPS (REPE CMPSB of RAM against MMIO, which stops at the first
+ * difference, and CMPSW with both operands MMIO); the host supplies the
+ * data of reads, the guest checks what it got.
  */
 #include "kvm_util.h"
 
@@ -74,7 +76,53 @@ static void guest_code(void)
 		     : "=q"(cf) : "r"(m), "r"(37) : "memory");
 	GUEST_ASSERT_EQ(cf, 0);
 
+	/* REPE CMPSB: RAM against MMIO at 0x300, which differs at byte 5 */
+	for (i = 0; i < 8; i++)
+		src[i] = 0x60 + i;
+	s = src;
+	d = m + 0x300;
+	n = 8;
+	asm volatile("cld; repe cmpsb; setz %0"
+		     : "=q"(cf), "+S"(s), "+D"(d), "+c"(n) : : "memory", "cc");
+	GUEST_ASSERT_EQ(cf, 0);
+	GUEST_ASSERT_EQ(n, 2);
+	GUEST_ASSERT_EQ(d, m + 0x306);
+	/* CMPSW of MMIO at 0x400 against MMIO at 0x500: equal */
+	s = m + 0x400;
+	d = m + 0x500;
+	asm volatile("cmpsw; setz %0" : "=q"(cf), "+S"(s), "+D"(d) : : "memory", "cc");
+	GUEST_ASSERT_EQ(cf, 1);
+	GUEST_ASSERT_EQ(s, m + 0x402);
+
 	GUEST_DONE();
+}
+
+/*
+ * Serve MMIO reads of the page from @page until the guest exits for
+ * anything else; returns how many there were.  (How many exits a string
+ * instruction takes is the hypervisor's business.)
+ */
+static int serve_mmio_reads(struct kvm_vcpu *vcpu, const uint8_t *page)
+{
+	struct kvm_run *run = vcpu->run;
+	int reads = 0;
+
+	for (;;) {
+		vcpu_run(vcpu);
+		if (run->exit_reason != KVM_EXIT_MMIO)
+			return reads;
+		TEST_ASSERT(!run->mmio.is_write &&
+			    run->mmio.phys_addr >= MMIO_GPA &&
+			    run->mmio.phys_addr + run->mmio.len <=
+			    MMIO_GPA + PAGE_SIZE_4K,
+			    "MMIO %s of %u at %#llx, expected a read",
+			    run->mmio.is_write ? "write" : "read",
+			    run->mmio.len,
+			    (unsigned long long)run->mmio.phys_addr);
+		memcpy(run->mmio.data, page + run->mmio.phys_addr - MMIO_GPA,
+		       run->mmio.len);
+		reads++;
+	}
 }
 
 /* One MMIO exit at @off: compare written data, or supply @data to read */
@@ -133,6 +181,7 @@ static void expect_mmio_writes(struct kvm_vcpu *vcpu, uint64_t off,
 
 int main(void)
 {
+	static uint8_t page[PAGE_SIZE_4K];
 	uint8_t movsb[16], stosd[16];
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
@@ -174,9 +223,17 @@ int main(void)
 	expect_mmio(vcpu, 0x20, 4, false, 1 << 5);
 	expect_mmio(vcpu, 0x24, 4, false, ~(1u << 5));
 
+	memset(page, 0, sizeof(page));
+	for (i = 0; i < 8; i++)
+		page[0x300 + i] = i == 5 ? 0xff : 0x60 + i;
+	page[0x400] = page[0x500] = 0x34;
+	page[0x401] = page[0x501] = 0x12;
+	i = serve_mmio_reads(vcpu, page);
 	/* the guest checked the values it read before this */
-	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	TEST_ASSERT_EQ(get_ucall(vcpu, NULL), UCALL_DONE);
 	ksft_print_msg("MOV, MOVZX, MOVSX, BT reads: ok\n");
+	ksft_print_msg("REPE CMPSB against MMIO, CMPSW of two MMIO operands: ok (%d reads)\n",
+		       i);
 	kvm_vm_free(vm);
 	ksft_exit_pass();
 }
