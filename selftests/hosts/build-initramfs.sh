@@ -38,7 +38,9 @@ cp "$KO" "$R/kvisor/kvisor.ko"
 
 # Modules with their dependencies, dependencies first, uncompressed into
 # $R/kvisor/DIR with an "order" file: the in-tree vendor module (intree/),
-# and zram for the swap test (extra/).
+# zram for swap and scratch disks (extra/), and ext4 with the crc32c it
+# asks the crypto API for (fs/), a filesystem with writeback for
+# mem_shared (on a zram disk; it mounts ext2 too).
 copy_modules() { # DIR MODULE
 	local dir=$1 rel base name
 	local -A seen=()
@@ -53,7 +55,14 @@ copy_modules() { # DIR MODULE
 		done
 		order+=("$rel")
 	}
-	resolve "$(grep -o "^[^:]*/$2\.ko[^:]*" "$MODDIR/modules.dep")"
+	local top
+	if ! top=$(grep -o "^[^:]*/$2\.ko[^:]*" "$MODDIR/modules.dep"); then
+		# built into the kernel (ext4 in the debug kernel): nothing to load
+		grep -q "/$2\.ko\$" "$MODDIR/modules.builtin" 2>/dev/null && return
+		echo "no module $2 in $MODDIR" >&2
+		return 1
+	fi
+	resolve "$top"
 	mkdir -p "$R/kvisor/$dir"
 	for rel in "${order[@]}"; do
 		base=$(basename "$rel")
@@ -68,6 +77,8 @@ copy_modules() { # DIR MODULE
 }
 copy_modules intree "$VENDOR"
 copy_modules extra zram
+copy_modules fs crc32c_generic	# ext4 will not mount without it
+copy_modules fs ext4
 
 cp "$TESTDIR/list" "$R/kvisor/tests/"
 while read -r t || [ -n "$t" ]; do
