@@ -6,11 +6,13 @@
  *  - a memfd and a file on tmpfs (both shmem: the test host is an
  *    initramfs, tmpfs is its own filesystem);
  *  - a file on ext4 (an ext2 filesystem, no journal) on a zram disk: a
- *    block filesystem with real writeback;
+ *    block filesystem with real writeback (where the host has ext4: the
+ *    debug kernel has not, and the test says so);
  *  - a hugetlbfs memfd (2M pages).
  * For each: the guest reads all of it (zeros), then writes a pattern; the
  * VMM sees the pattern through a second mapping of the file and through
- * read() on a fresh fd.  Then the VMM makes the host take the pages away
+ * read() on a fresh fd (on the memfd's own fd for hugetlbfs, whose memfd
+ * does not open again through /proc).  Then the VMM makes the host take the pages away
  * (below) and the guest must read its pattern back.  Then the VMM writes
  * the file (pwrite(), or a second mapping for hugetlbfs, which has no
  * write()) and the guest reads that; it punches a hole in the second half
