@@ -14,6 +14,13 @@ int kmod_load(const char *path, const char *params);
 /* Unload module @name without waiting for its users; 0 or -errno. */
 int kmod_unload(const char *name);
 bool kmod_loaded(const char *name);
+/*
+ * Load the modules the test host keeps in /kvisor/@dir/ (build-initramfs.sh:
+ * "extra" holds zram, "fs" ext4), in the order of its "order" file,
+ * dependencies first; a module already loaded is fine.  False when the
+ * host has no such directory.
+ */
+bool kmod_load_listed(const char *dir);
 
 /*
  * The path of kvisor.ko ($KVISOR_KO) and the in-tree vendor modules

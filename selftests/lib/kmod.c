@@ -39,6 +39,28 @@ bool kmod_loaded(const char *name)
 	return stat(p, &st) == 0;
 }
 
+bool kmod_load_listed(const char *dir)
+{
+	char path[256], line[256];
+	FILE *order;
+	int r;
+
+	snprintf(path, sizeof(path), "/kvisor/%s/order", dir);
+	order = fopen(path, "r");
+	if (!order)
+		return false;
+	while (fgets(line, sizeof(line), order)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!line[0])
+			continue;
+		r = kmod_load(line, "");
+		TEST_ASSERT(!r || r == -EEXIST, "load %s: %s", line,
+			    strerror(-r));
+	}
+	fclose(order);
+	return true;
+}
+
 const char *kvisor_ko_path(void)
 {
 	const char *p = getenv("KVISOR_KO");

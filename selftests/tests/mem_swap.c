@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "kvm_util.h"
-#include "kmod.h"
+#include "zram.h"
 
 #define SLOT		1
 #define GPA		0x40000000ULL
@@ -33,33 +33,6 @@ static void guest_code(uint64_t base, uint64_t size)
 	for (gpa = base; gpa < base + size; gpa += 64)
 		GUEST_ASSERT_EQ(*(volatile uint64_t *)gpa, gpa * 7);
 	GUEST_DONE();
-}
-
-/* Swap on /dev/zram0, loading zram from the test host's extra modules. */
-static void swap_on(void)
-{
-	char line[256];
-	FILE *order, *f;
-	int r;
-
-	if (access("/sys/block/zram0", F_OK)) {
-		order = fopen("/kvisor/extra/order", "r");
-		if (!order)
-			ksft_exit_skip("no zram module in this host\n");
-		while (fgets(line, sizeof(line), order)) {
-			line[strcspn(line, "\n")] = 0;
-			r = kmod_load(line, "");
-			TEST_ASSERT(!r || r == -EEXIST, "load %s: %s", line,
-				    strerror(-r));
-		}
-		fclose(order);
-	}
-	f = fopen("/sys/block/zram0/disksize", "w");
-	TEST_ASSERT(f, "open /sys/block/zram0/disksize");
-	fprintf(f, "%llu\n", 2 * SIZE);
-	fclose(f);
-	TEST_ASSERT(!system("mkswap /dev/zram0 >/dev/null && swapon /dev/zram0"),
-		    "mkswap/swapon /dev/zram0");
 }
 
 /* How much of [@p, @p + SIZE) is in memory (mincore). */
@@ -88,8 +61,9 @@ int main(void)
 	struct kvm_vm *vm;
 	unsigned long swapped;
 	uint8_t *mem, *ctl;
+	int swap;
 
-	swap_on();
+	swap = zram_swap_on(2 * SIZE);
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_2M);
 	mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -135,6 +109,6 @@ int main(void)
 	ksft_print_msg("the guest read its pattern back; %lu kB still in swap\n",
 		       vm_swap_kb());
 	kvm_vm_free(vm);
-	TEST_ASSERT(!system("swapoff /dev/zram0"), "swapoff");
+	zram_swap_off(swap);
 	ksft_exit_pass();
 }
