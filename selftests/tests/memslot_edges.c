@@ -10,7 +10,8 @@
  *  - 32 slots of 16 GiB each over the same small mapping cost the host
  *    next to nothing until the guest touches them (once, kvisor allocated
  *    a page array per slot: 512 GiB of arrays); the guest's writes to
- *    the first page of each land in that one mapping.
+ *    the first page of each land in that one mapping.  The cost is
+ *    bounded on kvisor only: in-tree KVM pays 2 bytes per page.
  */
 #include <cpuid.h>
 #include <sys/mman.h>
@@ -72,7 +73,12 @@ int main(void)
 	after = meminfo_kb("Slab:") + meminfo_kb("VmallocUsed:");
 	ksft_print_msg("32 slots of 16 GiB: slab and vmalloc %lu -> %lu kB\n",
 		       before, after);
-	TEST_ASSERT(after < before + 4096,
+	/*
+	 * kvisor's bound (issue 11).  In-tree KVM allocates per page of a
+	 * slot where the kernel has KVM_EXTERNAL_WRITE_TRACKING (Debian's
+	 * 6.1 has, for KVMGT): 2 bytes each, 258 MiB here.
+	 */
+	TEST_ASSERT(after < before + 4096 || access(KVISOR_DEBUGFS, F_OK),
 		    "the slots cost %lu kB of kernel memory", after - before);
 
 	for (i = 0; i < NR_BIG; i++)
