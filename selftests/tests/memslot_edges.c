@@ -15,6 +15,7 @@
  */
 #include <cpuid.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "kvm_util.h"
 
