@@ -24,10 +24,10 @@
  * the group number, so FUZZ_ONLY=i replays iteration i alone on a fresh VM
  * of its group, and FUZZ_VERBOSE=1 prints every iteration's code.
  *
- * In the SVM test host (QEMU 7.2's TCG) it builds none of the three guest
+ * In the SVM test host (QEMU 7.2's TCG) it builds none of the guest
  * states that hang or crash QEMU itself there: EFER.LME=1 with CR0.PG=0
  * and CR4.PAE=0, a busy or absent TR, and a DR7 enabling an instruction
- * breakpoint (qemu_svm_host below; Documentation/testing.rst).
+ * or data breakpoint (qemu_svm_host below; Documentation/testing.rst).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -108,7 +108,7 @@ static bool keep_going;
 
 /*
  * The SVM test host is QEMU 7.2's TCG, which the guest (L2 there) can
- * crash or hang in three ways (Documentation/testing.rst, "Quirks of the
+ * crash or hang in four ways (Documentation/testing.rst, "Quirks of the
  * emulators"); there, and only there, the fuzzer builds none of them:
  *
  * - #VMEXIT restores the host's CR0 before its EFER and CR4: with the
@@ -123,17 +123,23 @@ static bool keep_going;
  *   VMLOAD takes the busy type KVM's ABI gives TR (11) as it is, and a not
  *   present TR aborts it in long mode too ("invalid tss").  Real CPUs
  *   ignore the busy bit there.  TR is always present and available.
- * - An instruction breakpoint (DR7 R/W=00) hit where CS.base is not 0
- *   (real mode always) segfaults QEMU: the TB compares the linear address,
- *   breakpoint_handler() then compares EIP, finds none, and passes the
- *   debug exception on to the gdbstub, which is not there.  kvisor arms
- *   the guest's DR7 before VMRUN on QEMU (svm/vcpu.c); in-tree kvm_amd
- *   does not, so QEMU never arms its guests' breakpoints.  No DR7 the
- *   fuzzer loads enables an instruction breakpoint.
+ * - Breakpoints, which VMRUN loads from the VMCB without arming them
+ *   (kvisor arms the guest's DR7 just before VMRUN on QEMU, svm/vcpu.c;
+ *   under kvm_amd the guest's own MOV to DR7 does, once KVM stops
+ *   intercepting DR accesses):
+ *   an instruction breakpoint (R/W=00) hit where CS.base is not 0 (real
+ *   mode always) segfaults QEMU: the TB matches the linear address,
+ *   breakpoint_handler() then looks for EIP, finds none, and passes the
+ *   debug exception on to the gdbstub, which is not there;
+ *   a data breakpoint (R/W=01, 11) hit by an access of an interrupt or
+ *   exception delivery (IVT or IDT, stack) aborts it: do_interrupt runs
+ *   under the iothread lock and cpu_check_watchpoint() takes it again
+ *   ("qemu_mutex_lock_iothread_impl: assertion failed").  No DR7 the
+ *   fuzzer loads enables either kind: only I/O breakpoints (R/W=10).
  */
 static bool qemu_svm_host;
 
-/* @dr7 without its enabled instruction breakpoints, in the SVM host. */
+/* @dr7 with only its I/O breakpoints enabled, in the SVM host. */
 static uint64_t svm_host_dr7(uint64_t dr7)
 {
 	int i;
@@ -141,7 +147,7 @@ static uint64_t svm_host_dr7(uint64_t dr7)
 	if (!qemu_svm_host)
 		return dr7;
 	for (i = 0; i < 4; i++)
-		if (!((dr7 >> (16 + 4 * i)) & 3))	/* R/Wi = 00 */
+		if (((dr7 >> (16 + 4 * i)) & 3) != 2)	/* R/Wi != 10 */
 			dr7 &= ~(3ULL << (2 * i));	/* Li, Gi */
 	return dr7;
 }
