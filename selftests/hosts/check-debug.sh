@@ -13,6 +13,7 @@
 # The counts, for the SVM host; the VMX host (Bochs, about ten times
 # slower) runs a tenth of each, and says so:
 #   DEBUG_IOCTL_CALLS  fuzz_ioctl's calls            (default 1000000)
+#   DEBUG_GUEST_ITERS  fuzz_guest's iterations       (default 30000)
 #   DEBUG_VMS          lifecycle_stress VM cycles    (default 10000)
 #   DEBUG_RELOADS      module_reload's rmmod/insmod  (default 1000)
 # FUZZ_SEED fixes the seed (default: the time), printed for a rerun.
@@ -69,6 +70,7 @@ tests_for() { # HOST DIVISOR
 	cp "$TOP/selftests/build/list" "$dir/"
 	while read -r t; do cp "$TOP/selftests/build/$t" "$dir/"; done < "$dir/list"
 	echo "FUZZ_SEED=$SEED FUZZ_COUNT=$((${DEBUG_IOCTL_CALLS:-1000000} / div))" > "$dir/fuzz_ioctl.env"
+	echo "FUZZ_SEED=$SEED FUZZ_COUNT=$((${DEBUG_GUEST_ITERS:-30000} / div))" > "$dir/fuzz_guest.env"
 	local vms=$((${DEBUG_VMS:-10000} / div))
 	echo "FUZZ_SEED=$SEED STRESS_VMS=$vms STRESS_KILLS=$((vms / 50)) STRESS_SLOTS=$((vms / 2)) STRESS_PASSES=$((vms / 50))" \
 		> "$dir/lifecycle_stress.env"

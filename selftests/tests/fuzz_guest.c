@@ -23,6 +23,11 @@
  * iteration i's input comes from fuzz_rng_init(seed, i), its VM's from
  * the group number, so FUZZ_ONLY=i replays iteration i alone on a fresh VM
  * of its group, and FUZZ_VERBOSE=1 prints every iteration's code.
+ *
+ * In the SVM test host (QEMU 7.2's TCG) it builds none of the guest
+ * states that hang or crash QEMU itself there: EFER.LME=1 with CR0.PG=0
+ * and CR4.PAE=0, a busy or absent TR, and a DR7 enabling an instruction
+ * or data breakpoint (qemu_svm_host below; Documentation/testing.rst).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,16 +107,60 @@ static int verbose;
 static bool keep_going;
 
 /*
- * The SVM test host is QEMU 7.2's TCG, whose #VMEXIT restores the host's
- * CR0 before its EFER and CR4: with the guest's EFER.LME=1, CR0.PG=0 and
- * CR4.PAE=0 still loaded, cpu_x86_update_cr0() takes the host's CR0 for
- * an entry into long mode without PAE and drops it, and the host CPU
- * runs on with paging off (an RCU stall, NMIs ignored).  In-tree kvm_amd
- * hangs on the same guest state in the same way (Documentation/testing.rst,
- * "Quirks of the emulators").  There, and only there, the fuzzer never
- * makes that state: LME goes only with PAE.
+ * The SVM test host is QEMU 7.2's TCG, which the guest (L2 there) can
+ * crash or hang in four ways (Documentation/testing.rst, "Quirks of the
+ * emulators"); there, and only there, the fuzzer builds none of them:
+ *
+ * - #VMEXIT restores the host's CR0 before its EFER and CR4: with the
+ *   guest's EFER.LME=1, CR0.PG=0 and CR4.PAE=0 still loaded,
+ *   cpu_x86_update_cr0() takes the host's CR0 for an entry into long mode
+ *   without PAE and drops it, and the host runs on with paging off (an
+ *   RCU stall, NMIs ignored; in-tree kvm_amd too).  LME goes only with PAE.
+ * - An interrupt or exception that switches to a more privileged stack
+ *   outside long mode reads the stack from the TSS, and aborts QEMU
+ *   ("fatal: invalid tss type") unless TR's cached type is an available
+ *   TSS (1 or 9), which is all its own LTR and task switch leave there;
+ *   VMLOAD takes the busy type KVM's ABI gives TR (11) as it is, and a not
+ *   present TR aborts it in long mode too ("invalid tss").  Real CPUs
+ *   ignore the busy bit there.  TR is always present and available.
+ * - Breakpoints, which VMRUN loads from the VMCB without arming them
+ *   (kvisor arms the guest's DR7 just before VMRUN on QEMU, svm/vcpu.c;
+ *   under kvm_amd the guest's own MOV to DR7 does, once KVM stops
+ *   intercepting DR accesses):
+ *   an instruction breakpoint (R/W=00) hit where CS.base is not 0 (real
+ *   mode always) segfaults QEMU: the TB matches the linear address,
+ *   breakpoint_handler() then looks for EIP, finds none, and passes the
+ *   debug exception on to the gdbstub, which is not there;
+ *   a data breakpoint (R/W=01, 11) hit by an access of an interrupt or
+ *   exception delivery (IVT or IDT, stack) aborts it: do_interrupt runs
+ *   under the iothread lock and cpu_check_watchpoint() takes it again
+ *   ("qemu_mutex_lock_iothread_impl: assertion failed").  No DR7 the
+ *   fuzzer loads enables either kind: only I/O breakpoints (R/W=10).
  */
 static bool qemu_svm_host;
+
+/* @dr7 with only its I/O breakpoints enabled, in the SVM host. */
+static uint64_t svm_host_dr7(uint64_t dr7)
+{
+	int i;
+
+	if (!qemu_svm_host)
+		return dr7;
+	for (i = 0; i < 4; i++)
+		if (((dr7 >> (16 + 4 * i)) & 3) != 2)	/* R/Wi != 10 */
+			dr7 &= ~(3ULL << (2 * i));	/* Li, Gi */
+	return dr7;
+}
+
+/* TR present and an available TSS (busy bit clear), in the SVM host. */
+static void svm_host_tr(struct kvm_segment *tr)
+{
+	if (!qemu_svm_host)
+		return;
+	tr->type = (tr->type & 8) | 1;
+	tr->present = 1;
+	tr->unusable = 0;
+}
 static int progress_fd = -1;
 static unsigned long failures;
 static uint8_t last_code[256];
@@ -120,6 +170,19 @@ static unsigned int last_code_len;
 static void on_tick(int sig)
 {
 	(void)sig;
+}
+
+/*
+ * Before the guest runs: whatever was printed is out on FUZZ_PROGRESS.
+ * A console's driver sends in the background, so a host (or emulator)
+ * that dies in the guest would otherwise take the last lines with it.
+ */
+static void progress_sync(void)
+{
+	if (progress_fd < 0)
+		return;
+	fflush(stdout);
+	tcdrain(progress_fd);	/* ENOTTY for a file: nothing to wait for */
 }
 
 /* ------------------------------------------------------------------ */
@@ -435,6 +498,8 @@ static void gen_crdr(struct gen *g, const struct kvm_sregs *s)
 			     pick_mmio(g)) : fuzz_interesting(g->r);
 	else
 		v = cr_value(g, s, n);
+	if (dr && (n == 7 || n == 5))	/* DR5 is DR7 without CR4.DE */
+		v = svm_host_dr7(v);
 	emit_mov_imm(g, R_AX, v);
 	if (n >= 8) {
 		if (g->bits == 64)
@@ -686,6 +751,7 @@ static void fvm_create(struct fvm *f, uint64_t group)
 
 	vcpu_sregs_get(f->vcpu, &f->sregs0);
 	vcpu_regs_get(f->vcpu, &f->regs0);
+	svm_host_tr(&f->sregs0.tr);
 	if (f->bits == 16) {
 		f->sregs0.cs.selector = CODE_GPA >> 4;
 		f->sregs0.cs.base = CODE_GPA;
@@ -825,7 +891,7 @@ static bool random_host_state(struct fvm *f, struct fuzz_rng *r)
 	int ret;
 
 	if (fuzz_one_in(r, 16)) {
-		struct kvm_debugregs d = { .dr7 = (uint32_t)fuzz_u64(r),
+		struct kvm_debugregs d = { .dr7 = svm_host_dr7((uint32_t)fuzz_u64(r)),
 					   .dr6 = (uint32_t)fuzz_interesting(r) };
 		int i;
 
@@ -846,7 +912,7 @@ static bool random_host_state(struct fvm *f, struct fuzz_rng *r)
 
 		for (i = 0; i < 4; i++)
 			dbg.arch.debugreg[i] = CODE_GPA + fuzz_below(r, 64);
-		dbg.arch.debugreg[7] = fuzz_u64(r) & 0xffff00ff;
+		dbg.arch.debugreg[7] = svm_host_dr7(fuzz_u64(r) & 0xffff00ff);
 		ret = __vcpu_ioctl(f->vcpu, KVM_SET_GUEST_DEBUG, &dbg);
 		if (verbose)
 			printf("#  guest debug %#x dr7 %#llx: %d\n", dbg.control,
@@ -1101,6 +1167,7 @@ static void run_iteration(struct fvm *f, struct fuzz_rng *r, bool user_state)
 	int exits, ret;
 
 	for (exits = 0; exits < MAX_EXITS; exits++) {
+		progress_sync();
 		ret = ioctl(f->vcpu->fd, KVM_RUN, NULL);
 		if (ret < 0) {
 			if (errno == EINTR) {
@@ -1189,6 +1256,7 @@ static void iteration(struct fvm *f, uint64_t iter)
 	}
 	if (qemu_svm_host && (sregs.efer & EFER_LME))
 		sregs.cr4 |= X86_CR4_PAE;
+	svm_host_tr(&sregs.tr);
 	if (verbose && sregs_mutated) {
 		printf("#  sregs mutated: cr0 %#llx cr3 %#llx cr4 %#llx cr8 %#llx efer %#llx gdt %#llx/%#x idt %#llx/%#x\n",
 		       sregs.cr0, sregs.cr3, sregs.cr4, sregs.cr8, sregs.efer,
