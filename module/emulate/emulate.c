@@ -44,7 +44,7 @@ enum unary_op { UN_INC, UN_DEC, UN_NOT, UN_NEG };
 
 enum bt_op { BT_BT, BT_BTS, BT_BTR, BT_BTC };
 
-enum string_op { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS };
+enum string_op { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS };
 
 #define MOVX_SIGN	0x80
 
@@ -131,6 +131,8 @@ static const struct opdesc onebyte_table[256] = {
 	[0xa7] = { OC_STRING, STR_CMPS, 0 },
 	[0xaa] = { OC_STRING, STR_STOS, D_BYTE },
 	[0xab] = { OC_STRING, STR_STOS, 0 },
+	[0xae] = { OC_STRING, STR_SCAS, D_BYTE },
+	[0xaf] = { OC_STRING, STR_SCAS, 0 },
 	[0xac] = { OC_STRING, STR_LODS, D_BYTE },
 	[0xad] = { OC_STRING, STR_LODS, 0 },
 	[0xc6] = { OC_GROUP, GRP11, D_MODRM | D_BYTE },
@@ -1036,12 +1038,13 @@ static void string_advance(const struct emu_ctxt *c, struct emu_state *s,
 }
 
 /*
- * One iteration of MOVS, STOS, LODS or CMPS.  The source is DS:rSI
+ * One iteration of MOVS, STOS, LODS, CMPS or SCAS.  The source is DS:rSI
  * (segment override allowed), the destination ES:rDI (no override).  With
  * a REP prefix RIP stays on the instruction until rCX reaches zero, so the
  * guest re-executes it; a REP with rCX = 0 does nothing but advance RIP.
- * CMPS compares source minus destination, as CMP does, and its REPE
- * (F3) also stops once ZF is clear, REPNE (F2) once it is set.
+ * CMPS compares source minus destination, SCAS rAX minus destination, as
+ * CMP does, and their REPE (F3) also stops once ZF is clear, REPNE (F2)
+ * once it is set.
  */
 static int exec_string(struct emu_ctxt *c, struct emu_state *s)
 {
@@ -1058,22 +1061,23 @@ static int exec_string(struct emu_ctxt *c, struct emu_state *s)
 	if (in->rep && count == 0)
 		return EMU_OK;
 
-	if (in->op_sub == STR_STOS)
+	if (in->op_sub == STR_STOS || in->op_sub == STR_SCAS)
 		val = reg_get(c, s, EMU_RAX, size);
 	else
 		ret = mem_read(c, src, size, &val);
-	if (ret == EMU_OK && in->op_sub == STR_CMPS)
+	if (ret == EMU_OK &&
+	    (in->op_sub == STR_CMPS || in->op_sub == STR_SCAS))
 		ret = mem_read(c, dst, size, &cmp);
 	if (ret != EMU_OK)
 		return ret;
 
 	if (in->op_sub == STR_LODS)
 		reg_set(c, s, EMU_RAX, size, val);
-	else if (in->op_sub == STR_CMPS)
+	else if (in->op_sub == STR_CMPS || in->op_sub == STR_SCAS)
 		alu_calc(ALU_CMP, val, cmp, size, &s->rflags);
 	else
 		mem_write(s, dst, size, val);
-	if (in->op_sub != STR_STOS)
+	if (in->op_sub != STR_STOS && in->op_sub != STR_SCAS)
 		string_advance(c, s, EMU_RSI);
 	if (in->op_sub != STR_LODS)
 		string_advance(c, s, EMU_RDI);
@@ -1082,7 +1086,8 @@ static int exec_string(struct emu_ctxt *c, struct emu_state *s)
 		int zf = !!(s->rflags & EMU_FLAG_ZF);
 
 		reg_set(c, s, EMU_RCX, ad, count - 1);
-		if (in->op_sub == STR_CMPS && zf != (in->rep == 0xf3))
+		if ((in->op_sub == STR_CMPS || in->op_sub == STR_SCAS) &&
+		    zf != (in->rep == 0xf3))
 			return EMU_OK;
 		if (count - 1 != 0) {
 			s->rip = c->rip;

@@ -5,7 +5,8 @@
  * data for MOV of 1/2/4/8 bytes, MOVZX/MOVSX, read-modify-write (OR, AND:
  * a read exit then a write exit), REP MOVSB/REP STOSD to MMIO, BT, and
  * CMPS (REPE CMPSB of RAM against MMIO, which stops at the first
- * difference, and CMPSW with both operands MMIO); the host supplies the
+ * difference, and CMPSW with both operands MMIO) and REPNE SCASB in MMIO;
+ * the host supplies the
  * data of reads, the guest checks what it got.
  */
 #include "kvm_util.h"
@@ -93,6 +94,14 @@ static void guest_code(void)
 	asm volatile("cmpsw; setz %0" : "=q"(cf), "+S"(s), "+D"(d) : : "memory", "cc");
 	GUEST_ASSERT_EQ(cf, 1);
 	GUEST_ASSERT_EQ(s, m + 0x402);
+	/* REPNE SCASB: find 0x42 in MMIO at 0x600, where byte 3 holds it */
+	d = m + 0x600;
+	n = 8;
+	asm volatile("cld; repne scasb; setz %0"
+		     : "=q"(cf), "+D"(d), "+c"(n) : "a"(0x42) : "memory", "cc");
+	GUEST_ASSERT_EQ(cf, 1);
+	GUEST_ASSERT_EQ(n, 4);
+	GUEST_ASSERT_EQ(d, m + 0x604);
 
 	GUEST_DONE();
 }
@@ -228,11 +237,12 @@ int main(void)
 		page[0x300 + i] = i == 5 ? 0xff : 0x60 + i;
 	page[0x400] = page[0x500] = 0x34;
 	page[0x401] = page[0x501] = 0x12;
+	page[0x603] = 0x42;
 	i = serve_mmio_reads(vcpu, page);
 	/* the guest checked the values it read before this */
 	TEST_ASSERT_EQ(get_ucall(vcpu, NULL), UCALL_DONE);
 	ksft_print_msg("MOV, MOVZX, MOVSX, BT reads: ok\n");
-	ksft_print_msg("REPE CMPSB against MMIO, CMPSW of two MMIO operands: ok (%d reads)\n",
+	ksft_print_msg("REPE CMPSB against MMIO, CMPSW of two MMIO operands, REPNE SCASB: ok (%d reads)\n",
 		       i);
 	kvm_vm_free(vm);
 	ksft_exit_pass();
