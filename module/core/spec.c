@@ -182,7 +182,14 @@ int kvisor_spec_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
 		if (!kvisor_spec_ctrl_valid(*val))
 			return -EINVAL;
 		vcpu->spec.spec_ctrl = *val;
+		/*
+		 * Passed through only where the world switch switches it: an
+		 * emulator may answer the MSR without the CPUID bits that
+		 * make the kernel set X86_FEATURE_MSR_SPEC_CTRL, and the
+		 * guest's value would then stay in the host's MSR.
+		 */
 		if (*val && !vcpu->spec.ctrl_pass &&
+		    cpu_feature_enabled(X86_FEATURE_MSR_SPEC_CTRL) &&
 		    !kvisor_ops->msr_passthrough(vcpu, msr, false))
 			vcpu->spec.ctrl_pass = true;
 		return 0;

@@ -96,7 +96,7 @@ SYM_FUNC_START(kv_svm_vmrun)
 	mov	REG(6)(%rsi), %rsi
 
 	/*
-	 * Clear the CPU's buffers where the host asks (MDS, TSA): last,
+	 * Clear the CPU's buffers where the host asks (TSA): last,
 	 * so that no host data reaches them after it.
 	 */
 	testb	$KV_SPEC_VERW, S_FLAGS(%rsp)
