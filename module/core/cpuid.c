@@ -55,7 +55,8 @@
  *   2-6, 8-0xc   absent, so zeros: no cache or topology description,
  *                no MONITOR/MWAIT, thermal or PMU (0xa) leaves
  *   7.0          EAX = 0 (no further subleaves), EBX: KVISOR_7_EBX,
- *                ECX: RDPID where kvisor_caps.tsc_aux, EDX = 0
+ *                ECX: RDPID where kvisor_caps.tsc_aux, EDX: the
+ *                speculation controls (kvisor_spec_7_edx())
  *   0xd.0-2      XSAVE, for XCR0 = x87 | SSE | AVX as far as the host
  *                has them; 0xd.1: KVISOR_D_1_EAX, no IA32_XSS states;
  *                0xd.2 (AVX) as the host's
@@ -68,7 +69,8 @@
  *                KVISOR_8_1_EDX, and RDTSCP where kvisor_caps.tsc_aux
  *   0x80000002-4 the host's brand string
  *   0x80000008   EAX: the host's physical and virtual address sizes
- *                (virtual at least 48, as KVM reports); nothing else
+ *                (virtual at least 48, as KVM reports); EBX: the
+ *                speculation controls (kvisor_spec_8_8_ebx())
  */
 
 /* CPUID.1:EDX bits AMD repeats at the same places in 0x80000001:EDX. */
@@ -227,6 +229,58 @@ static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 }
 
 /* The supported table, see the comment at the top; returns its length. */
+/*
+ * The speculation-control bits, as KVM 6.1 offers them: the host's,
+ * where the host kernel uses them, plus what bugs.c found (IBPB, IBRS,
+ * STIBP and SSBD are recorded vendor-neutrally, so each vendor's bits
+ * are offered on the other's CPU too, as KVM does).  ARCH_CAPABILITIES
+ * is emulated (core/spec.c), so always offered.
+ */
+#define KVISOR_SPEC_7_EDX						\
+	(F(SPEC_CTRL) | F(SPEC_CTRL_SSBD) | F(ARCH_CAPABILITIES) |	\
+	 F(INTEL_STIBP) | F(MD_CLEAR))
+
+static u32 kvisor_spec_7_edx(u32 host)
+{
+	u32 edx = kvisor_allowed(host, CPUID_7_EDX, KVISOR_SPEC_7_EDX);
+
+	edx |= F(ARCH_CAPABILITIES);
+	if (boot_cpu_has(X86_FEATURE_IBPB) && boot_cpu_has(X86_FEATURE_IBRS))
+		edx |= F(SPEC_CTRL);
+	if (boot_cpu_has(X86_FEATURE_STIBP))
+		edx |= F(INTEL_STIBP);
+	if (boot_cpu_has(X86_FEATURE_AMD_SSBD))
+		edx |= F(SPEC_CTRL_SSBD);
+	return edx;
+}
+
+#define KVISOR_SPEC_8_8_EBX						\
+	(F(AMD_IBPB) | F(AMD_IBRS) | F(AMD_SSBD) | F(VIRT_SSBD) |	\
+	 F(AMD_SSB_NO) | F(AMD_STIBP) | F(AMD_STIBP_ALWAYS_ON))
+
+static u32 kvisor_spec_8_8_ebx(u32 host)
+{
+	u32 ebx = kvisor_allowed(host, CPUID_8000_0008_EBX,
+				 KVISOR_SPEC_8_8_EBX);
+
+	if (boot_cpu_has(X86_FEATURE_IBPB))
+		ebx |= F(AMD_IBPB);
+	if (boot_cpu_has(X86_FEATURE_IBRS))
+		ebx |= F(AMD_IBRS);
+	if (boot_cpu_has(X86_FEATURE_STIBP))
+		ebx |= F(AMD_STIBP);
+	if (boot_cpu_has(X86_FEATURE_SPEC_CTRL_SSBD))
+		ebx |= F(AMD_SSBD);
+	if (!boot_cpu_has_bug(X86_BUG_SPEC_STORE_BYPASS))
+		ebx |= F(AMD_SSB_NO);
+	/* SVM: SSBD through VIRT_SPEC_CTRL (x86_virt_spec_ctrl()). */
+	if (kvisor_host_has_virt_ssbd())
+		ebx |= F(VIRT_SSBD);
+	else
+		ebx &= ~F(VIRT_SSBD);
+	return ebx;
+}
+
 static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 {
 	struct kvisor_cpuid_table t = { .entries = entries };
@@ -262,7 +316,7 @@ static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 		e->ecx = kvisor_caps.tsc_aux ?
 			 kvisor_allowed(e->ecx, CPUID_7_ECX,
 					KVISOR_TSC_AUX_7_ECX) : 0;
-		e->edx = 0;
+		e->edx = kvisor_spec_7_edx(e->edx);
 	}
 	if (xcr0)
 		kvisor_build_xsave(&t, xcr0);
@@ -284,7 +338,7 @@ static int kvisor_build_supported(struct kvm_cpuid_entry2 *entries)
 		e->eax &= 0xffff;
 		if (((e->eax >> 8) & 0xff) < 48)
 			e->eax = (e->eax & 0xff) | (48 << 8);
-		e->ebx = 0;
+		e->ebx = kvisor_spec_8_8_ebx(e->ebx);
 		e->ecx = 0;
 		e->edx = 0;
 	}

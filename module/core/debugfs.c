@@ -50,6 +50,28 @@ static int kvisor_exits_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(kvisor_exits);
 
+/*
+ * What the world switch did for speculation on this vCPU (core/spec.c):
+ * the selftests read it to prove a path ran.
+ */
+static int kvisor_spec_show(struct seq_file *m, void *unused)
+{
+	struct kvisor_vcpu *vcpu = m->private;
+	const struct kvisor_spec *sp = &vcpu->spec;
+
+	seq_printf(m, "%-20s %llu\n", "ibpb", READ_ONCE(sp->ibpb));
+	seq_printf(m, "%-20s %llu\n", "guest_ibpb", READ_ONCE(sp->guest_ibpb));
+	seq_printf(m, "%-20s %llu\n", "verw", READ_ONCE(sp->verw));
+	seq_printf(m, "%-20s %llu\n", "rsb_fill", READ_ONCE(sp->rsb_fill));
+	seq_printf(m, "%-20s %llu\n", "rsb_one", READ_ONCE(sp->rsb_one));
+	seq_printf(m, "%-20s %d\n", "spec_ctrl_passthrough",
+		   READ_ONCE(sp->ctrl_pass));
+	seq_printf(m, "%-20s %d\n", "pred_cmd_passthrough",
+		   READ_ONCE(sp->pred_cmd_pass));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvisor_spec);
+
 static int kvisor_state_show(struct seq_file *m, void *unused)
 {
 	struct kvisor_vcpu *vcpu = m->private;
@@ -144,6 +166,7 @@ void kvisor_debugfs_vcpu_init(struct kvisor_vcpu *vcpu)
 	dir = debugfs_create_dir(name, vcpu->vm->debugfs);
 	debugfs_create_file("exits", 0444, dir, vcpu, &kvisor_exits_fops);
 	debugfs_create_file("irq", 0400, dir, vcpu, &kvisor_irq_fops);
+	debugfs_create_file("spec", 0444, dir, vcpu, &kvisor_spec_fops);
 	if (kvisor_ops->dump_state)
 		debugfs_create_file("state", 0400, dir, vcpu,
 				    &kvisor_state_fops);

@@ -260,6 +260,15 @@ struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
 						u32 function, u32 index,
 						bool any_index);
 
+/* core/spec.c: the speculation MSRs and what the host offers of them */
+u64 kvisor_arch_capabilities(void);
+bool kvisor_host_has_spec_ctrl(void);
+bool kvisor_has_virt_spec_ctrl(void);
+bool kvisor_host_has_virt_ssbd(void);
+void kvisor_spec_vcpu_init(struct kvisor_vcpu *vcpu);
+int kvisor_spec_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
+		    bool host);
+
 /* core/kvmclock.c: the VM's clock and the paravirtual clock */
 void kvisor_kvmclock_vm_init(struct kvisor_vm *vm);
 long kvisor_kvmclock_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,

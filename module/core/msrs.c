@@ -144,11 +144,13 @@ static const u32 kvisor_msrs_to_save[] = {
 /*
  * Feature MSRs: what the host's CPU is, for userspace to choose the
  * guest's values from (KVM_GET_MSR_FEATURE_INDEX_LIST, then KVM_GET_MSRS
- * on /dev/kvm).  Of KVM's, the microcode revision, and the PMU's
- * capabilities, which are none.
+ * on /dev/kvm).  Of KVM's, IA32_ARCH_CAPABILITIES (KVM's policy,
+ * core/spec.c), the microcode revision, and the PMU's capabilities,
+ * which are none.
  */
 static const u32 kvisor_feature_msrs[] = {
-	MSR_IA32_UCODE_REV, MSR_IA32_PERF_CAPABILITIES,
+	MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV,
+	MSR_IA32_PERF_CAPABILITIES,
 };
 
 /* RDMSR and WRMSR ------------------------------------------------------ */
@@ -304,6 +306,9 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	r = kvisor_mce_msr(vcpu, msr, val, false, true);
 	if (r != -ENOENT)
 		return r;
+	r = kvisor_spec_msr(vcpu, msr, val, false, true);
+	if (r != -ENOENT)
+		return r;
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
@@ -385,6 +390,9 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	r = kvisor_mce_msr(vcpu, msr, &val, true, false);
 	if (r != -ENOENT)
 		return r;
+	r = kvisor_spec_msr(vcpu, msr, &val, true, false);
+	if (r != -ENOENT)
+		return r;
 	r = kvisor_kvmclock_set_msr(vcpu, msr, val);
 	if (r != -ENOENT)
 		return r;
@@ -410,6 +418,9 @@ int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len)
 	} else {
 		/* MCG_CTL without MCG_CTL_P is userspace's, not the guest's. */
 		r = kvisor_mce_msr(vcpu, msr, &val, false, false);
+		/* The speculation MSRs' CPUID checks are the guest's only. */
+		if (r == -ENOENT)
+			r = kvisor_spec_msr(vcpu, msr, &val, false, false);
 		if (r == -ENOENT)
 			r = kvisor_get_msr(vcpu, msr, &val);
 		if (!r) {
@@ -448,15 +459,24 @@ static long kvisor_put_msr_list(struct kvm_msr_list __user *argp,
 	return 0;
 }
 
-/* KVM names IA32_TSC_AUX where its guests can have RDTSCP or RDPID. */
+/*
+ * KVM names IA32_TSC_AUX where its guests can have RDTSCP or RDPID,
+ * IA32_SPEC_CTRL where the host can read it, IA32_ARCH_CAPABILITIES
+ * always (it is emulated), and AMD's VIRT_SPEC_CTRL on SVM.
+ */
 long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp)
 {
-	u32 list[ARRAY_SIZE(kvisor_msrs_to_save) + 1];
+	u32 list[ARRAY_SIZE(kvisor_msrs_to_save) + 4];
 	unsigned int n = ARRAY_SIZE(kvisor_msrs_to_save);
 
 	memcpy(list, kvisor_msrs_to_save, sizeof(kvisor_msrs_to_save));
 	if (kvisor_caps.tsc_aux)
 		list[n++] = MSR_TSC_AUX;
+	if (kvisor_host_has_spec_ctrl())
+		list[n++] = MSR_IA32_SPEC_CTRL;
+	list[n++] = MSR_IA32_ARCH_CAPABILITIES;
+	if (kvisor_has_virt_spec_ctrl())
+		list[n++] = MSR_AMD64_VIRT_SPEC_CTRL;
 	return kvisor_put_msr_list(argp, list, n);
 }
 
@@ -469,6 +489,9 @@ long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp)
 static int kvisor_get_feature_msr(u32 msr, u64 *val)
 {
 	switch (msr) {
+	case MSR_IA32_ARCH_CAPABILITIES:
+		*val = kvisor_arch_capabilities();
+		return 0;
 	case MSR_IA32_UCODE_REV:
 		return rdmsrl_safe(MSR_IA32_UCODE_REV, val) ? -EIO : 0;
 	case MSR_IA32_PERF_CAPABILITIES:
@@ -499,6 +522,9 @@ static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	}
 	/* So do the machine-check banks: a status, MCG_CTL without CTL_P. */
 	r = kvisor_mce_msr(vcpu, msr, &val, true, true);
+	if (r != -ENOENT)
+		return r;
+	r = kvisor_spec_msr(vcpu, msr, &val, true, true);
 	if (r != -ENOENT)
 		return r;
 	switch (msr) {

@@ -49,6 +49,7 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	vcpu->rflags = X86_EFLAGS_FIXED;
 	kvisor_debug_init(vcpu);
 	kvisor_mce_init(vcpu);
+	kvisor_spec_vcpu_init(vcpu);
 	return 0;
 fail:
 	if (run)

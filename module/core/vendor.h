@@ -217,6 +217,13 @@ struct kvisor_vendor_ops {
 	void (*set_debug)(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 	int (*get_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 	int (*set_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+	/*
+	 * Stop intercepting the guest's writes (@write_only) or reads and
+	 * writes of @msr for this vCPU (core/spec.c's lazy pass-through of
+	 * the speculation MSRs); 0 or -ENOMEM.
+	 */
+	int (*msr_passthrough)(struct kvisor_vcpu *vcpu, u32 msr,
+			       bool write_only);
 };
 
 extern const struct kvisor_vendor_ops kvisor_vmx_ops;
@@ -235,6 +242,23 @@ enum kvisor_pending {
 	KVISOR_PENDING_PIO_IN,		/* copy PIO data into RAX */
 	KVISOR_PENDING_PIO_STRING,	/* INS/OUTS: finish the iteration(s) */
 	KVISOR_PENDING_MMIO,		/* re-run the emulator with the data */
+};
+
+/*
+ * A vCPU's speculation-control state (core/spec.c) and the counts of
+ * what the world switch did for it, shown in debugfs ("spec").
+ */
+struct kvisor_spec {
+	u64 spec_ctrl;		/* IA32_SPEC_CTRL; vmenter.S reads and writes it */
+	u64 virt_spec_ctrl;	/* AMD's MSR_AMD64_VIRT_SPEC_CTRL (SSBD) */
+	u64 arch_caps;		/* IA32_ARCH_CAPABILITIES as the guest reads it */
+	bool ctrl_pass;		/* SPEC_CTRL no longer intercepted */
+	bool pred_cmd_pass;	/* PRED_CMD writes no longer intercepted */
+	u64 ibpb;		/* IBPBs at a switch to this vCPU's VMCS/VMCB */
+	u64 guest_ibpb;		/* PRED_CMD writes kvisor carried out */
+	u64 verw;		/* VERWs before an entry */
+	u64 rsb_fill;		/* RSB fills after an exit */
+	u64 rsb_one;		/* single-CALL RSB fills (PBRSB) after an exit */
 };
 
 /**
@@ -365,6 +389,7 @@ struct kvisor_vcpu {
 	u64 user_dr7;
 	bool step_done;
 	bool db_loaded;
+	struct kvisor_spec spec;
 	pid_t creator;		/* thread ID, for the statistics' name */
 };
 
@@ -423,6 +448,12 @@ bool kvisor_guest_has_tsc_aux(struct kvisor_vcpu *vcpu);
 void kvisor_tsc_aux_cpu_init(void);
 bool kvisor_tsc_aux_enter_irqoff(struct kvisor_vcpu *vcpu);
 void kvisor_tsc_aux_exit_irqoff(bool switched);
+/* core/spec.c: speculation controls around the world switch */
+unsigned long kvisor_spec_flags(struct kvisor_vcpu *vcpu);
+void kvisor_spec_count(struct kvisor_vcpu *vcpu, unsigned long flags);
+void kvisor_spec_ibpb(struct kvisor_vcpu *vcpu);
+void kvisor_spec_virt_enter(struct kvisor_vcpu *vcpu);
+void kvisor_spec_virt_exit(struct kvisor_vcpu *vcpu);
 bool kvisor_cr4_valid(struct kvisor_vcpu *vcpu, u64 cr4);
 bool kvisor_cr4_write_valid(struct kvisor_vcpu *vcpu, u64 old, u64 val,
 			    u64 efer, u64 cr3);

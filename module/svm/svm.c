@@ -136,8 +136,12 @@ static void svm_free_cpu_pages(void)
 	}
 }
 
-/* Let the guest use the MSRs that VMLOAD/VMSAVE switch anyway. */
-static void svm_msrpm_allow(u8 *msrpm, u32 msr)
+/*
+ * Stop intercepting @msr in @msrpm: its reads (@bits 1), writes (2) or
+ * both (3).  The shared map lets every guest use the MSRs VMLOAD and
+ * VMSAVE switch anyway; a vCPU's own map, the speculation MSRs too.
+ */
+static void svm_msrpm_clear(u8 *msrpm, u32 msr, u8 bits)
 {
 	u32 offset, bit;
 
@@ -149,7 +153,29 @@ static void svm_msrpm_allow(u8 *msrpm, u32 msr)
 		return;
 	/* Two bits per MSR: read intercept, then write intercept. */
 	bit = msr * 2;
-	msrpm[offset + bit / 8] &= ~(3 << (bit % 8));
+	msrpm[offset + bit / 8] &= ~(bits << (bit % 8));
+}
+
+/*
+ * core/spec.c's lazy pass-through: the vCPU gets its own copy of the
+ * shared map the first time, as every VMCB reads its map at VMRUN.
+ */
+static int svm_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr,
+			       bool write_only)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct page *p;
+
+	if (!svm->msrpm) {
+		p = alloc_pages(GFP_KERNEL_ACCOUNT, 1);
+		if (!p)
+			return -ENOMEM;
+		memcpy(page_address(p), page_address(svm_msrpm), PAGE_SIZE << 1);
+		svm->msrpm = page_address(p);
+		svm->vmcb->control.msrpm_base_pa = page_to_phys(p);
+	}
+	svm_msrpm_clear(svm->msrpm, msr, write_only ? 2 : 3);
+	return 0;
 }
 
 static int svm_setup(void)
@@ -170,7 +196,7 @@ static int svm_setup(void)
 	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << 2);
 	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << 1);
 	for (i = 0; i < ARRAY_SIZE(passthrough); i++)
-		svm_msrpm_allow(page_address(svm_msrpm), passthrough[i]);
+		svm_msrpm_clear(page_address(svm_msrpm), passthrough[i], 3);
 	svm_iopm_pa = page_to_phys(svm_iopm);
 	svm_msrpm_pa = page_to_phys(svm_msrpm);
 
@@ -261,4 +287,5 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.set_debug		= svm_set_debug,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
+	.msr_passthrough	= svm_msr_passthrough,
 };

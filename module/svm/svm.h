@@ -184,6 +184,8 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool awaiting_iret;
 	u64 iret_rip;
+	/* this vCPU's MSR permission map, once it owns SPEC_CTRL or PRED_CMD */
+	u8 *msrpm;
 };
 
 static inline struct svm_vcpu *to_svm(struct kvisor_vcpu *vcpu)
@@ -204,6 +206,8 @@ struct svm_cpu {
 	void *hsave;		/* VM_HSAVE_PA: where VMRUN keeps host state */
 	u64 host_save_pa;	/* VMSAVE'd host FS, GS, TR, syscall MSRs */
 	void *host_save;
+	/* the VMCB that last ran here: another one costs an IBPB */
+	struct vmcb *current_vmcb;
 };
 
 DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
@@ -211,7 +215,8 @@ extern bool svm_has_nrips;
 extern u64 svm_iopm_pa, svm_msrpm_pa;
 
 /* vmenter.S: VMLOAD, VMRUN, VMSAVE and the register switch */
-void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa);
+void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa,
+		  unsigned long spec_flags, u64 *spec_ctrl);
 
 /* npt.c: NPT entries, ASIDs */
 extern struct kvisor_tdp_format svm_npt_format;

@@ -14,9 +14,11 @@
 #include <asm/debugreg.h>
 #include <asm/fpu/xcr.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
 #include <asm/trapnr.h>
 
+#include "core/spec.h"
 #include "svm.h"
 
 /* Found by svm.c's probe and setup, read when a VMCB is built and run. */
@@ -76,7 +78,8 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 		/* the host's APERF/MPERF, a window on host activity: #UD */
 		SVM_INTERCEPT2_RDPRU;
 	c->iopm_base_pa = svm_iopm_pa;
-	c->msrpm_base_pa = svm_msrpm_pa;
+	/* A vCPU that owns SPEC_CTRL or PRED_CMD keeps its own map. */
+	c->msrpm_base_pa = svm->msrpm ? __pa(svm->msrpm) : svm_msrpm_pa;
 	/* Physical interrupts must leave the guest, whatever its IF says. */
 	c->int_ctl = SVM_INT_V_INTR_MASKING;
 	c->nested_ctl = SVM_NESTED_NP_ENABLE;
@@ -133,8 +136,17 @@ struct kvisor_vcpu *svm_vcpu_create(struct kvisor_vm *vm)
 void svm_vcpu_free(struct kvisor_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	int cpu;
 
 	kvisor_vcpu_uninit(vcpu);
+	/*
+	 * A VMCB allocated later at the same address is another vCPU's:
+	 * no CPU may take it for the one that ran there (no IBPB then).
+	 */
+	for_each_possible_cpu(cpu)
+		cmpxchg(&per_cpu(svm_cpu, cpu).current_vmcb, svm->vmcb, NULL);
+	if (svm->msrpm)
+		free_pages((unsigned long)svm->msrpm, 1);
 	free_page((unsigned long)svm->vmcb);
 	kfree(svm);
 }
@@ -204,6 +216,7 @@ static void svm_save_guest(struct svm_vcpu *svm)
 int svm_run(struct kvisor_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	unsigned long spec;
 	struct svm_cpu *sc;
 	bool switch_aux;
 	u64 host_xcr0;
@@ -223,6 +236,28 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	asm volatile("clgi" ::: "memory");
 	sc = this_cpu_ptr(&svm_cpu);
 	svm_pick_asid(svm, smp_processor_id());
+	/*
+	 * Another VMCB than the last one here: IBPB, as KVM's
+	 * svm_vcpu_load(), unless the host does one after every exit anyway.
+	 */
+	if (sc->current_vmcb != svm->vmcb) {
+		sc->current_vmcb = svm->vmcb;
+		if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+			kvisor_spec_ibpb(vcpu);
+	}
+	/*
+	 * What vmenter.S does for speculation, as KVM 6.1's __svm_vcpu_run():
+	 * the guest's SPEC_CTRL, VERW where the host clears CPU buffers for
+	 * VMs (X86_FEATURE_CLEAR_CPU_BUF_VM), and the RSB filled after the
+	 * exit where the host runs retpolines (X86_FEATURE_RETPOLINE).
+	 */
+	spec = kvisor_spec_flags(vcpu);
+	if (cpu_feature_enabled(X86_FEATURE_CLEAR_CPU_BUF_VM))
+		spec |= KV_SPEC_VERW;
+	if (cpu_feature_enabled(X86_FEATURE_RETPOLINE))
+		spec |= KV_SPEC_RSB;
+	/* The guest's SSBD where it goes through VIRT_SPEC_CTRL or LS_CFG. */
+	kvisor_spec_virt_enter(vcpu);
 
 	host_xcr0 = kvisor_xcr0_enter(vcpu, svm->vmcb->save.cr4);
 	/* RDTSCP and RDPID read the guest's IA32_TSC_AUX (core/msrs.c). */
@@ -252,8 +287,11 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	    kvisor_debug_host_safe(vcpu, svm->vmcb->save.dr7))
 		set_debugreg(svm->vmcb->save.dr7, 7);
 	raw_local_irq_enable();
-	kv_svm_vmrun(svm->vmcb_pa, vcpu->regs, sc->host_save_pa);
+	kv_svm_vmrun(svm->vmcb_pa, vcpu->regs, sc->host_save_pa, spec,
+		     &vcpu->spec.spec_ctrl);
 	raw_local_irq_disable();
+	kvisor_spec_virt_exit(vcpu);
+	kvisor_spec_count(vcpu, spec);
 	kvisor_tsc_aux_exit_irqoff(switch_aux);
 	svm_asid_entered(svm);
 	kvisor_debug_exit_irqoff(vcpu);

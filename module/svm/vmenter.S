@@ -2,7 +2,8 @@
 /*
  * The SVM world switch (APM Vol. 2, "VMRUN Instruction" and "#VMEXIT").
  *
- * void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa)
+ * void kv_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa,
+ *		     unsigned long spec_flags, u64 *spec_ctrl)
  *
  * VMRUN itself saves and restores only part of the host's state (RIP, RSP,
  * RAX, RFLAGS, CR0/3/4, EFER, GDTR/IDTR, and the ES/CS/SS/DS selectors),
@@ -13,14 +14,32 @@
  * RCX 1, RDX 2, RBX 3, RSP 4, RBP 5, RSI 6, RDI 7, R8..R15 8..15).  RAX and
  * RSP of the guest live in the VMCB; the C caller copies them.
  *
+ * @spec_flags (KV_SPEC_*, core/spec.h) say what to do for speculative
+ * execution, as KVM 6.1's __svm_vcpu_run(): load the guest's
+ * IA32_SPEC_CTRL (*@spec_ctrl) while the host's GS still reaches its
+ * per-CPU x86_spec_ctrl_current, VERW last before VMRUN, and after
+ * #VMEXIT, once the host's GS is back and before any RET, fill the RSB,
+ * read the guest's SPEC_CTRL back if it owns the MSR and put the host's
+ * value back.
+ *
  * Called with GIF clear (so nothing interrupts the host half-switched)
  * and IF set (so a physical interrupt exits the guest).
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
+#include <asm/msr-index.h>
 #include <asm/nospec-branch.h>
+#include <asm/percpu.h>
+#include "core/spec.h"
 
 #define REG(n)	(n * 8)
+
+/* Stack slots after the pushes below. */
+#define S_VMCB		0
+#define S_REGS		8
+#define S_HOST_SAVE	16
+#define S_FLAGS		24
+#define S_SPEC_CTRL	32
 
 	.section .noinstr.text, "ax"
 
@@ -31,16 +50,34 @@ SYM_FUNC_START(kv_svm_vmrun)
 	push	%r13
 	push	%r12
 	push	%rbx
-	/* Kept for after the exit: host save area, @regs, VMCB address. */
+	/* Kept for after the exit: the S_* slots above. */
+	push	%r8
+	push	%rcx
 	push	%rdx
 	push	%rsi
 	push	%rdi
 
+	/*
+	 * The guest's IA32_SPEC_CTRL, if it differs from the host's.  No RET
+	 * and no indirect branch from here to VMRUN: the guest's value may
+	 * leave the host's branch predictions less restricted.
+	 */
+	testb	$KV_SPEC_CTRL, S_FLAGS(%rsp)
+	jz	1f
+	mov	(%r8), %rax
+	cmp	PER_CPU_VAR(x86_spec_ctrl_current), %rax
+	je	1f
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
+	wrmsr
+1:
 	/* Host FS/GS/TR/LDTR/syscall MSRs out, the guest's in. */
-	mov	%rdx, %rax
+	mov	S_HOST_SAVE(%rsp), %rax
 	vmsave	%rax
-	mov	%rdi, %rax
+	mov	S_VMCB(%rsp), %rax
 	vmload	%rax
+	mov	S_REGS(%rsp), %rsi
 
 	/* Guest registers in; RSI (our pointer) goes last. */
 	mov	REG(1)(%rsi), %rcx
@@ -58,8 +95,16 @@ SYM_FUNC_START(kv_svm_vmrun)
 	mov	REG(15)(%rsi), %r15
 	mov	REG(6)(%rsi), %rsi
 
+	/*
+	 * Clear the CPU's buffers where the host asks (TSA): last,
+	 * so that no host data reaches them after it.
+	 */
+	testb	$KV_SPEC_VERW, S_FLAGS(%rsp)
+	jz	2f
+	verw	x86_verw_sel(%rip)
+2:
 	/* RAX = VMCB address, as VMRUN wants; RSP is still ours. */
-	mov	(%rsp), %rax
+	mov	S_VMCB(%rsp), %rax
 	vmrun	%rax
 
 	/* #VMEXIT: host RSP and RAX are back; the rest is the guest's. */
@@ -81,10 +126,40 @@ SYM_FUNC_START(kv_svm_vmrun)
 	popq	REG(6)(%rsi)
 
 	/* The guest's FS/GS/TR/... back into its VMCB, the host's in. */
-	mov	(%rsp), %rax
+	mov	S_VMCB(%rsp), %rax
 	vmsave	%rax
-	mov	16(%rsp), %rax
+	mov	S_HOST_SAVE(%rsp), %rax
 	vmload	%rax
+
+	/*
+	 * Before any RET: overwrite the return predictions the guest may
+	 * have planted (where the host runs retpolines), then the host's
+	 * SPEC_CTRL, after reading the guest's if it wrote the MSR freely.
+	 */
+	testb	$KV_SPEC_RSB, S_FLAGS(%rsp)
+	jz	3f
+	__FILL_RETURN_BUFFER(%rax, RSB_CLEAR_LOOPS)
+3:
+	testb	$KV_SPEC_CTRL, S_FLAGS(%rsp)
+	jz	6f
+	mov	S_SPEC_CTRL(%rsp), %rdi
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
+	testb	$KV_SPEC_CTRL_SAVE, S_FLAGS(%rsp)
+	jz	4f
+	rdmsr
+	mov	%eax, (%rdi)
+	mov	%edx, 4(%rdi)
+4:
+	mov	PER_CPU_VAR(x86_spec_ctrl_current), %rax
+	testb	$KV_SPEC_CTRL_ALWAYS, S_FLAGS(%rsp)
+	jnz	5f
+	cmp	(%rdi), %rax
+	je	6f
+5:
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	wrmsr
+6:
 
 	/* Leave no guest value in a register for speculation to use. */
 	xor	%ecx, %ecx
@@ -96,7 +171,7 @@ SYM_FUNC_START(kv_svm_vmrun)
 	xor	%r10d, %r10d
 	xor	%r11d, %r11d
 
-	add	$24, %rsp
+	add	$40, %rsp
 	pop	%rbx
 	pop	%r12
 	pop	%r13

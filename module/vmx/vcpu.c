@@ -22,6 +22,7 @@
 #include <asm/tlbflush.h>
 #include <asm/trapnr.h>
 
+#include "core/spec.h"
 #include "vmx.h"
 
 /* The power-on PAT: WB, WT, UC-, UC, repeated. */
@@ -154,14 +155,34 @@ static void vmx_reset_guest_state(struct vmx_vcpu *vmx)
 /* Shared by all vCPUs: exit on every MSR but those VMX switches. */
 static u8 *vmx_msr_bitmap;
 
-static void vmx_msr_bitmap_allow(u32 msr)
+static void vmx_msr_bitmap_allow(u8 *bitmap, u32 msr, bool write_only)
 {
 	/* Read bitmap low, read high, write low, write high: 1K each. */
 	u32 base = msr >= 0xc0000000 ? 1024 : 0;
 
 	msr &= 0x1fff;
-	vmx_msr_bitmap[base + msr / 8] &= ~BIT(msr % 8);
-	vmx_msr_bitmap[2048 + base + msr / 8] &= ~BIT(msr % 8);
+	if (!write_only)
+		bitmap[base + msr / 8] &= ~BIT(msr % 8);
+	bitmap[2048 + base + msr / 8] &= ~BIT(msr % 8);
+}
+
+/*
+ * core/spec.c's lazy pass-through: the vCPU gets its own copy of the
+ * shared bitmap the first time; vmx_run() puts it in the VMCS.
+ */
+int vmx_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr, bool write_only)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (!vmx->msr_bitmap) {
+		vmx->msr_bitmap = (u8 *)__get_free_page(GFP_KERNEL_ACCOUNT);
+		if (!vmx->msr_bitmap)
+			return -ENOMEM;
+		memcpy(vmx->msr_bitmap, vmx_msr_bitmap, PAGE_SIZE);
+		WRITE_ONCE(vmx->msr_bitmap_new, true);
+	}
+	vmx_msr_bitmap_allow(vmx->msr_bitmap, msr, write_only);
+	return 0;
 }
 
 void vmx_free_msr_bitmap(void)
@@ -186,7 +207,8 @@ static int vmx_get_msr_bitmap(void)
 		if (vmx_msr_bitmap) {
 			memset(vmx_msr_bitmap, 0xff, PAGE_SIZE);
 			for (i = 0; i < ARRAY_SIZE(passthrough); i++)
-				vmx_msr_bitmap_allow(passthrough[i]);
+				vmx_msr_bitmap_allow(vmx_msr_bitmap,
+						     passthrough[i], false);
 		}
 	}
 	mutex_unlock(&lock);
@@ -216,6 +238,7 @@ static void vmx_vcpu_destroy(struct vmx_vcpu *vmx)
 	if (vmx->vpid)
 		vmx_free_vpid(vmx->vpid);
 	free_page((unsigned long)vmx->guest_msrs);
+	free_page((unsigned long)vmx->msr_bitmap);
 	free_page((unsigned long)vmx->vmcs);
 	kfree(vmx);
 }
@@ -393,12 +416,16 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct vmx_host_segments segs;
-	unsigned long debugctl;
+	unsigned long debugctl, spec;
 	bool failed, switch_aux;
 	u64 host_xcr0;
 	int r;
 
 	vmx_load(vmx);
+	if (READ_ONCE(vmx->msr_bitmap_new)) {
+		WRITE_ONCE(vmx->msr_bitmap_new, false);
+		vmcs_write64(VMCS_MSR_BITMAP, __pa(vmx->msr_bitmap));
+	}
 	vmx_save_host_segments(&segs);
 
 	/*
@@ -426,7 +453,26 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	kvisor_debug_enter_irqoff(vcpu);
 	debugctl = get_debugctlmsr();
 
-	failed = kv_vmx_vmenter(vcpu->regs, vmx->launched);
+	/*
+	 * What vmenter.S does for speculation, as KVM 6.1's __vmx_vcpu_run():
+	 * the guest's SPEC_CTRL; VERW where the host clears CPU buffers (the
+	 * user-mode bit KVM 6.1 tests, or the VM one later kernels use); the
+	 * RSB filled after the exit where the host asks (RSB_VMEXIT), or one
+	 * CALL retired where eIBRS needs only that (RSB_VMEXIT_LITE).
+	 */
+	spec = kvisor_spec_flags(vcpu);
+	if (vmx->launched)
+		spec |= KV_SPEC_RESUME;
+	if (cpu_feature_enabled(X86_FEATURE_CLEAR_CPU_BUF) ||
+	    cpu_feature_enabled(X86_FEATURE_CLEAR_CPU_BUF_VM))
+		spec |= KV_SPEC_VERW;
+	if (cpu_feature_enabled(X86_FEATURE_RSB_VMEXIT))
+		spec |= KV_SPEC_RSB;
+	else if (cpu_feature_enabled(X86_FEATURE_RSB_VMEXIT_LITE))
+		spec |= KV_SPEC_RSB_ONE;
+
+	failed = kv_vmx_vmenter(vcpu->regs, spec, &vcpu->spec.spec_ctrl);
+	kvisor_spec_count(vcpu, failed ? spec & KV_SPEC_VERW : spec);
 
 	/* VM exit clears IA32_DEBUGCTL: the host's LBR/BTF settings go back. */
 	if (debugctl)

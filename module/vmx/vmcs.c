@@ -125,6 +125,8 @@ void vmx_load(struct vmx_vcpu *vmx)
 		if (vc->current_vmcs != vmx->vmcs) {
 			vmx_vmptrld(vmx->vmcs);
 			vc->current_vmcs = vmx->vmcs;
+			/* as KVM's vmx_vcpu_load_vmcs(): core/spec.c */
+			kvisor_spec_ibpb(&vmx->vcpu);
 		}
 		return;
 	}
@@ -136,6 +138,12 @@ void vmx_load(struct vmx_vcpu *vmx)
 	vmx->cpu = cpu;
 	local_irq_enable();
 	vmx_vmptrld(vmx->vmcs);
+	/*
+	 * Another VMCS than this CPU's last: its branch predictions may be
+	 * another vCPU's, so IBPB, as KVM does at every VMCS switch.
+	 */
+	if (vc->current_vmcs != vmx->vmcs)
+		kvisor_spec_ibpb(&vmx->vcpu);
 	vc->current_vmcs = vmx->vmcs;
 	vmx->launched = false;
 	vmx_set_host_cpu_state(cpu);

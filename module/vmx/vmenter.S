@@ -2,7 +2,7 @@
 /*
  * The VMX world switch (SDM Vol. 3, "VM Entries" and "VM Exits").
  *
- * int kv_vmx_vmenter(u64 *regs, bool launched)
+ * int kv_vmx_vmenter(u64 *regs, unsigned long flags, u64 *spec_ctrl)
  *
  * VM entry loads the guest's RSP, RIP, RFLAGS, control registers and
  * segments from the VMCS, and VM exit loads the host's from it: HOST_RSP,
@@ -14,15 +14,59 @@
  * indexed like the hardware's register numbers (RAX 0, RCX 1, RDX 2,
  * RBX 3, RSP 4, RBP 5, RSI 6, RDI 7, R8..R15 8..15); RSP lives in the VMCS.
  *
+ * @flags are KV_SPEC_* (core/spec.h): VMRESUME rather than VMLAUNCH, and
+ * what to do for speculative execution, as KVM 6.1's __vmx_vcpu_run():
+ * load the guest's IA32_SPEC_CTRL (*@spec_ctrl) if it differs from the
+ * host's, VERW just before the entry, and after the exit, before the
+ * first RET, fill the RSB, read the guest's SPEC_CTRL back if it owns the
+ * MSR and put the host's value back.
+ *
  * Returns 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed (the VMCS's
  * VM-instruction error field says why).  Called with interrupts disabled.
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
+#include <asm/msr-index.h>
 #include <asm/nospec-branch.h>
+#include <asm/percpu.h>
+#include "core/spec.h"
 
 #define REG(n)		(n * 8)
 #define HOST_RSP	0x6c14
+
+/*
+ * The host's IA32_SPEC_CTRL back after the guest ran (or failed to
+ * enter), the guest's read first if @save and it owns the MSR; @flags
+ * and @spec are the stack offsets of the arguments.  Clobbers RAX, RCX,
+ * RDX, RDI.
+ */
+.macro RESTORE_HOST_SPEC_CTRL flags:req spec:req save:req
+	testb	$KV_SPEC_CTRL, \flags(%rsp)
+	jz	.Lspec_done_\@
+	mov	\spec(%rsp), %rdi
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
+.if \save
+	testb	$KV_SPEC_CTRL_SAVE, \flags(%rsp)
+	jz	.Lspec_saved_\@
+	rdmsr
+	mov	%eax, (%rdi)
+	mov	%edx, 4(%rdi)
+.Lspec_saved_\@:
+.endif
+	mov	PER_CPU_VAR(x86_spec_ctrl_current), %rax
+	/* legacy IBRS must be set again after a less privileged mode */
+	testb	$KV_SPEC_CTRL_ALWAYS, \flags(%rsp)
+	jnz	.Lspec_write_\@
+	cmp	(%rdi), %rax
+	je	.Lspec_done_\@
+.Lspec_write_\@:
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	wrmsr
+.Lspec_done_\@:
+	/* no speculation past a skipped WRMSR */
+	lfence
+.endm
 
 	.section .noinstr.text, "ax"
 
@@ -33,14 +77,15 @@ SYM_FUNC_START(kv_vmx_vmenter)
 	push	%r13
 	push	%r12
 	push	%rbx
-	/* @regs and @launched, for the inner function and after the exit */
+	/* @spec_ctrl, @regs and @flags, for the inner function and the exit */
+	push	%rdx
 	push	%rdi
 	push	%rsi
 
 	call	kv_vmx_enter_guest
 
 	/* Back from a VM exit (RAX = 0) or a failed entry (RAX = 1). */
-	add	$16, %rsp
+	add	$24, %rsp
 	pop	%rbx
 	pop	%r12
 	pop	%r13
@@ -57,10 +102,24 @@ SYM_FUNC_END(kv_vmx_vmenter)
 SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 	mov	$HOST_RSP, %eax
 	vmwrite	%rsp, %rax
-	jbe	.Lfail
+	jbe	.Lfail_early
 
-	/* Flags for VMLAUNCH vs VMRESUME; the moves below keep them. */
-	cmpb	$0, 8(%rsp)		/* @launched */
+	/*
+	 * The guest's IA32_SPEC_CTRL, if it differs from the host's.  No RET
+	 * and no indirect branch from here to the entry: the guest's value
+	 * may leave the host's branch predictions less restricted.
+	 */
+	testb	$KV_SPEC_CTRL, 8(%rsp)	/* @flags */
+	jz	1f
+	mov	24(%rsp), %rdi		/* @spec_ctrl */
+	mov	(%rdi), %rax
+	cmp	PER_CPU_VAR(x86_spec_ctrl_current), %rax
+	je	1f
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
+	wrmsr
+1:
 	mov	16(%rsp), %rdi		/* @regs */
 	mov	REG(0)(%rdi), %rax
 	mov	REG(1)(%rdi), %rcx
@@ -79,25 +138,39 @@ SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 	mov	REG(7)(%rdi), %rdi
 
 	/*
+	 * Clear the CPU's buffers where the host asks (MDS, MMIO stale
+	 * data, RFDS): last, so that no host data reaches them after it.
+	 */
+	testb	$KV_SPEC_VERW, 8(%rsp)
+	jz	2f
+	verw	x86_verw_sel(%rip)
+2:
+	/*
 	 * IF stays clear: external interrupts exit the guest whatever it
 	 * says.  (Bochs misses that for a guest that runs with IF clear too;
 	 * the VMX-preemption timer makes such a guest exit anyway.)
 	 */
+	testb	$KV_SPEC_RESUME, 8(%rsp)
 	jnz	.Lresume
 	vmlaunch
 	jmp	.Lfail
 .Lresume:
 	vmresume
-	/* Entry failed; the caller restores its callee-saved registers. */
+	/*
+	 * Entry failed, with the guest's SPEC_CTRL loaded: the host's back.
+	 * The caller restores its callee-saved registers.
+	 */
 .Lfail:
+	RESTORE_HOST_SPEC_CTRL 8, 24, 0
+.Lfail_early:
 	mov	$1, %eax
 	RET
 SYM_FUNC_END(kv_vmx_enter_guest)
 
 /*
  * HOST_RIP: a VM exit lands here with the host's RSP (the return address
- * into kv_vmx_vmenter on top, then @launched and @regs) and every other
- * register still holding the guest's value.
+ * into kv_vmx_vmenter on top, then @flags, @regs and @spec_ctrl) and
+ * every other register still holding the guest's value.
  */
 SYM_FUNC_START(kv_vmx_vmexit)
 	push	%rdi
@@ -117,6 +190,22 @@ SYM_FUNC_START(kv_vmx_vmexit)
 	mov	%r14, REG(14)(%rdi)
 	mov	%r15, REG(15)(%rdi)
 	popq	REG(7)(%rdi)
+
+	/*
+	 * Before the first RET, which returns into kv_vmx_vmenter without
+	 * its CALL: overwrite the return predictions the guest may have
+	 * planted, where the host asks for it, then the host's SPEC_CTRL.
+	 */
+	testb	$KV_SPEC_RSB, 8(%rsp)
+	jz	1f
+	__FILL_RETURN_BUFFER(%rcx, RSB_CLEAR_LOOPS)
+	jmp	2f
+1:
+	testb	$KV_SPEC_RSB_ONE, 8(%rsp)
+	jz	2f
+	__FILL_ONE_RETURN
+2:
+	RESTORE_HOST_SPEC_CTRL 8, 24, 1
 
 	/* Leave no guest value in a register for speculation to use. */
 	xor	%ecx, %ecx

@@ -352,4 +352,5 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.set_debug		= vmx_set_debug,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
+	.msr_passthrough	= vmx_msr_passthrough,
 };

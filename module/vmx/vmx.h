@@ -263,6 +263,9 @@ struct vmx_vcpu {
 	unsigned long cr8;	/* the guest's TPR: MOV CR8 always exits */
 	unsigned long host_cr3, host_cr4;
 	unsigned long host_fs_base;
+	/* this vCPU's MSR bitmap, once it owns SPEC_CTRL or PRED_CMD */
+	u8 *msr_bitmap;
+	bool msr_bitmap_new;	/* not yet in the VMCS */
 };
 
 static inline struct vmx_vcpu *to_vmx(struct kvisor_vcpu *vcpu)
@@ -270,8 +273,11 @@ static inline struct vmx_vcpu *to_vmx(struct kvisor_vcpu *vcpu)
 	return container_of(vcpu, struct vmx_vcpu, vcpu);
 }
 
-/* vmenter.S: 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed. */
-int kv_vmx_vmenter(u64 *regs, bool launched);
+/*
+ * vmenter.S: 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed;
+ * @flags are KV_SPEC_* (core/spec.h), @spec_ctrl the guest's SPEC_CTRL.
+ */
+int kv_vmx_vmenter(u64 *regs, unsigned long flags, u64 *spec_ctrl);
 void kv_vmx_vmexit(void);
 
 /* vmcs.c: the current VMCS (vmcs_error() is in vmcs.h) */
@@ -312,6 +318,7 @@ void vmx_write_pdptrs(const u64 pdptrs[4]);
 void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
 int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+int vmx_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr, bool write_only);
 void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 
 /* events.c: injection, interrupt and NMI windows, event state */
