@@ -160,7 +160,8 @@ check-debug:
 demo:
 	selftests/hosts/demo.sh $(HOST)
 
-# kvisor's exit costs over in-tree KVM's, in both test hosts (or HOST=svm)
+# kvisor's exit and guest-memory costs over in-tree KVM's, in both test
+# hosts (or HOST=svm); writes build/bench/results.json
 bench:
 	selftests/hosts/bench.sh $(HOST)
 
@@ -193,7 +194,7 @@ help:
 	@echo '  check-debug  the suite, fuzzers and stress on a debug kernel (KASAN, kmemleak, lockdep; HOST=svm|vmx)'
 	@echo '  demo         boot a test host, load kvisor, run the demo guests (HOST=vmx: Intel)'
 	@echo '  deps         only install the packages the build and the test hosts need'
-	@echo '  bench        exit round trips, kvisor vs in-tree KVM, as ratios (HOST=svm|vmx)'
+	@echo '  bench        exits and guest memory, kvisor vs in-tree KVM, as ratios (HOST=svm|vmx)'
 	@echo '  conformance  the upstream 6.1 KVM selftests, kvisor vs in-tree KVM (HOST=svm|vmx)'
 	@echo '  clean        remove what the build made'
 	@echo '  version      print the version ($(KVISOR_VERSION))'

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bench: what one exit costs under the hypervisor behind /dev/kvm, timed
- * from userspace of the test host, so that selftests/hosts/bench.sh can
- * run it against kvisor and then against in-tree KVM on the same emulated
- * host and compare.  It is a measurement, not a test: it fails only when
- * the hypervisor does something wrong, never for being slow.
+ * bench: what one exit costs under the hypervisor behind /dev/kvm (or
+ * $KVM_DEV), and what guest memory costs it, measured from userspace of
+ * the test host, so that selftests/hosts/bench.sh can run it against
+ * kvisor and against in-tree KVM, turn about, on the same emulated host
+ * and compare.  It is a measurement, not a test: it fails only when the
+ * hypervisor does something wrong, never for being slow.
  *
  *   io     the guest loops on OUT to a port; each is a KVM_EXIT_IO that
  *          this program takes and re-enters the guest from
@@ -17,16 +18,34 @@
  *          round trip (two ICR writes, two wake-ups, two injections)
  *   timer  the guest arms its LAPIC timer one-shot with the shortest count
  *          and waits, interrupts open, for it: arm, expiry, injection
+ *   touch  first touch: the guest writes once to every 4K page of a fresh
+ *          slot the host backs with 4K pages; one iteration is a page,
+ *          which the hypervisor faults in (nested fault, the host's page
+ *          fault, the new nested entry)
+ *   thp    the guest writes to every 4K page of a working set the host
+ *          backs with transparent huge pages, faulted in beforehand; one
+ *          iteration is a pass over all of it
+ *   kmem-vm    kernel memory per VM: N VMs, each with the in-kernel
+ *              irqchip, a PIT and one vCPU that wrote to a small slot
+ *   kmem-vcpu  kernel memory per vCPU: N more vCPUs in one such VM, each
+ *              run once
  *
- * Each loop runs for a time, not a count: the emulated hosts differ by
- * an order of magnitude, and nothing should be tuned per host.
+ * Each timed loop runs for a time, not a count: the emulated hosts differ
+ * by an order of magnitude, and nothing should be tuned per host.  Sizes
+ * come from the environment: BENCH_TOUCH_MB (default 128), BENCH_THP_MB
+ * (1024), BENCH_KMEM_VMS and BENCH_KMEM_VCPUS (32 each); and
+ * BENCH_THP_SECONDS, the thp loop's own time (default: as the others).
  *
  * Usage: bench [seconds per loop, default 2] [test ...]
  * Output, one line per test after "# " diagnostics:
  *   bench <test> <ns per iteration> <iterations per s> <iterations> <s>
+ *   kmem <test> <N> <bytes per VM or vCPU> <part>=<bytes> ...
+ * (see kmem_report() for the parts).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sys/mman.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,11 +228,14 @@ static void guest_timer(void)
 
 /*
  * With $BENCH_MARKS set (to the test host's results port), "@@KV mark
- * <test> start|end <iterations>" goes there right where the clock starts
- * and stops, so that the machine outside can time the loop by its own
- * clock: Bochs' clock is virtual, and leaves out most of the cost of VM
- * entries and exits.  tcdrain(): the start mark must be out of the UART
- * before the loop runs, or its time in the UART counts.
+ * <test> start|lap|end <iterations>" goes there right where the clock
+ * starts, at the end of each slice of the loop (with the iterations of
+ * the slice) and at its end (with all of them), so that the machine
+ * outside can time the loop and its slices by its own clock: Bochs'
+ * clock is virtual, and leaves out most of the cost of VM entries and
+ * exits, and QEMU's is real time, which other load bends.  tcdrain(): a
+ * mark must be out of the UART before the loop goes on, or its time in
+ * the UART counts.
  */
 static int marks_fd = -1;
 
@@ -242,6 +264,56 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A timed loop in slices of about an eighth of it (SLICES), each ended by
+ * a lap mark: the machine outside times the slices, and a burst of other
+ * load there spoils one slice, not the loop.  By this host's clock,
+ * result.seconds counts the slices only, not the time the marks take.
+ */
+#define SLICES		8
+
+struct laps {
+	const char *test;
+	double slice;		/* seconds per slice, by this host's clock */
+	double t0;		/* when the current slice started */
+	uint64_t n;		/* iterations in it so far */
+	struct result r;	/* the slices before it */
+};
+
+static void laps_start(struct laps *l, const char *test, double secs)
+{
+	memset(l, 0, sizeof(*l));
+	l->test = test;
+	l->slice = secs / SLICES;
+	send_mark(test, "start", 0);
+	l->t0 = now();
+}
+
+/*
+ * @n more iterations are done: a lap mark when the slice is over; false
+ * when the loop is, after @secs of slices.
+ */
+static bool laps_add(struct laps *l, uint64_t n, double secs)
+{
+	double t = now();
+
+	l->n += n;
+	if (t - l->t0 < l->slice)
+		return true;
+	l->r.iterations += l->n;
+	l->r.seconds += t - l->t0;
+	send_mark(l->test, "lap", l->n);
+	l->n = 0;
+	l->t0 = now();
+	return l->r.seconds < secs;
+}
+
+static struct result laps_end(struct laps *l)
+{
+	send_mark(l->test, "end", l->r.iterations);
+	return l->r;
 }
 
 /* Write @val to the guest's copy of the variable at @var. */
@@ -287,8 +359,8 @@ static struct result bench_exits(const char *test, void *guest_code,
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	struct result r = { 0 };
-	double t0;
+	struct result r;
+	struct laps l;
 	int i;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
@@ -298,15 +370,12 @@ static struct result bench_exits(const char *test, void *guest_code,
 	for (i = 0; i < WARMUP_EXITS; i++)
 		run_one_exit(vcpu, reason);
 
-	send_mark(test, "start", 0);
-	t0 = now();
+	laps_start(&l, test, secs);
 	do {
 		for (i = 0; i < CLOCK_EVERY; i++)
 			run_one_exit(vcpu, reason);
-		r.iterations += CLOCK_EVERY;
-		r.seconds = now() - t0;
-	} while (r.seconds < secs);
-	send_mark(test, "end", r.iterations);
+	} while (laps_add(&l, CLOCK_EVERY, secs));
+	r = laps_end(&l);
 
 	/* the guest sees it after the exit it is in, and says it is done */
 	guest_set(vm, &stop, 1);
@@ -322,6 +391,37 @@ static void *run_ap(void *arg)
 }
 
 /*
+ * Run the guest's batches for @secs: the guest code reads how many
+ * iterations a batch has from batch (0: stop) and reports each batch with
+ * GUEST_SYNC(n).  A first batch of @first iterations, untimed, sizes the
+ * others (at least @first) to take an eighth of the loop's time.
+ */
+static struct result run_batches(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+				 const char *test, uint64_t first, double secs)
+{
+	uint64_t n = first;
+	struct laps l;
+	double t;
+
+	/* warm-up, and how long a batch takes */
+	guest_set(vm, &batch, n);
+	t = now();
+	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), n);
+	t = now() - t;
+	if (t > 0)
+		n = n * fmin(secs / 8, BATCH_SECONDS) / t;
+	if (n < first)
+		n = first;
+
+	guest_set(vm, &batch, n);
+	laps_start(&l, test, secs);
+	do {
+		TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), n);
+	} while (laps_add(&l, n, secs));
+	return laps_end(&l);
+}
+
+/*
  * The batched loops: cpuid, ipi and timer run whole batches in the kernel
  * with a ucall after each.
  */
@@ -329,10 +429,8 @@ static struct result bench_batches(const char *test, double secs)
 {
 	struct kvm_vcpu *vcpu, *ap = NULL;
 	struct kvm_vm *vm;
-	struct result r = { 0 };
-	uint64_t n = FIRST_BATCH;
+	struct result r;
 	pthread_t thread;
-	double t0, t;
 
 	if (!strcmp(test, "cpuid")) {
 		vm = vm_create_with_one_vcpu(&vcpu, guest_cpuid,
@@ -352,25 +450,7 @@ static struct result bench_batches(const char *test, double secs)
 		}
 	}
 
-	/* warm-up, and how long a batch takes */
-	guest_set(vm, &batch, n);
-	t = now();
-	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), n);
-	t = now() - t;
-	if (t > 0)
-		n = n * fmin(secs / 8, BATCH_SECONDS) / t;
-	if (n < FIRST_BATCH)
-		n = FIRST_BATCH;
-
-	guest_set(vm, &batch, n);
-	send_mark(test, "start", 0);
-	t0 = now();
-	do {
-		TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), n);
-		r.iterations += n;
-		r.seconds = now() - t0;
-	} while (r.seconds < secs);
-	send_mark(test, "end", r.iterations);
+	r = run_batches(vm, vcpu, test, FIRST_BATCH, secs);
 
 	guest_set(vm, &stop, 1);
 	guest_set(vm, &batch, 0);
@@ -382,7 +462,396 @@ static struct result bench_batches(const char *test, double secs)
 	return r;
 }
 
-static const char * const tests[] = { "io", "cpuid", "mmio", "ipi", "timer" };
+/* ------------------------------------------------------------------ */
+/* Guest memory                                                         */
+
+/*
+ * The slot the memory rows measure, at 1 GiB: aligned for 2M and 1G
+ * nested mappings, and far above slot 0.
+ */
+#define MEM_SLOT	1
+#define MEM_GPA		0x40000000ULL
+
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+static double env_double(const char *name, double def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? atof(v) : def;
+}
+
+/*
+ * @size bytes of fresh anonymous memory at a 2M boundary (so THP can back
+ * all of it), with madvise() @advice: MADV_HUGEPAGE or MADV_NOHUGEPAGE.
+ * The test host's kernel (Debian's) has THP "always", which would back
+ * the touch row's slot with 2M pages too.
+ */
+static uint8_t *map_fresh(uint64_t size, int advice)
+{
+	uint8_t *p = mmap(NULL, size + PAGE_SIZE_2M, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	TEST_ASSERT(p != MAP_FAILED, "mmap of %llu MiB",
+		    (unsigned long long)(size >> 20));
+	p = (uint8_t *)ALIGN_UP((uintptr_t)p, PAGE_SIZE_2M);
+	TEST_ASSERT(!madvise(p, size, advice), "madvise(%d)", advice);
+	return p;
+}
+
+/* The slot at MEM_GPA, mapped by the guest with GVA == GPA. */
+static void add_mem_slot(struct kvm_vm *vm, void *mem, uint64_t size)
+{
+	vm_userspace_mem_region_add_mem(vm, MEM_SLOT, MEM_GPA, mem, size, 0);
+	virt_map(vm, MEM_GPA, MEM_GPA, size);
+}
+
+/* Each slice of the touch row writes an eighth of the slot. */
+static void guest_touch(uint64_t base, uint64_t size)
+{
+	uint64_t p, slice = size / SLICES;
+
+	GUEST_SYNC(0);
+	for (p = base; p < base + size; p += PAGE_SIZE_4K) {
+		*(volatile uint8_t *)p = 1;
+		if (!((p + PAGE_SIZE_4K - base) % slice))
+			GUEST_SYNC(slice / PAGE_SIZE_4K);
+	}
+	GUEST_DONE();
+}
+
+/*
+ * First touch: one KVM_RUN in which the guest writes once to each 4K page
+ * of a slot nothing has touched yet; with MADV_NOHUGEPAGE each page is a
+ * nested fault that faults the page into the host as well.
+ */
+static struct result bench_touch(double secs)
+{
+	uint64_t size = env_u64("BENCH_TOUCH_MB", 128) << 20;
+	uint64_t pages = size / PAGE_SIZE_4K, i;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct result r;
+	struct laps l;
+	uint8_t *mem;
+
+	(void)secs;
+	TEST_ASSERT(size && !(size % (SLICES * PAGE_SIZE_2M)),
+		    "BENCH_TOUCH_MB must be a multiple of %llu",
+		    (unsigned long long)(SLICES * PAGE_SIZE_2M) >> 20);
+	vm = vm_create_with_one_vcpu(&vcpu, guest_touch, VM_MODE_LONG_2M);
+	mem = map_fresh(size, MADV_NOHUGEPAGE);
+	add_mem_slot(vm, mem, size);
+	vcpu_args_set(vcpu, 2, MEM_GPA, size);
+	/* the guest's code, stack and page tables are in before the clock */
+	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), 0);
+
+	/* a lap mark after each slice, whatever its length */
+	laps_start(&l, "touch", 0);
+	for (i = 0; i < SLICES; i++) {
+		TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL),
+			       pages / SLICES);
+		laps_add(&l, pages / SLICES, 0);
+	}
+	r = laps_end(&l);
+
+	for (i = 0; i < pages; i++)
+		TEST_ASSERT(mem[i * PAGE_SIZE_4K] == 1,
+			    "the guest's write to page %llu is not in the host",
+			    (unsigned long long)i);
+	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	kvm_vm_free(vm);
+	return r;
+}
+
+static void guest_passes(uint64_t base, uint64_t size)
+{
+	uint64_t i, n, p;
+
+	/*
+	 * Fault all of it in, then one pass per iteration.  A store, not an
+	 * add: under QEMU an add's read faults first, the host maps its huge
+	 * zero page for it, and the write that follows splits that into 4K
+	 * pages (under either hypervisor).
+	 */
+	for (p = base; p < base + size; p += PAGE_SIZE_4K)
+		*(volatile uint64_t *)p = 1;
+	GUEST_SYNC(0);
+	while ((n = __atomic_load_n(&batch, __ATOMIC_RELAXED))) {
+		for (i = 0; i < n; i++)
+			for (p = base; p < base + size; p += PAGE_SIZE_4K)
+				*(volatile uint64_t *)p += 1;
+		GUEST_SYNC(n);
+	}
+	GUEST_DONE();
+}
+
+/* The number after @name in a /proc file, or -1. */
+static long long proc_value(const char *path, const char *name)
+{
+	char text[16384], *p;
+
+	read_text_file(path, text, sizeof(text));
+	p = strstr(text, name);
+	return p ? strtoll(p + strlen(name), NULL, 10) : -1;
+}
+
+/*
+ * The VM's 2M nested mappings: kvisor's debugfs (vm-PID-N/memory) or
+ * in-tree KVM's (PID-FD/pages_2m); -1 where neither is there.
+ */
+static long nested_2m(struct kvm_vm *vm)
+{
+	char path[320], text[512], prefix[32];
+	struct dirent *e;
+	long n = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/pages_2m",
+		 getpid(), vm->fd);
+	if (!access(path, R_OK)) {
+		read_text_file(path, text, sizeof(text));
+		return strtol(text, NULL, 10);
+	}
+	d = opendir(KVISOR_DEBUGFS);
+	if (!d)
+		return -1;
+	snprintf(prefix, sizeof(prefix), "vm-%d-", getpid());
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/memory", KVISOR_DEBUGFS,
+			 e->d_name);
+		read_text_file(path, text, sizeof(text));
+		n = text_counter(text, "mapped 2M ");
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * A working set over transparent huge pages: the guest faults it in (not
+ * timed; said on a "# " line with what backs it, on the host and in the
+ * nested tables), then the passes over it are timed, for
+ * $BENCH_THP_SECONDS if set (under Bochs a pass costs several times more
+ * real time per second of its clock than an exit does).
+ */
+static struct result bench_thp(double secs)
+{
+	uint64_t size = env_u64("BENCH_THP_MB", 1024) << 20;
+	long long thp_before, thp_after, fb;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct result r;
+	uint8_t *mem;
+	double t;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_passes, VM_MODE_LONG_2M);
+	mem = map_fresh(size, MADV_HUGEPAGE);
+	add_mem_slot(vm, mem, size);
+	vcpu_args_set(vcpu, 2, MEM_GPA, size);
+	thp_before = proc_value("/proc/self/smaps_rollup", "AnonHugePages:");
+	fb = proc_value("/proc/vmstat", "thp_fault_fallback ");
+	t = now();
+	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), 0);
+	t = now() - t;
+	thp_after = proc_value("/proc/self/smaps_rollup", "AnonHugePages:");
+	ksft_print_msg("thp: %llu MiB faulted in by the guest in %.3f s; ",
+		       (unsigned long long)(size >> 20), t);
+	printf("the host backs %lld MiB of it with THP (%lld fallbacks to 4K), ",
+	       (thp_after - thp_before) >> 10,
+	       proc_value("/proc/vmstat", "thp_fault_fallback ") - fb);
+	printf("the nested tables map %ld 2M pages\n", nested_2m(vm));
+
+	secs = env_double("BENCH_THP_SECONDS", secs);
+	TEST_ASSERT(secs > 0, "BENCH_THP_SECONDS must be positive");
+	r = run_batches(vm, vcpu, "thp", 1, secs);
+	guest_set(vm, &batch, 0);
+	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	kvm_vm_free(vm);
+	return r;
+}
+
+/*
+ * Kernel memory, from the host's counters: what left the free pages and
+ * is not the VMM's own memory (its anonymous and file pages, its page
+ * tables, the same under either hypervisor), before and after N VMs or
+ * vCPUs.  The parts named besides are as /proc/meminfo counts them.
+ */
+enum {
+	M_FREE, M_ANON, M_CACHED, M_BUFFERS, M_PAGETABLES, M_SECPT,
+	M_SUNRECLAIM, M_SRECLAIM, M_STACK, M_VMALLOC, M_PERCPU, NR_M
+};
+
+static const char * const meminfo_names[NR_M] = {
+	"MemFree:", "AnonPages:", "Cached:", "Buffers:", "PageTables:",
+	"SecPageTables:", "SUnreclaim:", "SReclaimable:", "KernelStack:",
+	"VmallocUsed:", "Percpu:",
+};
+
+struct kmem {
+	long long kb[NR_M];
+};
+
+static void kmem_snapshot(struct kmem *k)
+{
+	char line[256];
+	long long v;
+	FILE *f;
+	int fd, i;
+
+	/*
+	 * RCU-deferred frees of what came before, then the CPUs' pending
+	 * counter deltas folded into the global counts.
+	 */
+	sleep(1);
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	TEST_ASSERT(fd >= 0 && write(fd, "1\n", 2) == 2,
+		    "writing /proc/sys/vm/stat_refresh");
+	close(fd);
+
+	memset(k, 0, sizeof(*k));
+	f = fopen("/proc/meminfo", "r");
+	TEST_ASSERT(f, "open /proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		for (i = 0; i < NR_M; i++)
+			if (!strncmp(line, meminfo_names[i],
+				     strlen(meminfo_names[i])))
+				k->kb[i] = strtoll(line +
+						   strlen(meminfo_names[i]),
+						   NULL, 10);
+	fclose(f);
+	/* free pages on the CPUs' lists are free too, MemFree leaves them out */
+	f = fopen("/proc/zoneinfo", "r");
+	TEST_ASSERT(f, "open /proc/zoneinfo");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %lld", &v) == 1)
+			k->kb[M_FREE] += v * (PAGE_SIZE_4K / 1024);
+	fclose(f);
+}
+
+/*
+ * "kmem <test> <n> <bytes each> slab=... sunreclaim=... stack=... secpt=...
+ * vmalloc=... percpu=... other=...", all in bytes per VM or vCPU: slab
+ * (reclaimable or not) and of it the unreclaimable part, kernel stacks,
+ * secondary (nested) page tables where the hypervisor counts them as
+ * such, vmalloc besides the stacks, per-CPU memory, and the rest: pages
+ * straight from the page allocator (VMCS/VMCB, nested tables uncounted
+ * as such, bitmaps).
+ */
+static void kmem_report(const char *test, int n, const struct kmem *a,
+			const struct kmem *b)
+{
+	long long d[NR_M], total, slab, vmalloc, other;
+	int i;
+
+	for (i = 0; i < NR_M; i++)
+		d[i] = (b->kb[i] - a->kb[i]) * 1024;
+	total = -d[M_FREE] - d[M_ANON] - d[M_CACHED] - d[M_BUFFERS] -
+		d[M_PAGETABLES];
+	slab = d[M_SUNRECLAIM] + d[M_SRECLAIM];
+	vmalloc = d[M_VMALLOC] - d[M_STACK];
+	other = total - slab - d[M_STACK] - d[M_SECPT] - vmalloc - d[M_PERCPU];
+	printf("kmem %s %d %lld slab=%lld sunreclaim=%lld stack=%lld", test, n,
+	       total / n, slab / n, d[M_SUNRECLAIM] / n, d[M_STACK] / n);
+	printf(" secpt=%lld vmalloc=%lld percpu=%lld other=%lld\n",
+	       d[M_SECPT] / n, vmalloc / n, d[M_PERCPU] / n, other / n);
+}
+
+#define SMALL_SIZE	0x100000ULL	/* what each kmem VM's guest writes */
+
+static void guest_small(uint64_t base, uint64_t size)
+{
+	uint64_t p;
+
+	for (p = base; p < base + size; p += PAGE_SIZE_4K)
+		*(volatile uint8_t *)p = 1;
+	GUEST_DONE();
+}
+
+static void guest_done(void)
+{
+	GUEST_DONE();
+}
+
+/*
+ * A VM as QEMU makes one by default (in-kernel irqchip and PIT) with one
+ * vCPU that has run and written SMALL_SIZE bytes of a slot of its own.
+ */
+static struct kvm_vm *small_vm(void)
+{
+	struct kvm_pit_config pit = { 0 };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	vm = vm_create(VM_MODE_LONG_4K);
+	vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL);
+	vm_ioctl(vm, KVM_CREATE_PIT2, &pit);
+	vm_userspace_mem_region_add(vm, MEM_SLOT, MEM_GPA,
+				    SMALL_SIZE / PAGE_SIZE_4K, 0);
+	virt_map(vm, MEM_GPA, MEM_GPA, SMALL_SIZE);
+	vcpu = vm_vcpu_add(vm, 0, guest_small);
+	vcpu_args_set(vcpu, 2, MEM_GPA, SMALL_SIZE);
+	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	return vm;
+}
+
+/*
+ * One VM stays up throughout (the hardware is switched on for the first
+ * VM, and what that costs is not per VM), and one is made and freed
+ * before the first count, so that caches made on first use are there.
+ */
+static void bench_kmem_vm(void)
+{
+	int n = env_u64("BENCH_KMEM_VMS", 32), i;
+	struct kvm_vm *anchor, **vms;
+	struct kmem a, b;
+
+	TEST_ASSERT(n > 0, "BENCH_KMEM_VMS must be positive");
+	vms = calloc(n, sizeof(*vms));
+	TEST_ASSERT(vms, "out of memory");
+	anchor = small_vm();
+	kvm_vm_free(small_vm());
+	kmem_snapshot(&a);
+	for (i = 0; i < n; i++)
+		vms[i] = small_vm();
+	kmem_snapshot(&b);
+	kmem_report("kmem-vm", n, &a, &b);
+	for (i = 0; i < n; i++)
+		kvm_vm_free(vms[i]);
+	kvm_vm_free(anchor);
+	free(vms);
+}
+
+static void bench_kmem_vcpu(void)
+{
+	int n = env_u64("BENCH_KMEM_VCPUS", 32), i;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct kmem a, b;
+
+	TEST_ASSERT(n > 0 && n < MAX_TEST_VCPUS,
+		    "BENCH_KMEM_VCPUS must be 1 to %d", MAX_TEST_VCPUS - 1);
+	vm = small_vm();
+	kmem_snapshot(&a);
+	for (i = 1; i <= n; i++) {
+		vcpu = vm_vcpu_add(vm, i, guest_done);
+		vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	}
+	kmem_snapshot(&b);
+	kmem_report("kmem-vcpu", n, &a, &b);
+	kvm_vm_free(vm);
+}
+
+static const char * const tests[] = {
+	"io", "cpuid", "mmio", "ipi", "timer", "touch", "thp",
+	"kmem-vm", "kmem-vcpu",
+};
 
 static bool wanted(int argc, char **argv, const char *test)
 {
@@ -416,13 +885,24 @@ int main(int argc, char **argv)
 
 		if (!wanted(argc, argv, tests[i]))
 			continue;
-		if (!strcmp(tests[i], "io"))
+		if (!strcmp(tests[i], "kmem-vm")) {
+			bench_kmem_vm();
+			continue;
+		} else if (!strcmp(tests[i], "kmem-vcpu")) {
+			bench_kmem_vcpu();
+			continue;
+		} else if (!strcmp(tests[i], "io")) {
 			r = bench_exits("io", guest_io, KVM_EXIT_IO, secs);
-		else if (!strcmp(tests[i], "mmio"))
+		} else if (!strcmp(tests[i], "mmio")) {
 			r = bench_exits("mmio", guest_mmio, KVM_EXIT_MMIO,
 					secs);
-		else
+		} else if (!strcmp(tests[i], "touch")) {
+			r = bench_touch(secs);
+		} else if (!strcmp(tests[i], "thp")) {
+			r = bench_thp(secs);
+		} else {
 			r = bench_batches(tests[i], secs);
+		}
 		ksft_print_msg("%s: %llu iterations in %.3f s\n", tests[i],
 			       (unsigned long long)r.iterations, r.seconds);
 		printf("bench %s %.0f %.0f %llu %.3f\n", tests[i],

@@ -3,37 +3,79 @@
 #
 # bench.sh [svm] [vmx]: what `make bench` runs.
 #
-# Times three kinds of exit under kvisor and under in-tree KVM in the same
-# boot of each emulated test host (guest/bench.sh, selftests/bench/bench.c)
-# and prints, per host, kvisor's time per iteration over KVM's: a ratio,
-# because absolute times under emulation say little.  Not a test: slow is
-# not a failure; a host that does not boot, a hypervisor that does not
-# load or a benchmark that fails is, and makes the exit status non-zero.
+# Times exits and guest memory under kvisor and under in-tree KVM, turn
+# about in the same boot of each emulated test host (guest/bench.sh,
+# selftests/bench/bench.c), and prints, per host and row, kvisor's cost
+# over KVM's: a ratio, because absolute costs under emulation say little.
+# Not a test: slow is not a failure; a host that does not boot, a
+# hypervisor that does not load or a benchmark that fails is, and makes
+# the exit status non-zero.
 #
-# Which clock: QEMU TCG gives its guest the real time, so in the SVM host
-# the benchmark's own CLOCK_MONOTONIC times the loops.  Bochs (clock
-# sync=none) gives a virtual time that advances with the instructions it
-# counts, and VM entries and exits, most of the cost measured here, do not
-# count much: in it kvisor's CPUID round trip took 27 "instructions".  So
-# for the VMX host the loops are timed from out here, by when the marks
-# the benchmark writes to the results port around each loop show up in
-# the file Bochs writes it to; and since the guest still bounds its loops
-# by its own clock, it gets a much shorter time (VMX_GUEST_SECONDS), about
-# 2-6 s of real time each.
+# Holding still: both hypervisors are loaded at once (KVM as /dev/kvm,
+# kvisor as /dev/kvisor), and every row runs BENCH_ROUNDS times (5) under
+# each, kvisor then KVM in each round (A B A B ...), after a warm-up
+# round 0 that is not counted; each round gives one ratio.  A row's
+# figure is the median of its ratios, with their min-max; its spread is
+# (max - min) / median, and a row whose spread is over BENCH_MAX_SPREAD
+# (0.10) is marked WIDE: too wide to compare, with another run or with a
+# goal.  Rounds interleave the rows, so a burst of other load on this
+# machine spoils one round of a row, which the median leaves out.  Each
+# timed loop is cut in eight slices; timed from outside, a round's value
+# is the median of its slices, for the same reason.
 #
-# The hosts boot one after the other, not at once as in check.sh: each
-# emulator then has a core to itself, with less noise in the numbers.
-# The tables also go to build/bench/results.txt; each host's raw results,
-# console and logs are in build/bench/<host>/.
+# Which clock (each row's is in the tables and results.json):
+#  - vmx (Bochs, clock sync=none): Bochs' own clock, which the host reads
+#    as its CLOCK_MONOTONIC: virtual time that advances with the
+#    instructions Bochs executes (host, kvisor or KVM, and guest alike),
+#    and jumps ahead while the host idles.  Other load on this machine
+#    cannot bend it: run to run, rows repeat to within 2%.  What it
+#    leaves out is Bochs' own work that is not an instruction: a VM entry
+#    or exit counts as one, whatever state it loads or saves, and a TLB
+#    miss with its nested walk as none; so the thp row, whose passes make
+#    no exits, is timed by Bochs' CPU time instead.
+#  - svm (QEMU TCG): QEMU's own clock is real time, which other load
+#    bends, and QEMU gave no instruction count here (one try with
+#    -icount shift=0,sleep=off never reached the host's /init), so
+#    QEMU's process CPU time is the clock, summed
+#    over its threads from /proc/PID/task/*/schedstat as the marks the
+#    benchmark writes to the results port at the start and the slices of
+#    each loop show up in the file QEMU writes it to.  It leaves out the
+#    time QEMU waits for a core, not what it does per exit; but it still
+#    moves by 10-50% from round to round while every core of this machine
+#    is busy (a 2-core VM without a PMU, whose hypervisor reports no steal
+#    time), and the WIDE mark then says so.
+# The others are kept as second opinions: the emulator's CPU time (vmx),
+# the host's own clock (svm), real time out here (both).  The memory rows
+# count bytes in the host's /proc/meminfo and take no clock.
+#
+# Output: the tables here and in build/bench/results.txt; every figure,
+# per round, in build/bench/results.json (bench-report.pl writes it, and
+# prints README.md's table from it: bench-report.pl table); each host's
+# raw results, stamps, console and logs in build/bench/<host>/.  The
+# hosts boot one after the other, not at once as in check.sh: each
+# emulator then has a core to itself.  Knobs (environment): BENCH_ROUNDS,
+# BENCH_ROWS (comma-separated: io,cpuid,mmio,ipi,timer,touch,thp,kmem-vm,
+# kmem-vcpu), BENCH_MAX_SPREAD.  About 20 minutes, a third of it svm.
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 OUT=$TOP/build/bench
 HOSTS=${*:-svm vmx}
-SVM_GUEST_SECONDS=2
-VMX_GUEST_SECONDS=0.1
+ROUNDS=${BENCH_ROUNDS:-5}
 t0=$SECONDS
 rc=0
+
+# Per host: how long each loop runs by the host's own clock (Bochs'
+# seconds are instructions: 0.1 s of them are 2-10 s of its CPU time),
+# and the thp row's loop (its passes cost Bochs 6 times more real time
+# per second of its clock than exits do); the host's memory (MiB: the
+# thp row's 1 GiB working set must fit beside the rest as 2M pages, and
+# Bochs takes at most 2048); the sizes of the memory rows.
+declare -A SECS=([svm]=2 [vmx]=0.1)
+declare -A THP_SECS=([svm]=2 [vmx]=0.0125)
+declare -A MEM=([svm]=3072 [vmx]=2048)
+declare -A TOUCH_MB=([svm]=128 [vmx]=128)
+declare -A THP_MB=([svm]=1024 [vmx]=1024)
 
 # shellcheck disable=SC2086	# a list of words
 known_hosts $HOSTS
@@ -48,69 +90,40 @@ echo "bench: building kvisor, the selftests and the benchmark (kernel $KVER)" >&
 	die "build failed, see $OUT/build.log"
 }
 
-title() {
-	case $1 in
-	svm) echo "svm host (QEMU TCG, AMD SVM+NPT): kvisor vs in-tree kvm_amd" ;;
-	vmx) echo "vmx host (Bochs, Intel VMX+EPT): kvisor vs in-tree kvm_intel" ;;
-	esac
-}
-
-# stamp: each line of stdin after the real time it came at
+# stamp PIDFILE: each line of stdin after the real time it came at and
+# the CPU time (ns) the emulator whose pid is in PIDFILE had used by then.
+# Bash builtins only, so that a stamp costs microseconds, not a fork.
 stamp() {
+	local l pid='' t ns cpu
 	while IFS= read -r l; do
-		echo "$EPOCHREALTIME ${l%$'\r'}"
+		[ -n "$pid" ] || { [ -s "$1" ] && read -r pid < "$1"; }
+		cpu=0
+		if [ -n "$pid" ]; then
+			for t in /proc/"$pid"/task/*/schedstat; do
+				read -r ns _ < "$t" && cpu=$((cpu + ns))
+			done 2>/dev/null
+		fi
+		echo "$EPOCHREALTIME $cpu ${l%$'\r'}"
 	done
-}
-
-# wall STAMPS: "bench <hypervisor> <test> <ns/iter>" lines from the marks
-wall() {
-	awk '
-	$2 != "@@KV" { next }
-	$3 == "bench-run" { hv = $4 }
-	$3 == "mark" && $5 == "start" { start[hv, $4] = $1 }
-	$3 == "mark" && $5 == "end" && (hv, $4) in start && $6 > 0 {
-		printf "bench %s %s %.0f\n", hv, $4, ($1 - start[hv, $4]) * 1e9 / $6
-	}' "$1"
-}
-
-# table HOST RESULTS: the table of one host, from "bench" lines
-table() {
-	awk -v title="$(title "$1")" '
-	$1 == "bench" { ns[$2 "," $3] = $4 }
-	END {
-		n = split("io cpuid mmio ipi timer", t, " ")
-		split("IO exit round trip|in-kernel exit (CPUID)|MMIO exit round trip|IPI round trip (2 vCPUs)|LAPIC timer interrupt", name, "|")
-		print title
-		printf "  %-27s%14s%14s%13s%15s%12s\n", "test", "kvisor ns/iter",
-			"KVM ns/iter", "kvisor/KVM", "kvisor iter/s", "KVM iter/s"
-		for (i = 1; i <= n; i++) {
-			a = ns["kvisor," t[i]]; b = ns["kvm," t[i]]
-			r = (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "n/a"
-			# parenthesized: a bare ">" in printf is a redirection
-			printf "  %-27s%14s%14s%13s%15s%12s\n", name[i],
-				(a > 0) ? a : "-", (b > 0) ? b : "-", r,
-				(a > 0) ? sprintf("%.0f", 1e9 / a) : "-",
-				(b > 0) ? sprintf("%.0f", 1e9 / b) : "-"
-		}
-	}' "$2"
 }
 
 : > "$OUT/results.txt"
 for h in $HOSTS; do
 	d=$OUT/$h
 	mkdir -p "$d"
-	rm -f "$d/results.txt"
+	rm -f "$d/results.txt" "$d/emu.pid" "$d/result.json"
 	echo "bench: booting the $h test host" >&2
 	ht=$SECONDS
-	# the results file as it grows; tail -F polls it, every 10 ms here
+	load0=$(cut -d' ' -f1 /proc/loadavg)
+	# the results file as it grows: GNU tail follows it by inotify
 	tail -n +1 -F -s 0.01 "$d/results.txt" 2>/dev/null \
-		> >(stamp > "$d/stamps.txt") &
+		> >(stamp "$d/emu.pid" > "$d/stamps.txt") &
 	tailpid=$!
-	if [ "$h" = svm ]; then secs=$SVM_GUEST_SECONDS; else secs=$VMX_GUEST_SECONDS; fi
 	BENCH=$TOP/selftests/build/bench/bench "$HERE/build-initramfs.sh" "$h" \
 		"$d/initramfs.cpio" "$TOP/selftests/build" \
 		"$TOP/module/kvisor.ko" "$KVER" > "$d/host.log" 2>&1 &&
-		KVHOST_APPEND="${KVHOST_APPEND:-} KVHOST_BENCH_SECONDS=$secs" \
+		KVHOST_MEM=${KVHOST_MEM:-${MEM[$h]}} KVHOST_TIMEOUT=${KVHOST_TIMEOUT:-3600} \
+		KVHOST_APPEND="${KVHOST_APPEND:-} KVHOST_BENCH_SECONDS=${SECS[$h]} KVHOST_BENCH_ROUNDS=$ROUNDS KVHOST_BENCH_ROWS=${BENCH_ROWS:-} KVHOST_BENCH_TOUCH_MB=${TOUCH_MB[$h]} KVHOST_BENCH_THP_MB=${THP_MB[$h]} KVHOST_BENCH_THP_SECONDS=${THP_SECS[$h]}" \
 		"$HERE/boot-host.sh" "$h" "$d" "$d/initramfs.cpio" bench \
 			>> "$d/host.log" 2>&1
 	hrc=$?
@@ -119,49 +132,29 @@ for h in $HOSTS; do
 	wait $tailpid 2>/dev/null
 	sleep 0.2
 	kv_lines "$d/results.txt" > "$d/results.clean"
-	# the numbers of the table: see "Which clock" above
-	wall "$d/stamps.txt" > "$d/wall.txt"
-	if [ "$h" = vmx ]; then
-		cp "$d/wall.txt" "$d/table.in"
-	else
-		grep '^bench ' "$d/results.clean" > "$d/table.in"
-	fi
-
-	# what went wrong, if anything: the host, then each hypervisor
-	why=()
-	[ $hrc = 0 ] || why+=("host did not run to its end (rc $hrc): $(tail -1 "$d/host.log")")
-	grep -q '^bench-end$' "$d/results.clean" ||
-		why+=("the benchmark did not finish")
-	while read -r _ hv reason; do
-		why+=("$hv: $reason")
-	done < <(grep '^bench-fail ' "$d/results.clean")
-	for hv in kvisor kvm; do
-		for t in io cpuid mmio ipi timer; do
-			grep -q "^bench $hv $t [0-9]" "$d/table.in" ||
-				why+=("$hv: no result for $t")
-		done
-	done
-
 	{
-		table "$h" "$d/table.in"
-		if [ "$h" = vmx ]; then
-			echo "  (real time, from outside: Bochs' own clock leaves out most of an exit's cost)"
-		fi
-		sed -n 's/^bench-warn \([a-z]*\) /  warning: the kernel complained under \1: /p' \
-			"$d/results.clean"
-		if [ ${#why[@]} -gt 0 ]; then
-			echo "  FAILED: the $h host did not measure everything:"
-			printf '    %s\n' "${why[@]}"
-			sed -n 's/^# /    /p' "$d/results.clean" | tail -20
-			console_oops "$d/console.log" 3 | sed 's/^/    console: /'
-			echo "    (details: $d/)"
-		fi
-		echo "  $h host: $((SECONDS - ht)) s"
-		echo
-	} | tee -a "$OUT/results.txt"
-	[ ${#why[@]} -eq 0 ] || rc=1
+		echo "commit $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
+		echo "date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		echo "machine $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
+		case $h in
+		svm) echo "emulator $(qemu-system-x86_64 --version | head -1), TCG" ;;
+		vmx) echo "emulator Bochs $("$CACHE/bochs-3.0/bin/bochs" --help 2>&1 | sed -n 's/.*Bochs x86 Emulator \([^ ]*\).*/\1/p' | head -1)" ;;
+		esac
+		echo "loadavg_before $load0"
+		echo "loadavg_after $(cut -d' ' -f1 /proc/loadavg)"
+		echo "host_rc $hrc"
+		echo "host_log $(tail -1 "$d/host.log")"
+		echo "seconds $((SECONDS - ht))"
+		console_oops "$d/console.log" 3 | sed 's/^/oops /'
+	} > "$d/meta.txt"
+	"$HERE/bench-report.pl" host "$h" "$d" | tee -a "$OUT/results.txt"
+	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
 done
 
-echo "make bench took $((SECONDS - t0)) s" | tee -a "$OUT/results.txt"
+# every host's latest result, this run's or an earlier one's
+"$HERE/bench-report.pl" merge "$OUT/results.json" "$OUT"/*/result.json || rc=1
+"$HERE/bench-report.pl" table "$OUT/results.json" > "$OUT/table.md" || rc=1
+echo "make bench took $((SECONDS - t0)) s; every figure in $OUT/results.json, README's table in $OUT/table.md" |
+	tee -a "$OUT/results.txt"
 [ $rc = 0 ] || echo "bench: FAILED on at least one host, see above" >&2
 exit $rc

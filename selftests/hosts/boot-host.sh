@@ -9,7 +9,8 @@
 #   vmx: Bochs, CPU corei7_skylake_x = Intel with VMX + EPT + VPID, booting
 #        an isolinux ISO.
 # In OUTDIR: console.log (the guest's console), results.txt (its "@@KV"
-# results channel), and for Bochs bochs.log.
+# results channel), emu.pid (the emulator's process, whose CPU time
+# bench.sh reads), and for Bochs bochs.log.
 # A watchdog kills the emulator when the results channel is silent for
 # KVHOST_STALL seconds (default 420, more than the guest's per-test limit)
 # or the whole run exceeds KVHOST_TIMEOUT (default 1800).
@@ -37,7 +38,7 @@ HOST=$1 OUT=$(realpath -m "$2") INITRD=$(realpath "$3") MODE=${4:-check}
 STALL=${KVHOST_STALL:-420}
 TIMEOUT=${KVHOST_TIMEOUT:-1800}
 mkdir -p "$OUT"
-rm -f "$OUT/console.log" "$OUT/results.txt" "$OUT/bochs.log"
+rm -f "$OUT/console.log" "$OUT/results.txt" "$OUT/bochs.log" "$OUT/emu.pid"
 : > "$OUT/results.txt"
 HUGE_1G= MEM_SVM=2048 MEM_VMX=1536
 case ${KVHOST_HUGE_1G:-$MODE} in
@@ -87,6 +88,7 @@ svm) start_svm ;;
 vmx) start_vmx ;;
 *) echo "boot-host: unknown host $HOST (svm or vmx)" >&2; false ;;
 esac || exit 1
+echo "$EMU" > "$OUT/emu.pid"
 t0=$SECONDS last=$SECONDS size=0 rc=1
 while kill -0 "$EMU" 2>/dev/null; do
 	sleep 1

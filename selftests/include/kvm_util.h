@@ -45,7 +45,7 @@
 #define SLOT0_SPARE		0x200000ULL
 
 #define MAX_TEST_SLOTS		32
-#define MAX_TEST_VCPUS		16
+#define MAX_TEST_VCPUS		64
 #define VCPU_STACK_PAGES	4
 
 /* How the vCPUs start, see vcpu_arch_setup() in processor.c. */

@@ -1,71 +1,106 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside a test host for `make bench` (KVHOST_MODE=bench): the same
-# benchmark, /kvisor/bench, first against kvisor, then against in-tree KVM,
-# in one boot, so that both see the same emulated CPU, kernel and clock.
+# Runs inside a test host for `make bench` (KVHOST_MODE=bench): the
+# benchmark, /kvisor/bench, against kvisor and against in-tree KVM turn
+# about in one boot, so that both see the same emulated CPU, kernel and
+# clock, and slow drifts of the machine outside fall on both alike.
+#
+# Both hypervisors are loaded at once: in-tree KVM as /dev/kvm, kvisor
+# beside it as /dev/kvisor (devname=kvisor).  Neither holds VMX/SVM while
+# it has no VM, so the one the benchmark is not using is idle; the
+# benchmark picks its device through $KVM_DEV.  Each round runs every row
+# once per hypervisor, kvisor first, then KVM: rounds 1..N give
+# A B A B ... for each row, and each round's pair is one ratio.  Round 0
+# goes first and only warms up.
+#
 # Reports on the results channel:
-#   @@KV bench-run <hypervisor>
-#   @@KV mark <test> start|end <iterations>	(from the benchmark itself)
-#   @@KV bench <hypervisor> <test> <ns per iteration>
-#   @@KV bench-fail <hypervisor> <reason>
+#   @@KV bench-run <hypervisor> <row> <round>	(before each run; round 0
+#						warms up)
+#   @@KV mark <row> start|end <iterations>	(from the benchmark itself)
+#   @@KV bench <hypervisor> <row> <round> <ns per iteration> <iterations>
+#   @@KV kmem <hypervisor> <row> <round> <N> <bytes each> <part>=<bytes>...
+#   @@KV bench-fail <hypervisor> <row> <round> <reason>
 #   @@KV bench-warn <hypervisor> <kernel log line>
-#   @@KV # <hypervisor>: <diagnostic line>
+#   @@KV # <hypervisor> <row>: <diagnostic line>
 #   @@KV bench-end
-# where <hypervisor> is kvisor or kvm; ns per iteration are by this
-# host's clock, the marks let the machine outside time the loops by its
-# own.  KVHOST_BENCH_SECONDS (kernel command line) sets how long each loop
-# runs by this host's clock, 2 s by default.
+# where <hypervisor> is kvisor or kvm.  ns per iteration are by this
+# host's clock; the marks let the machine outside time the loops by its
+# own (selftests/hosts/bench.sh says which clock each host's rows use).
+# Kernel command line knobs:
+#   KVHOST_BENCH_SECONDS	how long each loop runs by this host's clock (2)
+#   KVHOST_BENCH_ROUNDS	rounds (5)
+#   KVHOST_BENCH_ROWS	the rows, comma-separated (all of them)
+#   KVHOST_BENCH_TOUCH_MB, _THP_MB, _KMEM_VMS, _KMEM_VCPUS: the sizes of
+#				the memory rows (see selftests/bench/bench.c)
+#   KVHOST_BENCH_THP_SECONDS	the thp loop's time (as the others)
 B=/kvisor/bench
 SECS=${KVHOST_BENCH_SECONDS:-2}
+ROUNDS=${KVHOST_BENCH_ROUNDS:-5}
+ROWS=$(echo "${KVHOST_BENCH_ROWS:-io,cpuid,mmio,ipi,timer,touch,thp,kmem-vm,kmem-vcpu}" | tr , ' ')
 TMO=${KVHOST_TEST_TIMEOUT:-300}
 # shellcheck source=lib.sh
 . /kvisor/lib.sh
+export BENCH_TOUCH_MB="${KVHOST_BENCH_TOUCH_MB:-128}"
+export BENCH_THP_MB="${KVHOST_BENCH_THP_MB:-1024}"
+export BENCH_KMEM_VMS="${KVHOST_BENCH_KMEM_VMS:-32}"
+export BENCH_KMEM_VCPUS="${KVHOST_BENCH_KMEM_VCPUS:-32}"
+export BENCH_THP_SECONDS="${KVHOST_BENCH_THP_SECONDS:-$SECS}"
 
 # The SVM host has two vCPUs: keep the benchmark on one, so neither
 # hypervisor pays for vCPU thread migrations the other happened not to get.
 PIN=
 taskset 1 true 2>/dev/null && PIN="taskset 1"
 
-bench() { # hypervisor
-	hv=$1
+run() { # hypervisor row round
+	hv=$1 row=$2 round=$3 dev=/dev/kvm
+	[ "$hv" = kvisor ] && dev=/dev/kvisor
 	before=$(dmesg | wc -l)
-	echo "kvisor test host: bench against $hv"
-	say "bench-run $hv"
+	echo "kvisor test host: bench $row against $hv, round $round"
+	say "bench-run $hv $row $round"
 	# shellcheck disable=SC2086	# PIN: a command and its argument, or nothing
-	BENCH_MARKS=$RES timeout -s KILL "$TMO" $PIN $B "$SECS" \
-		> /tmp/bench.out 2>&1
+	KVM_DEV=$dev BENCH_MARKS=$RES timeout -s KILL "$TMO" $PIN $B "$SECS" \
+		"$row" > /tmp/bench.out 2>&1
 	rc=$?
 	cat /tmp/bench.out
-	# "bench <test> <ns/iter> <iter/s> <iterations> <seconds>"
-	grep '^bench ' /tmp/bench.out | while read -r _ t ns _; do
-		say "bench $hv $t $ns"
-	done
+	# "bench <row> <ns/iter> <iter/s> <iterations> <seconds>"
+	sed -n "s/^bench \([^ ]*\) \([^ ]*\) [^ ]* \([^ ]*\) .*/@@KV bench $hv \1 $round \2 \3/p" \
+		/tmp/bench.out > "$RES"
+	# "kmem <row> <N> <bytes each> <part>=<bytes>..."
+	sed -n "s/^kmem \([^ ]*\) /@@KV kmem $hv \1 $round /p" /tmp/bench.out > "$RES"
 	if [ $rc = 0 ]; then
-		sed -n "s/^# /@@KV # $hv: /p" /tmp/bench.out > "$RES"
+		sed -n "s/^# /@@KV # $hv $row: /p" /tmp/bench.out > "$RES"
 	else
-		say "bench-fail $hv bench exit code $rc"
-		tail -20 /tmp/bench.out | sed "s/^/@@KV # $hv: /" > "$RES"
+		say "bench-fail $hv $row $round bench exit code $rc"
+		tail -20 /tmp/bench.out | sed "s/^/@@KV # $hv $row: /" > "$RES"
 	fi
 	# A kernel complaint makes the numbers suspect, not meaningless.
 	klog_since "$before" | grep -E "$BAD" | head -3 |
 		sed "s/^/@@KV bench-warn $hv /" > "$RES"
 }
 
-if insmod /kvisor/kvisor.ko; then
+say "bench-config rounds=$ROUNDS seconds=$SECS rows=$(echo "$ROWS" | tr ' ' ,)" \
+	"touch_mb=$BENCH_TOUCH_MB thp_mb=$BENCH_THP_MB kmem_vms=$BENCH_KMEM_VMS" \
+	"kmem_vcpus=$BENCH_KMEM_VCPUS thp_seconds=$BENCH_THP_SECONDS mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)" \
+	"thp=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+# in-tree KVM first: it takes the /dev/kvm name
+if ! load_intree; then
+	say "bench-fail kvm - - insmod $INTREE_FAILED: $(dmesg | tail -1)"
+elif ! insmod /kvisor/kvisor.ko devname=kvisor; then
+	say "bench-fail kvisor - - insmod: $(kvisor_failed)"
+else
 	say "loaded $(kvisor_said)"
-	bench kvisor
-	# in-tree KVM cannot take SVM/VMX while kvisor holds it
-	rmmod kvisor || say "bench-fail kvm rmmod kvisor failed"
-else
-	say "bench-fail kvisor insmod: $(kvisor_failed)"
-fi
-
-# in-tree KVM: dependencies first, unloaded in reverse order
-if load_intree; then
-	bench kvm
-else
-	say "bench-fail kvm insmod $INTREE_FAILED: $(dmesg | tail -1)"
+	# round 0 warms up: the emulator's translations (QEMU), caches,
+	# first uses in both modules; its figures are not counted
+	r=0
+	while [ "$r" -le "$ROUNDS" ]; do
+		for row in $ROWS; do
+			run kvisor "$row" "$r"
+			run kvm "$row" "$r"
+		done
+		r=$((r + 1))
+	done
+	rmmod kvisor || say "bench-fail kvisor - - rmmod kvisor failed"
 fi
 for m in $INTREE_LOADED; do rmmod "$m"; done
 say "bench-end"
