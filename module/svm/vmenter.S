@@ -31,6 +31,7 @@
 #include <asm/nospec-branch.h>
 #include <asm/percpu.h>
 #include "core/spec.h"
+#include "core/spec_asm.S"
 
 #define REG(n)	(n * 8)
 
@@ -57,21 +58,8 @@ SYM_FUNC_START(kv_svm_vmrun)
 	push	%rsi
 	push	%rdi
 
-	/*
-	 * The guest's IA32_SPEC_CTRL, if it differs from the host's.  No RET
-	 * and no indirect branch from here to VMRUN: the guest's value may
-	 * leave the host's branch predictions less restricted.
-	 */
-	testb	$KV_SPEC_CTRL, S_FLAGS(%rsp)
-	jz	1f
-	mov	(%r8), %rax
-	cmp	PER_CPU_VAR(x86_spec_ctrl_current), %rax
-	je	1f
-	mov	%rax, %rdx
-	shr	$32, %rdx
-	mov	$MSR_IA32_SPEC_CTRL, %ecx
-	wrmsr
-1:
+	/* The guest's SPEC_CTRL; no RET from here to VMRUN (core/spec_asm.S). */
+	LOAD_GUEST_SPEC_CTRL S_FLAGS, S_SPEC_CTRL
 	/* Host FS/GS/TR/LDTR/syscall MSRs out, the guest's in. */
 	mov	S_HOST_SAVE(%rsp), %rax
 	vmsave	%rax
@@ -140,26 +128,7 @@ SYM_FUNC_START(kv_svm_vmrun)
 	jz	3f
 	__FILL_RETURN_BUFFER(%rax, RSB_CLEAR_LOOPS)
 3:
-	testb	$KV_SPEC_CTRL, S_FLAGS(%rsp)
-	jz	6f
-	mov	S_SPEC_CTRL(%rsp), %rdi
-	mov	$MSR_IA32_SPEC_CTRL, %ecx
-	testb	$KV_SPEC_CTRL_SAVE, S_FLAGS(%rsp)
-	jz	4f
-	rdmsr
-	mov	%eax, (%rdi)
-	mov	%edx, 4(%rdi)
-4:
-	mov	PER_CPU_VAR(x86_spec_ctrl_current), %rax
-	testb	$KV_SPEC_CTRL_ALWAYS, S_FLAGS(%rsp)
-	jnz	5f
-	cmp	(%rdi), %rax
-	je	6f
-5:
-	mov	%rax, %rdx
-	shr	$32, %rdx
-	wrmsr
-6:
+	RESTORE_HOST_SPEC_CTRL S_FLAGS, S_SPEC_CTRL, 1
 
 	/* Leave no guest value in a register for speculation to use. */
 	xor	%ecx, %ecx

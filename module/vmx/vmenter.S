@@ -30,43 +30,11 @@
 #include <asm/nospec-branch.h>
 #include <asm/percpu.h>
 #include "core/spec.h"
+#include "core/spec_asm.S"
 
 #define REG(n)		(n * 8)
 #define HOST_RSP	0x6c14
 
-/*
- * The host's IA32_SPEC_CTRL back after the guest ran (or failed to
- * enter), the guest's read first if @save and it owns the MSR; @flags
- * and @spec are the stack offsets of the arguments.  Clobbers RAX, RCX,
- * RDX, RDI.
- */
-.macro RESTORE_HOST_SPEC_CTRL flags:req spec:req save:req
-	testb	$KV_SPEC_CTRL, \flags(%rsp)
-	jz	.Lspec_done_\@
-	mov	\spec(%rsp), %rdi
-	mov	$MSR_IA32_SPEC_CTRL, %ecx
-.if \save
-	testb	$KV_SPEC_CTRL_SAVE, \flags(%rsp)
-	jz	.Lspec_saved_\@
-	rdmsr
-	mov	%eax, (%rdi)
-	mov	%edx, 4(%rdi)
-.Lspec_saved_\@:
-.endif
-	mov	PER_CPU_VAR(x86_spec_ctrl_current), %rax
-	/* legacy IBRS must be set again after a less privileged mode */
-	testb	$KV_SPEC_CTRL_ALWAYS, \flags(%rsp)
-	jnz	.Lspec_write_\@
-	cmp	(%rdi), %rax
-	je	.Lspec_done_\@
-.Lspec_write_\@:
-	mov	%rax, %rdx
-	shr	$32, %rdx
-	wrmsr
-.Lspec_done_\@:
-	/* no speculation past a skipped WRMSR */
-	lfence
-.endm
 
 	.section .noinstr.text, "ax"
 
@@ -104,22 +72,8 @@ SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 	vmwrite	%rsp, %rax
 	jbe	.Lfail_early
 
-	/*
-	 * The guest's IA32_SPEC_CTRL, if it differs from the host's.  No RET
-	 * and no indirect branch from here to the entry: the guest's value
-	 * may leave the host's branch predictions less restricted.
-	 */
-	testb	$KV_SPEC_CTRL, 8(%rsp)	/* @flags */
-	jz	1f
-	mov	24(%rsp), %rdi		/* @spec_ctrl */
-	mov	(%rdi), %rax
-	cmp	PER_CPU_VAR(x86_spec_ctrl_current), %rax
-	je	1f
-	mov	%rax, %rdx
-	shr	$32, %rdx
-	mov	$MSR_IA32_SPEC_CTRL, %ecx
-	wrmsr
-1:
+	/* The guest's SPEC_CTRL (@flags at 8, @spec_ctrl at 24); no RET after. */
+	LOAD_GUEST_SPEC_CTRL 8, 24
 	mov	16(%rsp), %rdi		/* @regs */
 	mov	REG(0)(%rdi), %rax
 	mov	REG(1)(%rdi), %rcx

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Included by both vmenter.S (not built on its own), after
+ * <asm/msr-index.h>, <asm/percpu.h> and core/spec.h.  @flags
+ * and @spec are the stack offsets of the flags and of the pointer to the
+ * guest's SPEC_CTRL.  No RET and no indirect branch in either: with the
+ * guest's value loaded, the host's branch predictions may be less
+ * restricted.
+ */
+
+/* The guest's IA32_SPEC_CTRL in, if it differs.  Clobbers RAX, RCX, RDX, RDI. */
+.macro LOAD_GUEST_SPEC_CTRL flags:req spec:req
+	testb	$KV_SPEC_CTRL, \flags(%rsp)
+	jz	.Lguest_spec_done_\@
+	mov	\spec(%rsp), %rdi
+	mov	(%rdi), %rax
+	cmp	PER_CPU_VAR(x86_spec_ctrl_current), %rax
+	je	.Lguest_spec_done_\@
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
+	wrmsr
+.Lguest_spec_done_\@:
+.endm
+
+/*
+ * The host's IA32_SPEC_CTRL back after the guest ran (or failed to
+ * enter), the guest's read first if @save and it owns the MSR.  Clobbers
+ * RAX, RCX, RDX, RDI.
+ */
+.macro RESTORE_HOST_SPEC_CTRL flags:req spec:req save:req
+	testb	$KV_SPEC_CTRL, \flags(%rsp)
+	jz	.Lspec_done_\@
+	mov	\spec(%rsp), %rdi
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
+.if \save
+	testb	$KV_SPEC_CTRL_SAVE, \flags(%rsp)
+	jz	.Lspec_saved_\@
+	rdmsr
+	mov	%eax, (%rdi)
+	mov	%edx, 4(%rdi)
+.Lspec_saved_\@:
+.endif
+	mov	PER_CPU_VAR(x86_spec_ctrl_current), %rax
+	/* legacy IBRS must be set again after a less privileged mode */
+	testb	$KV_SPEC_CTRL_ALWAYS, \flags(%rsp)
+	jnz	.Lspec_write_\@
+	cmp	(%rdi), %rax
+	je	.Lspec_done_\@
+.Lspec_write_\@:
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	wrmsr
+.Lspec_done_\@:
+.endm
