@@ -124,6 +124,7 @@ struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
 struct kvm_cpuid_entry2 *cpuid_find_leaf(struct kvm_cpuid2 *cpuid,
 					 uint32_t function);
 bool kvm_cpu_has(struct cpuid_feature feature);
+bool host_cpu_is_amd(void);
 
 /* Guest side */
 static inline uint64_t get_cr0(void)

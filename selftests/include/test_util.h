@@ -95,6 +95,7 @@ static inline const char *kvm_dev_path(void)
  */
 #define KVISOR_DEBUGFS	"/sys/kernel/debug/kvisor"
 void kvisor_vm_debugfs_dir(char *path, size_t len);
+long kvisor_vm_memory_counter(const char *name);
 void read_text_file(const char *path, char *buf, size_t len);
 unsigned long long text_counter(const char *text, const char *name);
 

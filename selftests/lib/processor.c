@@ -12,6 +12,8 @@
  * each vCPU (vcpu_arch_setup()), and the guest page table walk.
  * Guest side: the exception entry points and route_exception().
  */
+#include <cpuid.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kvm_util.h"
@@ -468,6 +470,19 @@ struct kvm_cpuid_entry2 *cpuid_find_leaf(struct kvm_cpuid2 *cpuid,
 		    !cpuid->entries[i].index)
 			return &cpuid->entries[i];
 	return NULL;
+}
+
+/* The CPU the test host runs on is AMD's (or Hygon's): its vendor string. */
+bool host_cpu_is_amd(void)
+{
+	uint32_t a, b, c, d;
+	char v[13] = { 0 };
+
+	__cpuid(0, a, b, c, d);
+	memcpy(v, &b, 4);
+	memcpy(v + 4, &d, 4);
+	memcpy(v + 8, &c, 4);
+	return !strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine");
 }
 
 /*

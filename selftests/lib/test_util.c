@@ -38,6 +38,23 @@ void kvisor_vm_debugfs_dir(char *path, size_t len)
 	TEST_ASSERT(path[0], "no %s* directory in %s", prefix, KVISOR_DEBUGFS);
 }
 
+/*
+ * A counter of this process's VM in kvisor's debugfs "memory" file
+ * ("mapped 2M ", "split ", ...), or -1 where there is no kvisor debugfs
+ * (in-tree KVM).
+ */
+long kvisor_vm_memory_counter(const char *name)
+{
+	char dir[300], path[320], text[512];
+
+	if (access(KVISOR_DEBUGFS, F_OK))
+		return -1;
+	kvisor_vm_debugfs_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/memory", dir);
+	read_text_file(path, text, sizeof(text));
+	return text_counter(text, name);
+}
+
 void read_text_file(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");

@@ -43,14 +43,7 @@ static void guest_code(uint64_t base, uint64_t size)
 /* "mapped 2M" in kvisor's debugfs, or -1 on in-tree KVM. */
 static long mapped_2m(void)
 {
-	char dir[300], path[320], text[512];
-
-	if (access(KVISOR_DEBUGFS, F_OK))
-		return -1;
-	kvisor_vm_debugfs_dir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/memory", dir);
-	read_text_file(path, text, sizeof(text));
-	return text_counter(text, "mapped 2M ");
+	return kvisor_vm_memory_counter("mapped 2M ");
 }
 
 static void expect_log(struct kvm_vm *vm, unsigned int stride,

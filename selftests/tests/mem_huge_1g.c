@@ -103,14 +103,9 @@ static long kvm_vm_stat(struct kvm_vm *vm, const char *name)
 /* The VM's 1G nested mappings: kvisor's debugfs, KVM's stat, else -1. */
 static long mapped_1g(struct kvm_vm *vm)
 {
-	char dir[300], path[320], text[512];
-
 	if (access(KVISOR_DEBUGFS, F_OK))
 		return kvm_vm_stat(vm, "pages_1g");
-	kvisor_vm_debugfs_dir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/memory", dir);
-	read_text_file(path, text, sizeof(text));
-	return text_counter(text, "mapped 1G ");
+	return kvisor_vm_memory_counter("mapped 1G ");
 }
 
 /* Is 4K page @i of the slot one the guest wrote, every @stride'th? */

@@ -70,19 +70,6 @@ static void guest_code(uint64_t base, uint64_t size)
 	GUEST_DONE();
 }
 
-/* A counter of kvisor's debugfs "memory" file, or -1 on in-tree KVM. */
-static long memory_counter(const char *name)
-{
-	char dir[300], path[320], text[512];
-
-	if (access(KVISOR_DEBUGFS, F_OK))
-		return -1;
-	kvisor_vm_debugfs_dir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/memory", dir);
-	read_text_file(path, text, sizeof(text));
-	return text_counter(text, name);
-}
-
 static void run_to(struct kvm_vcpu *vcpu, uint64_t stage)
 {
 	struct ucall uc;
@@ -120,8 +107,9 @@ static void expect_log(struct kvm_vm *vm, const unsigned int *pages,
 static void expect_split(long huge_before, long k4_before,
 			 long splits_before, const char *when)
 {
-	long huge = memory_counter("mapped 2M "), k4 = memory_counter("mapped 4K ");
-	long splits = memory_counter("split ");
+	long huge = kvisor_vm_memory_counter("mapped 2M ");
+	long k4 = kvisor_vm_memory_counter("mapped 4K ");
+	long splits = kvisor_vm_memory_counter("split ");
 
 	if (huge_before < 0)
 		return;
@@ -157,10 +145,10 @@ static void test_split(uint8_t *mem)
 	vcpu_args_set(vcpu, 2, GPA, SIZE);
 
 	run_to(vcpu, FILL);
-	huge = memory_counter("mapped 2M ");
+	huge = kvisor_vm_memory_counter("mapped 2M ");
 	TEST_ASSERT(huge != 0, "the guest's THP slot has no 2M mapping");
-	k4 = memory_counter("mapped 4K ");
-	splits = memory_counter("split ");
+	k4 = kvisor_vm_memory_counter("mapped 4K ");
+	splits = kvisor_vm_memory_counter("split ");
 	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
 	expect_split(huge, k4, splits, "logging on");
 	run_to(vcpu, READ_ALL);
@@ -170,9 +158,9 @@ static void test_split(uint8_t *mem)
 	/* Logging off: the guest's reads map 2M again. */
 	set_flags(vm, 0);
 	run_to(vcpu, REMAP);
-	huge = memory_counter("mapped 2M ");
+	huge = kvisor_vm_memory_counter("mapped 2M ");
 	TEST_ASSERT(huge != 0, "no 2M mapping came back after logging");
-	splits = memory_counter("split ");
+	splits = kvisor_vm_memory_counter("split ");
 	madvise(mem + DROPPED, 4096, MADV_DONTNEED);
 	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, &uc), CHECK);
 	TEST_ASSERT(!uc.args[1],
@@ -182,15 +170,15 @@ static void test_split(uint8_t *mem)
 	 * The 4K invalidation split the 2M mapping (the host's own split of
 	 * its THP then invalidated the whole 2M, in Linux 6.1).
 	 */
-	TEST_ASSERT(huge < 0 || memory_counter("split ") > splits,
+	TEST_ASSERT(huge < 0 || kvisor_vm_memory_counter("split ") > splits,
 		    "dropping a 4K page of a 2M mapping split nothing");
 	ksft_print_msg("a dropped 4K page reads as zeros, its neighbours kept\n");
 
 	/* All dirty from the start: split, and writable until cleared. */
 	vm_ioctl(vm, KVM_ENABLE_CAP, &cap);
-	huge = memory_counter("mapped 2M ");
-	k4 = memory_counter("mapped 4K ");
-	splits = memory_counter("split ");
+	huge = kvisor_vm_memory_counter("mapped 2M ");
+	k4 = kvisor_vm_memory_counter("mapped 4K ");
+	splits = kvisor_vm_memory_counter("split ");
 	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
 	expect_split(huge, k4, splits, "logging on, initially set");
 	memset(ones, 0xff, sizeof(ones));

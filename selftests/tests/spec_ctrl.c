@@ -249,18 +249,6 @@ static bool cpuinfo_flag(const char *flag)
 	return found;
 }
 
-static bool host_is_amd(void)
-{
-	uint32_t a, b, c, d;
-	char v[13] = { 0 };
-
-	__cpuid(0, a, b, c, d);
-	memcpy(v, &b, 4);
-	memcpy(v + 4, &d, 4);
-	memcpy(v + 8, &c, 4);
-	return !strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine");
-}
-
 /*
  * Checks one counter against what the host kernel says it does: @expect
  * 1 means at every entry (@entries), 0 never, -1 unknown (printed only).
@@ -286,7 +274,7 @@ static void check_counters(const char *dir, bool spec_offered,
 {
 	char path[320], text[1024], exits[2048];
 	unsigned long long entries, ibpb;
-	bool amd = host_is_amd(), retp, verw, no_verw;
+	bool amd = host_cpu_is_amd(), retp, verw, no_verw;
 	int rsb;
 
 	if (!dir[0]) {

@@ -107,18 +107,6 @@ static bool host_has(uint32_t leaf, int reg, int bit)
 	return r[reg] & (1U << bit);
 }
 
-static bool host_is_amd(void)
-{
-	uint32_t a, b, c, d;
-	char v[13] = { 0 };
-
-	__cpuid(0, a, b, c, d);
-	memcpy(v, &b, 4);
-	memcpy(v + 4, &d, 4);
-	memcpy(v + 8, &c, 4);
-	return !strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine");
-}
-
 /* Is RDTSCP (0x80000001.EDX[27]) or RDPID (7.ECX[22]) in @cpuid? */
 static bool cpuid_offers(struct kvm_cpuid2 *cpuid, int which)
 {
@@ -183,10 +171,10 @@ static void check(int which, uint64_t got, uint64_t aux,
 			       got == GOT_UD ? "#UD" : "ran");
 		return;
 	}
-	must_work = host_is_amd() ||
+	must_work = host_cpu_is_amd() ||
 		    (cpuid_offers(guest, which) &&
 		     cpuid_offers(supported, which));
-	must_ud = !host_is_amd() && !cpuid_offers(guest, which);
+	must_ud = !host_cpu_is_amd() && !cpuid_offers(guest, which);
 	TEST_ASSERT(got == GOT_UD || got == aux,
 		    "%s returned %#lx, not the guest's TSC_AUX %#lx",
 		    insn_name[which], (unsigned long)got, (unsigned long)aux);
