@@ -83,7 +83,8 @@ u64 kvisor_arch_capabilities(void)
 		rdmsrl(MSR_IA32_ARCH_CAPABILITIES, data);
 		data &= KVISOR_ARCH_CAPS;
 	}
-	/* kvisor's nested tables never map executable huge pages a guest's
+	/*
+	 * kvisor's nested tables never map executable huge pages a guest's
 	 * page-size change could make multi-hit: KVM says so unconditionally.
 	 */
 	data |= ARCH_CAP_PSCHANGE_MC_NO;

@@ -89,7 +89,6 @@ testdir() { # host: where its test list is
 run_host() { # host
 	local h=$1 subset base cpus vmlinux qemu huge
 
-	mkdir -p "$OUT/$h"
 	case $h in
 	vmx2) subset=$SMP_TESTS ;;
 	svm57) subset=$LA57_TESTS ;;
