@@ -43,20 +43,22 @@ my @ROWS = (
 # Per host: which clock times its time rows (see bench.sh, "Which
 # clock"), and which second opinion its table shows beside it.
 my %HOSTS = (
-	svm => { title => 'svm host (QEMU TCG, AMD SVM+NPT): kvisor vs in-tree kvm_amd',
+	svm => { title => 'svm host (QEMU TCG -icount, AMD SVM+NPT): kvisor vs in-tree kvm_amd',
 		 column => 'SVM host (kvm_amd)', kvm => 'kvm_amd',
-		 clock => 'cpu', alt => 'guest',
-		 short => { cpu => 'cpu', wall => 'wall', guest => 'guest' },
+		 clock => 'guest', alt => 'cpu',
+		 row_clock => { thp => 'cpu' },
+		 short => { cpu => 'cpu', wall => 'wall', guest => 'instr' },
 		 clocks => {
+			guest => "the host's own clock: QEMU's -icount virtual time, 8 ns an instruction",
 			cpu => "QEMU's process CPU time, read outside at the loops' marks",
 			wall => "real time, read outside at the loops' marks",
-			guest => "the host's own clock: real time under QEMU TCG",
 		 } },
 	vmx => { title => 'vmx host (Bochs, Intel VMX+EPT): kvisor vs in-tree kvm_intel',
 		 column => 'VMX host (kvm_intel)', kvm => 'kvm_intel',
 		 clock => 'guest', alt => 'cpu',
 		 # a pass over the working set makes no exit: what nested paging
-		 # costs there is Bochs' work, which its instruction count leaves out
+		 # costs there is the emulator's work, which its instruction count
+		 # leaves out (so on both hosts)
 		 row_clock => { thp => 'cpu' },
 		 short => { cpu => 'cpu', wall => 'wall', guest => 'instr' },
 		 clocks => {
