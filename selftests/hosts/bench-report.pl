@@ -403,9 +403,12 @@ sub table {
 	my $all = decode_json(<$f>);
 	close($f);
 	my @hosts = grep { $all->{hosts}{$_} } qw(svm vmx);
-	my %cell;
+	my (%cell, %clock);
+	my %what = (guest => 'instructions', cpu => 'emulator CPU time',
+		    wall => 'real time', none => 'bytes');
 	for my $h (@hosts) {
 		for my $r (@{ $all->{hosts}{$h}{rows} }) {
+			$clock{ $r->{row} }{ $what{ $r->{clock} } // $r->{clock} } = 1;
 			my $c = '-';
 			if (defined $r->{median}) {
 				$c = sprintf('%.2f (%.2f–%.2f)', $r->{median}, $r->{min}, $r->{max});
@@ -415,8 +418,8 @@ sub table {
 			$cell{ $r->{row} }{$h} = $c;
 		}
 	}
-	print('| test | ', join(' | ', map { $HOSTS{$_}{column} } @hosts), " | goal |\n");
-	print('| --- | ', join(' | ', map { '---' } @hosts), " | --- |\n");
+	print('| test | ', join(' | ', map { $HOSTS{$_}{column} } @hosts), " | goal | clock |\n");
+	print('| --- | ', join(' | ', map { '---' } @hosts), " | --- | --- |\n");
 	for my $def (@ROWS) {
 		my ($row, $name, undef, $goal) = @$def;
 		next unless grep { $cell{$row}{$_} } @hosts;
@@ -425,7 +428,7 @@ sub table {
 			grep { $_->{row} eq $row } map { @{ $all->{hosts}{$_}{rows} } } @hosts;
 		my $label = keys(%names) == 1 ? (keys(%names))[0] : $name;
 		print("| $label | ", join(' | ', map { $cell{$row}{$_} // '-' } @hosts),
-		      sprintf(" | ≤ %.1f |\n", $goal));
+		      sprintf(" | ≤ %.1f | %s |\n", $goal, join(', ', sort keys %{ $clock{$row} })));
 	}
 	return 0;
 }

@@ -25,7 +25,9 @@
 #
 # Which clock (each row's is in the tables and results.json): on both
 # hosts, the host's own clock, made to count instructions, so that other
-# load on this machine cannot bend it (rows repeat to within 2%):
+# load on this machine cannot bend it (rows repeat to within 2%, but for
+# the SVM host's timer row, whose expiries take 8-30 ms of its clock under
+# either hypervisor and vary as much):
 #  - vmx: Bochs (clock sync=none) advances its virtual time with the
 #    instructions it executes, host, kvisor or KVM, and guest alike;
 #  - svm: QEMU runs with -icount shift=3,sleep=off (KVHOST_ICOUNT), 8 ns
@@ -55,7 +57,8 @@
 # hosts boot one after the other, not at once as in check.sh: each
 # emulator then has a core to itself.  Knobs (environment): BENCH_ROUNDS,
 # BENCH_ROWS (comma-separated: io,cpuid,mmio,ipi,timer,touch,thp,kmem-vm,
-# kmem-vcpu), BENCH_MAX_SPREAD.
+# kmem-vcpu), BENCH_MAX_SPREAD.  About 17 minutes on an otherwise idle
+# machine: the SVM host 6, the VMX host 11.
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
