@@ -23,30 +23,32 @@
 # timed loop is cut in eight slices; timed from outside, a round's value
 # is the median of its slices, for the same reason.
 #
-# Which clock (each row's is in the tables and results.json):
-#  - vmx (Bochs, clock sync=none): Bochs' own clock, which the host reads
-#    as its CLOCK_MONOTONIC: virtual time that advances with the
-#    instructions Bochs executes (host, kvisor or KVM, and guest alike),
-#    and jumps ahead while the host idles.  Other load on this machine
-#    cannot bend it: run to run, rows repeat to within 2%.  What it
-#    leaves out is Bochs' own work that is not an instruction: a VM entry
-#    or exit counts as one, whatever state it loads or saves, and a TLB
-#    miss with its nested walk as none; so the thp row, whose passes make
-#    no exits, is timed by Bochs' CPU time instead.
-#  - svm (QEMU TCG): QEMU's own clock is real time, which other load
-#    bends, and QEMU gave no instruction count here (one try with
-#    -icount shift=0,sleep=off never reached the host's /init), so
-#    QEMU's process CPU time is the clock, summed
-#    over its threads from /proc/PID/task/*/schedstat as the marks the
-#    benchmark writes to the results port at the start and the slices of
-#    each loop show up in the file QEMU writes it to.  It leaves out the
-#    time QEMU waits for a core, not what it does per exit; but it still
-#    moves by 10-50% from round to round while every core of this machine
-#    is busy (a 2-core VM without a PMU, whose hypervisor reports no steal
-#    time), and the WIDE mark then says so.
-# The others are kept as second opinions: the emulator's CPU time (vmx),
-# the host's own clock (svm), real time out here (both).  The memory rows
-# count bytes in the host's /proc/meminfo and take no clock.
+# Which clock (each row's is in the tables and results.json): on both
+# hosts, the host's own clock, made to count instructions, so that other
+# load on this machine cannot bend it (rows repeat to within 2%, but for
+# the SVM host's timer row, whose expiries take 8-30 ms of its clock under
+# either hypervisor and vary as much):
+#  - vmx: Bochs (clock sync=none) advances its virtual time with the
+#    instructions it executes, host, kvisor or KVM, and guest alike;
+#  - svm: QEMU runs with -icount shift=3,sleep=off (KVHOST_ICOUNT), 8 ns
+#    of virtual time per instruction; such a host has one CPU (QEMU hangs
+#    it bringing up a second), which the benchmark pins itself to anyway.
+# Both skip ahead while the host idles, so a wait counts as the guest
+# sees it.  What an instruction count leaves out is the emulator's work
+# that is not an instruction: a VM entry or exit counts as one, whatever
+# state it loads or saves, and a TLB miss with its nested walk as none;
+# so the thp row, whose passes make no exits, is timed by the emulator's
+# process CPU time instead, summed over its threads from
+# /proc/PID/task/*/schedstat as the marks the benchmark writes to the
+# results port at the start and at each slice of a loop show up in the
+# file the emulator writes it to.  That CPU time leaves out the time the
+# emulator waits for a core, but on this 2-core build machine (a VM
+# without a PMU, whose hypervisor reports no steal time) it still moves
+# by 10-50% from round to round, even while the emulator has 90% of a
+# core; the WIDE mark then says so.
+# The CPU time and real time out here are kept as second opinions for
+# every time row.  The memory rows count bytes in the host's
+# /proc/meminfo and take no clock.
 #
 # Output: the tables here and in build/bench/results.txt; every figure,
 # per round, in build/bench/results.json (bench-report.pl writes it, and
@@ -55,7 +57,8 @@
 # hosts boot one after the other, not at once as in check.sh: each
 # emulator then has a core to itself.  Knobs (environment): BENCH_ROUNDS,
 # BENCH_ROWS (comma-separated: io,cpuid,mmio,ipi,timer,touch,thp,kmem-vm,
-# kmem-vcpu), BENCH_MAX_SPREAD.  About 20 minutes, a third of it svm.
+# kmem-vcpu), BENCH_MAX_SPREAD.  About 17 minutes on an otherwise idle
+# machine: the SVM host 6, the VMX host 11.
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -65,17 +68,18 @@ ROUNDS=${BENCH_ROUNDS:-5}
 t0=$SECONDS
 rc=0
 
-# Per host: how long each loop runs by the host's own clock (Bochs'
-# seconds are instructions: 0.1 s of them are 2-10 s of its CPU time),
-# and the thp row's loop (its passes cost Bochs 6 times more real time
-# per second of its clock than exits do); the host's memory (MiB: the
-# thp row's 1 GiB working set must fit beside the rest as 2M pages, and
-# Bochs takes at most 2048); the sizes of the memory rows.
-declare -A SECS=([svm]=2 [vmx]=0.1)
-declare -A THP_SECS=([svm]=2 [vmx]=0.0125)
+# Per host: how long each loop runs by the host's clock (instructions:
+# 0.1 s of Bochs' are 2-10 s of its CPU time), and the thp row's loop
+# (a pass costs the emulator 6 times more real time per second of its
+# clock than exits do); the host's memory (MiB: the thp row's 1 GiB
+# working set must fit beside the rest as 2M pages, and Bochs takes at
+# most 2048); the sizes of the memory rows; QEMU's -icount shift.
+declare -A SECS=([svm]=0.5 [vmx]=0.1)
+declare -A THP_SECS=([svm]=0.25 [vmx]=0.0125)
 declare -A MEM=([svm]=3072 [vmx]=2048)
 declare -A TOUCH_MB=([svm]=128 [vmx]=128)
 declare -A THP_MB=([svm]=1024 [vmx]=1024)
+declare -A ICOUNT=([svm]=3 [vmx]="")
 
 # shellcheck disable=SC2086	# a list of words
 known_hosts $HOSTS
@@ -122,7 +126,8 @@ for h in $HOSTS; do
 	BENCH=$TOP/selftests/build/bench/bench "$HERE/build-initramfs.sh" "$h" \
 		"$d/initramfs.cpio" "$TOP/selftests/build" \
 		"$TOP/module/kvisor.ko" "$KVER" > "$d/host.log" 2>&1 &&
-		KVHOST_MEM=${KVHOST_MEM:-${MEM[$h]}} KVHOST_TIMEOUT=${KVHOST_TIMEOUT:-3600} \
+		KVHOST_MEM=${KVHOST_MEM:-${MEM[$h]}} KVHOST_ICOUNT=${ICOUNT[$h]} \
+		KVHOST_TIMEOUT=${KVHOST_TIMEOUT:-3600} \
 		KVHOST_APPEND="${KVHOST_APPEND:-} KVHOST_BENCH_SECONDS=${SECS[$h]} KVHOST_BENCH_ROUNDS=$ROUNDS KVHOST_BENCH_ROWS=${BENCH_ROWS:-} KVHOST_BENCH_TOUCH_MB=${TOUCH_MB[$h]} KVHOST_BENCH_THP_MB=${THP_MB[$h]} KVHOST_BENCH_THP_SECONDS=${THP_SECS[$h]}" \
 		"$HERE/boot-host.sh" "$h" "$d" "$d/initramfs.cpio" bench \
 			>> "$d/host.log" 2>&1

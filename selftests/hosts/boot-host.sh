@@ -26,6 +26,11 @@
 # and the kernel puts its page array at the top of memory, so the page can
 # only be [4G, 5G), with 256 MiB above it for that array.  Bochs takes
 # about 7% more CPU time with memory above 4 GiB (Documentation/testing.rst).
+# KVHOST_ICOUNT=N (svm) runs QEMU with -icount shift=N,sleep=off: the
+# host's clock then counts the instructions QEMU executes, 2^N ns each,
+# and skips ahead when the host idles, so other load on this machine
+# cannot bend it (make bench).  Such a host has one CPU: QEMU 7.2 hangs
+# it when it brings up a second.
 # KVHOST_KERNEL (a bzImage, for Bochs) and KVHOST_VMLINUX (what QEMU boots:
 # an ELF vmlinux through its PVH entry, or a bzImage) boot another kernel
 # than Debian's $KVER: the debug kernel of make check-debug.
@@ -48,15 +53,19 @@ esac
 CMDLINE="console=ttyS0 panic=-1 loglevel=4 nokaslr tsc=reliable $HUGE_1G KVHOST=$HOST KVHOST_MODE=$MODE ${KVHOST_APPEND:-}"
 
 start_svm() {
-	local vmlinux=${KVHOST_VMLINUX:-$CACHE/vmlinux-$KVER}
+	local vmlinux=${KVHOST_VMLINUX:-$CACHE/vmlinux-$KVER} icount=() cpus=2
+	if [ -n "${KVHOST_ICOUNT:-}" ]; then
+		icount=(-icount "shift=$KVHOST_ICOUNT,sleep=off")
+		cpus=1
+	fi
 	if [ ! -s "$vmlinux" ] && [ -z "${KVHOST_VMLINUX:-}" ]; then
 		mkdir -p "$CACHE"
 		"$HERE/extract-vmlinux.sh" "/boot/vmlinuz-$KVER" "$vmlinux" || return 1
 	fi
 	# Two vCPUs, so vCPU threads migrate and two run at once; one TCG
 	# thread for both (multi-threaded TCG hung guests when measured).
-	qemu-system-x86_64 -accel tcg,thread=single -machine pc -cpu max \
-		-smp 2 -m "${KVHOST_MEM:-$MEM_SVM}" \
+	qemu-system-x86_64 -accel tcg,thread=single "${icount[@]}" \
+		-machine pc -cpu max -smp "$cpus" -m "${KVHOST_MEM:-$MEM_SVM}" \
 		-nographic -no-reboot -nodefaults \
 		-kernel "$vmlinux" -initrd "$INITRD" -append "$CMDLINE" \
 		-serial "file:$OUT/console.log" -serial "file:$OUT/results.txt" \
