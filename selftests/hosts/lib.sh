@@ -95,7 +95,7 @@ powered_off() {
 
 # console_oops CONSOLE [N]: the first N (default 1) lines of a host's console
 # that say its kernel died or complained
-OOPS='Kernel panic|BUG:|Oops'
+OOPS='Kernel panic|BUG:|Oops|detected stalls'
 console_oops() {
 	grep -a -m"${2:-1}" -E "$OOPS" "$1" 2>/dev/null | tr -d '\r'
 }
@@ -104,7 +104,7 @@ console_oops() {
 # tap STATUS NAME [REASON]: one line (STATUS ok, skip or anything else for
 # a failure); tap_finish: the plan and the "N passed, N failed[, N skipped]"
 # line, and the exit status (0 only when nothing failed).
-tap_n=0 tap_passed=0 tap_failed=0 tap_skipped=0
+tap_n=0 tap_passed=0 tap_failed=0 tap_skipped=0 tap_tails=
 tap() {
 	tap_n=$((tap_n + 1))
 	case $1 in
@@ -115,6 +115,8 @@ tap() {
 }
 
 tap_finish() {
+	# last, where a log cut to its head and tail still shows them
+	[ -n "$tap_tails" ] && printf '%s' "$tap_tails"
 	echo "1..$tap_n"
 	if [ $tap_skipped -gt 0 ]; then
 		echo "$tap_passed passed, $tap_failed failed, $tap_skipped skipped"
@@ -158,7 +160,9 @@ tap_host() {
 	done < "$list"
 	if [ "$rc" != 0 ] && ! grep -q '^end$' "$clean"; then
 		tap fail "$h: test host ran to its end" "$why"
-		tail -15 "$dir/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/#   console: /'
+		tap_tails+="# $h ended early; its console's last lines:"$'\n'
+		tap_tails+=$(tail -25 "$dir/console.log" 2>/dev/null | tr -d '\r' |
+			cut -c1-200 | sed 's/^/#   /')$'\n'
 	fi
 }
 
