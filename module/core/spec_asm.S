@@ -46,10 +46,17 @@
 	testb	$KV_SPEC_CTRL_ALWAYS, \flags(%rsp)
 	jnz	.Lspec_write_\@
 	cmp	(%rdi), %rax
-	je	.Lspec_done_\@
+	je	.Lspec_fence_\@
 .Lspec_write_\@:
 	mov	%rax, %rdx
 	shr	$32, %rdx
 	wrmsr
+.Lspec_fence_\@:
+	/*
+	 * No speculation past a skipped WRMSR with the guest's value still
+	 * in force (KVM's barrier_nospec() on VMX; the hazard is the same
+	 * on SVM).
+	 */
+	lfence
 .Lspec_done_\@:
 .endm
