@@ -163,6 +163,9 @@ tap_host() {
 		tap_tails+="# $h ended early; its console's last lines:"$'\n'
 		tap_tails+=$(tail -25 "$dir/console.log" 2>/dev/null | tr -d '\r' |
 			cut -c1-200 | sed 's/^/#   /')$'\n'
+		# and what the emulator itself said (QEMU's aborts, Bochs' panics)
+		tap_tails+=$(tail -q -n5 "$dir/qemu.log" "$dir/bochs.out" 2>/dev/null |
+			cut -c1-200 | sed 's/^/#   emulator: /')$'\n'
 	fi
 }
 
