@@ -27,7 +27,7 @@
  * In the SVM test host (QEMU 7.2's TCG) it builds none of the guest
  * states that hang or crash QEMU itself there: EFER.LME=1 with CR0.PG=0
  * and CR4.PAE=0, a busy or absent TR, and a DR7 enabling an instruction
- * or data breakpoint (qemu_svm_host below; Documentation/testing.rst).
+ * or data breakpoint (qemu_svm_host() below; Documentation/testing.rst).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -43,6 +43,7 @@
 
 #include "fuzz.h"
 #include "kvm_util.h"
+#include "qemu_quirks.h"
 
 #define DEFAULT_COUNT_AMD	3000	/* about 15 s in the QEMU TCG host */
 #define DEFAULT_COUNT_INTEL	1000	/* Bochs is several times slower */
@@ -136,31 +137,9 @@ static bool keep_going;
  *   under the iothread lock and cpu_check_watchpoint() takes it again
  *   ("qemu_mutex_lock_iothread_impl: assertion failed").  No DR7 the
  *   fuzzer loads enables either kind: only I/O breakpoints (R/W=10).
+ *
+ * The helpers are include/qemu_quirks.h's, shared with fuzz_ioctl.
  */
-static bool qemu_svm_host;
-
-/* @dr7 with only its I/O breakpoints enabled, in the SVM host. */
-static uint64_t svm_host_dr7(uint64_t dr7)
-{
-	int i;
-
-	if (!qemu_svm_host)
-		return dr7;
-	for (i = 0; i < 4; i++)
-		if (((dr7 >> (16 + 4 * i)) & 3) != 2)	/* R/Wi != 10 */
-			dr7 &= ~(3ULL << (2 * i));	/* Li, Gi */
-	return dr7;
-}
-
-/* TR present and an available TSS (busy bit clear), in the SVM host. */
-static void svm_host_tr(struct kvm_segment *tr)
-{
-	if (!qemu_svm_host)
-		return;
-	tr->type = (tr->type & 8) | 1;
-	tr->present = 1;
-	tr->unusable = 0;
-}
 static int progress_fd = -1;
 static unsigned long failures;
 static uint8_t last_code[256];
@@ -459,7 +438,7 @@ static void gen_msr(struct gen *g)
 	uint32_t msr = pick_msr(g->r);
 	uint64_t lo = fuzz_interesting(g->r);
 
-	if (qemu_svm_host && msr == MSR_EFER)
+	if (qemu_svm_host() && msr == MSR_EFER)
 		lo &= ~EFER_LME;
 	emit_mov_imm(g, R_CX, msr);
 	emit_mov_imm(g, R_AX, lo);
@@ -478,8 +457,8 @@ static uint64_t cr_value(struct gen *g, const struct kvm_sregs *s, int n)
 		v = fuzz_interesting(g->r);
 	else
 		v = cur ^ (1ULL << fuzz_below(g->r, n == 8 ? 4 : 32));
-	/* EFER.LME may be set already: CR4.PAE stays (qemu_svm_host) */
-	if (qemu_svm_host && n == 4)
+	/* EFER.LME may be set already: CR4.PAE stays (qemu_svm_host()) */
+	if (qemu_svm_host() && n == 4)
 		v |= X86_CR4_PAE;
 	return v;
 }
@@ -499,7 +478,7 @@ static void gen_crdr(struct gen *g, const struct kvm_sregs *s)
 	else
 		v = cr_value(g, s, n);
 	if (dr && (n == 7 || n == 5))	/* DR5 is DR7 without CR4.DE */
-		v = svm_host_dr7(v);
+		v = qemu_safe_dr7(v);
 	emit_mov_imm(g, R_AX, v);
 	if (n >= 8) {
 		if (g->bits == 64)
@@ -751,7 +730,7 @@ static void fvm_create(struct fvm *f, uint64_t group)
 
 	vcpu_sregs_get(f->vcpu, &f->sregs0);
 	vcpu_regs_get(f->vcpu, &f->regs0);
-	svm_host_tr(&f->sregs0.tr);
+	qemu_safe_tr(&f->sregs0.tr);
 	if (f->bits == 16) {
 		f->sregs0.cs.selector = CODE_GPA >> 4;
 		f->sregs0.cs.base = CODE_GPA;
@@ -891,7 +870,7 @@ static bool random_host_state(struct fvm *f, struct fuzz_rng *r)
 	int ret;
 
 	if (fuzz_one_in(r, 16)) {
-		struct kvm_debugregs d = { .dr7 = svm_host_dr7((uint32_t)fuzz_u64(r)),
+		struct kvm_debugregs d = { .dr7 = qemu_safe_dr7((uint32_t)fuzz_u64(r)),
 					   .dr6 = (uint32_t)fuzz_interesting(r) };
 		int i;
 
@@ -912,7 +891,7 @@ static bool random_host_state(struct fvm *f, struct fuzz_rng *r)
 
 		for (i = 0; i < 4; i++)
 			dbg.arch.debugreg[i] = CODE_GPA + fuzz_below(r, 64);
-		dbg.arch.debugreg[7] = svm_host_dr7(fuzz_u64(r) & 0xffff00ff);
+		dbg.arch.debugreg[7] = qemu_safe_dr7(fuzz_u64(r) & 0xffff00ff);
 		ret = __vcpu_ioctl(f->vcpu, KVM_SET_GUEST_DEBUG, &dbg);
 		if (verbose)
 			printf("#  guest debug %#x dr7 %#llx: %d\n", dbg.control,
@@ -929,7 +908,7 @@ static bool random_host_state(struct fvm *f, struct fuzz_rng *r)
 		for (i = 0; i < m.hdr.nmsrs; i++) {
 			m.e[i].index = pick_msr(r);
 			m.e[i].data = fuzz_interesting(r);
-			if (qemu_svm_host && m.e[i].index == MSR_EFER)
+			if (qemu_svm_host() && m.e[i].index == MSR_EFER)
 				m.e[i].data &= ~EFER_LME;
 		}
 		ret = __vcpu_ioctl(f->vcpu, KVM_SET_MSRS, &m.hdr);
@@ -1254,9 +1233,9 @@ static void iteration(struct fvm *f, uint64_t iter)
 		mutate_sregs(&r, &sregs);
 		sregs_mutated = true;
 	}
-	if (qemu_svm_host && (sregs.efer & EFER_LME))
+	if (qemu_svm_host() && (sregs.efer & EFER_LME))
 		sregs.cr4 |= X86_CR4_PAE;
-	svm_host_tr(&sregs.tr);
+	qemu_safe_tr(&sregs.tr);
 	if (verbose && sregs_mutated) {
 		printf("#  sregs mutated: cr0 %#llx cr3 %#llx cr4 %#llx cr8 %#llx efer %#llx gdt %#llx/%#x idt %#llx/%#x\n",
 		       sregs.cr0, sregs.cr3, sregs.cr4, sregs.cr8, sregs.efer,
@@ -1361,7 +1340,6 @@ int main(int argc, char **argv)
 	only = fuzz_env("FUZZ_ONLY", ~0ULL);
 	start = fuzz_env("FUZZ_START", 0);
 	verbose = fuzz_env("FUZZ_VERBOSE", 0);
-	qemu_svm_host = getenv("KVHOST") && !strcmp(getenv("KVHOST"), "svm");
 	keep_going = fuzz_env("FUZZ_KEEP_GOING", 0);
 	if (getenv("FUZZ_PROGRESS"))
 		progress_fd = open(getenv("FUZZ_PROGRESS"), O_WRONLY);

@@ -36,7 +36,7 @@
  *
  * The vCPU operations and KVM_RUN are in fuzz_ioctl/vcpu.c, the builders of
  * structured arguments in lib/fuzz_args.c.  In the svm test host the test
- * keeps clear of a QEMU bug (svm_host_check()).
+ * keeps clear of QEMU's own bugs (avoid_qemu_lme_msrs()).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -62,6 +62,7 @@
 #include "fuzz_args.h"
 #include "fuzz_ioctl/fuzz_ioctl.h"
 #include "kvm_util.h"
+#include "qemu_quirks.h"
 #include "test_util.h"
 
 static const char *const op_names[NR_OPS] = {
@@ -1392,41 +1393,22 @@ static void summary(void)
 }
 
 /*
- * In the svm test host (QEMU TCG with an AMD SVM CPU), QEMU 7.2's emulated
- * #VMEXIT leaves a host CPU stuck right after VMRUN (CR0=0x10 with the
- * host's EFER, CR3, GDT and IDT: an RCU stall no NMI breaks) when the
- * guest had EFER.LME=1 with CR0.PG=0 and CR4.PAE=0, a state real hardware
- * runs (Documentation/testing.rst).  In-tree kvm_amd hangs the same way
- * (KVHOST_HYPERVISOR=intree, FUZZ_SEED=7, before this was avoided).  So
- * there the fuzzer builds no such state: KVM_SET_SREGS gets CR4.PAE with
- * EFER.LME while paging is off, KVM_SET_MSRS no EFER.LME, and sync-regs
- * states always CR4.PAE.  Random guest code could still reach it, which
- * no run here has.
+ * In the svm test host (QEMU 7.2's TCG with an AMD SVM CPU) the fuzzer
+ * builds none of the guest states that crash or hang QEMU itself there,
+ * under in-tree kvm_amd as under kvisor (include/qemu_quirks.h,
+ * Documentation/testing.rst): KVM_SET_SREGS and sync-regs states keep TR
+ * present and available and, with EFER.LME, CR4.PAE; KVM_SET_DEBUGREGS
+ * and KVM_SET_GUEST_DEBUG enable only I/O breakpoints; KVM_SET_MSRS sets
+ * no EFER.LME, since the vCPU's CR4 is not known here.  Random guest code
+ * could still reach them, which no run here has.
  */
-bool svm_host;
-
-/* EFER.LME only with CR4.PAE, unless paging is on (then it is checked). */
-void avoid_qemu_lme_sregs(struct kvm_sregs *s)
-{
-	if (svm_host && (s->efer & EFER_LME) && !(s->cr0 & X86_CR0_PG))
-		s->cr4 |= X86_CR4_PAE;
-}
-
-/* No EFER.LME by KVM_SET_MSRS: the vCPU's CR4 is not known here. */
 void avoid_qemu_lme_msrs(struct kvm_msrs *m)
 {
 	uint32_t i;
 
-	for (i = 0; svm_host && i < m->nmsrs && i < FUZZ_MAX_MSRS; i++)
+	for (i = 0; qemu_svm_host() && i < m->nmsrs && i < FUZZ_MAX_MSRS; i++)
 		if (m->entries[i].index == MSR_EFER)
 			m->entries[i].data &= ~(uint64_t)(EFER_LME | EFER_LMA);
-}
-
-static void svm_host_check(void)
-{
-	const char *host = getenv("KVHOST");
-
-	svm_host = host && !strcmp(host, "svm");
 }
 
 int main(int argc, char **argv)
@@ -1435,7 +1417,6 @@ int main(int argc, char **argv)
 	int i;
 
 	(void)argc;
-	svm_host_check();
 	fuzz_setup(argv[0], DEFAULT_COUNT, &seed, &count);
 	trace = fuzz_env("FUZZ_TRACE", 0);
 	parse_skip();

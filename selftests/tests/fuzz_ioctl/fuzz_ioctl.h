@@ -127,8 +127,6 @@ extern __thread struct th *self;
  * In the svm test host: keep clear of QEMU 7.2's #VMEXIT bug with a guest
  * EFER.LME=1 while CR0.PG=0 and CR4.PAE=0 (Documentation/testing.rst).
  */
-extern bool svm_host;
-void avoid_qemu_lme_sregs(struct kvm_sregs *s);
 void avoid_qemu_lme_msrs(struct kvm_msrs *m);
 
 static inline uint64_t rnd(uint64_t n)

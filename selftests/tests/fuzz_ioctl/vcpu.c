@@ -9,6 +9,7 @@
 
 #include "fuzz_args.h"
 #include "kvm_util.h"
+#include "qemu_quirks.h"
 #include "fuzz_ioctl.h"
 
 /* ------------------------------------------------------------------ */
@@ -27,8 +28,14 @@ static void get_mutate_set(int fd, int gop, unsigned long get, int sop,
 	if (one_in(4))
 		return;
 	mutate(buf, size);
+	/* Keep clear of QEMU's own bugs in the svm host (fuzz_ioctl.c). */
 	if (set == KVM_SET_SREGS)
-		avoid_qemu_lme_sregs(buf);
+		qemu_safe_sregs(buf);
+	if (set == KVM_SET_DEBUGREGS) {
+		struct kvm_debugregs *d = buf;
+
+		d->dr7 = qemu_safe_dr7(d->dr7);
+	}
 	p = maybe_bad(buf, size, 0, &bad);
 	xio_p(sop, fd, set, p);
 }
@@ -92,6 +99,7 @@ void op_vcpu_state(void)
 		void *p;
 
 		fuzz_guest_debug(&self->rng, g);
+		g->arch.debugreg[7] = qemu_safe_dr7(g->arch.debugreg[7]);
 		p = maybe_bad(g, sizeof(*g), 0, &bad);
 		xio_p(OP_KVM_SET_GUEST_DEBUG, fd, KVM_SET_GUEST_DEBUG, p);
 		break;
@@ -273,19 +281,25 @@ void op_vcpu_misc(void)
 /*
  * Another thread may be in KVM_RUN on this vCPU and read the shared page
  * while it changes, mixing fields of two states: so in the svm host every
- * state written here has CR4.PAE set (avoid_qemu_lme_sregs()), which any
- * mixture keeps.
+ * state written here has CR4.PAE set and TR present and available
+ * (fuzz_ioctl.c), which any mixture keeps.
  */
-static void mutate_run(struct kvm_run *run)
+static void qemu_safe_run(struct kvm_run *run)
 {
 	struct kvm_sregs s;
 
+	if (!qemu_svm_host())
+		return;
+	memcpy(&s, &run->s.regs.sregs, sizeof(s));
+	s.cr4 |= X86_CR4_PAE;
+	qemu_safe_tr(&s.tr);
+	memcpy(&run->s.regs.sregs, &s, sizeof(s));
+}
+
+static void mutate_run(struct kvm_run *run)
+{
 	fuzz_mutate_run(&self->rng, run);
-	if (svm_host) {
-		memcpy(&s, &run->s.regs.sregs, sizeof(s));
-		s.cr4 |= X86_CR4_PAE;
-		memcpy(&run->s.regs.sregs, &s, sizeof(s));
-	}
+	qemu_safe_run(run);
 }
 
 void op_run(void)
@@ -318,8 +332,17 @@ void op_scribble_run(void)
 
 	/* Concurrently with KVM_RUN reading it. */
 	count_op(OP_scribble_run, 0);
-	if (one_in(2))
+	if (one_in(2)) {
 		mutate_run(run);
-	else
+	} else if (!qemu_svm_host()) {
 		mutate((uint8_t *)run + rnd(2048), 2048);
+	} else {
+		/* Raw bytes too, but no state QEMU cannot take reaches it. */
+		static __thread uint8_t copy[4096];
+
+		memcpy(copy, run, sizeof(copy));
+		mutate(copy + rnd(2048), 2048);
+		qemu_safe_run((struct kvm_run *)copy);
+		memcpy(run, copy, sizeof(copy));
+	}
 }
