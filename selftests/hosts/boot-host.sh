@@ -31,6 +31,10 @@
 # and skips ahead when the host idles, so other load on this machine
 # cannot bend it (make bench).  Such a host has one CPU: QEMU 7.2 hangs
 # it when it brings up a second.
+# KVHOST_MONITOR=PATH (svm) puts QEMU's monitor on a Unix socket there, to
+# look at a hung host from outside: "info registers -a" shows each CPU's
+# state, a guest's where it is in one, and "info lapic N" CPU N's pending
+# and in-service interrupts (Documentation/testing.rst).
 # KVHOST_KERNEL (a bzImage, for Bochs) and KVHOST_VMLINUX (what QEMU boots:
 # an ELF vmlinux through its PVH entry, or a bzImage) boot another kernel
 # than Debian's $KVER: the debug kernel of make check-debug.
@@ -54,6 +58,8 @@ CMDLINE="console=ttyS0 panic=-1 loglevel=4 nokaslr tsc=reliable $HUGE_1G KVHOST=
 
 start_svm() {
 	local vmlinux=${KVHOST_VMLINUX:-$CACHE/vmlinux-$KVER} icount=() cpus=2
+	local monitor=none
+	[ -n "${KVHOST_MONITOR:-}" ] && monitor=unix:$KVHOST_MONITOR,server,nowait
 	if [ -n "${KVHOST_ICOUNT:-}" ]; then
 		icount=(-icount "shift=$KVHOST_ICOUNT,sleep=off")
 		cpus=1
@@ -69,7 +75,8 @@ start_svm() {
 		-nographic -no-reboot -nodefaults \
 		-kernel "$vmlinux" -initrd "$INITRD" -append "$CMDLINE" \
 		-serial "file:$OUT/console.log" -serial "file:$OUT/results.txt" \
-		-monitor none </dev/null > "$OUT/qemu.log" 2>&1 &
+		-monitor "$monitor" \
+		</dev/null > "$OUT/qemu.log" 2>&1 &
 	EMU=$!
 }
 
