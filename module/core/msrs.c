@@ -139,6 +139,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME_NEW,
 	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV, MSR_PLATFORM_INFO,
 	MSR_IA32_MISC_ENABLE, MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
+	MSR_IA32_POWER_CTL,
 };
 
 /*
@@ -331,6 +332,9 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	case MSR_IA32_MISC_ENABLE:
 		*val = vcpu->misc_enable;
 		return 0;
+	case MSR_IA32_POWER_CTL:
+		*val = vcpu->power_ctl;
+		return 0;
 	case MSR_IA32_TSC_DEADLINE:
 		/* Without an in-kernel LAPIC (which answers first): none. */
 		*val = 0;
@@ -384,6 +388,11 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		return 0;
 	if (msr == MSR_IA32_MISC_ENABLE)
 		return kvisor_misc_enable_set(vcpu, val, false);
+	/* Kept and read back, any value, as KVM does: nothing to power. */
+	if (msr == MSR_IA32_POWER_CTL) {
+		vcpu->power_ctl = val;
+		return 0;
+	}
 	r = kvisor_mtrr_msr(vcpu, msr, &val, true);
 	if (r != -ENOENT)
 		return r;

@@ -365,6 +365,7 @@ struct kvisor_vcpu {
 	u64 ucode_rev;		/* IA32_UCODE_REV as the guest reads it */
 	u64 platform_info;	/* MSR_PLATFORM_INFO, set by userspace */
 	u64 misc_enable;	/* IA32_MISC_ENABLE */
+	u64 power_ctl;		/* MSR_IA32_POWER_CTL, kept only */
 	struct {		/* kept, not applied (msrs.c) */
 		u64 def_type;
 		u64 fixed[11];
