@@ -27,6 +27,7 @@ struct kvisor_ioapic;
 struct kvisor_pit;
 struct kvisor_irq_routing;
 struct kvisor_io_bus;
+struct kvisor_msr_filter;
 
 #define KVISOR_MAX_VCPUS	64
 
@@ -109,6 +110,9 @@ struct kvisor_vm {
 	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK(_NEW) */
 	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES, unused */
 	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO */
+	/* KVM_X86_SET_MSR_FILTER's (msr_filter.c): set under @lock, @srcu */
+	struct kvisor_msr_filter __rcu *msr_filter;
+	u32 user_msr_exits;	/* KVM_CAP_X86_USER_SPACE_MSR's reasons */
 };
 
 enum kvisor_irqchip_mode {
@@ -138,6 +142,7 @@ enum {
 	KVISOR_REQ_SIPI,	/* start-up IPI, vector in sipi_vector */
 	KVISOR_REQ_IOAPIC_EOI,	/* split irqchip: tell userspace of an EOI */
 	KVISOR_REQ_TRIPLE_FAULT, /* shut down before the next entry */
+	KVISOR_REQ_MSR_FILTER,	/* a new MSR filter: redo the pass-through */
 };
 
 /*
@@ -237,6 +242,16 @@ long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);
 long kvisor_vcpu_msrs_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 			    struct kvm_msrs __user *argp);
+
+/* core/msr_filter.c: KVM_X86_SET_MSR_FILTER, KVM_CAP_X86_USER_SPACE_MSR */
+long kvisor_set_msr_filter(struct kvisor_vm *vm, void __user *argp);
+void kvisor_msr_filter_vm_free(struct kvisor_vm *vm);
+void kvisor_msr_filter_vcpu_init(struct kvisor_vcpu *vcpu);
+int kvisor_msr_filter_update(struct kvisor_vcpu *vcpu);
+int kvisor_enable_user_msr_exits(struct kvisor_vm *vm, u64 reasons);
+int kvisor_msr_user_exit(struct kvisor_vcpu *vcpu, u32 msr, bool write,
+			 u64 data, int err, unsigned int len);
+int kvisor_complete_msr(struct kvisor_vcpu *vcpu, bool write);
 
 /* core/mce.c: machine-check banks and their MSRs */
 u64 kvisor_mce_cap_supported(void);

@@ -8,7 +8,8 @@
  * what the guest sees.  The LAPIC's MSRs are irq/lapic.c's, kvmclock's
  * kvmclock.c's, the machine-check banks mce.c's, and the ones the
  * hardware switches (EFER, PAT, the TSC offset, FS/GS bases, SYSCALL and
- * SYSENTER) the backend's.
+ * SYSENTER) the backend's.  The MSR filter and the exits that take a
+ * failed access to userspace are msr_filter.c's.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -139,6 +140,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME_NEW,
 	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV, MSR_PLATFORM_INFO,
 	MSR_IA32_MISC_ENABLE, MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
+	MSR_IA32_POWER_CTL,
 };
 
 /*
@@ -158,9 +160,10 @@ static const u32 kvisor_feature_msrs[] = {
 /*
  * The MSRs kvisor models.  EFER, PAT and the TSC offset live in the
  * VMCB/VMCS and belong to the backend; the SYSCALL and SYSENTER MSRs and
- * FS/GS bases are not intercepted at all (the backend reads and writes
- * them only for KVM_GET/SET_MSRS); anything else raises #GP, as KVM does
- * by default.
+ * FS/GS bases are not intercepted unless the MSR filter says so (the
+ * backend reads and writes them for KVM_GET/SET_MSRS); anything else
+ * raises #GP, as KVM does by default, or exits to userspace
+ * (KVM_CAP_X86_USER_SPACE_MSR, msr_filter.c).
  */
 /* TSC_ADJUST exists for the guest only if its CPUID says so, as in KVM. */
 static bool kvisor_guest_has_tsc_adjust(struct kvisor_vcpu *vcpu)
@@ -331,6 +334,9 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	case MSR_IA32_MISC_ENABLE:
 		*val = vcpu->misc_enable;
 		return 0;
+	case MSR_IA32_POWER_CTL:
+		*val = vcpu->power_ctl;
+		return 0;
 	case MSR_IA32_TSC_DEADLINE:
 		/* Without an in-kernel LAPIC (which answers first): none. */
 		*val = 0;
@@ -384,6 +390,11 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		return 0;
 	if (msr == MSR_IA32_MISC_ENABLE)
 		return kvisor_misc_enable_set(vcpu, val, false);
+	/* Kept and read back, any value, as KVM does: nothing to power. */
+	if (msr == MSR_IA32_POWER_CTL) {
+		vcpu->power_ctl = val;
+		return 0;
+	}
 	r = kvisor_mtrr_msr(vcpu, msr, &val, true);
 	if (r != -ENOENT)
 		return r;
@@ -399,40 +410,90 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	return kvisor_ops->set_msr(vcpu, msr, val);
 }
 
-/* RDMSR or WRMSR of the MSR in ECX, with EDX:EAX. */
+/* The guest's RDMSR: what KVM_GET_MSRS reads, with the guest's checks. */
+static int kvisor_guest_rdmsr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
+{
+	int r;
+
+	if (msr == MSR_TSC_AUX && !kvisor_guest_has_tsc_aux(vcpu))
+		return -EINVAL;
+	if (msr == MSR_PLATFORM_INFO &&
+	    !READ_ONCE(vcpu->vm->platform_info_readable))
+		return -EINVAL;
+	/* MCG_CTL without MCG_CTL_P is userspace's, not the guest's. */
+	r = kvisor_mce_msr(vcpu, msr, val, false, false);
+	/* The speculation MSRs' CPUID checks are the guest's only. */
+	if (r == -ENOENT)
+		r = kvisor_spec_msr(vcpu, msr, val, false, false);
+	if (r == -ENOENT)
+		r = kvisor_get_msr(vcpu, msr, val);
+	return r;
+}
+
+/*
+ * The guest's WRMSR.  The addresses the CPU takes only canonical must be
+ * so, or the entry with them would fail (KVM's rule); the SYSENTER ones
+ * are made canonical instead, as KVM does for AMD, which ignores their
+ * upper half.  These MSRs usually pass through without exits; they come
+ * here where the MSR filter has them intercepted.
+ */
+static int kvisor_guest_wrmsr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
+{
+	switch (msr) {
+	case MSR_TSC_AUX:
+		if (!kvisor_guest_has_tsc_aux(vcpu))
+			return -EINVAL;
+		break;
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+		if ((u64)((s64)(val << 16) >> 16) != val)
+			return -EINVAL;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		val = (u64)((s64)(val << 16) >> 16);
+		break;
+	}
+	return kvisor_set_msr(vcpu, msr, val);
+}
+
+/*
+ * RDMSR or WRMSR of the MSR in ECX, with EDX:EAX.  The VM's MSR filter
+ * comes first; an access that fails goes to userspace where it asked
+ * for failures of that kind (msr_filter.c), and is a #GP otherwise.
+ */
 int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len)
 {
 	u32 msr = vcpu->regs[EMU_RCX];
-	u64 val;
+	u64 val = 0;
 	int r;
 
 	vcpu->exits[KVISOR_EXIT_MSR]++;
-	if (msr == MSR_TSC_AUX && !kvisor_guest_has_tsc_aux(vcpu)) {
-		r = -EINVAL;
-	} else if (write) {
+	if (write)
 		val = (vcpu->regs[EMU_RDX] << 32) | (u32)vcpu->regs[EMU_RAX];
-		r = kvisor_set_msr(vcpu, msr, val);
-	} else if (msr == MSR_PLATFORM_INFO &&
-		   !READ_ONCE(vcpu->vm->platform_info_readable)) {
+	if (!kvisor_msr_allowed(vcpu, msr, write))
+		r = -EPERM;
+	else if (write)
+		r = kvisor_guest_wrmsr(vcpu, msr, val);
+	else
+		r = kvisor_guest_rdmsr(vcpu, msr, &val);
+	/* KVM knows the x2APIC MSRs: without a LAPIC, invalid, not unknown. */
+	if (r == -ENOENT && msr >= 0x800 && msr <= 0x8ff)
 		r = -EINVAL;
-	} else {
-		/* MCG_CTL without MCG_CTL_P is userspace's, not the guest's. */
-		r = kvisor_mce_msr(vcpu, msr, &val, false, false);
-		/* The speculation MSRs' CPUID checks are the guest's only. */
-		if (r == -ENOENT)
-			r = kvisor_spec_msr(vcpu, msr, &val, false, false);
-		if (r == -ENOENT)
-			r = kvisor_get_msr(vcpu, msr, &val);
-		if (!r) {
+	if (!r) {
+		if (!write) {
 			vcpu->regs[EMU_RAX] = (u32)val;
 			vcpu->regs[EMU_RDX] = val >> 32;
 		}
-	}
-	if (r) {
-		kvisor_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		kvisor_skip_insn(vcpu, len);
 		return 1;
 	}
-	kvisor_skip_insn(vcpu, len);
+	if (!kvisor_msr_user_exit(vcpu, msr, write, write ? val : 0, r, len))
+		return 0;
+	kvisor_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
 	return 1;
 }
 

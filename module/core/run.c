@@ -262,10 +262,14 @@ static bool kvisor_vcpu_has_events(struct kvisor_vcpu *vcpu)
 static int kvisor_vcpu_check_events(struct kvisor_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	int r;
 
 	for (;;) {
 		clear_bit(KVISOR_REQ_EVENT, &vcpu->requests);
 		kvisor_vcpu_accept_signals(vcpu);
+		r = kvisor_msr_filter_update(vcpu);
+		if (r <= 0)
+			return r;
 		if (test_and_clear_bit(KVISOR_REQ_IOAPIC_EOI, &vcpu->requests)) {
 			run->exit_reason = KVM_EXIT_IOAPIC_EOI;
 			run->eoi.vector = vcpu->eoi_exit_vector;
@@ -405,6 +409,10 @@ static int kvisor_complete_userspace_exit(struct kvisor_vcpu *vcpu)
 		return kvisor_complete_pio_string(vcpu);
 	case KVISOR_PENDING_MMIO:
 		return kvisor_complete_mmio(vcpu);
+	case KVISOR_PENDING_RDMSR:
+	case KVISOR_PENDING_WRMSR:
+		return kvisor_complete_msr(vcpu,
+					   pending == KVISOR_PENDING_WRMSR);
 	default:
 		return 1;
 	}
@@ -462,6 +470,10 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 			r = kvisor_handle_shutdown(vcpu);
 			break;
 		}
+		/* A new MSR filter (msr_filter.c). */
+		r = kvisor_msr_filter_update(vcpu);
+		if (r <= 0)
+			break;
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			r = -EINTR;

@@ -50,6 +50,7 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	kvisor_debug_init(vcpu);
 	kvisor_mce_init(vcpu);
 	kvisor_spec_vcpu_init(vcpu);
+	kvisor_msr_filter_vcpu_init(vcpu);
 	return 0;
 fail:
 	if (run)

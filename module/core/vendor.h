@@ -171,7 +171,8 @@ enum kvisor_exit_class {
  * @get_msr:	read an MSR the backend keeps: EFER, PAT and the TSC
  *		(through its offset), and the ones the guest reaches
  *		without exits (FS/GS base, KERNEL_GS_BASE, the SYSCALL and
- *		SYSENTER MSRs), which only KVM_GET_MSRS asks for.  0, or
+ *		SYSENTER MSRs), which KVM_GET_MSRS asks for, and the guest
+ *		only where the MSR filter has them intercepted.  0, or
  *		-ENOENT when it is not one of them.
  * @set_msr:	write one: 0, -EINVAL for a value the guest may not set,
  *		or -ENOENT.
@@ -220,10 +221,19 @@ struct kvisor_vendor_ops {
 	/*
 	 * Stop intercepting the guest's writes (@write_only) or reads and
 	 * writes of @msr for this vCPU (core/spec.c's lazy pass-through of
-	 * the speculation MSRs); 0 or -ENOMEM.
+	 * the speculation MSRs), as far as the VM's MSR filter allows; the
+	 * backend keeps the wish for @msr_filter_changed.  Once per MSR;
+	 * 0, -ENOMEM or -ENOSPC.
 	 */
 	int (*msr_passthrough)(struct kvisor_vcpu *vcpu, u32 msr,
 			       bool write_only);
+	/*
+	 * The VM's MSR filter changed (core/msr_filter.c): intercept again
+	 * the accesses it now denies to MSRs the guest reached without
+	 * exits, and let through those it allows; 0 or -ENOMEM.  Before an
+	 * entry, with vcpu->mutex held.
+	 */
+	int (*msr_filter_changed)(struct kvisor_vcpu *vcpu);
 };
 
 extern const struct kvisor_vendor_ops kvisor_vmx_ops;
@@ -242,6 +252,8 @@ enum kvisor_pending {
 	KVISOR_PENDING_PIO_IN,		/* copy PIO data into RAX */
 	KVISOR_PENDING_PIO_STRING,	/* INS/OUTS: finish the iteration(s) */
 	KVISOR_PENDING_MMIO,		/* re-run the emulator with the data */
+	KVISOR_PENDING_RDMSR,		/* userspace's answer to an RDMSR */
+	KVISOR_PENDING_WRMSR,		/* userspace's verdict on a WRMSR */
 };
 
 /*
@@ -276,6 +288,7 @@ struct kvisor_spec {
  * @pending:	an exit userspace must complete (see enum kvisor_pending)
  * @mmio:	the one MMIO read whose data userspace has supplied, valid
  *		while the emulator re-runs the instruction
+ * @msr_len:	the length of the RDMSR or WRMSR userspace completes
  * @xcr0:	the guest's XCR0, switched in around entry when it differs
  * @apic_base:	IA32_APIC_BASE as the guest and KVM_SET_SREGS see it
  * @pkru, @host_pkru: the guest's PKRU and the host's, switched like XCR0
@@ -341,6 +354,7 @@ struct kvisor_vcpu {
 		u64 rip;	/* of the instruction, to see if userspace moved it */
 		u64 next_rip;
 	} pio;
+	u8 msr_len;
 	u64 xcr0;
 	u64 apic_base;
 	u32 pkru;
@@ -365,6 +379,7 @@ struct kvisor_vcpu {
 	u64 ucode_rev;		/* IA32_UCODE_REV as the guest reads it */
 	u64 platform_info;	/* MSR_PLATFORM_INFO, set by userspace */
 	u64 misc_enable;	/* IA32_MISC_ENABLE */
+	u64 power_ctl;		/* MSR_IA32_POWER_CTL, kept only */
 	struct {		/* kept, not applied (msrs.c) */
 		u64 def_type;
 		u64 fixed[11];
@@ -431,6 +446,11 @@ int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa, bool write);
 
 /* core/msrs.c: RDMSR (@write false) and WRMSR */
 int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len);
+/*
+ * core/msr_filter.c: whether the VM's MSR filter lets the guest read
+ * (@write false) or write @msr; for a backend's pass-through decisions.
+ */
+bool kvisor_msr_allowed(struct kvisor_vcpu *vcpu, u32 msr, bool write);
 
 /* core/fpu.c: XSETBV, and the guest's XCR0 around entry */
 int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len);

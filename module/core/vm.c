@@ -88,6 +88,10 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 		       KVM_SYNC_X86_EVENTS;
 	case KVM_CAP_IRQ_ROUTING:
 		return KVISOR_MAX_IRQ_ROUTES;
+	case KVM_CAP_X86_USER_SPACE_MSR:
+	case KVM_CAP_X86_MSR_FILTER:
+		/* 1, as KVM 6.1; newer KVMs answer the mask of reasons. */
+		return 1;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 		/* No XCR0 to save or restore without XSAVE in the host. */
@@ -111,6 +115,7 @@ static void kvisor_vm_free(struct kref *kref)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvisor_ops->vcpu_free(vm->vcpus[i]);
 	kvisor_tdp_destroy(&vm->tdp);
+	kvisor_msr_filter_vm_free(vm);
 	mmdrop(vm->mm);
 	kfree(vm);
 	kvisor_put_hardware();
@@ -163,6 +168,8 @@ static long kvisor_vm_enable_cap(struct kvisor_vm *vm, unsigned int ioctl,
 		return 0;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return kvisor_enable_dirty_log_manual(vm, cap.args[0]);
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		return kvisor_enable_user_msr_exits(vm, cap.args[0]);
 	default:
 		return -EINVAL;
 	}
@@ -264,6 +271,12 @@ static long kvisor_vm_dirty_log(struct kvisor_vm *vm, unsigned int ioctl,
 	return kvisor_dirty_log_ioctl(vm, ioctl, (void __user *)arg);
 }
 
+static long kvisor_vm_msr_filter(struct kvisor_vm *vm, unsigned int ioctl,
+				 unsigned long arg)
+{
+	return kvisor_set_msr_filter(vm, (void __user *)arg);
+}
+
 /*
  * Every VM ioctl kvisor implements, and the file that implements it.  An
  * ioctl not listed is -ENOTTY, as KVM answers.
@@ -285,6 +298,8 @@ static const struct {
 	{ KVM_GET_CLOCK,		kvisor_vm_clock },
 	{ KVM_SET_CLOCK,		kvisor_vm_clock },
 	{ KVM_GET_STATS_FD,		kvisor_vm_stats_fd },
+	/* core/msr_filter.c */
+	{ KVM_X86_SET_MSR_FILTER,	kvisor_vm_msr_filter },
 	/* mm/memslot.c, mm/dirty.c */
 	{ KVM_SET_USER_MEMORY_REGION,	kvisor_vm_set_memory },
 	{ KVM_GET_DIRTY_LOG,		kvisor_vm_dirty_log },

@@ -148,7 +148,8 @@ void svm_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2)
 
 /*
  * The VMCB slot of an MSR VMRUN/VMLOAD/VMSAVE switch: the guest reaches
- * these without exits, so only KVM_GET/SET_MSRS come here for them.
+ * these without exits, so only KVM_GET/SET_MSRS come here for them, and
+ * the guest where the MSR filter has them intercepted.
  */
 static u64 *svm_msr_slot(struct vmcb_save *s, u32 msr)
 {

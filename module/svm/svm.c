@@ -137,13 +137,26 @@ static void svm_free_cpu_pages(void)
 }
 
 /*
- * Stop intercepting @msr in @msrpm: its reads (@bits 1), writes (2) or
- * both (3).  The shared map lets every guest use the MSRs VMLOAD and
- * VMSAVE switch anyway; a vCPU's own map, the speculation MSRs too.
+ * The MSRs the guest reaches without exits: those VMRUN, VMLOAD and
+ * VMSAVE switch anyway, as far as the VM's MSR filter allows
+ * (core/msr_filter.c).
  */
-static void svm_msrpm_clear(u8 *msrpm, u32 msr, u8 bits)
+static const u32 svm_passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
+	MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS,
+	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+
+/*
+ * Make the guest's reads and writes of @msr exit or not.  The map covers
+ * 0-0x1fff and 0xc0000000-0xc0001fff here (kvisor lets nothing else
+ * through); every other MSR exits.
+ */
+static void svm_msrpm_set(u8 *msrpm, u32 msr, bool read_exit,
+			  bool write_exit)
 {
 	u32 offset, bit;
+	u8 *p;
 
 	if (msr < 0x2000)
 		offset = 0;
@@ -153,38 +166,80 @@ static void svm_msrpm_clear(u8 *msrpm, u32 msr, u8 bits)
 		return;
 	/* Two bits per MSR: read intercept, then write intercept. */
 	bit = msr * 2;
-	msrpm[offset + bit / 8] &= ~(bits << (bit % 8));
+	p = &msrpm[offset + bit / 8];
+	*p &= ~(3 << (bit % 8));
+	*p |= (read_exit | (write_exit << 1)) << (bit % 8);
 }
 
 /*
- * core/spec.c's lazy pass-through: the vCPU gets its own copy of the
- * shared map the first time, as every VMCB reads its map at VMRUN.
+ * The vCPU gets its own copy of the shared map the first time it needs
+ * another (core/spec.c's lazy pass-through, an MSR filter); every VMRUN
+ * reads the map its VMCB names.
  */
+static int svm_own_msrpm(struct svm_vcpu *svm)
+{
+	struct page *p;
+
+	if (svm->msrpm)
+		return 0;
+	p = alloc_pages(GFP_KERNEL_ACCOUNT, 1);
+	if (!p)
+		return -ENOMEM;
+	memcpy(page_address(p), page_address(svm_msrpm), PAGE_SIZE << 1);
+	svm->msrpm = page_address(p);
+	svm->vmcb->control.msrpm_base_pa = page_to_phys(p);
+	return 0;
+}
+
+/* Let @msr through (its writes only, @write_only) where the filter allows. */
+static void svm_msr_pass(struct svm_vcpu *svm, u32 msr, bool write_only)
+{
+	bool read = !write_only && kvisor_msr_allowed(&svm->vcpu, msr, false);
+	bool write = kvisor_msr_allowed(&svm->vcpu, msr, true);
+
+	svm_msrpm_set(svm->msrpm, msr, !read, !write);
+}
+
+/* core/spec.c, once per MSR: kept, to be applied again by a new filter. */
 static int svm_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr,
 			       bool write_only)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
-	struct page *p;
+	int r = svm_own_msrpm(svm);
 
-	if (!svm->msrpm) {
-		p = alloc_pages(GFP_KERNEL_ACCOUNT, 1);
-		if (!p)
-			return -ENOMEM;
-		memcpy(page_address(p), page_address(svm_msrpm), PAGE_SIZE << 1);
-		svm->msrpm = page_address(p);
-		svm->vmcb->control.msrpm_base_pa = page_to_phys(p);
-	}
-	svm_msrpm_clear(svm->msrpm, msr, write_only ? 2 : 3);
+	if (r)
+		return r;
+	if (svm->nr_lazy_pass == ARRAY_SIZE(svm->lazy_pass))
+		return -ENOSPC;
+	svm->lazy_pass[svm->nr_lazy_pass].msr = msr;
+	svm->lazy_pass[svm->nr_lazy_pass].write_only = write_only;
+	svm->nr_lazy_pass++;
+	svm_msr_pass(svm, msr, write_only);
+	return 0;
+}
+
+/*
+ * A new MSR filter: every MSR this vCPU would let through is decided
+ * again, so that what the filter denies exits and what it allows (again)
+ * does not.  MSRs that always exit meet the filter in core/msrs.c.
+ */
+static int svm_msr_filter_changed(struct kvisor_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	int i, r = svm_own_msrpm(svm);
+
+	if (r)
+		return r;
+	for (i = 0; i < ARRAY_SIZE(svm_passthrough_msrs); i++)
+		svm_msr_pass(svm, svm_passthrough_msrs[i], false);
+	for (i = 0; i < svm->nr_lazy_pass; i++)
+		svm_msr_pass(svm, svm->lazy_pass[i].msr,
+			     svm->lazy_pass[i].write_only);
 	return 0;
 }
 
 static int svm_setup(void)
 {
-	static const u32 passthrough[] = {
-		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
-		MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS,
-		MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-	};
 	u32 nr_asids = cpuid_ebx(KV_SVM_CPUID_LEAF);
 	int cpu, i;
 
@@ -195,8 +250,9 @@ static int svm_setup(void)
 		goto fail;
 	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << 2);
 	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << 1);
-	for (i = 0; i < ARRAY_SIZE(passthrough); i++)
-		svm_msrpm_clear(page_address(svm_msrpm), passthrough[i], 3);
+	for (i = 0; i < ARRAY_SIZE(svm_passthrough_msrs); i++)
+		svm_msrpm_set(page_address(svm_msrpm), svm_passthrough_msrs[i],
+			      false, false);
 	svm_iopm_pa = page_to_phys(svm_iopm);
 	svm_msrpm_pa = page_to_phys(svm_msrpm);
 
@@ -288,4 +344,5 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.msr_passthrough	= svm_msr_passthrough,
+	.msr_filter_changed	= svm_msr_filter_changed,
 };

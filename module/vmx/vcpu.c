@@ -152,36 +152,100 @@ static void vmx_reset_guest_state(struct vmx_vcpu *vmx)
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
 }
 
-/* Shared by all vCPUs: exit on every MSR but those VMX switches. */
+/*
+ * The MSRs the guest reaches without exits: those VMX switches itself
+ * (VMCS fields and the MSR-load lists), as far as the VM's MSR filter
+ * allows (core/msr_filter.c).
+ */
+static const u32 vmx_passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
+	MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS,
+	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+
+/* Shared by the vCPUs without a bitmap of their own. */
 static u8 *vmx_msr_bitmap;
 
-static void vmx_msr_bitmap_allow(u8 *bitmap, u32 msr, bool write_only)
+/*
+ * Make the guest's reads and writes of @msr exit or not.  The bitmap
+ * covers 0-0x1fff and 0xc0000000-0xc0001fff; every other MSR exits.
+ */
+static void vmx_msr_bitmap_set(u8 *bitmap, u32 msr, bool read_exit,
+			       bool write_exit)
 {
 	/* Read bitmap low, read high, write low, write high: 1K each. */
 	u32 base = msr >= 0xc0000000 ? 1024 : 0;
+	u8 bit = BIT(msr % 8);
+	u8 *rd, *wr;
 
-	msr &= 0x1fff;
-	if (!write_only)
-		bitmap[base + msr / 8] &= ~BIT(msr % 8);
-	bitmap[2048 + base + msr / 8] &= ~BIT(msr % 8);
+	if (msr > 0x1fff && (msr < 0xc0000000 || msr > 0xc0001fff))
+		return;
+	rd = &bitmap[base + (msr & 0x1fff) / 8];
+	wr = rd + 2048;
+	*rd = read_exit ? *rd | bit : *rd & ~bit;
+	*wr = write_exit ? *wr | bit : *wr & ~bit;
 }
 
 /*
- * core/spec.c's lazy pass-through: the vCPU gets its own copy of the
- * shared bitmap the first time; vmx_run() puts it in the VMCS.
+ * The vCPU gets its own copy of the shared bitmap the first time it
+ * needs another (core/spec.c's lazy pass-through, an MSR filter);
+ * vmx_run() puts it in the VMCS.
  */
+static int vmx_own_msr_bitmap(struct vmx_vcpu *vmx)
+{
+	if (vmx->msr_bitmap)
+		return 0;
+	vmx->msr_bitmap = (u8 *)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!vmx->msr_bitmap)
+		return -ENOMEM;
+	memcpy(vmx->msr_bitmap, vmx_msr_bitmap, PAGE_SIZE);
+	WRITE_ONCE(vmx->msr_bitmap_new, true);
+	return 0;
+}
+
+/* Let @msr through (its writes only, @write_only) where the filter allows. */
+static void vmx_msr_pass(struct vmx_vcpu *vmx, u32 msr, bool write_only)
+{
+	bool read = !write_only && kvisor_msr_allowed(&vmx->vcpu, msr, false);
+	bool write = kvisor_msr_allowed(&vmx->vcpu, msr, true);
+
+	vmx_msr_bitmap_set(vmx->msr_bitmap, msr, !read, !write);
+}
+
+/* core/spec.c, once per MSR: kept, to be applied again by a new filter. */
 int vmx_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr, bool write_only)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int r = vmx_own_msr_bitmap(vmx);
 
-	if (!vmx->msr_bitmap) {
-		vmx->msr_bitmap = (u8 *)__get_free_page(GFP_KERNEL_ACCOUNT);
-		if (!vmx->msr_bitmap)
-			return -ENOMEM;
-		memcpy(vmx->msr_bitmap, vmx_msr_bitmap, PAGE_SIZE);
-		WRITE_ONCE(vmx->msr_bitmap_new, true);
-	}
-	vmx_msr_bitmap_allow(vmx->msr_bitmap, msr, write_only);
+	if (r)
+		return r;
+	if (vmx->nr_lazy_pass == ARRAY_SIZE(vmx->lazy_pass))
+		return -ENOSPC;
+	vmx->lazy_pass[vmx->nr_lazy_pass].msr = msr;
+	vmx->lazy_pass[vmx->nr_lazy_pass].write_only = write_only;
+	vmx->nr_lazy_pass++;
+	vmx_msr_pass(vmx, msr, write_only);
+	return 0;
+}
+
+/*
+ * A new MSR filter: every MSR this vCPU would let through is decided
+ * again, so that what the filter denies exits and what it allows (again)
+ * does not.  MSRs that always exit meet the filter in core/msrs.c.
+ */
+int vmx_msr_filter_changed(struct kvisor_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int i, r = vmx_own_msr_bitmap(vmx);
+
+	if (r)
+		return r;
+	for (i = 0; i < ARRAY_SIZE(vmx_passthrough_msrs); i++)
+		vmx_msr_pass(vmx, vmx_passthrough_msrs[i], false);
+	for (i = 0; i < vmx->nr_lazy_pass; i++)
+		vmx_msr_pass(vmx, vmx->lazy_pass[i].msr,
+			     vmx->lazy_pass[i].write_only);
 	return 0;
 }
 
@@ -193,11 +257,6 @@ void vmx_free_msr_bitmap(void)
 
 static int vmx_get_msr_bitmap(void)
 {
-	static const u32 passthrough[] = {
-		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
-		MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS,
-		MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-	};
 	static DEFINE_MUTEX(lock);
 	int i;
 
@@ -206,9 +265,10 @@ static int vmx_get_msr_bitmap(void)
 		vmx_msr_bitmap = (u8 *)__get_free_page(GFP_KERNEL);
 		if (vmx_msr_bitmap) {
 			memset(vmx_msr_bitmap, 0xff, PAGE_SIZE);
-			for (i = 0; i < ARRAY_SIZE(passthrough); i++)
-				vmx_msr_bitmap_allow(vmx_msr_bitmap,
-						     passthrough[i], false);
+			for (i = 0; i < ARRAY_SIZE(vmx_passthrough_msrs); i++)
+				vmx_msr_bitmap_set(vmx_msr_bitmap,
+						   vmx_passthrough_msrs[i],
+						   false, false);
 		}
 	}
 	mutex_unlock(&lock);

@@ -353,4 +353,5 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
 	.msr_passthrough	= vmx_msr_passthrough,
+	.msr_filter_changed	= vmx_msr_filter_changed,
 };

@@ -263,9 +263,15 @@ struct vmx_vcpu {
 	unsigned long cr8;	/* the guest's TPR: MOV CR8 always exits */
 	unsigned long host_cr3, host_cr4;
 	unsigned long host_fs_base;
-	/* this vCPU's MSR bitmap, once it owns SPEC_CTRL or PRED_CMD */
+	/* this vCPU's MSR bitmap, once SPEC_CTRL or a filter needs one */
 	u8 *msr_bitmap;
 	bool msr_bitmap_new;	/* not yet in the VMCS */
+	/* the MSRs core/spec.c let through, for a new MSR filter to redo */
+	struct {
+		u32 msr;
+		bool write_only;
+	} lazy_pass[2];
+	int nr_lazy_pass;
 };
 
 static inline struct vmx_vcpu *to_vmx(struct kvisor_vcpu *vcpu)
@@ -319,6 +325,7 @@ void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
 int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 int vmx_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr, bool write_only);
+int vmx_msr_filter_changed(struct kvisor_vcpu *vcpu);
 void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 
 /* events.c: injection, interrupt and NMI windows, event state */
