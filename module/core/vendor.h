@@ -131,6 +131,9 @@ enum kvisor_exit_class {
  * @unsetup:	free it again (at unload).
  * @cpu_enable:	switch the extension on in this CPU; @cpu_disable: off.
  *		Both run on the CPU concerned with interrupts disabled.
+ * @emergency_disable: switch it off in this CPU on the emergency path
+ *		(crash kexec, emergency restart), maybe in NMI context: no
+ *		locks, no allocation, and nothing assumed of the state.
  * @tdp:	how this backend's nested page table entries look.
  * @vcpu_create: allocate a vCPU (the backend embeds struct kvisor_vcpu
  *		in its own) in its architectural reset state.
@@ -184,6 +187,7 @@ struct kvisor_vendor_ops {
 	void (*unsetup)(void);
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
+	void (*emergency_disable)(void);
 	const struct kvisor_tdp_format *tdp;
 
 	struct kvisor_vcpu *(*vcpu_create)(struct kvisor_vm *vm);
@@ -451,6 +455,13 @@ void kvisor_tsc_aux_exit_irqoff(bool switched);
 /* core/spec.c: speculation controls around the world switch */
 unsigned long kvisor_spec_flags(struct kvisor_vcpu *vcpu);
 void kvisor_spec_count(struct kvisor_vcpu *vcpu, unsigned long flags);
+/*
+ * core/enable.c: a VMX or SVM instruction faulted (the exception tables
+ * of the backends lead here): ignored while the machine reboots.
+ */
+void kvisor_virt_fault(void);
+/* core/mce.c: a machine check a VM exit took from the host's handler */
+void kvisor_machine_check(void);
 void kvisor_spec_ibpb(struct kvisor_vcpu *vcpu);
 void kvisor_spec_virt_enter(struct kvisor_vcpu *vcpu);
 void kvisor_spec_virt_exit(struct kvisor_vcpu *vcpu);

@@ -233,7 +233,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 		return r;
 	}
 	svm_load_guest(svm);
-	asm volatile("clgi" ::: "memory");
+	svm_clgi();
 	sc = this_cpu_ptr(&svm_cpu);
 	svm_pick_asid(svm, smp_processor_id());
 	/*
@@ -297,7 +297,14 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	kvisor_debug_exit_irqoff(vcpu);
 
 	kvisor_xcr0_exit(vcpu, host_xcr0);
-	asm volatile("stgi" ::: "memory");
+	svm_stgi();
+	/*
+	 * The #MC intercept took the machine check from the host's handler:
+	 * call it now, interrupts still off and on the CPU whose banks hold
+	 * the error, as KVM's svm_vcpu_run().
+	 */
+	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC)
+		kvisor_machine_check();
 	kvisor_exit_guest_irqoff(vcpu);
 	svm_save_guest(svm);
 	return 0;

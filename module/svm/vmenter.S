@@ -63,9 +63,13 @@ SYM_FUNC_START(kv_svm_vmrun)
 	/* Host FS/GS/TR/LDTR/syscall MSRs out, the guest's in. */
 	mov	S_HOST_SAVE(%rsp), %rax
 	vmsave	%rax
+.Lvmsave_host:
 	mov	S_VMCB(%rsp), %rax
+.Lvmsave_host_end:
 	vmload	%rax
+.Lvmload_guest:
 	mov	S_REGS(%rsp), %rsi
+.Lvmload_guest_end:
 
 	/* Guest registers in; RSI (our pointer) goes last. */
 	mov	REG(1)(%rsi), %rcx
@@ -94,7 +98,9 @@ SYM_FUNC_START(kv_svm_vmrun)
 	/* RAX = VMCB address, as VMRUN wants; RSP is still ours. */
 	mov	S_VMCB(%rsp), %rax
 	vmrun	%rax
+.Lvmrun:
 
+.Lvmrun_end:
 	/* #VMEXIT: host RSP and RAX are back; the rest is the guest's. */
 	push	%rsi
 	mov	16(%rsp), %rsi		/* @regs */
@@ -116,9 +122,13 @@ SYM_FUNC_START(kv_svm_vmrun)
 	/* The guest's FS/GS/TR/... back into its VMCB, the host's in. */
 	mov	S_VMCB(%rsp), %rax
 	vmsave	%rax
+.Lvmsave_guest:
 	mov	S_HOST_SAVE(%rsp), %rax
+.Lvmsave_guest_end:
 	vmload	%rax
+.Lvmload_host:
 
+.Lvmload_host_end:
 	/*
 	 * Before any RET: overwrite the return predictions the guest may
 	 * have planted (where the host runs retpolines), then the host's
@@ -149,3 +159,21 @@ SYM_FUNC_START(kv_svm_vmrun)
 	pop	%rbp
 	RET
 SYM_FUNC_END(kv_svm_vmrun)
+
+/*
+ * An SVM instruction faulted: EFER.SVME is off in this CPU, which only a
+ * reboot may do under a vCPU (kvisor_virt_fault()).  Then it is skipped;
+ * otherwise the oops, with this address.
+ */
+.macro SVM_FIXUP insn:req
+.L\insn\()_fixup:
+	cmpb	$0, kvisor_rebooting(%rip)
+	jne	.L\insn\()_end
+	ud2
+	_ASM_EXTABLE(.L\insn, .L\insn\()_fixup)
+.endm
+	SVM_FIXUP vmsave_host
+	SVM_FIXUP vmload_guest
+	SVM_FIXUP vmrun
+	SVM_FIXUP vmsave_guest
+	SVM_FIXUP vmload_host

@@ -363,6 +363,24 @@ static void vmx_save_exit(struct vmx_vcpu *vmx, bool entry_failed)
 }
 
 /*
+ * A machine check ended the guest's run: the exception exit for #MC
+ * (SDM Vol. 3, "Basic VM-Exit Information": a hardware exception with
+ * vector 18), or the entry failure "due to machine-check event" (exit
+ * reason 41, with the failed-entry bit), which the CPU reports when the
+ * #MC arrived during the entry itself.  Either way the host's handler
+ * did not run.
+ */
+static bool vmx_exit_is_machine_check(const struct vmx_exit_info *e)
+{
+	if ((e->reason & 0xffff) == EXIT_REASON_MCE_DURING_ENTRY)
+		return true;
+	return (e->reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
+	       (e->intr_info & (VMX_INTR_INFO_VALID | VMX_INTR_TYPE_MASK |
+				VMX_INTR_INFO_VECTOR_MASK)) ==
+	       (VMX_INTR_INFO_VALID | VMX_INTR_TYPE_HW_EXCEPTION | X86_TRAP_MC);
+}
+
+/*
  * The host's data segment selectors and LDT: VM exit loads the selectors
  * from the VMCS (null, see vmx_setup_host_state()) and leaves LDTR null,
  * so they are saved before entry and put back after the exit.
@@ -491,5 +509,8 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 		asm volatile("int $2");
 	kvisor_exit_guest_irqoff(vcpu);
 	vmx_put(vmx);
+	/* Before interrupts are on, and on this CPU: its banks hold it. */
+	if (!failed && vmx_exit_is_machine_check(&vmx->exit))
+		kvisor_machine_check();
 	return 0;
 }

@@ -69,6 +69,7 @@ SYM_FUNC_END(kv_vmx_vmenter)
  */
 SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 	mov	$HOST_RSP, %eax
+.Lvmwrite_rsp:
 	vmwrite	%rsp, %rax
 	jbe	.Lfail_early
 
@@ -106,9 +107,11 @@ SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 	 */
 	testb	$KV_SPEC_RESUME, 8(%rsp)
 	jnz	.Lresume
+.Lvmlaunch:
 	vmlaunch
 	jmp	.Lfail
 .Lresume:
+.Lvmresume:
 	vmresume
 	/*
 	 * Entry failed, with the guest's SPEC_CTRL loaded: the host's back.
@@ -119,6 +122,24 @@ SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 .Lfail_early:
 	mov	$1, %eax
 	RET
+
+	/*
+	 * A VMX instruction faulted: VMX is off in this CPU, which only a
+	 * reboot may do under a vCPU (kvisor_virt_fault()).  Then the entry
+	 * "failed"; otherwise the oops, with this address.
+	 */
+.Lfault_early:
+	cmpb	$0, kvisor_rebooting(%rip)
+	jne	.Lfail_early
+	ud2
+.Lfault:
+	cmpb	$0, kvisor_rebooting(%rip)
+	jne	.Lfail
+	ud2
+
+	_ASM_EXTABLE(.Lvmwrite_rsp, .Lfault_early)
+	_ASM_EXTABLE(.Lvmlaunch, .Lfault)
+	_ASM_EXTABLE(.Lvmresume, .Lfault)
 SYM_FUNC_END(kv_vmx_enter_guest)
 
 /*
