@@ -263,6 +263,11 @@ struct kvisor_spec {
 	u64 verw;		/* VERWs before an entry */
 	u64 rsb_fill;		/* RSB fills after an exit */
 	u64 rsb_one;		/* single-CALL RSB fills (PBRSB) after an exit */
+	u64 bhb_clear;		/* branch history clears (BHI) after an exit */
+	u64 ibpb_exit;		/* IBPBs after an exit (SRSO, Retbleed) */
+	u64 l1d_flush;		/* L1D flushes before an entry (L1TF) */
+	bool l1d_dirty;		/* KVM's l1tf_flush_l1d: flush at the next entry */
+	unsigned long switches;	/* the task's context switches at the last entry */
 };
 
 /**
@@ -454,7 +459,8 @@ bool kvisor_tsc_aux_enter_irqoff(struct kvisor_vcpu *vcpu);
 void kvisor_tsc_aux_exit_irqoff(bool switched);
 /* core/spec.c: speculation controls around the world switch */
 unsigned long kvisor_spec_flags(struct kvisor_vcpu *vcpu);
-void kvisor_spec_count(struct kvisor_vcpu *vcpu, unsigned long flags);
+void kvisor_spec_exit_irqoff(struct kvisor_vcpu *vcpu, unsigned long flags);
+void kvisor_l1d_flush_irqoff(struct kvisor_vcpu *vcpu);
 /*
  * core/enable.c: a VMX or SVM instruction faulted (the exception tables
  * of the backends lead here): ignored while the machine reboots.

@@ -256,6 +256,9 @@ int svm_run(struct kvisor_vcpu *vcpu)
 		spec |= KV_SPEC_VERW;
 	if (cpu_feature_enabled(X86_FEATURE_RETPOLINE))
 		spec |= KV_SPEC_RSB;
+	/* SRSO's or Retbleed's "IBPB on VMEXIT" (the untraining is always). */
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+		spec |= KV_SPEC_IBPB_EXIT;
 	/* The guest's SSBD where it goes through VIRT_SPEC_CTRL or LS_CFG. */
 	kvisor_spec_virt_enter(vcpu);
 
@@ -291,7 +294,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 		     &vcpu->spec.spec_ctrl);
 	raw_local_irq_disable();
 	kvisor_spec_virt_exit(vcpu);
-	kvisor_spec_count(vcpu, spec);
+	kvisor_spec_exit_irqoff(vcpu, spec);
 	kvisor_tsc_aux_exit_irqoff(switch_aux);
 	svm_asid_entered(svm);
 	kvisor_debug_exit_irqoff(vcpu);

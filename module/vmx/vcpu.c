@@ -489,8 +489,10 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	else if (cpu_feature_enabled(X86_FEATURE_RSB_VMEXIT_LITE))
 		spec |= KV_SPEC_RSB_ONE;
 
+	/* L1TF: the L1D flush, last before the entry but for VERW. */
+	kvisor_l1d_flush_irqoff(vcpu);
 	failed = kv_vmx_vmenter(vcpu->regs, spec, &vcpu->spec.spec_ctrl);
-	kvisor_spec_count(vcpu, failed ? spec & KV_SPEC_VERW : spec);
+	kvisor_spec_exit_irqoff(vcpu, failed ? spec & KV_SPEC_VERW : spec);
 
 	/* VM exit clears IA32_DEBUGCTL: the host's LBR/BTF settings go back. */
 	if (debugctl)
@@ -507,10 +509,10 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	if (!failed && (vmx->exit.reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
 	    (vmx->exit.intr_info & VMX_INTR_TYPE_MASK) == VMX_INTR_TYPE_NMI)
 		asm volatile("int $2");
-	kvisor_exit_guest_irqoff(vcpu);
-	vmx_put(vmx);
 	/* Before interrupts are on, and on this CPU: its banks hold it. */
 	if (!failed && vmx_exit_is_machine_check(&vmx->exit))
 		kvisor_machine_check();
+	kvisor_exit_guest_irqoff(vcpu);
+	vmx_put(vmx);
 	return 0;
 }

@@ -19,7 +19,7 @@
  * load the guest's IA32_SPEC_CTRL (*@spec_ctrl) if it differs from the
  * host's, VERW just before the entry, and after the exit, before the
  * first RET, fill the RSB, read the guest's SPEC_CTRL back if it owns the
- * MSR and put the host's value back.
+ * MSR, put the host's value back and clear the branch history (BHI).
  *
  * Returns 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed (the VMCS's
  * VM-instruction error field says why).  Called with interrupts disabled.
@@ -181,6 +181,7 @@ SYM_FUNC_START(kv_vmx_vmexit)
 	__FILL_ONE_RETURN
 2:
 	RESTORE_HOST_SPEC_CTRL 8, 24, 1
+	CLEAR_BHB_AFTER_EXIT 8
 
 	/* Leave no guest value in a register for speculation to use. */
 	xor	%ecx, %ecx
