@@ -64,6 +64,9 @@ static int kvisor_spec_show(struct seq_file *m, void *unused)
 	seq_printf(m, "%-20s %llu\n", "verw", READ_ONCE(sp->verw));
 	seq_printf(m, "%-20s %llu\n", "rsb_fill", READ_ONCE(sp->rsb_fill));
 	seq_printf(m, "%-20s %llu\n", "rsb_one", READ_ONCE(sp->rsb_one));
+	seq_printf(m, "%-20s %llu\n", "bhb_clear", READ_ONCE(sp->bhb_clear));
+	seq_printf(m, "%-20s %llu\n", "ibpb_exit", READ_ONCE(sp->ibpb_exit));
+	seq_printf(m, "%-20s %llu\n", "l1d_flush", READ_ONCE(sp->l1d_flush));
 	seq_printf(m, "%-20s %d\n", "spec_ctrl_passthrough",
 		   READ_ONCE(sp->ctrl_pass));
 	seq_printf(m, "%-20s %d\n", "pred_cmd_passthrough",

@@ -15,9 +15,12 @@
 
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
 #include <linux/syscore_ops.h>
+#include <linux/version.h>
+#include <asm/reboot.h>
 
 #include "core/kvisor.h"
 
@@ -50,6 +53,76 @@ static void kvisor_cpu_off_this(void *unused)
 	this_cpu_write(kvisor_cpu_on, false);
 }
 
+/*
+ * A reboot may go through INIT, which VMX operation blocks.  Set for good
+ * once the machine goes down; the world switch and the exception fixups
+ * of every VMX and SVM instruction read it.
+ */
+bool kvisor_rebooting;
+
+/*
+ * The exception tables of the backends lead here when a VMX or SVM
+ * instruction faults (#UD, #GP): the extension is off in this CPU.  While
+ * rebooting that is expected, since the reboot notifier or the emergency
+ * path switched it off under a vCPU thread or an ioctl, and the
+ * instruction is skipped (VMREAD reads 0, VMLAUNCH "fails"), as KVM's
+ * kvm_spurious_fault().  Otherwise something switched it off behind
+ * kvisor's back: KVM BUG()s there; kvisor says so loudly and goes on the
+ * same way, which only fails the vCPU's next entries (the skipped
+ * instruction changed nothing in the host).
+ */
+void kvisor_virt_fault(void)
+{
+	WARN_ONCE(!READ_ONCE(kvisor_rebooting),
+		  "kvisor: VMX/SVM instruction faulted: the extension was switched off under kvisor\n");
+}
+
+/*
+ * The kernel's emergency path (crash kexec, emergency restart) calls this
+ * on every CPU, the others through an NMI, before it resets or jumps to a
+ * new kernel: VMX blocks INIT, and a new kernel must find VMX and SVM
+ * off.  Registered only while kvisor has the extension on, as KVM 6.12
+ * does: the kernel takes one such callback at a time.
+ */
+static void kvisor_emergency_disable(void)
+{
+	WRITE_ONCE(kvisor_rebooting, true);
+	if (kvisor_ops->emergency_disable)
+		kvisor_ops->emergency_disable();
+}
+
+/*
+ * Linux 6.1's kvm_intel holds the emergency callback from its load on,
+ * whether it runs a VM or not (its own turns VMX off in every CPU, which
+ * kvisor's would have done; SVM the 6.1 kernel switches off itself), and
+ * registering a second one is a WARN: with KVM loaded, kvisor leaves it.
+ * From 6.12 on KVM holds it only while it has the extension on, which
+ * excludes kvisor's.
+ */
+static bool kvisor_emergency_registered;
+
+static void kvisor_emergency_register(void)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+	void *kvm = __symbol_get("kvm_rebooting");
+
+	if (kvm) {
+		__symbol_put("kvm_rebooting");
+		return;
+	}
+#endif
+	cpu_emergency_register_virt_callback(kvisor_emergency_disable);
+	kvisor_emergency_registered = true;
+}
+
+static void kvisor_emergency_unregister(void)
+{
+	if (!kvisor_emergency_registered)
+		return;
+	cpu_emergency_unregister_virt_callback(kvisor_emergency_disable);
+	kvisor_emergency_registered = false;
+}
+
 int kvisor_get_hardware(void)
 {
 	int r = 0;
@@ -59,10 +132,12 @@ int kvisor_get_hardware(void)
 	if (READ_ONCE(kvisor_rebooting)) {
 		r = -EBUSY;	/* the machine is going down */
 	} else if (!kvisor_hw_users) {
+		kvisor_emergency_register();
 		atomic_set(&kvisor_enable_failed, 0);
 		on_each_cpu(kvisor_cpu_on_this, NULL, 1);
 		if (atomic_read(&kvisor_enable_failed)) {
 			on_each_cpu(kvisor_cpu_off_this, NULL, 1);
+			kvisor_emergency_unregister();
 			pr_err("%s is held by another hypervisor; cannot run VMs\n",
 			       kvisor_caps.vendor);
 			r = -EBUSY;
@@ -79,8 +154,10 @@ void kvisor_put_hardware(void)
 {
 	cpus_read_lock();
 	mutex_lock(&kvisor_hw_lock);
-	if (!--kvisor_hw_users)
+	if (!--kvisor_hw_users) {
 		on_each_cpu(kvisor_cpu_off_this, NULL, 1);
+		kvisor_emergency_unregister();
+	}
 	mutex_unlock(&kvisor_hw_lock);
 	cpus_read_unlock();
 }
@@ -109,9 +186,6 @@ static int kvisor_cpu_offline(unsigned int cpu)
 	local_irq_enable();
 	return 0;
 }
-
-/* A reboot may go through INIT, which VMX operation blocks. */
-bool kvisor_rebooting;
 
 static int kvisor_reboot(struct notifier_block *nb, unsigned long code,
 			 void *unused)

@@ -283,6 +283,10 @@ bool kvisor_host_has_virt_ssbd(void);
 void kvisor_spec_vcpu_init(struct kvisor_vcpu *vcpu);
 int kvisor_spec_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
 		    bool host);
+/* core/l1d.c: the L1D flush before VM entry (L1TF) and its parameter */
+int kvisor_l1d_init(void);
+void kvisor_l1d_exit(void);
+bool kvisor_l1d_flush_never(void);
 
 /* core/kvmclock.c: the VM's clock and the paravirtual clock */
 void kvisor_kvmclock_vm_init(struct kvisor_vm *vm);

@@ -136,9 +136,12 @@ static int __init kvisor_init(void)
 	r = kvisor_ops->setup ? kvisor_ops->setup() : 0;
 	if (r)
 		return r;
-	r = kvisor_enable_init();
+	r = kvisor_l1d_init();
 	if (r)
 		goto unsetup;
+	r = kvisor_enable_init();
+	if (r)
+		goto l1d_exit;
 	kvisor_debugfs_init();
 
 	/* Keep the well-known KVM minor under its usual name: udev knows it. */
@@ -158,6 +161,8 @@ static int __init kvisor_init(void)
 enable_exit:
 	kvisor_debugfs_exit();
 	kvisor_enable_exit();
+l1d_exit:
+	kvisor_l1d_exit();
 unsetup:
 	if (kvisor_ops->unsetup)
 		kvisor_ops->unsetup();
@@ -169,6 +174,7 @@ static void __exit kvisor_exit(void)
 	misc_deregister(&kvisor_dev);
 	kvisor_debugfs_exit();
 	kvisor_enable_exit();
+	kvisor_l1d_exit();
 	if (kvisor_ops->unsetup)
 		kvisor_ops->unsetup();
 	pr_info("unloaded\n");

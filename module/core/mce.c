@@ -31,6 +31,29 @@
 #define KVISOR_MCG_COUNT(cap)		((cap) & 0xff)
 #define KVISOR_MCG_EXT_CNT		0xff0000ULL
 
+/*
+ * A machine check the CPU raised while the guest ran.  It did not reach
+ * the host's #MC handler: VM exit (VMX's exception exit for vector 18, or
+ * "VM-entry failure due to machine-check event") or SVM's #MC intercept
+ * consumed it.  The backends call this right after the exit, interrupts
+ * still off and on the CPU whose banks hold the error, as KVM's
+ * kvm_machine_check() does.  The registers the handler sees claim user
+ * mode with interrupts on, since the guest, not the host kernel, was
+ * interrupted: a recoverable error is then handled like one in a user
+ * task, and an unrecoverable one panics as it would anywhere.
+ */
+void kvisor_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3,
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
+}
+
 u64 kvisor_mce_cap_supported(void)
 {
 	return KVISOR_MCE_CAP_SUPPORTED;

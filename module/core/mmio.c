@@ -163,6 +163,8 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 	c->opaque = &emu;
 	c->fault_vector = -1;
 	vcpu->run->exit_reason = KVM_EXIT_UNKNOWN;
+	/* The emulator reads and writes guest memory: L1D flush (l1d.c). */
+	vcpu->spec.l1d_dirty = true;
 
 	r = emu_decode(c);
 	if (r == EMU_OK)

@@ -448,6 +448,8 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 
 	/* The guest's FPU state is live in the CPU until KVM_RUN returns. */
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
+	/* Userspace ran: flush L1D at the first entry (core/l1d.c). */
+	vcpu->spec.l1d_dirty = true;
 
 	/* The pvclock follows the host's clock between two KVM_RUNs too. */
 	kvisor_kvmclock_update(vcpu);

@@ -89,11 +89,11 @@ u64 kvisor_arch_capabilities(void)
 	 */
 	data |= ARCH_CAP_PSCHANGE_MC_NO;
 	/*
-	 * KVM sets this unless the host never flushes L1D for guests; kvisor
-	 * does not flush yet (security.rst), but the host's l1tf setting is
-	 * what a guest would otherwise flush for, and the bit is KVM's ABI.
+	 * A guest hypervisor need not flush L1D itself before entering its
+	 * own guests: kvisor flushes before every entry that may need it,
+	 * unless vmentry_l1d_flush is "never" (core/l1d.c).  KVM's rule.
 	 */
-	if (l1tf_vmx_mitigation != VMENTER_L1D_FLUSH_NEVER)
+	if (!kvisor_l1d_flush_never())
 		data |= ARCH_CAP_SKIP_VMENTRY_L1DFLUSH;
 	if (!boot_cpu_has_bug(X86_BUG_CPU_MELTDOWN))
 		data |= ARCH_CAP_RDCL_NO;
@@ -253,8 +253,15 @@ unsigned long kvisor_spec_flags(struct kvisor_vcpu *vcpu)
 {
 	unsigned long f = 0;
 
+	/*
+	 * BHI: the host clears the branch history at VM exit with the
+	 * software loop where the CPU has no BHI_DIS_S (bugs.c sets
+	 * CLEAR_BHB_LOOP_ON_VMEXIT; only Intel CPUs are affected).
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_CLEAR_BHB_LOOP_ON_VMEXIT))
+		f |= KV_SPEC_BHB;
 	if (!cpu_feature_enabled(X86_FEATURE_MSR_SPEC_CTRL))
-		return 0;
+		return f;
 	f |= KV_SPEC_CTRL;
 	if (vcpu->spec.ctrl_pass)
 		f |= KV_SPEC_CTRL_SAVE;
@@ -263,8 +270,14 @@ unsigned long kvisor_spec_flags(struct kvisor_vcpu *vcpu)
 	return f;
 }
 
-/* After the exit: count what vmenter.S did for these flags. */
-void kvisor_spec_count(struct kvisor_vcpu *vcpu, unsigned long flags)
+/*
+ * Right after the exit, interrupts off: count what vmenter.S did for
+ * these flags, and arm the host's IBPB before the return to userspace
+ * where its VMSCAPE mitigation asks for one after a guest ran (the
+ * guest may have trained predictions the VMM would consume), as KVM's
+ * vcpu_enter_guest().
+ */
+void kvisor_spec_exit_irqoff(struct kvisor_vcpu *vcpu, unsigned long flags)
 {
 	if (flags & KV_SPEC_VERW)
 		vcpu->spec.verw++;
@@ -272,6 +285,12 @@ void kvisor_spec_count(struct kvisor_vcpu *vcpu, unsigned long flags)
 		vcpu->spec.rsb_fill++;
 	if (flags & KV_SPEC_RSB_ONE)
 		vcpu->spec.rsb_one++;
+	if (flags & KV_SPEC_BHB)
+		vcpu->spec.bhb_clear++;
+	if (flags & KV_SPEC_IBPB_EXIT)
+		vcpu->spec.ibpb_exit++;
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		this_cpu_write(x86_ibpb_exit_to_user, true);
 }
 
 /*

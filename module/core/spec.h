@@ -17,5 +17,7 @@
 #define KV_SPEC_CTRL		0x10	/* switch IA32_SPEC_CTRL: guest's in, host's out */
 #define KV_SPEC_CTRL_SAVE	0x20	/* the guest wrote it freely: read it back */
 #define KV_SPEC_CTRL_ALWAYS	0x40	/* legacy IBRS: rewrite the host's after every exit */
+#define KV_SPEC_BHB		0x80	/* clear the branch history after the exit (BHI) */
+#define KV_SPEC_IBPB_EXIT	0x100	/* IBPB after every exit (SRSO, Retbleed: testl) */
 
 #endif /* KVISOR_SPEC_H */

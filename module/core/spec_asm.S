@@ -60,3 +60,18 @@
 	lfence
 .Lspec_done_\@:
 .endm
+
+/*
+ * After the exit, once the host's SPEC_CTRL is back: the branch history
+ * the guest left cleared where the host asks (KVM's
+ * CLEAR_BRANCH_HISTORY_VMEXIT; clear_bhb_loop() is the kernel's own
+ * loop, the one its syscall entry uses).  Its CALL and RET are safe only
+ * now, with the RSB filled and the host's SPEC_CTRL loaded.  Clobbers
+ * RAX, RCX.
+ */
+.macro CLEAR_BHB_AFTER_EXIT flags:req
+	testb	$KV_SPEC_BHB, \flags(%rsp)
+	jz	.Lbhb_done_\@
+	call	clear_bhb_loop
+.Lbhb_done_\@:
+.endm

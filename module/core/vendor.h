@@ -131,6 +131,9 @@ enum kvisor_exit_class {
  * @unsetup:	free it again (at unload).
  * @cpu_enable:	switch the extension on in this CPU; @cpu_disable: off.
  *		Both run on the CPU concerned with interrupts disabled.
+ * @emergency_disable: switch it off in this CPU on the emergency path
+ *		(crash kexec, emergency restart), maybe in NMI context: no
+ *		locks, no allocation, and nothing assumed of the state.
  * @tdp:	how this backend's nested page table entries look.
  * @vcpu_create: allocate a vCPU (the backend embeds struct kvisor_vcpu
  *		in its own) in its architectural reset state.
@@ -185,6 +188,7 @@ struct kvisor_vendor_ops {
 	void (*unsetup)(void);
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
+	void (*emergency_disable)(void);
 	const struct kvisor_tdp_format *tdp;
 
 	struct kvisor_vcpu *(*vcpu_create)(struct kvisor_vm *vm);
@@ -271,6 +275,11 @@ struct kvisor_spec {
 	u64 verw;		/* VERWs before an entry */
 	u64 rsb_fill;		/* RSB fills after an exit */
 	u64 rsb_one;		/* single-CALL RSB fills (PBRSB) after an exit */
+	u64 bhb_clear;		/* branch history clears (BHI) after an exit */
+	u64 ibpb_exit;		/* IBPBs after an exit (SRSO, Retbleed) */
+	u64 l1d_flush;		/* L1D flushes before an entry (L1TF) */
+	bool l1d_dirty;		/* KVM's l1tf_flush_l1d: flush at the next entry */
+	unsigned long switches;	/* the task's context switches at the last entry */
 };
 
 /**
@@ -470,7 +479,15 @@ bool kvisor_tsc_aux_enter_irqoff(struct kvisor_vcpu *vcpu);
 void kvisor_tsc_aux_exit_irqoff(bool switched);
 /* core/spec.c: speculation controls around the world switch */
 unsigned long kvisor_spec_flags(struct kvisor_vcpu *vcpu);
-void kvisor_spec_count(struct kvisor_vcpu *vcpu, unsigned long flags);
+void kvisor_spec_exit_irqoff(struct kvisor_vcpu *vcpu, unsigned long flags);
+void kvisor_l1d_flush_irqoff(struct kvisor_vcpu *vcpu);
+/*
+ * core/enable.c: a VMX or SVM instruction faulted (the exception tables
+ * of the backends lead here): ignored while the machine reboots.
+ */
+void kvisor_virt_fault(void);
+/* core/mce.c: a machine check a VM exit took from the host's handler */
+void kvisor_machine_check(void);
 void kvisor_spec_ibpb(struct kvisor_vcpu *vcpu);
 void kvisor_spec_virt_enter(struct kvisor_vcpu *vcpu);
 void kvisor_spec_virt_exit(struct kvisor_vcpu *vcpu);

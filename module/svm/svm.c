@@ -310,6 +310,21 @@ static void svm_cpu_disable(void)
 	wrmsrl(MSR_EFER, efer & ~KV_EFER_SVME);
 }
 
+/*
+ * The emergency path: GIF set again first (INIT is held while it is
+ * clear, should the crash have come between CLGI and STGI), then SVM off.
+ */
+static void svm_emergency_disable(void)
+{
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (!(efer & KV_EFER_SVME))
+		return;
+	svm_stgi();
+	svm_cpu_disable();
+}
+
 const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.name			= "svm",
 	.probe			= svm_probe,
@@ -318,6 +333,7 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.unsetup		= svm_unsetup,
 	.cpu_enable		= svm_cpu_enable,
 	.cpu_disable		= svm_cpu_disable,
+	.emergency_disable	= svm_emergency_disable,
 	.tdp			= &svm_npt_format,
 	.vcpu_create		= svm_vcpu_create,
 	.vcpu_free		= svm_vcpu_free,

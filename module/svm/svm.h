@@ -10,6 +10,7 @@
 
 #include <linux/bits.h>
 #include <linux/types.h>
+#include <asm/asm.h>
 
 #include "core/vendor.h"
 #include "vmcb.h"
@@ -273,5 +274,36 @@ void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);
 
 /* dump.c: the VMCB, decoded */
 void svm_dump_state(struct kvisor_vcpu *vcpu, struct seq_file *m);
+
+/*
+ * CLGI and STGI, with exception-table entries: once a reboot cleared
+ * EFER.SVME under a vCPU they #UD, which kvisor_virt_fault() lets pass
+ * while rebooting.  (VMRUN, VMLOAD and VMSAVE are in vmenter.S.)
+ */
+static __always_inline void svm_clgi(void)
+{
+	bool fault = true;
+
+	asm volatile("1: clgi\n\t"
+		     "movb $0, %[fault]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fault] "+qm" (fault) : : "memory");
+	if (unlikely(fault))
+		kvisor_virt_fault();
+}
+
+static __always_inline void svm_stgi(void)
+{
+	bool fault = true;
+
+	asm volatile("1: stgi\n\t"
+		     "movb $0, %[fault]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fault] "+qm" (fault) : : "memory");
+	if (unlikely(fault))
+		kvisor_virt_fault();
+}
 
 #endif /* KVISOR_SVM_H */

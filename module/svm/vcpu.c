@@ -233,7 +233,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 		return r;
 	}
 	svm_load_guest(svm);
-	asm volatile("clgi" ::: "memory");
+	svm_clgi();
 	sc = this_cpu_ptr(&svm_cpu);
 	svm_pick_asid(svm, smp_processor_id());
 	/*
@@ -256,6 +256,9 @@ int svm_run(struct kvisor_vcpu *vcpu)
 		spec |= KV_SPEC_VERW;
 	if (cpu_feature_enabled(X86_FEATURE_RETPOLINE))
 		spec |= KV_SPEC_RSB;
+	/* SRSO's or Retbleed's "IBPB on VMEXIT" (the untraining is always). */
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+		spec |= KV_SPEC_IBPB_EXIT;
 	/* The guest's SSBD where it goes through VIRT_SPEC_CTRL or LS_CFG. */
 	kvisor_spec_virt_enter(vcpu);
 
@@ -291,13 +294,20 @@ int svm_run(struct kvisor_vcpu *vcpu)
 		     &vcpu->spec.spec_ctrl);
 	raw_local_irq_disable();
 	kvisor_spec_virt_exit(vcpu);
-	kvisor_spec_count(vcpu, spec);
+	kvisor_spec_exit_irqoff(vcpu, spec);
 	kvisor_tsc_aux_exit_irqoff(switch_aux);
 	svm_asid_entered(svm);
 	kvisor_debug_exit_irqoff(vcpu);
 
 	kvisor_xcr0_exit(vcpu, host_xcr0);
-	asm volatile("stgi" ::: "memory");
+	svm_stgi();
+	/*
+	 * The #MC intercept took the machine check from the host's handler:
+	 * call it now, interrupts still off and on the CPU whose banks hold
+	 * the error, as KVM's svm_vcpu_run().
+	 */
+	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC)
+		kvisor_machine_check();
 	kvisor_exit_guest_irqoff(vcpu);
 	svm_save_guest(svm);
 	return 0;

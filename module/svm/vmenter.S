@@ -20,7 +20,8 @@
  * per-CPU x86_spec_ctrl_current, VERW last before VMRUN, and after
  * #VMEXIT, once the host's GS is back and before any RET, fill the RSB,
  * read the guest's SPEC_CTRL back if it owns the MSR and put the host's
- * value back.
+ * value back; then untrain the return predictor and IBPB where the host
+ * asks (Retbleed, SRSO).
  *
  * Called with GIF clear (so nothing interrupts the host half-switched)
  * and IF set (so a physical interrupt exits the guest).
@@ -62,9 +63,13 @@ SYM_FUNC_START(kv_svm_vmrun)
 	LOAD_GUEST_SPEC_CTRL S_FLAGS, S_SPEC_CTRL
 	/* Host FS/GS/TR/LDTR/syscall MSRs out, the guest's in. */
 	mov	S_HOST_SAVE(%rsp), %rax
+.Lvmsave_host:
 	vmsave	%rax
+.Lvmsave_host_end:
 	mov	S_VMCB(%rsp), %rax
+.Lvmload_guest:
 	vmload	%rax
+.Lvmload_guest_end:
 	mov	S_REGS(%rsp), %rsi
 
 	/* Guest registers in; RSI (our pointer) goes last. */
@@ -93,7 +98,9 @@ SYM_FUNC_START(kv_svm_vmrun)
 2:
 	/* RAX = VMCB address, as VMRUN wants; RSP is still ours. */
 	mov	S_VMCB(%rsp), %rax
+.Lvmrun:
 	vmrun	%rax
+.Lvmrun_end:
 
 	/* #VMEXIT: host RSP and RAX are back; the rest is the guest's. */
 	push	%rsi
@@ -115,9 +122,13 @@ SYM_FUNC_START(kv_svm_vmrun)
 
 	/* The guest's FS/GS/TR/... back into its VMCB, the host's in. */
 	mov	S_VMCB(%rsp), %rax
+.Lvmsave_guest:
 	vmsave	%rax
+.Lvmsave_guest_end:
 	mov	S_HOST_SAVE(%rsp), %rax
+.Lvmload_host:
 	vmload	%rax
+.Lvmload_host_end:
 
 	/*
 	 * Before any RET: overwrite the return predictions the guest may
@@ -129,6 +140,26 @@ SYM_FUNC_START(kv_svm_vmrun)
 	__FILL_RETURN_BUFFER(%rax, RSB_CLEAR_LOOPS)
 3:
 	RESTORE_HOST_SPEC_CTRL S_FLAGS, S_SPEC_CTRL, 1
+
+	/*
+	 * Retbleed and SRSO on AMD: untrain the return predictions the
+	 * guest may have planted, before interrupts are on again (their
+	 * handlers return to the kernel without untraining), with the
+	 * kernel's own sequence for the mode it chose (patched in like
+	 * KVM's UNTRAIN_RET; nothing where it is off).
+	 */
+	CALL_UNTRAIN_RET
+	/*
+	 * IBPB after every exit where the host's SRSO or Retbleed mode is
+	 * "IBPB on VMEXIT" (X86_FEATURE_IBPB_ON_VMEXIT).  entry_ibpb()
+	 * clobbers RAX, RCX, RDX.
+	 */
+	testl	$KV_SPEC_IBPB_EXIT, S_FLAGS(%rsp)
+	jz	4f
+	call	entry_ibpb
+4:
+	/* BHI: no AMD CPU needs it, but the host's word counts here too. */
+	CLEAR_BHB_AFTER_EXIT S_FLAGS
 
 	/* Leave no guest value in a register for speculation to use. */
 	xor	%ecx, %ecx
@@ -148,4 +179,22 @@ SYM_FUNC_START(kv_svm_vmrun)
 	pop	%r15
 	pop	%rbp
 	RET
+
+/*
+ * An SVM instruction faulted: EFER.SVME is off in this CPU, which only a
+ * reboot may do under a vCPU (kvisor_virt_fault()).  Then it is skipped;
+ * otherwise the oops, with this address.
+ */
+.macro SVM_FIXUP insn:req
+.L\insn\()_fixup:
+	cmpb	$0, kvisor_rebooting(%rip)
+	jne	.L\insn\()_end
+	ud2
+	_ASM_EXTABLE(.L\insn, .L\insn\()_fixup)
+.endm
+	SVM_FIXUP vmsave_host
+	SVM_FIXUP vmload_guest
+	SVM_FIXUP vmrun
+	SVM_FIXUP vmsave_guest
+	SVM_FIXUP vmload_host
 SYM_FUNC_END(kv_svm_vmrun)

@@ -47,22 +47,36 @@ void vmx_invept(u64 eptp)
 {
 	struct { u64 eptp, reserved; } desc = { eptp, 0 };
 	unsigned long type = 1;		/* single context */
+	bool fault = true;
 
 	if (!(vmx_config.ept_vpid_cap & KV_VMX_EPT_INVEPT_SINGLE))
 		type = 2;		/* all contexts */
-	asm volatile("invept %[desc], %[type]"
-		     :: [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
+	asm volatile("1: invept %[desc], %[type]\n\t"
+		     "movb $0, %[fault]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fault] "+qm" (fault)
+		     : [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
+	if (unlikely(fault))
+		kvisor_virt_fault();
 }
 
 void vmx_invvpid(u16 vpid)
 {
 	struct { u64 vpid, gva; } desc = { vpid, 0 };
 	unsigned long type = 1;		/* single context */
+	bool fault = true;
 
 	if (!(vmx_config.ept_vpid_cap & KV_VMX_VPID_INVVPID_SINGLE))
 		type = 2;		/* all contexts */
-	asm volatile("invvpid %[desc], %[type]"
-		     :: [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
+	asm volatile("1: invvpid %[desc], %[type]\n\t"
+		     "movb $0, %[fault]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fault] "+qm" (fault)
+		     : [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
+	if (unlikely(fault))
+		kvisor_virt_fault();
 }
 
 /*

@@ -26,8 +26,8 @@ static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
 	if ((vmx->exit.intr_info & VMX_INTR_TYPE_MASK) == VMX_INTR_TYPE_NMI)
 		return 1;
 	switch (vector) {
-	case X86_TRAP_MC:		/* the host's to handle */
-		asm volatile("int $0x12");
+	case X86_TRAP_MC:
+		/* The host's handler ran right after the exit (vmx_run()). */
 		return 1;
 	case X86_TRAP_DB:
 		/*

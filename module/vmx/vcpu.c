@@ -423,6 +423,24 @@ static void vmx_save_exit(struct vmx_vcpu *vmx, bool entry_failed)
 }
 
 /*
+ * A machine check ended the guest's run: the exception exit for #MC
+ * (SDM Vol. 3, "Basic VM-Exit Information": a hardware exception with
+ * vector 18), or the entry failure "due to machine-check event" (exit
+ * reason 41, with the failed-entry bit), which the CPU reports when the
+ * #MC arrived during the entry itself.  Either way the host's handler
+ * did not run.
+ */
+static bool vmx_exit_is_machine_check(const struct vmx_exit_info *e)
+{
+	if ((e->reason & 0xffff) == EXIT_REASON_MCE_DURING_ENTRY)
+		return true;
+	return (e->reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
+	       (e->intr_info & (VMX_INTR_INFO_VALID | VMX_INTR_TYPE_MASK |
+				VMX_INTR_INFO_VECTOR_MASK)) ==
+	       (VMX_INTR_INFO_VALID | VMX_INTR_TYPE_HW_EXCEPTION | X86_TRAP_MC);
+}
+
+/*
  * The host's data segment selectors and LDT: VM exit loads the selectors
  * from the VMCS (null, see vmx_setup_host_state()) and leaves LDTR null,
  * so they are saved before entry and put back after the exit.
@@ -531,8 +549,10 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	else if (cpu_feature_enabled(X86_FEATURE_RSB_VMEXIT_LITE))
 		spec |= KV_SPEC_RSB_ONE;
 
+	/* L1TF: the L1D flush, last before the entry but for VERW. */
+	kvisor_l1d_flush_irqoff(vcpu);
 	failed = kv_vmx_vmenter(vcpu->regs, spec, &vcpu->spec.spec_ctrl);
-	kvisor_spec_count(vcpu, failed ? spec & KV_SPEC_VERW : spec);
+	kvisor_spec_exit_irqoff(vcpu, failed ? spec & KV_SPEC_VERW : spec);
 
 	/* VM exit clears IA32_DEBUGCTL: the host's LBR/BTF settings go back. */
 	if (debugctl)
@@ -549,6 +569,9 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	if (!failed && (vmx->exit.reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
 	    (vmx->exit.intr_info & VMX_INTR_TYPE_MASK) == VMX_INTR_TYPE_NMI)
 		asm volatile("int $2");
+	/* Before interrupts are on, and on this CPU: its banks hold it. */
+	if (!failed && vmx_exit_is_machine_check(&vmx->exit))
+		kvisor_machine_check();
 	kvisor_exit_guest_irqoff(vcpu);
 	vmx_put(vmx);
 	return 0;

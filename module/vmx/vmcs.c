@@ -42,18 +42,30 @@ void vmx_vmclear(void *vmcs)
 {
 	u64 pa = __pa(vmcs);
 
-	asm volatile("vmclear %[pa]" :: [pa] "m" (pa) : "memory", "cc");
+	bool fault = true;
+
+	asm volatile("1: vmclear %[pa]\n\t"
+		     "movb $0, %[fault]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fault] "+qm" (fault) : [pa] "m" (pa) : "memory", "cc");
+	if (unlikely(fault))
+		kvisor_virt_fault();
 }
 
 static void vmx_vmptrld(void *vmcs)
 {
 	u64 pa = __pa(vmcs);
-	bool failed;
+	u8 ok = 2;		/* stays 2 if VMPTRLD faulted */
 
-	asm volatile("vmptrld %[pa]; setna %[failed]"
-		     : [failed] "=qm" (failed) : [pa] "m" (pa)
-		     : "memory", "cc");
-	if (failed)
+	asm volatile("1: vmptrld %[pa]\n\t"
+		     "seta %[ok]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [ok] "+qm" (ok) : [pa] "m" (pa) : "memory", "cc");
+	if (unlikely(ok == 2))
+		kvisor_virt_fault();
+	else if (unlikely(!ok))
 		pr_warn_ratelimited("VMPTRLD of %#llx failed\n", pa);
 }
 

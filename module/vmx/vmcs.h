@@ -22,6 +22,7 @@
 
 #include <linux/build_bug.h>
 #include <linux/types.h>
+#include <asm/asm.h>
 
 enum vmcs_field {
 	/* 16-bit control and guest/host selectors */
@@ -162,16 +163,27 @@ enum vmcs_field {
 /* VMREAD/VMWRITE failures are kvisor bugs: reported, never fatal. */
 void vmcs_error(const char *insn, unsigned long field, unsigned long value);
 
+/*
+ * Every VMX instruction has an exception-table entry: a fault (#UD once
+ * a reboot switched VMX off under the caller) goes to
+ * kvisor_virt_fault(), which lets it pass while rebooting.
+ */
 static __always_inline unsigned long __vmcs_read(unsigned long field)
 {
-	unsigned long value;
-	bool ok;
+	unsigned long value = 0;
+	u8 ok = 2;		/* stays 2 if VMREAD faulted */
 
-	asm volatile("vmread %[field], %[value]; seta %[ok]"
-		     : [value] "=r" (value), [ok] "=qm" (ok)
+	asm volatile("1: vmread %[field], %[value]\n\t"
+		     "seta %[ok]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [value] "+r" (value), [ok] "+qm" (ok)
 		     : [field] "r" (field) : "cc");
-	if (unlikely(!ok)) {
-		vmcs_error("vmread", field, 0);
+	if (unlikely(ok != 1)) {
+		if (ok == 2)
+			kvisor_virt_fault();
+		else
+			vmcs_error("vmread", field, 0);
 		return 0;
 	}
 	return value;
@@ -180,12 +192,17 @@ static __always_inline unsigned long __vmcs_read(unsigned long field)
 static __always_inline void __vmcs_write(unsigned long field,
 					 unsigned long value)
 {
-	bool ok;
+	u8 ok = 2;		/* stays 2 if VMWRITE faulted */
 
-	asm volatile("vmwrite %[value], %[field]; seta %[ok]"
-		     : [ok] "=qm" (ok)
+	asm volatile("1: vmwrite %[value], %[field]\n\t"
+		     "seta %[ok]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [ok] "+qm" (ok)
 		     : [field] "r" (field), [value] "rm" (value) : "cc");
-	if (unlikely(!ok))
+	if (unlikely(ok == 2))
+		kvisor_virt_fault();
+	else if (unlikely(!ok))
 		vmcs_error("vmwrite", field, value);
 }
 

@@ -19,7 +19,7 @@
  * load the guest's IA32_SPEC_CTRL (*@spec_ctrl) if it differs from the
  * host's, VERW just before the entry, and after the exit, before the
  * first RET, fill the RSB, read the guest's SPEC_CTRL back if it owns the
- * MSR and put the host's value back.
+ * MSR, put the host's value back and clear the branch history (BHI).
  *
  * Returns 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed (the VMCS's
  * VM-instruction error field says why).  Called with interrupts disabled.
@@ -69,6 +69,7 @@ SYM_FUNC_END(kv_vmx_vmenter)
  */
 SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 	mov	$HOST_RSP, %eax
+.Lvmwrite_rsp:
 	vmwrite	%rsp, %rax
 	jbe	.Lfail_early
 
@@ -106,9 +107,11 @@ SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 	 */
 	testb	$KV_SPEC_RESUME, 8(%rsp)
 	jnz	.Lresume
+.Lvmlaunch:
 	vmlaunch
 	jmp	.Lfail
 .Lresume:
+.Lvmresume:
 	vmresume
 	/*
 	 * Entry failed, with the guest's SPEC_CTRL loaded: the host's back.
@@ -119,6 +122,24 @@ SYM_FUNC_START_LOCAL(kv_vmx_enter_guest)
 .Lfail_early:
 	mov	$1, %eax
 	RET
+
+	/*
+	 * A VMX instruction faulted: VMX is off in this CPU, which only a
+	 * reboot may do under a vCPU (kvisor_virt_fault()).  Then the entry
+	 * "failed"; otherwise the oops, with this address.
+	 */
+.Lfault_early:
+	cmpb	$0, kvisor_rebooting(%rip)
+	jne	.Lfail_early
+	ud2
+.Lfault:
+	cmpb	$0, kvisor_rebooting(%rip)
+	jne	.Lfail
+	ud2
+
+	_ASM_EXTABLE(.Lvmwrite_rsp, .Lfault_early)
+	_ASM_EXTABLE(.Lvmlaunch, .Lfault)
+	_ASM_EXTABLE(.Lvmresume, .Lfault)
 SYM_FUNC_END(kv_vmx_enter_guest)
 
 /*
@@ -160,6 +181,7 @@ SYM_FUNC_START(kv_vmx_vmexit)
 	__FILL_ONE_RETURN
 2:
 	RESTORE_HOST_SPEC_CTRL 8, 24, 1
+	CLEAR_BHB_AFTER_EXIT 8
 
 	/* Leave no guest value in a register for speculation to use. */
 	xor	%ecx, %ecx

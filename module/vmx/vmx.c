@@ -310,12 +310,42 @@ static int vmx_cpu_enable(void)
 	return 0;
 }
 
+static void vmx_vmxoff(void)
+{
+	bool fault = true;
+
+	asm volatile("1: vmxoff\n\t"
+		     "movb $0, %[fault]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fault] "+qm" (fault) : : "memory", "cc");
+	cr4_clear_bits(X86_CR4_VMXE);
+	if (unlikely(fault))
+		kvisor_virt_fault();
+}
+
 static void vmx_cpu_disable(void)
 {
 	/* Write every loaded VMCS back to memory before leaving VMX. */
 	vmx_clear_loaded_vmcss();
-	asm volatile("vmxoff" ::: "memory", "cc");
-	cr4_clear_bits(X86_CR4_VMXE);
+	vmx_vmxoff();
+}
+
+/*
+ * The emergency path: no lock, the lists as they are.  The VMCSs loaded
+ * here are written back to memory first, so that a crash dump holds the
+ * guests' state, as KVM's vmx_emergency_disable() does.
+ */
+static void vmx_emergency_disable(void)
+{
+	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
+	struct vmx_vcpu *vmx;
+
+	if (!(__read_cr4() & X86_CR4_VMXE))
+		return;
+	list_for_each_entry(vmx, &vc->loaded, loaded)
+		vmx_vmclear(vmx->vmcs);
+	vmx_vmxoff();
 }
 
 const struct kvisor_vendor_ops kvisor_vmx_ops = {
@@ -326,6 +356,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.unsetup		= vmx_unsetup,
 	.cpu_enable		= vmx_cpu_enable,
 	.cpu_disable		= vmx_cpu_disable,
+	.emergency_disable	= vmx_emergency_disable,
 	.tdp			= &vmx_ept_format,
 	.vcpu_create		= vmx_vcpu_create,
 	.vcpu_free		= vmx_vcpu_free,
