@@ -21,7 +21,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
-#include <linux/nospec.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/pid.h>
@@ -73,20 +72,25 @@ bool kvisor_pv_has(struct kvisor_vcpu *vcpu, unsigned int feature)
  * which it saw preempted (steal time's flag).  A hint: where something
  * else wants this host CPU and the target could run (it is runnable and
  * not in the guest), give the rest of the time slice to its thread, as
- * KVM does.  kvisor's LAPIC gives each vCPU its index as APIC ID.
+ * KVM does.  kvisor's LAPIC gives each vCPU its vCPU ID as APIC ID.
  */
 static void kvisor_pv_sched_yield(struct kvisor_vcpu *vcpu, u64 dest)
 {
 	struct kvisor_vm *vm = vcpu->vm;
-	struct kvisor_vcpu *target;
+	/* pairs with the release that publishes a new vCPU */
+	int nr = smp_load_acquire(&vm->nr_vcpus), i;
+	struct kvisor_vcpu *target = NULL, *v;
 	struct task_struct *task;
 
-	if (!vcpu->apic || single_task_running() ||
-	    dest >= READ_ONCE(vm->nr_vcpus))
+	if (!vcpu->apic || single_task_running())
 		return;
-	/* Published under vm->lock before nr_vcpus grew past it. */
-	target = READ_ONCE(vm->vcpus[array_index_nospec(dest,
-							KVISOR_MAX_VCPUS)]);
+	for (i = 0; i < nr && i < KVISOR_MAX_VCPUS; i++) {
+		v = READ_ONCE(vm->vcpus[i]);
+		if (v && v->id == dest) {
+			target = v;
+			break;
+		}
+	}
 	if (!target || target == vcpu || READ_ONCE(target->in_guest) ||
 	    READ_ONCE(target->mp_state) != KVM_MP_STATE_RUNNABLE)
 		return;

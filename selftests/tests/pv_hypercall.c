@@ -109,6 +109,9 @@ static void guest_code(uint64_t amd)
 	GUEST_ASSERT_EQ(hypercall(amd, KVM_HC_VAPIC_POLL_IRQ, 0), 0);
 	GUEST_ASSERT_EQ(hypercall(amd, 0xabcd, 0), (uint64_t)-KVM_ENOSYS);
 	GUEST_ASSERT_EQ(hypercall(amd, KVM_HC_SCHED_YIELD, 0), 0);
+	/* a hint: 0 also for an APIC ID no vCPU has */
+	GUEST_ASSERT_EQ(hypercall(amd, KVM_HC_SCHED_YIELD, 7), 0);
+	GUEST_ASSERT_EQ(hypercall(amd, KVM_HC_SCHED_YIELD, ~0ULL), 0);
 	/* the other vendor's instruction, fixed up */
 	site_set(other);
 	GUEST_ASSERT_EQ(site_call(KVM_HC_VAPIC_POLL_IRQ), 0);
