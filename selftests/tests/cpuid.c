@@ -309,7 +309,7 @@ static void check_honest(struct kvm_cpuid2 *c)
 	e = cpuid_find(c, 0x40000001, 0);
 	TEST_ASSERT(e && e->eax == (BIT(0) | BIT(3) | BIT(13)) &&
 		    !(e->ebx | e->ecx | e->edx),
-		    "paravirtual features other than kvmclock and PV sched yield in leaf 0x40000001");
+		    "PV features other than kvmclock, sched yield in 0x40000001");
 	for (i = 0; i < c->nent; i++) {
 		uint32_t fn = c->entries[i].function;
 

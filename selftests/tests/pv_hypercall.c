@@ -26,12 +26,17 @@
 
 #include "kvm_util.h"
 
+/* hc_site must exist once: site_call() is never inlined */
+#define __noinline	__attribute__((__noinline__))
+
 #define QUIRKS_USED	(KVM_X86_QUIRK_FIX_HYPERCALL_INSN |		\
 			 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS |		\
 			 KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT)
+#define BIT(n)			(1U << (n))
+#define BIT_ULL(n)		(1ULL << (n))
 #define MSR_MISC_ENABLE		0x1a0
-#define MISC_ENABLE_MWAIT	(1ULL << 18)
-#define CPUID_1_ECX_MWAIT	(1U << 3)
+#define MISC_ENABLE_MWAIT	BIT_ULL(18)
+#define CPUID_1_ECX_MWAIT	BIT(3)
 #define HC_LEN			3
 
 static const uint8_t vmcall_insn[HC_LEN] = { 0x0f, 0x01, 0xc1 };
@@ -66,7 +71,7 @@ static uint64_t hypercall(bool amd, uint64_t nr, uint64_t a0)
 }
 
 /* A hypercall whose instruction the guest writes at hc_site first. */
-static __attribute__((noinline)) uint64_t site_call(uint64_t nr)
+static __noinline uint64_t site_call(uint64_t nr)
 {
 	uint64_t ret;
 
@@ -257,9 +262,10 @@ int main(void)
 		    "KVM_CAP_DISABLE_QUIRKS2 is %#x", quirks);
 	TEST_ASSERT_EQ(kvm_check_cap(KVM_CAP_ENFORCE_PV_FEATURE_CPUID), 1);
 	test_quirks(amd);
-	ksft_print_msg("%s hypercalls, the other vendor's fixed up or #UD, MONITOR/MWAIT under both quirk settings: ok\n",
-		       amd ? "VMMCALL" : "VMCALL");
+	ksft_print_msg("%s hypercalls, the other vendor's fixed up or #UD, %s\n",
+		       amd ? "VMMCALL" : "VMCALL",
+		       "MONITOR/MWAIT under both quirk settings: ok");
 	test_enforce(amd);
-	ksft_print_msg("ENFORCE_PV_FEATURE_CPUID: -KVM_ENOSYS and #GP for what CPUID withholds: ok\n");
+	ksft_print_msg("ENFORCE_PV_FEATURE_CPUID: -KVM_ENOSYS, #GP where CPUID withholds: ok\n");
 	ksft_exit_pass();
 }
