@@ -62,7 +62,7 @@
  *                0xd.2 (AVX) as the host's
  *   0x40000000   KVM's signature "KVMKVMKVM", and 0x40000001 as the last
  *                KVM leaf
- *   0x40000001   KVM's paravirtual features: kvmclock only
+ *   0x40000001   KVM's paravirtual features: kvmclock, PV sched yield
  *   0x80000000   the highest extended leaf here (at most 0x80000008),
  *                the host's vendor string (AMD has one there)
  *   0x80000001   EAX: the host's signature; ECX, EDX: KVISOR_8_1_ECX,
@@ -211,7 +211,9 @@ static void kvisor_build_xsave(struct kvisor_cpuid_table *t, u64 xcr0)
 /*
  * KVM's own leaves, which userspace and guests look for to know they run
  * on KVM: the signature "KVMKVMKVM" with the highest KVM leaf, and that
- * leaf's paravirtual features: kvmclock (kvmclock.c), with both MSR sets.
+ * leaf's paravirtual features: kvmclock (kvmclock.c), with both MSR sets,
+ * and the directed yield hypercall (hypercall.c).  Not PV_UNHALT nor
+ * PV_SEND_IPI: their hypercalls are -KVM_ENOSYS here.
  */
 static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 {
@@ -224,7 +226,8 @@ static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 	e = &t->entries[t->nent++];
 	*e = (struct kvm_cpuid_entry2) {
 		.function = KVM_CPUID_FEATURES,
-		.eax = BIT(KVM_FEATURE_CLOCKSOURCE) | BIT(KVM_FEATURE_CLOCKSOURCE2),
+		.eax = BIT(KVM_FEATURE_CLOCKSOURCE) | BIT(KVM_FEATURE_CLOCKSOURCE2) |
+		       BIT(KVM_FEATURE_PV_SCHED_YIELD),
 	};
 }
 
@@ -704,7 +707,9 @@ static struct kvm_cpuid_entry2 *kvisor_cpuid_out_of_range(struct kvisor_vcpu *vc
 /*
  * KVM keeps these bits of its table in step with the guest: OSXSAVE with
  * CR4.OSXSAVE (when the host has XSAVE), APIC with IA32_APIC_BASE's
- * enable bit, and the XSAVE area sizes with XCR0.  kvisor leaves the
+ * enable bit, MONITOR with IA32_MISC_ENABLE's MWAIT bit (once
+ * KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT is disabled), and the XSAVE area
+ * sizes with XCR0.  kvisor leaves the
  * table as userspace set it and applies them to each answer instead.
  */
 static void kvisor_cpuid_dynamic(struct kvisor_vcpu *vcpu,
@@ -723,6 +728,12 @@ static void kvisor_cpuid_dynamic(struct kvisor_vcpu *vcpu,
 		out->edx &= ~F(APIC);
 		if (vcpu->apic_base & MSR_IA32_APICBASE_ENABLE)
 			out->edx |= F(APIC);
+		if (!kvisor_has_quirk(vcpu->vm,
+				      KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT)) {
+			out->ecx &= ~F(MWAIT);
+			if (vcpu->misc_enable & MSR_IA32_MISC_ENABLE_MWAIT)
+				out->ecx |= F(MWAIT);
+		}
 	}
 	if (e == kvisor_vcpu_cpuid_find(vcpu, 0xd, 0, false))
 		out->ebx = kvisor_xsave_size(vcpu->xcr0, false);

@@ -113,6 +113,7 @@ struct kvisor_vm {
 	/* KVM_X86_SET_MSR_FILTER's (msr_filter.c): set under @lock, @srcu */
 	struct kvisor_msr_filter __rcu *msr_filter;
 	u32 user_msr_exits;	/* KVM_CAP_X86_USER_SPACE_MSR's reasons */
+	u64 disabled_quirks;	/* KVM_CAP_DISABLE_QUIRKS2 (hypercall.c) */
 };
 
 enum kvisor_irqchip_mode {
@@ -232,6 +233,23 @@ void kvisor_queue_pf(struct kvisor_vcpu *vcpu, u64 addr, u32 error);
 int kvisor_complete_pio(struct kvisor_vcpu *vcpu);
 int kvisor_complete_pio_string(struct kvisor_vcpu *vcpu);
 int kvisor_complete_mmio(struct kvisor_vcpu *vcpu);
+
+/*
+ * core/hypercall.c: the KVM_X86_QUIRK_* kvisor has, each on until
+ * KVM_CAP_DISABLE_QUIRKS2 switches it off, and guest_pv_has()
+ */
+#define KVISOR_QUIRKS (KVM_X86_QUIRK_LINT0_REENABLED |			\
+		       KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT |		\
+		       KVM_X86_QUIRK_FIX_HYPERCALL_INSN |		\
+		       KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
+
+static inline bool kvisor_has_quirk(struct kvisor_vm *vm, u64 quirk)
+{
+	return !(READ_ONCE(vm->disabled_quirks) & quirk);
+}
+
+int kvisor_disable_quirks(struct kvisor_vm *vm, u64 quirks);
+bool kvisor_pv_has(struct kvisor_vcpu *vcpu, unsigned int feature);
 
 /* core/msrs.c: every MSR, for the guest and for the ioctls */
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);

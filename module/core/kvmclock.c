@@ -173,9 +173,30 @@ static void kvisor_wall_clock_write(struct kvisor_vcpu *vcpu, u64 gpa)
 	kvisor_write_guest(vcpu->vm, gpa, &wc, sizeof(wc));
 }
 
+/*
+ * KVM_CAP_ENFORCE_PV_FEATURE_CPUID: each pair of MSRs exists only where
+ * the guest's CPUID offers its feature bit; KVM applies this to
+ * KVM_GET/SET_MSRS too.  0 for an MSR not of kvmclock.
+ */
+static int kvisor_kvmclock_msr_offered(struct kvisor_vcpu *vcpu, u32 msr)
+{
+	switch (msr) {
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_WALL_CLOCK:
+		return kvisor_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? 0 : -EINVAL;
+	case MSR_KVM_SYSTEM_TIME_NEW:
+	case MSR_KVM_WALL_CLOCK_NEW:
+		return kvisor_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? 0 : -EINVAL;
+	default:
+		return 0;
+	}
+}
+
 /* The kvmclock MSRs, from the guest or userspace alike; -ENOENT: not one. */
 int kvisor_kvmclock_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
+	if (kvisor_kvmclock_msr_offered(vcpu, msr))
+		return -EINVAL;
 	switch (msr) {
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:
@@ -192,6 +213,8 @@ int kvisor_kvmclock_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 
 int kvisor_kvmclock_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
+	if (kvisor_kvmclock_msr_offered(vcpu, msr))
+		return -EINVAL;
 	switch (msr) {
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:

@@ -112,18 +112,31 @@ static int kvisor_mtrr_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool wri
 /*
  * IA32_MISC_ENABLE as KVM keeps it: the "PEBS/BTS unavailable" bits are
  * read-only for the guest (a change is #GP), the EMON bit ignores its
- * writes; userspace sets anything.
+ * writes; userspace sets anything else.
  */
 static int kvisor_misc_enable_set(struct kvisor_vcpu *vcpu, u64 val, bool host)
 {
 	u64 ro = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 		 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 
+	struct kvm_cpuid_entry2 *e;
+
 	if (!host) {
 		if ((vcpu->misc_enable ^ val) & ro)
 			return -EINVAL;
 		val = (val & ~MSR_IA32_MISC_ENABLE_EMON) |
 		      (vcpu->misc_enable & MSR_IA32_MISC_ENABLE_EMON);
+	}
+	/*
+	 * With KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT disabled, the MWAIT bit is
+	 * CPUID.1:ECX.MONITOR (cpuid.c), which KVM lets change only where
+	 * the CPU has SSE3, for the guest and userspace alike.
+	 */
+	if (!kvisor_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) &&
+	    ((vcpu->misc_enable ^ val) & MSR_IA32_MISC_ENABLE_MWAIT)) {
+		e = kvisor_vcpu_cpuid_find(vcpu, 1, 0, true);
+		if (!e || !(e->ecx & BIT(X86_FEATURE_XMM3 & 31)))
+			return -EINVAL;
 	}
 	vcpu->misc_enable = val;
 	return 0;

@@ -65,6 +65,7 @@ void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu)
 	if (vcpu->apic)
 		kvisor_lapic_free(vcpu);
 	kvisor_vcpu_cpuid_free(vcpu);
+	put_pid(rcu_dereference_protected(vcpu->pid, true));
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	free_page((unsigned long)vcpu->run);
 	free_page((unsigned long)vcpu->pio_data);
@@ -198,10 +199,28 @@ out:
 }
 
 /* Adapters from the ioctl table's shape to each file's handler. */
+/*
+ * The thread that runs the vCPU, as KVM records it at KVM_RUN, for a
+ * KVM_HC_SCHED_YIELD that asks to yield to it (hypercall.c).
+ */
+static void kvisor_vcpu_set_pid(struct kvisor_vcpu *vcpu)
+{
+	struct pid *old = rcu_access_pointer(vcpu->pid);
+
+	if (old == task_pid(current))
+		return;
+	rcu_assign_pointer(vcpu->pid, get_task_pid(current, PIDTYPE_PID));
+	synchronize_rcu();
+	put_pid(old);
+}
+
 static long kvisor_vcpu_ioctl_run(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 				  unsigned long arg)
 {
-	return arg ? -EINVAL : kvisor_vcpu_run(vcpu);
+	if (arg)
+		return -EINVAL;
+	kvisor_vcpu_set_pid(vcpu);
+	return kvisor_vcpu_run(vcpu);
 }
 
 static long kvisor_vcpu_ioctl_interrupt(struct kvisor_vcpu *vcpu,
@@ -280,6 +299,28 @@ static long kvisor_vcpu_ioctl_tsc_khz(struct kvisor_vcpu *vcpu,
 	return tsc_khz;
 }
 
+/*
+ * KVM_ENABLE_CAP on a vCPU fd.  The one capability: holding the guest to
+ * the paravirtual features its CPUID offers (hypercall.c).
+ */
+static long kvisor_vcpu_ioctl_enable_cap(struct kvisor_vcpu *vcpu,
+					 unsigned int ioctl, unsigned long arg)
+{
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, (void __user *)arg, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+		WRITE_ONCE(vcpu->pv_enforce, !!cap.args[0]);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static long kvisor_vcpu_ioctl_stats_fd(struct kvisor_vcpu *vcpu,
 				       unsigned int ioctl, unsigned long arg)
 {
@@ -310,6 +351,7 @@ static const struct {
 	{ KVM_GET_DEVICE_ATTR,		kvisor_vcpu_ioctl_attr },
 	{ KVM_SET_DEVICE_ATTR,		kvisor_vcpu_ioctl_attr },
 	{ KVM_GET_TSC_KHZ,		kvisor_vcpu_ioctl_tsc_khz },
+	{ KVM_ENABLE_CAP,		kvisor_vcpu_ioctl_enable_cap },
 	/* core/regs.c, core/fpu.c, irq/lapic.c, through one copy in/out */
 	{ KVM_GET_REGS,			kvisor_vcpu_ioctl_state },
 	{ KVM_SET_REGS,			kvisor_vcpu_ioctl_state },

@@ -415,6 +415,8 @@ struct kvisor_vcpu {
 	bool db_loaded;
 	struct kvisor_spec spec;
 	pid_t creator;		/* thread ID, for the statistics' name */
+	bool pv_enforce;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
+	struct pid __rcu *pid;	/* the thread of the last KVM_RUN */
 };
 
 /*
@@ -445,6 +447,17 @@ int kvisor_handle_shutdown(struct kvisor_vcpu *vcpu);
 int kvisor_handle_fail_entry(struct kvisor_vcpu *vcpu, u64 reason);
 int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 				 u64 info0, u64 info1);
+
+/*
+ * core/hypercall.c: VMCALL/VMMCALL (@cpl: the guest's privilege level),
+ * an intercepted #UD (@native: this vendor's hypercall instruction),
+ * MONITOR and MWAIT
+ */
+#define KVISOR_HYPERCALL_LEN	3
+int kvisor_handle_hypercall(struct kvisor_vcpu *vcpu, int cpl,
+			    unsigned int len);
+int kvisor_handle_ud(struct kvisor_vcpu *vcpu, const u8 *native);
+int kvisor_handle_monitor_mwait(struct kvisor_vcpu *vcpu, unsigned int len);
 
 /* core/pio.c: IN, OUT, INS, OUTS; @next_rip is the instruction's end */
 int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,

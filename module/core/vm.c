@@ -92,6 +92,15 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 	case KVM_CAP_X86_MSR_FILTER:
 		/* 1, as KVM 6.1; newer KVMs answer the mask of reasons. */
 		return 1;
+	/* vCPU KVM_ENABLE_CAP: guest_pv_has() (hypercall.c) */
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+		return 1;
+	/*
+	 * Not KVM_CAP_DISABLE_QUIRKS: it takes any mask, and promises that
+	 * every quirk can be disabled, which kvisor cannot do.
+	 */
+	case KVM_CAP_DISABLE_QUIRKS2:
+		return KVISOR_QUIRKS;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 		/* No XCR0 to save or restore without XSAVE in the host. */
@@ -170,6 +179,8 @@ static long kvisor_vm_enable_cap(struct kvisor_vm *vm, unsigned int ioctl,
 		return kvisor_enable_dirty_log_manual(vm, cap.args[0]);
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		return kvisor_enable_user_msr_exits(vm, cap.args[0]);
+	case KVM_CAP_DISABLE_QUIRKS2:
+		return kvisor_disable_quirks(vm, cap.args[0]);
 	default:
 		return -EINVAL;
 	}

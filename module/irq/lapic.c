@@ -589,8 +589,12 @@ static void lapic_reset(struct kvisor_lapic *apic, bool init)
 	reg_set(apic, APIC_LVR, lapic_version(apic));
 	for (i = 0; i < LAPIC_NR_LVT; i++)
 		reg_set(apic, LVT_REG(i), APIC_LVT_MASKED);
-	/* like KVM: the BSP's LINT0 passes the PIC's INTR from the start */
-	if (vcpu->apic_base & MSR_IA32_APICBASE_BSP)
+	/*
+	 * like KVM: the BSP's LINT0 passes the PIC's INTR from the start,
+	 * unless userspace disabled KVM_X86_QUIRK_LINT0_REENABLED
+	 */
+	if ((vcpu->apic_base & MSR_IA32_APICBASE_BSP) &&
+	    kvisor_has_quirk(vcpu->vm, KVM_X86_QUIRK_LINT0_REENABLED))
 		reg_set(apic, APIC_LVT0, APIC_DM_EXTINT);
 	reg_set(apic, APIC_DFR, 0xffffffff);
 	reg_set(apic, APIC_SPIV, 0xff);

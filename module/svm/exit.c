@@ -123,6 +123,30 @@ static int svm_exit_ud(struct svm_vcpu *svm)
 	return 1;
 }
 
+/* VMMCALL, AMD's hypercall instruction (core/hypercall.c) */
+static const u8 svm_vmmcall[KVISOR_HYPERCALL_LEN] = { 0x0f, 0x01, 0xd9 };
+
+static int svm_exit_vmmcall(struct svm_vcpu *svm)
+{
+	return kvisor_handle_hypercall(&svm->vcpu, svm->vmcb->save.cpl,
+				       svm_insn_len(svm, KVISOR_HYPERCALL_LEN));
+}
+
+/*
+ * #UD, intercepted to find Intel's VMCALL, which a guest migrated from
+ * an Intel host may run: core/hypercall.c rewrites it into VMMCALL.
+ */
+static int svm_exit_ud_fault(struct svm_vcpu *svm)
+{
+	return kvisor_handle_ud(&svm->vcpu, svm_vmmcall);
+}
+
+/* MONITOR and MWAIT: three bytes each, no prefixes. */
+static int svm_exit_monitor_mwait(struct svm_vcpu *svm)
+{
+	return kvisor_handle_monitor_mwait(&svm->vcpu, svm_insn_len(svm, 3));
+}
+
 /*
  * #DB: the CPU put its new bits in the VMCB's DR6 (reset before each
  * entry), and in the real DR6, which goes back to its idle value for the
@@ -250,6 +274,7 @@ static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR0 + 15] = svm_exit_dr,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB] = svm_exit_db,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_BP] = svm_exit_bp,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_UD] = svm_exit_ud_fault,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_AC] = svm_exit_ac,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_MC] = svm_exit_mc,
 	[SVM_EXIT_RDPMC]	= svm_exit_rdpmc,
@@ -267,14 +292,14 @@ static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
 	[SVM_EXIT_MSR]		= svm_exit_msr,
 	[SVM_EXIT_SHUTDOWN]	= svm_exit_shutdown,
 	[SVM_EXIT_VMRUN]	= svm_exit_ud,
-	[SVM_EXIT_VMMCALL]	= svm_exit_ud,
+	[SVM_EXIT_VMMCALL]	= svm_exit_vmmcall,
 	[SVM_EXIT_VMLOAD]	= svm_exit_ud,
 	[SVM_EXIT_VMSAVE]	= svm_exit_ud,
 	[SVM_EXIT_STGI]		= svm_exit_ud,
 	[SVM_EXIT_CLGI]		= svm_exit_ud,
 	[SVM_EXIT_SKINIT]	= svm_exit_ud,
-	[SVM_EXIT_MONITOR]	= svm_exit_ud,
-	[SVM_EXIT_MWAIT]	= svm_exit_ud,
+	[SVM_EXIT_MONITOR]	= svm_exit_monitor_mwait,
+	[SVM_EXIT_MWAIT]	= svm_exit_monitor_mwait,
 	[SVM_EXIT_XSETBV]	= svm_exit_xsetbv,
 	[SVM_EXIT_RDPRU]	= svm_exit_ud,
 	[SVM_EXIT_NPF]		= svm_exit_npf,

@@ -54,7 +54,7 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 	 * no host interrupt would ever be taken again.
 	 */
 	c->intercept_exceptions = BIT(X86_TRAP_MC) | BIT(X86_TRAP_DB) |
-				  BIT(X86_TRAP_AC);
+				  BIT(X86_TRAP_AC) | BIT(X86_TRAP_UD);
 	/* Every DR access: the guest's debug registers are kvisor's copy. */
 	c->intercept_dr = ~0U;
 	/*

@@ -18,6 +18,9 @@
 
 #include "vmx.h"
 
+/* VMCALL, Intel's hypercall instruction (core/hypercall.c) */
+static const u8 vmx_vmcall[KVISOR_HYPERCALL_LEN] = { 0x0f, 0x01, 0xc1 };
+
 static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
 {
 	u32 vector = vmx->exit.intr_info & VMX_INTR_INFO_VECTOR_MASK;
@@ -49,6 +52,9 @@ static int vmx_exit_nmi_exception(struct vmx_vcpu *vmx)
 		vmx_queue_exception(&vmx->vcpu, X86_TRAP_AC, true,
 				    vmx->exit.intr_error);
 		return 1;
+	case X86_TRAP_UD:
+		/* AMD's VMMCALL, from a guest migrated from an AMD host */
+		return kvisor_handle_ud(&vmx->vcpu, vmx_vmcall);
 	}
 	return kvisor_handle_internal_error(&vmx->vcpu,
 			KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
@@ -106,6 +112,17 @@ static int vmx_exit_ud(struct vmx_vcpu *vmx)
 {
 	vmx_queue_exception(&vmx->vcpu, X86_TRAP_UD, false, 0);
 	return 1;
+}
+
+static int vmx_exit_vmcall(struct vmx_vcpu *vmx)
+{
+	return kvisor_handle_hypercall(&vmx->vcpu, vmx_get_cpl(vmx),
+				       vmx->exit.insn_len);
+}
+
+static int vmx_exit_monitor_mwait(struct vmx_vcpu *vmx)
+{
+	return kvisor_handle_monitor_mwait(&vmx->vcpu, vmx->exit.insn_len);
 }
 
 static int vmx_exit_io(struct vmx_vcpu *vmx)
@@ -274,7 +291,7 @@ static int (*const vmx_exit_handlers[EXIT_REASON_NR])(struct vmx_vcpu *) = {
 	[EXIT_REASON_INVD]		= vmx_exit_invd,
 	[EXIT_REASON_RDPMC]		= vmx_exit_gp,
 	[EXIT_REASON_WBINVD]		= vmx_exit_invd,
-	[EXIT_REASON_VMCALL]		= vmx_exit_ud,
+	[EXIT_REASON_VMCALL]		= vmx_exit_vmcall,
 	[EXIT_REASON_VMCLEAR]		= vmx_exit_ud,
 	[EXIT_REASON_VMLAUNCH]		= vmx_exit_ud,
 	[EXIT_REASON_VMPTRLD]		= vmx_exit_ud,
@@ -289,8 +306,8 @@ static int (*const vmx_exit_handlers[EXIT_REASON_NR])(struct vmx_vcpu *) = {
 	[EXIT_REASON_IO_INSTRUCTION]	= vmx_exit_io,
 	[EXIT_REASON_MSR_READ]		= vmx_exit_msr,
 	[EXIT_REASON_MSR_WRITE]		= vmx_exit_msr,
-	[EXIT_REASON_MWAIT]		= vmx_exit_ud,
-	[EXIT_REASON_MONITOR]		= vmx_exit_ud,
+	[EXIT_REASON_MWAIT]		= vmx_exit_monitor_mwait,
+	[EXIT_REASON_MONITOR]		= vmx_exit_monitor_mwait,
 	[EXIT_REASON_EPT_VIOLATION]	= vmx_exit_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG]	= vmx_exit_ept_misconfig,
 	[EXIT_REASON_INVEPT]		= vmx_exit_ud,

@@ -231,6 +231,23 @@ void vmx_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt)
 	vmx_put(vmx);
 }
 
+/*
+ * The privilege level is SS.DPL in protected mode (SDM Vol. 3, "Guest
+ * Register State"), 0 in real mode and 3 in virtual-8086 mode.
+ */
+int vmx_get_cpl(struct vmx_vcpu *vmx)
+{
+	int cpl = 0;
+
+	vmx_load(vmx);
+	if (vmx->vcpu.rflags & X86_EFLAGS_VM)
+		cpl = 3;
+	else if (vmx_guest_cr0() & X86_CR0_PE)
+		cpl = (vmcs_read32(VMCS_GUEST_SS_AR) >> VMX_AR_DPL_SHIFT) & 3;
+	vmx_put(vmx);
+	return cpl;
+}
+
 void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 		    u64 *efer)
 {

@@ -77,7 +77,7 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 	 * interrupt would ever be taken again.
 	 */
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, BIT(X86_TRAP_MC) | BIT(X86_TRAP_DB) |
-		     BIT(X86_TRAP_AC));
+		     BIT(X86_TRAP_AC) | BIT(X86_TRAP_UD));
 	vmcs_write32(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write32(VMCS_PF_ERROR_CODE_MATCH, 0);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);

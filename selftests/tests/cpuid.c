@@ -302,10 +302,14 @@ static void check_honest(struct kvm_cpuid2 *c)
 	TEST_ASSERT(e && e->eax == 0x40000001 && e->ebx == 0x4b4d564b &&
 		    e->ecx == 0x564b4d56 && e->edx == 0x4d,
 		    "no KVMKVMKVM signature in leaf 0x40000000");
-	/* Of the paravirtual features, kvmclock (both MSR sets) only. */
+	/*
+	 * Of the paravirtual features, kvmclock (both MSR sets) and the
+	 * directed yield (pv_hypercall) only.
+	 */
 	e = cpuid_find(c, 0x40000001, 0);
-	TEST_ASSERT(e && e->eax == (BIT(0) | BIT(3)) && !(e->ebx | e->ecx | e->edx),
-		    "paravirtual features other than kvmclock in leaf 0x40000001");
+	TEST_ASSERT(e && e->eax == (BIT(0) | BIT(3) | BIT(13)) &&
+		    !(e->ebx | e->ecx | e->edx),
+		    "PV features other than kvmclock, sched yield in 0x40000001");
 	for (i = 0; i < c->nent; i++) {
 		uint32_t fn = c->entries[i].function;
 

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM's hypercall ABI (Documentation/virt/kvm/x86/hypercalls.rst), the
+ * quirk switches of KVM_CAP_DISABLE_QUIRKS2 and the paravirtual features
+ * KVM_CAP_ENFORCE_PV_FEATURE_CPUID holds to the guest's CPUID.
+ *
+ * A hypercall is VMCALL on Intel and VMMCALL on AMD: the number in RAX,
+ * up to four arguments in RBX, RCX, RDX and RSI, the result back in RAX,
+ * all 32 bits wide outside 64-bit mode.  A guest that was migrated from
+ * the other vendor runs the other instruction, which raises #UD; kvisor
+ * intercepts #UD on both vendors to find it and, as KVM does while
+ * KVM_X86_QUIRK_FIX_HYPERCALL_INSN is on, writes the native instruction
+ * over it and lets the guest run it again.
+ *
+ * Implemented hypercalls: KVM_HC_VAPIC_POLL_IRQ (nothing to do: pending
+ * interrupts are looked at before every entry) and KVM_HC_SCHED_YIELD (a
+ * directed yield, offered in KVM_GET_SUPPORTED_CPUID).  KVM_HC_KICK_CPU,
+ * KVM_HC_SEND_IPI, KVM_HC_CLOCK_PAIRING and KVM_HC_MAP_GPA_RANGE answer
+ * -KVM_ENOSYS, and the PV_UNHALT and PV_SEND_IPI bits are not offered.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/pid.h>
+#include <linux/sched/stat.h>
+#include <linux/kvm_para.h>
+#include <asm/trapnr.h>
+
+#include "core/kvisor.h"
+
+/*
+ * The paravirtual feature bits of the vCPU's KVM_CPUID_FEATURES leaf, as
+ * KVM finds it: below the "KVMKVMKVM" signature, which may sit at any
+ * 0x100 step of the hypervisor range (a VMM offering Hyper-V puts KVM's
+ * after), provided the signature leaf's EAX reaches it.
+ */
+static u32 kvisor_pv_features(struct kvisor_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e;
+	u32 base;
+
+	for (base = KVM_CPUID_SIGNATURE; base < 0x40010000; base += 0x100) {
+		e = kvisor_vcpu_cpuid_find(vcpu, base, 0, true);
+		if (!e || e->ebx != 0x4b4d564b || e->ecx != 0x564b4d56 ||
+		    e->edx != 0x4d)
+			continue;
+		if (e->eax && e->eax < (base | KVM_CPUID_FEATURES))
+			return 0;
+		e = kvisor_vcpu_cpuid_find(vcpu, base | KVM_CPUID_FEATURES, 0,
+					   true);
+		return e ? e->eax : 0;
+	}
+	return 0;
+}
+
+/*
+ * KVM's guest_pv_has(): every paravirtual feature is there unless
+ * userspace asked, with KVM_CAP_ENFORCE_PV_FEATURE_CPUID, to hold the
+ * guest to what its CPUID offers.
+ */
+bool kvisor_pv_has(struct kvisor_vcpu *vcpu, unsigned int feature)
+{
+	if (!READ_ONCE(vcpu->pv_enforce))
+		return true;
+	return kvisor_pv_features(vcpu) & BIT(feature);
+}
+
+/*
+ * KVM_HC_SCHED_YIELD: the caller waits for the vCPU with APIC ID @dest,
+ * which it saw preempted (steal time's flag).  A hint: where something
+ * else wants this host CPU and the target could run (it is runnable and
+ * not in the guest), give the rest of the time slice to its thread, as
+ * KVM does.  kvisor's LAPIC gives each vCPU its vCPU ID as APIC ID.
+ */
+static void kvisor_pv_sched_yield(struct kvisor_vcpu *vcpu, u64 dest)
+{
+	struct kvisor_vm *vm = vcpu->vm;
+	/* pairs with the release that publishes a new vCPU */
+	int nr = smp_load_acquire(&vm->nr_vcpus), i;
+	struct kvisor_vcpu *target = NULL, *v;
+	struct task_struct *task;
+
+	if (!vcpu->apic || single_task_running())
+		return;
+	for (i = 0; i < nr && i < KVISOR_MAX_VCPUS; i++) {
+		v = READ_ONCE(vm->vcpus[i]);
+		if (v && v->id == dest) {
+			target = v;
+			break;
+		}
+	}
+	if (!target || target == vcpu || READ_ONCE(target->in_guest) ||
+	    READ_ONCE(target->mp_state) != KVM_MP_STATE_RUNNABLE)
+		return;
+	rcu_read_lock();
+	task = get_pid_task(rcu_dereference(target->pid), PIDTYPE_PID);
+	rcu_read_unlock();
+	if (!task)
+		return;
+	yield_to(task, true);
+	put_task_struct(task);
+}
+
+/*
+ * VMCALL or VMMCALL of @len bytes at privilege level @cpl.  As KVM: from
+ * CPL > 0 the result is -KVM_EPERM, an unknown number -KVM_ENOSYS, and a
+ * feature the guest's CPUID withholds (when enforced) the same.
+ */
+int kvisor_handle_hypercall(struct kvisor_vcpu *vcpu, int cpl,
+			    unsigned int len)
+{
+	u64 nr = vcpu->regs[EMU_RAX], a0 = vcpu->regs[EMU_RBX];
+	struct emu_ctxt ctxt;
+	bool op_64_bit;
+	long ret;
+
+	vcpu->exits[KVISOR_EXIT_OTHER]++;
+	kvisor_ops->get_cpu_mode(vcpu, &ctxt);
+	op_64_bit = ctxt.mode == EMU_MODE_LONG64;
+	if (!op_64_bit) {
+		nr = (u32)nr;
+		a0 = (u32)a0;
+	}
+
+	ret = -KVM_ENOSYS;
+	if (cpl) {
+		ret = -KVM_EPERM;
+	} else if (nr == KVM_HC_VAPIC_POLL_IRQ) {
+		ret = 0;
+	} else if (nr == KVM_HC_SCHED_YIELD &&
+		   kvisor_pv_has(vcpu, KVM_FEATURE_PV_SCHED_YIELD)) {
+		kvisor_pv_sched_yield(vcpu, a0);
+		ret = 0;
+	}
+
+	vcpu->regs[EMU_RAX] = op_64_bit ? (u64)ret : (u32)ret;
+	kvisor_skip_insn(vcpu, len);
+	return 1;
+}
+
+/*
+ * Copy the @len bytes at CS:RIP from (@write false) or to the guest,
+ * through its page tables a byte at a time: an instruction may straddle
+ * a page boundary.  A #PF on the way is queued for the guest (1).
+ */
+static int kvisor_access_insn(struct kvisor_vcpu *vcpu, u8 *buf,
+			      unsigned int len, bool write)
+{
+	struct emu_ctxt ctxt;
+	unsigned int i;
+	u32 pf_error;
+	u64 gva, gpa;
+	int r;
+
+	kvisor_ops->get_cpu_mode(vcpu, &ctxt);
+	for (i = 0; i < len; i++) {
+		gva = ctxt.seg_base[EMU_SEG_CS] + vcpu->rip + i;
+		if (ctxt.mode != EMU_MODE_LONG64)
+			gva = (u32)gva;
+		r = kvisor_gva_to_gpa(vcpu, gva, write, !write, &gpa,
+				      &pf_error);
+		if (r == -EACCES) {
+			kvisor_queue_pf(vcpu, gva, pf_error);
+			return 1;
+		}
+		if (!r)
+			r = write ? kvisor_write_guest(vcpu->vm, gpa, &buf[i], 1) :
+				    kvisor_read_guest(vcpu->vm, gpa, &buf[i], 1);
+		if (r)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static const u8 kvisor_vmcall[KVISOR_HYPERCALL_LEN] = { 0x0f, 0x01, 0xc1 };
+static const u8 kvisor_vmmcall[KVISOR_HYPERCALL_LEN] = { 0x0f, 0x01, 0xd9 };
+
+/*
+ * The guest raised #UD and the backend intercepted it.  The one #UD kvisor
+ * acts on is the other vendor's hypercall instruction (@native is this
+ * vendor's): with KVM_X86_QUIRK_FIX_HYPERCALL_INSN on, as by default, the
+ * native instruction is written over it and the guest, at the same RIP,
+ * runs that as its hypercall.  Every other #UD goes back to the guest.
+ */
+int kvisor_handle_ud(struct kvisor_vcpu *vcpu, const u8 *native)
+{
+	const u8 *other = native[2] == kvisor_vmcall[2] ? kvisor_vmmcall :
+							  kvisor_vmcall;
+	u8 insn[KVISOR_HYPERCALL_LEN];
+	int r;
+
+	vcpu->exits[KVISOR_EXIT_OTHER]++;
+	if (!kvisor_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN))
+		goto ud;
+	r = kvisor_access_insn(vcpu, insn, sizeof(insn), false);
+	if (r > 0)
+		return 1;	/* the fetch faults now: that #PF is queued */
+	if (r)
+		goto ud;
+	if (memcmp(insn, other, sizeof(insn)))
+		goto ud;
+	memcpy(insn, native, sizeof(insn));
+	r = kvisor_access_insn(vcpu, insn, sizeof(insn), true);
+	if (r < 0)
+		goto ud;
+	/* Patched, or a #PF for the write is queued: RIP stays. */
+	return 1;
+ud:
+	kvisor_ops->queue_exception(vcpu, X86_TRAP_UD, false, 0);
+	return 1;
+}
+
+/* The guest's CPUID.1:ECX.MONITOR, as the guest reads it now. */
+static bool kvisor_guest_has_mwait(struct kvisor_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = kvisor_vcpu_cpuid_find(vcpu, 1, 0, true);
+
+	if (!kvisor_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT))
+		return e && (vcpu->misc_enable & MSR_IA32_MISC_ENABLE_MWAIT);
+	return e && (e->ecx & BIT(X86_FEATURE_MWAIT & 31));
+}
+
+/*
+ * MONITOR and MWAIT, always intercepted: kvisor does not let a guest
+ * sleep on a host CPU.  As KVM, both are NOPs, which is what MWAIT may
+ * be (a wakeup is allowed at any time); with
+ * KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS disabled, they raise #UD where the
+ * guest's CPUID does not offer them.
+ */
+int kvisor_handle_monitor_mwait(struct kvisor_vcpu *vcpu, unsigned int len)
+{
+	vcpu->exits[KVISOR_EXIT_OTHER]++;
+	if (!kvisor_has_quirk(vcpu->vm, KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS) &&
+	    !kvisor_guest_has_mwait(vcpu)) {
+		kvisor_ops->queue_exception(vcpu, X86_TRAP_UD, false, 0);
+		return 1;
+	}
+	kvisor_skip_insn(vcpu, len);
+	return 1;
+}
+
+/*
+ * KVM_CAP_DISABLE_QUIRKS2: the quirks kvisor has, each on unless
+ * userspace switches it off.  The others of KVM 6.1's list kvisor could
+ * not switch off as KVM does, so they are refused: CD_NW_CLEARED,
+ * LAPIC_MMIO_HOLE and OUT_7E_INC_RIP.
+ */
+int kvisor_disable_quirks(struct kvisor_vm *vm, u64 quirks)
+{
+	if (quirks & ~KVISOR_QUIRKS)
+		return -EINVAL;
+	WRITE_ONCE(vm->disabled_quirks, quirks);
+	return 0;
+}
