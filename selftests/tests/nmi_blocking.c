@@ -18,7 +18,14 @@
  *     its nested page fault and runs again, and NMIs stay blocked until
  *     it has (the NMI must not come at the IRET itself);
  *  3. three KVM_NMIs while nothing is being handled: two are kept, one
- *     injected at once and one after its IRET.
+ *     injected at once and one after its IRET;
+ *  4. one, and then the handler returns with an IRET that raises #GP in
+ *     the guest (a CS selector that does not exist): the NMI still comes
+ *     exactly once.  Where depends on the vendor, and is printed: VMX
+ *     unblocks NMIs at the faulting IRET, as the CPU does (SDM, "Handling
+ *     Multiple NMIs"), so it comes before the #GP handler runs; SVM, in
+ *     kvisor as in KVM, keeps them blocked until the #GP handler's own
+ *     IRET, and the #GP frame shows the TF that single-steps the IRET.
  *
  * The expected behaviour is in-tree KVM's, on both vendors.
  */
@@ -33,7 +40,8 @@
 #define STACK_TOP	(FRAME_GPA + 0x30)
 #define SPINS		200000
 
-static volatile int nmis, sync_in_nmi;
+static volatile int nmis, sync_in_nmi, gp_saw_nmis;
+static volatile unsigned long gp_rflags;
 static volatile unsigned long nmi_rip[8];
 
 /*
@@ -59,16 +67,47 @@ asm(".text\n"
 void run_on_stack(unsigned long top, unsigned long spins);
 void after_self_nmi(void);
 
+/*
+ * An IRET that faults into the guest: its frame's CS selector does not
+ * exist, #GP.  gp_handler() resumes after it, the frame dropped.
+ */
+void iret_fault_resume(void);
+static __attribute__((noinline)) void faulting_iret(void)
+{
+	asm volatile("mov %%ss, %%eax\n\t"
+		     "push %%rax\n\t"
+		     "lea 8(%%rsp), %%rax\n\t"
+		     "push %%rax\n\t"
+		     "pushfq\n\t"
+		     "push $0x1230\n\t"
+		     "lea iret_fault_resume(%%rip), %%rax\n\t"
+		     "push %%rax\n\t"
+		     "iretq\n\t"
+		     ".global iret_fault_resume\n"
+		     "iret_fault_resume:\n\t"
+		     : : : "rax", "memory");
+}
+
+static void gp_handler(struct ex_regs *regs)
+{
+	gp_saw_nmis = nmis;
+	gp_rflags = regs->rflags;
+	regs->rip = (unsigned long)iret_fault_resume;
+	regs->rsp += 40;
+}
+
 static void nmi_handler(struct ex_regs *regs)
 {
-	int n = nmis;
+	int n = nmis, mode = sync_in_nmi;
 
 	if (n < (int)ARRAY_SIZE(nmi_rip))
 		nmi_rip[n] = regs->rip;
 	nmis = n + 1;
-	if (sync_in_nmi) {
+	if (mode) {
 		sync_in_nmi = 0;
 		GUEST_SYNC(n);
+		if (mode == 2)
+			faulting_iret();
 	}
 }
 
@@ -105,6 +144,14 @@ static void guest_code(void)
 	for (i = 0; i < SPINS; i++)
 		cpu_relax();
 	GUEST_ASSERT_EQ(nmis, 6);
+
+	/* 4. An IRET that faults into the guest. */
+	sync_in_nmi = 2;
+	run_on_stack(STACK_TOP, SPINS);
+	for (i = 0; i < SPINS && nmis < 8; i++)
+		cpu_relax();
+	GUEST_ASSERT_EQ(nmis, 8);
+	GUEST_SYNC2(gp_saw_nmis, gp_rflags);
 	GUEST_DONE();
 }
 
@@ -135,6 +182,7 @@ static void set_frame_slot(struct kvm_vm *vm, uint64_t size)
 int main(void)
 {
 	struct kvm_vcpu *vcpu;
+	struct ucall uc;
 	struct kvm_vm *vm;
 	unsigned long below;
 
@@ -145,6 +193,7 @@ int main(void)
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	apic_map(vm);
 	vm_install_exception_handler(vm, 2, nmi_handler);
+	vm_install_exception_handler(vm, 13, gp_handler);
 
 	/* The frame's page in a slot of its own, its stack below it. */
 	frame_page = mmap(NULL, PAGE_SIZE_4K, PROT_READ | PROT_WRITE,
@@ -181,8 +230,18 @@ int main(void)
 	vcpu_ioctl(vcpu, KVM_NMI, NULL);
 	vcpu_ioctl(vcpu, KVM_NMI, NULL);
 	check_events(vcpu, 0, 1, "three KVM_NMIs, none in service");
-	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), 6);
 	ksft_print_msg("three KVM_NMIs with none in service: two delivered: ok\n");
+
+	/* 4. In the handler again; its IRET will raise #GP in the guest. */
+	vcpu_ioctl(vcpu, KVM_NMI, NULL);
+	check_events(vcpu, 1, 1, "in the handler whose IRET will fault");
+	vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
+	ksft_print_msg("IRET raising #GP: its handler saw %lu NMIs (%s), RFLAGS %#lx\n",
+		       (unsigned long)uc.args[0],
+		       uc.args[0] == 8 ? "NMIs unblocked" : "NMIs blocked",
+		       (unsigned long)uc.args[1]);
+	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
 
 	kvm_vm_free(vm);
 	ksft_exit_pass();
