@@ -110,8 +110,9 @@ static int kvisor_irq_show(struct seq_file *m, void *unused)
 		   mp < ARRAY_SIZE(mp_state_names) && mp_state_names[mp] ?
 		   mp_state_names[mp] : "?", READ_ONCE(vcpu->requests),
 		   READ_ONCE(vcpu->in_guest), READ_ONCE(vcpu->cpu));
-	seq_printf(m, "nmi_pending %d\nrflags %#llx\n",
-		   atomic_read(&vcpu->nmi_pending), READ_ONCE(vcpu->rflags));
+	seq_printf(m, "nmi_pending %d\nnmi_queued %d\nrflags %#llx\n",
+		   atomic_read(&vcpu->nmi_pending),
+		   atomic_read(&vcpu->nmi_queued), READ_ONCE(vcpu->rflags));
 	if (vcpu->apic)
 		kvisor_lapic_dump(vcpu, m);
 	return 0;

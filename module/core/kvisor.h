@@ -194,6 +194,7 @@ int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id);
  */
 void kvisor_vcpu_kick(struct kvisor_vcpu *vcpu);
 void kvisor_vcpu_queue_nmi(struct kvisor_vcpu *vcpu);
+void kvisor_process_nmi(struct kvisor_vcpu *vcpu);
 void kvisor_vcpu_queue_init(struct kvisor_vcpu *vcpu);
 void kvisor_vcpu_queue_sipi(struct kvisor_vcpu *vcpu, u8 vector);
 

@@ -160,6 +160,8 @@ void kvisor_get_vcpu_events(struct kvisor_vcpu *vcpu,
 	struct kvisor_event_state st;
 	u32 type;
 
+	/* NMIs sent meanwhile count, as many as the CPU would keep. */
+	kvisor_process_nmi(vcpu);
 	kvisor_ops->get_event_state(vcpu, &st);
 	memset(ev, 0, sizeof(*ev));
 	type = KVISOR_EVT_TYPE(st.event);
@@ -214,6 +216,8 @@ int kvisor_set_vcpu_events(struct kvisor_vcpu *vcpu,
 	    (ev->smi.smm || ev->smi.pending || ev->smi.smm_inside_nmi))
 		return -EINVAL;
 
+	/* As KVM: what was sent before is folded in, then overwritten. */
+	kvisor_process_nmi(vcpu);
 	kvisor_ops->get_event_state(vcpu, &old);
 	st = (struct kvisor_event_state) {
 		.shadow = (ev->flags & KVM_VCPUEVENT_VALID_SHADOW) ?

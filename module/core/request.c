@@ -38,9 +38,13 @@ void kvisor_vcpu_kick(struct kvisor_vcpu *vcpu)
 
 void kvisor_vcpu_queue_nmi(struct kvisor_vcpu *vcpu)
 {
-	/* The CPU latches one NMI while another is being handled. */
-	if (atomic_inc_return(&vcpu->nmi_pending) > 2)
-		atomic_set(&vcpu->nmi_pending, 2);
+	/*
+	 * Only the vCPU knows whether an NMI is in service, which decides
+	 * how many the CPU keeps: it sorts them in kvisor_process_nmi().
+	 * Three are as good as any more.
+	 */
+	if (atomic_inc_return(&vcpu->nmi_queued) > 3)
+		atomic_set(&vcpu->nmi_queued, 3);
 	kvisor_vcpu_kick(vcpu);
 }
 

@@ -142,6 +142,31 @@ static void kvisor_inject_irqchip(struct kvisor_vcpu *vcpu)
 }
 
 /*
+ * The NMIs other threads sent since the last look, added to those
+ * pending.  The CPU keeps one NMI in service and latches one more (Intel
+ * SDM Vol. 3, "Handling Multiple NMIs"): with none in service, two
+ * pending are kept (the first goes in at once); with one in service, or
+ * in the entry's event slot, one.  The rest are lost, as on hardware.
+ * KVM's process_nmi() counts the same way.
+ */
+void kvisor_process_nmi(struct kvisor_vcpu *vcpu)
+{
+	struct kvisor_event_state st;
+	int queued = atomic_xchg(&vcpu->nmi_queued, 0);
+	int limit = 2;
+
+	if (!queued)
+		return;
+	kvisor_ops->get_event_state(vcpu, &st);
+	if (st.nmi_masked ||
+	    ((st.event & KVISOR_EVT_VALID) &&
+	     KVISOR_EVT_TYPE(st.event) == KVISOR_EVT_NMI))
+		limit = 1;
+	atomic_set(&vcpu->nmi_pending,
+		   min(atomic_read(&vcpu->nmi_pending) + queued, limit));
+}
+
+/*
  * NMIs first, as the CPU prioritizes them (KVM_NMI and the LAPIC's NMI
  * IPIs alike), then the interrupt controller, in the kernel or not.
  */
@@ -150,6 +175,7 @@ static void kvisor_inject_pending(struct kvisor_vcpu *vcpu)
 	/* KVM_GUESTDBG_BLOCKIRQ: nothing comes in while userspace debugs. */
 	if (vcpu->guest_debug & KVM_GUESTDBG_BLOCKIRQ)
 		return;
+	kvisor_process_nmi(vcpu);
 	if (atomic_read(&vcpu->nmi_pending) && kvisor_ops->nmi_allowed(vcpu)) {
 		atomic_dec(&vcpu->nmi_pending);
 		kvisor_ops->inject_nmi(vcpu);
@@ -209,6 +235,7 @@ static void kvisor_vcpu_do_init(struct kvisor_vcpu *vcpu)
 	vcpu->rflags = X86_EFLAGS_FIXED;
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	kvisor_debug_reset(vcpu);
+	atomic_set(&vcpu->nmi_queued, 0);
 	atomic_set(&vcpu->nmi_pending, 0);
 	kvisor_lapic_init_reset(vcpu);
 	/* The BSP runs the BIOS again; the others wait for a SIPI. */
@@ -247,6 +274,7 @@ static void kvisor_vcpu_accept_signals(struct kvisor_vcpu *vcpu)
 /* Something would end HLT: an NMI, or an interrupt the guest can take. */
 static bool kvisor_vcpu_has_events(struct kvisor_vcpu *vcpu)
 {
+	kvisor_process_nmi(vcpu);
 	if (atomic_read(&vcpu->nmi_pending))
 		return true;
 	return kvisor_pending_irq(vcpu, false) >= 0 &&

@@ -313,7 +313,10 @@ struct kvisor_spec {
  *		must then send an IPI to @cpu to force an exit
  * @cpu:	the host CPU it runs on, or last ran on
  * @wait:	where it sleeps in HLT or waiting for SIPI
- * @nmi_pending: NMIs queued (at most two are kept, as the CPU does)
+ * @nmi_queued: NMIs sent (KVM_NMI, the LAPIC) and not yet looked at by
+ *		the vCPU's own thread, which moves them to @nmi_pending
+ * @nmi_pending: NMIs waiting for injection: at most two while none is in
+ *		service, one while one is (kvisor_process_nmi())
  * @sipi_vector: of the last SIPI received
  * @eoi_exit_vector: split irqchip: the vector of KVM_EXIT_IOAPIC_EOI
  * @db:		the guest's DR0-3 as it wrote them (debug.c)
@@ -380,6 +383,7 @@ struct kvisor_vcpu {
 	int in_guest;
 	int cpu;
 	struct rcuwait wait;
+	atomic_t nmi_queued;
 	atomic_t nmi_pending;
 	u8 sipi_vector;
 	u8 eoi_exit_vector;

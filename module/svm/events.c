@@ -8,6 +8,8 @@
  * interrupt window (APM Vol. 2, "Interrupt and Local APIC Support"), and
  * the event state of KVM_GET/SET_VCPU_EVENTS.
  */
+#include <linux/kernel.h>
+#include <uapi/asm/debugreg.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
@@ -137,11 +139,11 @@ void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on)
 }
 
 /*
- * NMIs.  The CPU blocks further NMIs from the delivery of one to the IRET
- * of its handler, but SVM (without vNMI) does not show that state: kvisor
- * records it at injection and intercepts IRET to see it end.  The IRET
- * exit comes before the IRET runs, so the NMI stays masked until the
- * guest is seen past it.
+ * NMIs.  The CPU blocks further NMIs from the delivery of one to the next
+ * IRET (APM Vol. 2, "NMI Handling"), but SVM (without vNMI) does not show
+ * that state: kvisor records it at injection (@nmi_masked) and intercepts
+ * IRET to see it end.  The IRET exit comes before the IRET runs, so NMIs
+ * stay masked until the guest is seen past it (svm_save_guest()).
  */
 bool svm_nmi_allowed(struct kvisor_vcpu *vcpu)
 {
@@ -160,14 +162,67 @@ void svm_inject_nmi(struct kvisor_vcpu *vcpu)
 }
 
 /*
- * While masked, the IRET intercept is the window.  Once the IRET exited
- * but has not run, any exit after it will do: an interrupt window, since
- * a handler's IRET usually sets IF again.
+ * SVM has no NMI-window exit.  Before the handler's IRET, the IRET
+ * intercept is the window.  After it, the IRET has yet to run, and an
+ * NMI injected now would come before it, inside the handler; the guest
+ * must be stopped right after it instead, wherever it returns to and
+ * whatever its RFLAGS.IF: VMRUN with RFLAGS.TF set makes the IRET end in
+ * a single-step #DB, which kvisor intercepts (svm_nmi_step_trap()), at
+ * the instruction the NMI is owed before.  An STI or MOV SS shadow is
+ * stepped over the same way.  This is what KVM does (nmi_singlestep).
+ *
+ * An event already in EVENTINJ is not stepped over: its delivery would
+ * push kvisor's TF into the handler's frame, to trap, unexplained, at
+ * the guest's own IRET.  That NMI waits for the next exit.
  */
 void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
 {
-	if (on && to_svm(vcpu)->awaiting_iret)
-		svm_set_irq_window(vcpu, true);
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (!on || (svm->nmi_masked && !svm->awaiting_iret) || svm->event)
+		return;
+	svm->nmi_step = true;
+}
+
+/* At VMRUN: TF on, and whether it was the guest's own. */
+void svm_nmi_step_load(struct svm_vcpu *svm)
+{
+	if (!svm->nmi_step)
+		return;
+	svm->nmi_step_own_tf = svm->vcpu.rflags & X86_EFLAGS_TF;
+	svm->vmcb->save.rflags |= X86_EFLAGS_TF;
+}
+
+/*
+ * At every exit, RFLAGS just read: the step is over, trap or not (the
+ * run loop asks for another while the NMI still waits).  kvisor's TF
+ * leaves the guest's RFLAGS.  After an IRET they were popped off the
+ * stack, where the guest's TF may have been set -- the one bit kvisor
+ * cannot tell apart from its own, and clears, as KVM does.
+ */
+void svm_nmi_step_end(struct svm_vcpu *svm)
+{
+	svm->nmi_stepped = svm->nmi_step;
+	if (!svm->nmi_step)
+		return;
+	svm->nmi_step = false;
+	if (!svm->nmi_step_own_tf)
+		svm->vcpu.rflags &= ~X86_EFLAGS_TF;
+}
+
+/*
+ * An intercepted #DB: is it kvisor's step, and nothing else?  DR6.BS is
+ * taken out of @dr6_bits unless the guest single-stepped itself; true
+ * when nothing is left for the guest (a data breakpoint the stepped
+ * instruction hit is still the guest's).
+ */
+bool svm_nmi_step_trap(struct svm_vcpu *svm, u64 *dr6_bits)
+{
+	if (!svm->nmi_stepped || svm->nmi_step_own_tf ||
+	    !(*dr6_bits & DR_STEP))
+		return false;
+	*dr6_bits &= ~(u64)DR_STEP;
+	return !*dr6_bits;
 }
 
 /* SVM has one shadow bit for both STI and MOV SS: KVM reports both. */

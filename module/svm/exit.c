@@ -42,7 +42,8 @@ static int svm_exit_vintr(struct svm_vcpu *svm)
 /*
  * The IRET of an NMI handler: it has not run yet (the exit comes first),
  * so the NMI stays masked until the guest is seen past it
- * (svm_save_guest()).
+ * (svm_save_guest()); an NMI that waits steps over it
+ * (svm_set_nmi_window()).
  */
 static int svm_exit_iret(struct svm_vcpu *svm)
 {
@@ -154,8 +155,13 @@ static int svm_exit_monitor_mwait(struct svm_vcpu *svm)
  */
 static int svm_exit_db(struct svm_vcpu *svm)
 {
+	u64 bits = svm->vmcb->save.dr6 & 0xe00f;
+
 	set_debugreg(DR6_RESERVED, 6);
-	return kvisor_handle_db(&svm->vcpu, svm->vmcb->save.dr6 & 0xe00f);
+	/* The step after an IRET or a shadow, for an NMI that waits. */
+	if (svm_nmi_step_trap(svm, &bits))
+		return kvisor_handle_nmi_window(&svm->vcpu);
+	return kvisor_handle_db(&svm->vcpu, bits);
 }
 
 /* #BP, intercepted for KVM_GUESTDBG_USE_SW_BP: RIP is at the INT3. */

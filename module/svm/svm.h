@@ -169,6 +169,11 @@ struct svm_entry_state {
  *		kvisor does, from the NMI's injection to its IRET
  * @awaiting_iret: the IRET exited, but has not run yet (it runs when the
  *		guest resumes); @iret_rip is where it is
+ * @nmi_step:	an NMI waits for the guest to get past an IRET or an
+ *		interrupt shadow: the next VMRUN sets RFLAGS.TF to trap
+ *		after one instruction; @nmi_step_own_tf says the guest had
+ *		TF set itself then, and @nmi_stepped that the last exit
+ *		ended such a step (svm/events.c)
  * @entry:	the state the last VMRUN was given, for naming its failure
  */
 struct svm_vcpu {
@@ -185,6 +190,9 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool awaiting_iret;
 	u64 iret_rip;
+	bool nmi_step;
+	bool nmi_step_own_tf;
+	bool nmi_stepped;
 	/* this vCPU's MSR permission map, once SPEC_CTRL or a filter needs one */
 	u8 *msrpm;
 	/* the MSRs core/spec.c let through, for a new MSR filter to redo */
@@ -261,6 +269,9 @@ void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
 bool svm_nmi_allowed(struct kvisor_vcpu *vcpu);
 void svm_inject_nmi(struct kvisor_vcpu *vcpu);
 void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on);
+void svm_nmi_step_load(struct svm_vcpu *svm);
+void svm_nmi_step_end(struct svm_vcpu *svm);
+bool svm_nmi_step_trap(struct svm_vcpu *svm, u64 *dr6_bits);
 void svm_get_event_state(struct kvisor_vcpu *vcpu,
 			 struct kvisor_event_state *st);
 void svm_set_event_state(struct kvisor_vcpu *vcpu,

@@ -165,6 +165,7 @@ static void svm_load_guest(struct svm_vcpu *svm)
 	vmcb->save.rsp = vcpu->regs[EMU_RSP];
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
+	svm_nmi_step_load(svm);
 	/* The bits a #DB sets in it are then exactly the new ones. */
 	vmcb->save.dr6 = 0xffff0ff0;
 	/*
@@ -196,6 +197,8 @@ static void svm_save_guest(struct svm_vcpu *svm)
 	vcpu->regs[EMU_RSP] = vmcb->save.rsp;
 	vcpu->rip = vmcb->save.rip;
 	vcpu->rflags = vmcb->save.rflags;
+	svm_nmi_step_end(svm);
+	/* Past the IRET: it unblocked NMIs (svm/events.c). */
 	if (svm->awaiting_iret && vcpu->rip != svm->iret_rip) {
 		svm->awaiting_iret = false;
 		svm->nmi_masked = false;

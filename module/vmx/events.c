@@ -86,10 +86,47 @@ void vmx_cancel_entry_event(struct vmx_vcpu *vmx)
 }
 
 /*
+ * An IRET unblocks NMIs as it starts, even if it then faults (SDM Vol. 3,
+ * "Handling Multiple NMIs").  A fault the guest never sees -- an EPT
+ * violation on the stack the IRET pops, an exception kvisor intercepts --
+ * is an exit in the middle of it, with virtual-NMI blocking already
+ * cleared: "NMI unblocking due to IRET", bit 12 of the exit interruption
+ * information or of the EPT-violation qualification.  The IRET runs again
+ * when the guest resumes, so set the blocking again, or an NMI that waits
+ * would be injected before it, inside the handler (SDM Vol. 3, "Resuming
+ * Guest Software after Handling an Exception").  The bit means nothing
+ * when the exit came during event delivery (the caller checks) or for a
+ * double fault.
+ */
+static void vmx_recover_nmi_blocking(struct vmx_vcpu *vmx)
+{
+	const struct vmx_exit_info *e = &vmx->exit;
+	bool unblocked;
+
+	switch (e->reason & 0xffff) {
+	case EXIT_REASON_EXCEPTION_NMI:
+		unblocked = (e->intr_info & VMX_INTR_INFO_VALID) &&
+			    (e->intr_info & VMX_NMI_UNBLOCKED_BY_IRET) &&
+			    (e->intr_info & VMX_INTR_INFO_VECTOR_MASK) !=
+			    X86_TRAP_DF;
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		unblocked = e->qualification & VMX_NMI_UNBLOCKED_BY_IRET;
+		break;
+	default:
+		return;
+	}
+	if (unblocked)
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+			     vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) |
+			     VMX_INTR_BLOCK_NMI);
+}
+
+/*
  * After an exit, from the exit information vmx_save_exit() read: an exit
  * taken while the CPU delivered an event (an exception whose handler's
  * stack was not yet mapped, say) loses that event unless it is injected
- * again.
+ * again; an exit in the middle of an IRET owes NMI blocking back.
  */
 void vmx_requeue_event(struct vmx_vcpu *vmx)
 {
@@ -101,7 +138,9 @@ void vmx_requeue_event(struct vmx_vcpu *vmx)
 			VMX_INTR_INFO_VECTOR_MASK);
 		vmx->event_err = e->idt_vectoring_error;
 		vmx->event_insn_len = e->insn_len;
+		return;
 	}
+	vmx_recover_nmi_blocking(vmx);
 }
 
 bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu)

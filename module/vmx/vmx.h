@@ -128,6 +128,8 @@
 #define VMX_INTR_TYPE_HW_EXCEPTION	(3 << 8)
 #define VMX_INTR_TYPE_PRIV_SW_EXCEPTION	(5 << 8)	/* INT1 (ICEBP) */
 #define VMX_INTR_INFO_ERROR_VALID	BIT(11)
+/* exit interruption info and EPT-violation qualification bit 12 */
+#define VMX_NMI_UNBLOCKED_BY_IRET	BIT(12)
 #define VMX_INTR_INFO_VALID		BIT(31)
 
 /* Exit reasons (basic, bits 15:0 of the exit reason field) */
