@@ -291,30 +291,21 @@ void svm_dump_state(struct kvisor_vcpu *vcpu, struct seq_file *m);
  * EFER.SVME under a vCPU they #UD, which kvisor_virt_fault() lets pass
  * while rebooting.  (VMRUN, VMLOAD and VMSAVE are in vmenter.S.)
  */
-static __always_inline void svm_clgi(void)
-{
-	bool fault = true;
-
-	asm volatile("1: clgi\n\t"
-		     "movb $0, %[fault]\n\t"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [fault] "+qm" (fault) : : "memory");
-	if (unlikely(fault))
-		kvisor_virt_fault();
+#define SVM_GIF_INSN(name, insn)					\
+static __always_inline void name(void)					\
+{									\
+	bool fault = true;						\
+									\
+	asm volatile("1: " insn "\n\t"					\
+		     "movb $0, %[fault]\n\t"				\
+		     "2:\n\t"						\
+		     _ASM_EXTABLE(1b, 2b)				\
+		     : [fault] "+qm" (fault) : : "memory");		\
+	if (unlikely(fault))						\
+		kvisor_virt_fault();					\
 }
 
-static __always_inline void svm_stgi(void)
-{
-	bool fault = true;
-
-	asm volatile("1: stgi\n\t"
-		     "movb $0, %[fault]\n\t"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [fault] "+qm" (fault) : : "memory");
-	if (unlikely(fault))
-		kvisor_virt_fault();
-}
+SVM_GIF_INSN(svm_clgi, "clgi")
+SVM_GIF_INSN(svm_stgi, "stgi")
 
 #endif /* KVISOR_SVM_H */

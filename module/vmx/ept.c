@@ -39,6 +39,25 @@ void vmx_free_vpid(int vpid)
 }
 
 /*
+ * INVEPT or INVVPID of @type (single context, else all contexts where
+ * the CPU lacks that), with an exception-table entry: once a reboot ran
+ * VMXOFF under a vCPU they #UD, which kvisor_virt_fault() lets pass.
+ */
+#define VMX_INV(insn, desc, type)					\
+do {									\
+	bool fault = true;						\
+									\
+	asm volatile("1: " insn " %[d], %[t]\n\t"			\
+		     "movb $0, %[fault]\n\t"				\
+		     "2:\n\t"						\
+		     _ASM_EXTABLE(1b, 2b)				\
+		     : [fault] "+qm" (fault)				\
+		     : [d] "m" (desc), [t] "r" (type) : "memory", "cc");	\
+	if (unlikely(fault))						\
+		kvisor_virt_fault();					\
+} while (0)
+
+/*
  * Drop the translations tagged with one EPT root: after the tables lost
  * entries, so a running guest cannot keep using a page kvisor released.
  * Affects only the executing CPU.
@@ -47,36 +66,20 @@ void vmx_invept(u64 eptp)
 {
 	struct { u64 eptp, reserved; } desc = { eptp, 0 };
 	unsigned long type = 1;		/* single context */
-	bool fault = true;
 
 	if (!(vmx_config.ept_vpid_cap & KV_VMX_EPT_INVEPT_SINGLE))
 		type = 2;		/* all contexts */
-	asm volatile("1: invept %[desc], %[type]\n\t"
-		     "movb $0, %[fault]\n\t"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [fault] "+qm" (fault)
-		     : [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
-	if (unlikely(fault))
-		kvisor_virt_fault();
+	VMX_INV("invept", desc, type);
 }
 
 void vmx_invvpid(u16 vpid)
 {
 	struct { u64 vpid, gva; } desc = { vpid, 0 };
 	unsigned long type = 1;		/* single context */
-	bool fault = true;
 
 	if (!(vmx_config.ept_vpid_cap & KV_VMX_VPID_INVVPID_SINGLE))
 		type = 2;		/* all contexts */
-	asm volatile("1: invvpid %[desc], %[type]\n\t"
-		     "movb $0, %[fault]\n\t"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [fault] "+qm" (fault)
-		     : [desc] "m" (desc), [type] "r" (type) : "memory", "cc");
-	if (unlikely(fault))
-		kvisor_virt_fault();
+	VMX_INV("invvpid", desc, type);
 }
 
 /*
