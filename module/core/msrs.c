@@ -19,6 +19,7 @@
 #include <linux/uaccess.h>
 #include <asm/msr-index.h>
 #include <asm/mtrr.h>
+#include <asm/page.h>
 #include <asm/processor.h>
 #include <asm/kvm_para.h>
 #include <asm/trapnr.h>
@@ -462,12 +463,12 @@ static int kvisor_guest_wrmsr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	case MSR_KERNEL_GS_BASE:
 	case MSR_LSTAR:
 	case MSR_CSTAR:
-		if ((u64)((s64)(val << 16) >> 16) != val)
+		if (!__is_canonical_address(val, 48))
 			return -EINVAL;
 		break;
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
-		val = (u64)((s64)(val << 16) >> 16);
+		val = __canonical_address(val, 48);
 		break;
 	}
 	return kvisor_set_msr(vcpu, msr, val);
@@ -629,7 +630,7 @@ static int kvisor_host_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	case MSR_CSTAR:
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
-		if ((u64)((s64)(val << 16) >> 16) != val)
+		if (!__is_canonical_address(val, 48))
 			return -EINVAL;
 		break;
 	}

@@ -13,6 +13,7 @@
  */
 #include <linux/kernel.h>
 #include <asm/msr-index.h>
+#include <asm/page.h>
 #include <asm/processor-flags.h>
 
 #include "vmx.h"
@@ -202,7 +203,7 @@ static bool rip_high(const struct vmx_guest_state *g)
 /* Canonical for 48-bit linear addresses: bits 63:47 all equal. */
 static bool noncanonical(u64 addr)
 {
-	return (u64)((s64)(addr << 16) >> 16) != addr;
+	return !__is_canonical_address(addr, 48);
 }
 
 static bool dt_base(const struct vmx_guest_state *g)
