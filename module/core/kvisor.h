@@ -300,6 +300,7 @@ bool kvisor_host_has_spec_ctrl(void);
 bool kvisor_has_virt_spec_ctrl(void);
 bool kvisor_host_has_virt_ssbd(void);
 void kvisor_spec_vcpu_init(struct kvisor_vcpu *vcpu);
+int kvisor_spec_redo_passthrough(struct kvisor_vcpu *vcpu);
 int kvisor_spec_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
 		    bool host);
 /* core/l1d.c: the L1D flush before VM entry (L1TF) and its parameter */

@@ -220,6 +220,8 @@ int kvisor_msr_filter_update(struct kvisor_vcpu *vcpu)
 	if (!test_and_clear_bit(KVISOR_REQ_MSR_FILTER, &vcpu->requests))
 		return 1;
 	r = kvisor_ops->msr_filter_changed(vcpu);
+	if (!r)
+		r = kvisor_spec_redo_passthrough(vcpu);
 	if (r) {
 		set_bit(KVISOR_REQ_MSR_FILTER, &vcpu->requests);
 		return r;

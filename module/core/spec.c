@@ -163,6 +163,23 @@ void kvisor_spec_vcpu_init(struct kvisor_vcpu *vcpu)
 }
 
 /*
+ * A new MSR filter made the backend decide its intercepts again: the MSRs
+ * let through lazily below are decided again too, as far as the filter
+ * now allows.  0 or -ENOMEM.
+ */
+int kvisor_spec_redo_passthrough(struct kvisor_vcpu *vcpu)
+{
+	int r = 0;
+
+	if (vcpu->spec.ctrl_pass)
+		r = kvisor_ops->msr_passthrough(vcpu, MSR_IA32_SPEC_CTRL,
+						false);
+	if (!r && vcpu->spec.pred_cmd_pass)
+		r = kvisor_ops->msr_passthrough(vcpu, MSR_IA32_PRED_CMD, true);
+	return r;
+}
+
+/*
  * The speculation MSRs, for the guest (@host false) and for userspace.
  * 0, -EINVAL (#GP, or a failed KVM_SET_MSRS entry), or -ENOENT: not one
  * of these.  A guest's first nonzero write of SPEC_CTRL, and its first

@@ -225,17 +225,16 @@ struct kvisor_vendor_ops {
 	/*
 	 * Stop intercepting the guest's writes (@write_only) or reads and
 	 * writes of @msr for this vCPU (core/spec.c's lazy pass-through of
-	 * the speculation MSRs), as far as the VM's MSR filter allows; the
-	 * backend keeps the wish for @msr_filter_changed.  Once per MSR;
-	 * 0, -ENOMEM or -ENOSPC.
+	 * the speculation MSRs), as far as the VM's MSR filter allows;
+	 * called again after @msr_filter_changed.  0 or -ENOMEM.
 	 */
 	int (*msr_passthrough)(struct kvisor_vcpu *vcpu, u32 msr,
 			       bool write_only);
 	/*
 	 * The VM's MSR filter changed (core/msr_filter.c): intercept again
-	 * the accesses it now denies to MSRs the guest reached without
-	 * exits, and let through those it allows; 0 or -ENOMEM.  Before an
-	 * entry, with vcpu->mutex held.
+	 * the accesses it now denies to the backend's own pass-through
+	 * MSRs, and let through those it allows; 0 or -ENOMEM.  Before an
+	 * entry, with vcpu->mutex held.  Core then redoes its lazy ones.
 	 */
 	int (*msr_filter_changed)(struct kvisor_vcpu *vcpu);
 };

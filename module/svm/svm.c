@@ -200,7 +200,7 @@ static void svm_msr_pass(struct svm_vcpu *svm, u32 msr, bool write_only)
 	svm_msrpm_set(svm->msrpm, msr, !read, !write);
 }
 
-/* core/spec.c, once per MSR: kept, to be applied again by a new filter. */
+/* core/spec.c's lazy pass-through, which a new filter has redone too */
 static int svm_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr,
 			       bool write_only)
 {
@@ -209,11 +209,6 @@ static int svm_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr,
 
 	if (r)
 		return r;
-	if (svm->nr_lazy_pass == ARRAY_SIZE(svm->lazy_pass))
-		return -ENOSPC;
-	svm->lazy_pass[svm->nr_lazy_pass].msr = msr;
-	svm->lazy_pass[svm->nr_lazy_pass].write_only = write_only;
-	svm->nr_lazy_pass++;
 	svm_msr_pass(svm, msr, write_only);
 	return 0;
 }
@@ -232,9 +227,6 @@ static int svm_msr_filter_changed(struct kvisor_vcpu *vcpu)
 		return r;
 	for (i = 0; i < ARRAY_SIZE(svm_passthrough_msrs); i++)
 		svm_msr_pass(svm, svm_passthrough_msrs[i], false);
-	for (i = 0; i < svm->nr_lazy_pass; i++)
-		svm_msr_pass(svm, svm->lazy_pass[i].msr,
-			     svm->lazy_pass[i].write_only);
 	return 0;
 }
 

@@ -195,12 +195,6 @@ struct svm_vcpu {
 	bool nmi_stepped;
 	/* this vCPU's MSR permission map, once SPEC_CTRL or a filter needs one */
 	u8 *msrpm;
-	/* the MSRs core/spec.c let through, for a new MSR filter to redo */
-	struct {
-		u32 msr;
-		bool write_only;
-	} lazy_pass[2];
-	int nr_lazy_pass;
 };
 
 static inline struct svm_vcpu *to_svm(struct kvisor_vcpu *vcpu)

@@ -212,7 +212,7 @@ static void vmx_msr_pass(struct vmx_vcpu *vmx, u32 msr, bool write_only)
 	vmx_msr_bitmap_set(vmx->msr_bitmap, msr, !read, !write);
 }
 
-/* core/spec.c, once per MSR: kept, to be applied again by a new filter. */
+/* core/spec.c's lazy pass-through, which a new filter has redone too */
 int vmx_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr, bool write_only)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -220,11 +220,6 @@ int vmx_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr, bool write_only)
 
 	if (r)
 		return r;
-	if (vmx->nr_lazy_pass == ARRAY_SIZE(vmx->lazy_pass))
-		return -ENOSPC;
-	vmx->lazy_pass[vmx->nr_lazy_pass].msr = msr;
-	vmx->lazy_pass[vmx->nr_lazy_pass].write_only = write_only;
-	vmx->nr_lazy_pass++;
 	vmx_msr_pass(vmx, msr, write_only);
 	return 0;
 }
@@ -243,9 +238,6 @@ int vmx_msr_filter_changed(struct kvisor_vcpu *vcpu)
 		return r;
 	for (i = 0; i < ARRAY_SIZE(vmx_passthrough_msrs); i++)
 		vmx_msr_pass(vmx, vmx_passthrough_msrs[i], false);
-	for (i = 0; i < vmx->nr_lazy_pass; i++)
-		vmx_msr_pass(vmx, vmx->lazy_pass[i].msr,
-			     vmx->lazy_pass[i].write_only);
 	return 0;
 }
 

@@ -268,12 +268,6 @@ struct vmx_vcpu {
 	/* this vCPU's MSR bitmap, once SPEC_CTRL or a filter needs one */
 	u8 *msr_bitmap;
 	bool msr_bitmap_new;	/* not yet in the VMCS */
-	/* the MSRs core/spec.c let through, for a new MSR filter to redo */
-	struct {
-		u32 msr;
-		bool write_only;
-	} lazy_pass[2];
-	int nr_lazy_pass;
 };
 
 static inline struct vmx_vcpu *to_vmx(struct kvisor_vcpu *vcpu)
