@@ -35,6 +35,11 @@
 # look at a hung host from outside: "info registers -a" shows each CPU's
 # state, a guest's where it is in one, and "info lapic N" CPU N's pending
 # and in-service interrupts (Documentation/testing.rst).
+# KVHOST_QEMU=DIR (svm) emulates the host with another QEMU than the
+# build machine's 7.2: DIR is a root that dpkg -x unpacked QEMU's packages
+# into (usr/bin/qemu-system-x86_64, usr/share/qemu), e.g. the QEMU 10 of
+# bookworm-backports that build-qemu-guest.sh caches.  To tell QEMU 7.2's
+# own faults from kvisor's (Documentation/testing.rst).
 # KVHOST_KERNEL (a bzImage, for Bochs) and KVHOST_VMLINUX (what QEMU boots:
 # an ELF vmlinux through its PVH entry, or a bzImage) boot another kernel
 # than Debian's $KVER: the debug kernel of make check-debug.
@@ -58,7 +63,11 @@ CMDLINE="console=ttyS0 panic=-1 loglevel=4 nokaslr tsc=reliable $HUGE_1G KVHOST=
 
 start_svm() {
 	local vmlinux=${KVHOST_VMLINUX:-$CACHE/vmlinux-$KVER} icount=() cpus=2
-	local monitor=none
+	local monitor=none qemu=qemu-system-x86_64 firmware=()
+	if [ -n "${KVHOST_QEMU:-}" ]; then
+		qemu=$KVHOST_QEMU/usr/bin/qemu-system-x86_64
+		firmware=(-L "$KVHOST_QEMU/usr/share/qemu" -L /usr/share/qemu)
+	fi
 	[ -n "${KVHOST_MONITOR:-}" ] && monitor=unix:$KVHOST_MONITOR,server,nowait
 	if [ -n "${KVHOST_ICOUNT:-}" ]; then
 		icount=(-icount "shift=$KVHOST_ICOUNT,sleep=off")
@@ -70,7 +79,7 @@ start_svm() {
 	fi
 	# Two vCPUs, so vCPU threads migrate and two run at once; one TCG
 	# thread for both (multi-threaded TCG hung guests when measured).
-	qemu-system-x86_64 -accel tcg,thread=single "${icount[@]}" \
+	"$qemu" "${firmware[@]}" -accel tcg,thread=single "${icount[@]}" \
 		-machine pc -cpu max -smp "$cpus" -m "${KVHOST_MEM:-$MEM_SVM}" \
 		-nographic -no-reboot -nodefaults \
 		-kernel "$vmlinux" -initrd "$INITRD" -append "$CMDLINE" \

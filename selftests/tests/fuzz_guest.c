@@ -24,8 +24,10 @@
  * the group number, so FUZZ_ONLY=i replays iteration i alone on a fresh VM
  * of its group, and FUZZ_VERBOSE=1 prints every iteration's code.
  *
- * In the SVM test host (QEMU 7.2's TCG) it builds none of the guest
- * states that hang or crash QEMU itself there: EFER.LME=1 with CR0.PG=0
+ * In the SVM test host (QEMU 7.2's TCG) it skips unless FUZZ_QEMU_SVM=1,
+ * since QEMU stalls a guest there that in-tree kvm_amd runs no better;
+ * run so, it builds none of the guest states that hang or crash QEMU
+ * itself there: EFER.LME=1 with CR0.PG=0
  * and CR4.PAE=0, a busy or absent TR, and a DR7 enabling an instruction
  * or data breakpoint (qemu_svm_host() below; Documentation/testing.rst).
  */
@@ -1347,6 +1349,14 @@ int main(int argc, char **argv)
 		dup2(progress_fd, 1);
 	if (!kvm_check_cap(KVM_CAP_READONLY_MEM))
 		ksft_exit_skip("no KVM_CAP_READONLY_MEM\n");
+	/*
+	 * QEMU's SVM (7.2 and 10.0 alike) can stop running the guest of a
+	 * fuzzed VM with host interrupts pending, for tens of seconds under
+	 * kvisor and for good under in-tree kvm_amd, at the same iteration
+	 * and RIP (seed 1, iterations 2450 then 2469; testing.rst).
+	 */
+	if (qemu_svm_host() && !fuzz_env("FUZZ_QEMU_SVM", 0))
+		ksft_exit_skip("QEMU's SVM stalls fuzzed guests (in-tree kvm_amd too; Documentation/testing.rst); FUZZ_QEMU_SVM=1 runs it\n");
 	create_tick();
 
 	for (iter = start; iter < count; iter++) {
