@@ -34,6 +34,7 @@ static const char *const exit_class_names[KVISOR_NR_EXIT_CLASSES] = {
 	[KVISOR_EXIT_INTR]	= "host_interrupt",
 	[KVISOR_EXIT_SHUTDOWN]	= "shutdown",
 	[KVISOR_EXIT_IRQ_WINDOW] = "interrupt_window",
+	[KVISOR_EXIT_PAUSE]	= "pause",
 	[KVISOR_EXIT_OTHER]	= "other",
 };
 

@@ -22,8 +22,6 @@
 
 #include <linux/kernel.h>
 #include <linux/sched.h>
-#include <linux/sched/task.h>
-#include <linux/pid.h>
 #include <linux/sched/stat.h>
 #include <linux/kvm_para.h>
 #include <asm/trapnr.h>
@@ -80,7 +78,6 @@ static void kvisor_pv_sched_yield(struct kvisor_vcpu *vcpu, u64 dest)
 	/* pairs with the release that publishes a new vCPU */
 	int nr = smp_load_acquire(&vm->nr_vcpus), i;
 	struct kvisor_vcpu *target = NULL, *v;
-	struct task_struct *task;
 
 	if (!vcpu->apic || single_task_running())
 		return;
@@ -94,13 +91,7 @@ static void kvisor_pv_sched_yield(struct kvisor_vcpu *vcpu, u64 dest)
 	if (!target || target == vcpu || READ_ONCE(target->in_guest) ||
 	    READ_ONCE(target->mp_state) != KVM_MP_STATE_RUNNABLE)
 		return;
-	rcu_read_lock();
-	task = get_pid_task(rcu_dereference(target->pid), PIDTYPE_PID);
-	rcu_read_unlock();
-	if (!task)
-		return;
-	yield_to(task, true);
-	put_task_struct(task);
+	kvisor_vcpu_yield_to(target);
 }
 
 /*

@@ -114,6 +114,7 @@ struct kvisor_vm {
 	struct kvisor_msr_filter __rcu *msr_filter;
 	u32 user_msr_exits;	/* KVM_CAP_X86_USER_SPACE_MSR's reasons */
 	u64 disabled_quirks;	/* KVM_CAP_DISABLE_QUIRKS2 (hypercall.c) */
+	int last_boosted_vcpu;	/* index of the last spin yield's target */
 };
 
 enum kvisor_irqchip_mode {
@@ -234,6 +235,9 @@ void kvisor_queue_pf(struct kvisor_vcpu *vcpu, u64 addr, u32 error);
 int kvisor_complete_pio(struct kvisor_vcpu *vcpu);
 int kvisor_complete_pio_string(struct kvisor_vcpu *vcpu);
 int kvisor_complete_mmio(struct kvisor_vcpu *vcpu);
+
+/* core/spin.c: give this thread's time slice to @target's thread */
+int kvisor_vcpu_yield_to(struct kvisor_vcpu *target);
 
 /*
  * core/hypercall.c: the KVM_X86_QUIRK_* kvisor has, each on until

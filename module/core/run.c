@@ -29,7 +29,8 @@
  * Called by a backend right before it enters the guest: on return 0,
  * preemption and interrupts are off and the guest's FPU registers are
  * loaded.  -EIO means "never again" (the machine reboots), -EAGAIN "not
- * now" (another thread kicked the vCPU since the run loop last looked);
+ * now" (another thread kicked the vCPU since the run loop last looked, or
+ * the host wants the CPU for another task or for a signal);
  * either way the backend calls kvisor_exit_guest_irqoff() and returns it.
  *
  * The FPU check must come first, with interrupts still on: a context
@@ -52,6 +53,15 @@ int kvisor_enter_guest_irqoff(struct kvisor_vcpu *vcpu)
 	/* The machine is rebooting: VMX/SVM may be off already. */
 	if (READ_ONCE(kvisor_rebooting))
 		return -EIO;
+	/*
+	 * The scheduler wants the CPU, or a signal came, since the run loop
+	 * last looked (the host's timer tick in between): go round the loop,
+	 * whose cond_resched() and signal check see to it, rather than keep
+	 * the CPU until the guest's next exit.  KVM's kvm_vcpu_exit_request()
+	 * looks at the same flags here.
+	 */
+	if (need_resched() || signal_pending(current))
+		return -EAGAIN;
 	/*
 	 * From here a kick must interrupt this CPU to reach the vCPU (see
 	 * kvisor_vcpu_kick()): the two sides each write one flag and then

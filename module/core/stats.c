@@ -53,6 +53,7 @@ static const struct kvisor_vcpu_stat kvisor_vcpu_stats[] = {
 	{ "halt_exits",			KVISOR_EXIT_HLT },
 	{ "irq_window_exits",		KVISOR_EXIT_IRQ_WINDOW },
 	{ "irq_exits",			KVISOR_EXIT_INTR },
+	{ "pause_exits",		KVISOR_EXIT_PAUSE },
 	{ "cpuid_exits",		KVISOR_EXIT_CPUID },
 	{ "msr_exits",			KVISOR_EXIT_MSR },
 	{ "nested_page_fault_exits",	KVISOR_EXIT_TDP_FAULT },

@@ -113,6 +113,7 @@ enum kvisor_exit_class {
 	KVISOR_EXIT_INTR,
 	KVISOR_EXIT_SHUTDOWN,
 	KVISOR_EXIT_IRQ_WINDOW,
+	KVISOR_EXIT_PAUSE,
 	KVISOR_EXIT_OTHER,
 	KVISOR_NR_EXIT_CLASSES,
 };
@@ -461,6 +462,49 @@ int kvisor_handle_hypercall(struct kvisor_vcpu *vcpu, int cpl,
 			    unsigned int len);
 int kvisor_handle_ud(struct kvisor_vcpu *vcpu, const u8 *native);
 int kvisor_handle_monitor_mwait(struct kvisor_vcpu *vcpu, unsigned int len);
+
+/*
+ * core/spin.c: the guest spins on PAUSE (VMX PAUSE-loop exiting, SVM
+ * PAUSE filtering); @len: the PAUSE's length, or 0 for "not known, do
+ * not skip it"
+ */
+int kvisor_handle_pause(struct kvisor_vcpu *vcpu, unsigned int len);
+
+/*
+ * The PAUSE window's arithmetic, the same for VMX's PLE_Window and SVM's
+ * pause filter count (KVM's __grow_ple_window()/__shrink_ple_window()):
+ * a @modifier below the @base window multiplies or divides, a larger one
+ * adds or subtracts, and 0 means "back to @base".  Grown up to @max,
+ * shrunk down to @base.
+ */
+static inline unsigned int kvisor_pause_window_grow(unsigned int val,
+						    unsigned int base,
+						    unsigned int modifier,
+						    unsigned int max)
+{
+	u64 ret = val;
+
+	if (modifier < 1)
+		return base;
+	if (modifier < base)
+		ret *= modifier;
+	else
+		ret += modifier;
+	return min_t(u64, ret, max);
+}
+
+static inline unsigned int kvisor_pause_window_shrink(unsigned int val,
+						      unsigned int base,
+						      unsigned int modifier)
+{
+	if (modifier < 1)
+		return base;
+	if (modifier < base)
+		val /= modifier;
+	else
+		val = val > modifier ? val - modifier : 0;
+	return max(val, base);
+}
 
 /* core/pio.c: IN, OUT, INS, OUTS; @next_rip is the instruction's end */
 int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,

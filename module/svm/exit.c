@@ -109,6 +109,24 @@ static int svm_exit_msr(struct svm_vcpu *svm)
 				 svm_insn_len(svm, 2));
 }
 
+/*
+ * PAUSE filtering (svm.c): the intercept comes before the PAUSE that
+ * took the count to 0, which is then skipped, as KVM does, where NRIPS
+ * gives its length (else it runs again).  A spin that
+ * lasted so long may find no one to yield to: the next count is larger,
+ * as KVM's grow_ple_window() makes it, so that a vCPU that really does
+ * wait alone for a while exits less often.
+ */
+static int svm_exit_pause(struct svm_vcpu *svm)
+{
+	svm->pause_filter_count =
+		kvisor_pause_window_grow(svm->pause_filter_count,
+					 pause_filter_count,
+					 pause_filter_count_grow,
+					 pause_filter_count_max);
+	return kvisor_handle_pause(&svm->vcpu, svm_insn_len(svm, 0));
+}
+
 static int svm_exit_xsetbv(struct svm_vcpu *svm)
 {
 	return kvisor_handle_xsetbv(&svm->vcpu, svm_insn_len(svm, 3));
@@ -292,6 +310,7 @@ static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
 	[SVM_EXIT_SWINT]	= svm_exit_swint,
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
 	[SVM_EXIT_INVD]		= svm_exit_invd,
+	[SVM_EXIT_PAUSE]	= svm_exit_pause,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,
 	[SVM_EXIT_INVLPGA]	= svm_exit_ud,
 	[SVM_EXIT_IOIO]		= svm_exit_ioio,

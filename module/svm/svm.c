@@ -12,6 +12,7 @@
 #include <linux/gfp.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/io.h>
 #include <linux/percpu.h>
 #include <asm/msr.h>
@@ -50,8 +51,46 @@ static const struct {
 	{ KV_SVM_FEATURE_VMCB_CLEAN,	"vmcb-clean" },
 	{ KV_SVM_FEATURE_FLUSH_ASID,	"flush-by-asid" },
 	{ KV_SVM_FEATURE_DECODE_ASSISTS, "decode-assists" },
+	{ KV_SVM_FEATURE_PAUSE_FILTER,	"pause-filter" },
+	{ KV_SVM_FEATURE_PAUSE_THRESHOLD, "pause-filter-threshold" },
 	{ KV_SVM_FEATURE_VGIF,		"vgif" },
 };
+
+/*
+ * PAUSE filtering (APM Vol. 2, "Pause Intercept Filtering"): with the
+ * PAUSE intercept set, the guest exits on the PAUSE that takes the filter
+ * count to 0; with the threshold, a PAUSE more than pause_filter_thresh
+ * cycles after the last one restarts the count, so that only a tight
+ * spin loop exits; kvisor_handle_pause() then yields to another vCPU.
+ * KVM's module parameters with KVM's defaults, and KVM's rule that
+ * without the threshold (an older CPU, where any PAUSEs add up to an
+ * exit) or with a parameter at 0, PAUSE does not exit at all.  A PAUSE
+ * exit that found no one to yield to makes the count
+ * pause_filter_count_grow times larger (or that much larger, when it is
+ * not smaller than pause_filter_count), up to pause_filter_count_max;
+ * being scheduled in again shrinks it by pause_filter_count_shrink, 0
+ * putting it back to pause_filter_count.
+ */
+unsigned short pause_filter_thresh = 128;
+module_param(pause_filter_thresh, ushort, 0444);
+unsigned short pause_filter_count = 3000;
+module_param(pause_filter_count, ushort, 0444);
+unsigned short pause_filter_count_grow = 2;
+module_param(pause_filter_count_grow, ushort, 0444);
+unsigned short pause_filter_count_shrink;
+module_param(pause_filter_count_shrink, ushort, 0444);
+unsigned short pause_filter_count_max = USHRT_MAX;
+module_param(pause_filter_count_max, ushort, 0444);
+
+static void svm_setup_pause_filter(u32 features)
+{
+	if (!(features & KV_SVM_FEATURE_PAUSE_FILTER) ||
+	    !(features & KV_SVM_FEATURE_PAUSE_THRESHOLD) ||
+	    !pause_filter_count || !pause_filter_thresh) {
+		pause_filter_count = 0;
+		pause_filter_thresh = 0;
+	}
+}
 
 static void svm_describe(struct kvisor_cpu_caps *caps, u32 features,
 			 u32 nr_asids)
@@ -108,6 +147,7 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 		return -EOPNOTSUPP;
 	}
 	svm_has_nrips = edx & KV_SVM_FEATURE_NRIPS;
+	svm_setup_pause_filter(edx);
 	/* AMD runs RDTSCP and RDPID in a guest whatever its CPUID says. */
 	caps->tsc_aux = kvisor_host_has_tsc_aux();
 	caps->tdp = true;

@@ -25,6 +25,8 @@
 #define KV_SVM_FEATURE_VMCB_CLEAN	BIT(5)
 #define KV_SVM_FEATURE_FLUSH_ASID	BIT(6)
 #define KV_SVM_FEATURE_DECODE_ASSISTS	BIT(7)
+#define KV_SVM_FEATURE_PAUSE_FILTER	BIT(10)
+#define KV_SVM_FEATURE_PAUSE_THRESHOLD	BIT(12)
 #define KV_SVM_FEATURE_VGIF		BIT(16)
 
 /* MSRs */
@@ -42,6 +44,7 @@
 #define SVM_INTERCEPT1_CPUID		BIT(18)
 #define SVM_INTERCEPT1_RDPMC		BIT(15)
 #define SVM_INTERCEPT1_INVD		BIT(22)
+#define SVM_INTERCEPT1_PAUSE		BIT(23)
 #define SVM_INTERCEPT1_HLT		BIT(24)
 #define SVM_INTERCEPT1_INVLPGA		BIT(26)
 #define SVM_INTERCEPT1_IOIO		BIT(27)
@@ -116,6 +119,7 @@
 #define SVM_EXIT_SWINT			0x075
 #define SVM_EXIT_RDPMC			0x06f
 #define SVM_EXIT_INVD			0x076
+#define SVM_EXIT_PAUSE			0x077
 #define SVM_EXIT_HLT			0x078
 #define SVM_EXIT_INVLPGA		0x07a
 #define SVM_EXIT_IOIO			0x07b
@@ -175,6 +179,8 @@ struct svm_entry_state {
  *		TF set itself then, and @nmi_stepped that the last exit
  *		ended such a step (svm/events.c)
  * @entry:	the state the last VMRUN was given, for naming its failure
+ * @pause_filter_count: the filter count in force (exit.c grows it, vcpu.c
+ *		shrinks it)
  */
 struct svm_vcpu {
 	struct kvisor_vcpu vcpu;
@@ -195,6 +201,10 @@ struct svm_vcpu {
 	bool nmi_stepped;
 	/* this vCPU's MSR permission map, once SPEC_CTRL or a filter needs one */
 	u8 *msrpm;
+	/* PAUSE filtering: the count now, and when it was last shrunk */
+	u16 pause_filter_count;
+	bool pause_filter_dirty;	/* not yet in the VMCB */
+	unsigned long pause_switches;	/* the task's context switches then */
 };
 
 static inline struct svm_vcpu *to_svm(struct kvisor_vcpu *vcpu)
@@ -221,6 +231,13 @@ struct svm_cpu {
 
 DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
 extern bool svm_has_nrips;
+/*
+ * PAUSE filtering (svm.c): KVM's module parameters, with KVM's names and
+ * defaults; pause_filter_count is 0 when the CPU does not offer it.
+ */
+extern unsigned short pause_filter_thresh, pause_filter_count,
+	pause_filter_count_grow, pause_filter_count_shrink,
+	pause_filter_count_max;
 extern u64 svm_iopm_pa, svm_msrpm_pa;
 
 /* vmenter.S: VMLOAD, VMRUN, VMSAVE and the register switch */

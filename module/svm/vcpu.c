@@ -77,6 +77,12 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 		SVM_INTERCEPT2_WBINVD |
 		/* the host's APERF/MPERF, a window on host activity: #UD */
 		SVM_INTERCEPT2_RDPRU;
+	if (pause_filter_count) {
+		c->intercept_misc1 |= SVM_INTERCEPT1_PAUSE;
+		c->pause_filter_thresh = pause_filter_thresh;
+		c->pause_filter_count = pause_filter_count;
+		svm->pause_filter_count = pause_filter_count;
+	}
 	c->iopm_base_pa = svm_iopm_pa;
 	/* A vCPU that owns SPEC_CTRL or PRED_CMD keeps its own map. */
 	c->msrpm_base_pa = svm->msrpm ? __pa(svm->msrpm) : svm_msrpm_pa;
@@ -153,6 +159,29 @@ void svm_vcpu_free(struct kvisor_vcpu *vcpu)
 
 /* World switch ---------------------------------------------------------- */
 
+/*
+ * The pause filter count for this VMRUN.  KVM shrinks it when the vCPU's
+ * thread is scheduled in again (its sched_in hook): here, when the
+ * thread switched context since the last VMRUN.  A PAUSE exit that
+ * yielded to another vCPU comes back that way too, so only a spin that
+ * found no one to yield to keeps a grown count.
+ */
+static void svm_update_pause_filter(struct svm_vcpu *svm)
+{
+	unsigned long switches = current->nvcsw + current->nivcsw;
+	u16 old = svm->pause_filter_count;
+
+	if (!pause_filter_count)
+		return;
+	if (switches != svm->pause_switches) {
+		svm->pause_switches = switches;
+		svm->pause_filter_count =
+			kvisor_pause_window_shrink(old, pause_filter_count,
+						   pause_filter_count_shrink);
+	}
+	svm->vmcb->control.pause_filter_count = svm->pause_filter_count;
+}
+
 static void svm_load_guest(struct svm_vcpu *svm)
 {
 	struct kvisor_vcpu *vcpu = &svm->vcpu;
@@ -166,6 +195,7 @@ static void svm_load_guest(struct svm_vcpu *svm)
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
 	svm_nmi_step_load(svm);
+	svm_update_pause_filter(svm);
 	/* The bits a #DB sets in it are then exactly the new ones. */
 	vmcb->save.dr6 = 0xffff0ff0;
 	/*

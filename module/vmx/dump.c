@@ -21,6 +21,7 @@ static const char *const vmx_exit_names[EXIT_REASON_NR] = {
 	[EXIT_REASON_IO_INSTRUCTION]	= "I/O instruction",
 	[EXIT_REASON_MSR_READ]		= "RDMSR",
 	[EXIT_REASON_MSR_WRITE]		= "WRMSR",
+	[EXIT_REASON_PAUSE]		= "PAUSE",
 	[EXIT_REASON_INVALID_STATE]	= "VM-entry failure: invalid guest state",
 	[EXIT_REASON_MSR_LOAD_FAIL]	= "VM-entry failure: MSR loading",
 	[EXIT_REASON_EPT_VIOLATION]	= "EPT violation",

@@ -275,6 +275,23 @@ static int vmx_exit_msr(struct vmx_vcpu *vmx)
 	return kvisor_handle_msr(&vmx->vcpu, write, vmx->exit.insn_len);
 }
 
+/*
+ * PAUSE-loop exiting (vmx.c): the exit comes after the PAUSE that ended
+ * the window.  A spin that lasted so long may find no one to yield to:
+ * the next window is longer, as KVM's grow_ple_window() makes it, so that
+ * a vCPU that really does wait alone for a while exits less often.
+ */
+static int vmx_exit_pause(struct vmx_vcpu *vmx)
+{
+	u32 old = vmx->ple_window;
+
+	vmx->ple_window = kvisor_pause_window_grow(old, ple_window,
+						   ple_window_grow,
+						   ple_window_max);
+	vmx->ple_window_dirty |= vmx->ple_window != old;
+	return kvisor_handle_pause(&vmx->vcpu, vmx->exit.insn_len);
+}
+
 static int vmx_exit_xsetbv(struct vmx_vcpu *vmx)
 {
 	return kvisor_handle_xsetbv(&vmx->vcpu, vmx->exit.insn_len);
@@ -308,6 +325,7 @@ static int (*const vmx_exit_handlers[EXIT_REASON_NR])(struct vmx_vcpu *) = {
 	[EXIT_REASON_MSR_WRITE]		= vmx_exit_msr,
 	[EXIT_REASON_MWAIT]		= vmx_exit_monitor_mwait,
 	[EXIT_REASON_MONITOR]		= vmx_exit_monitor_mwait,
+	[EXIT_REASON_PAUSE]		= vmx_exit_pause,
 	[EXIT_REASON_EPT_VIOLATION]	= vmx_exit_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG]	= vmx_exit_ept_misconfig,
 	[EXIT_REASON_INVEPT]		= vmx_exit_ud,

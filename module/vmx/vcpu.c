@@ -81,6 +81,11 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 	vmcs_write32(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write32(VMCS_PF_ERROR_CODE_MATCH, 0);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
+	if (c->proc2 & PROC2_PAUSE_LOOP_EXITING) {
+		vmcs_write32(VMCS_PLE_GAP, ple_gap);
+		vmx->ple_window = ple_window;
+		vmx->ple_window_dirty = true;
+	}
 	vmcs_write64(VMCS_MSR_BITMAP, msr_bitmap_pa);
 	vmcs_write64(VMCS_EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
 	vmcs_write16(VMCS_VPID, vmx->vpid);
@@ -345,6 +350,32 @@ void vmx_vcpu_free(struct kvisor_vcpu *vcpu)
 
 /* World switch ---------------------------------------------------------- */
 
+/*
+ * The PLE_Window for this entry.  KVM shrinks it when the vCPU's thread
+ * is scheduled in again (its sched_in hook): here, when the thread
+ * switched context since the last entry.  A PAUSE exit that yielded to
+ * another vCPU comes back that way too, so only a spin that found no one
+ * to yield to keeps a grown window.
+ */
+static void vmx_update_ple_window(struct vmx_vcpu *vmx)
+{
+	unsigned long switches = current->nvcsw + current->nivcsw;
+	u32 old = vmx->ple_window;
+
+	if (!(vmx_config.proc2 & PROC2_PAUSE_LOOP_EXITING))
+		return;
+	if (switches != vmx->ple_switches) {
+		vmx->ple_switches = switches;
+		vmx->ple_window = kvisor_pause_window_shrink(old, ple_window,
+							     ple_window_shrink);
+		vmx->ple_window_dirty |= vmx->ple_window != old;
+	}
+	if (vmx->ple_window_dirty) {
+		vmcs_write32(VMCS_PLE_WINDOW, vmx->ple_window);
+		vmx->ple_window_dirty = false;
+	}
+}
+
 static void vmx_load_guest(struct vmx_vcpu *vmx)
 {
 	struct kvisor_vcpu *vcpu = &vmx->vcpu;
@@ -364,6 +395,7 @@ static void vmx_load_guest(struct vmx_vcpu *vmx)
 	if (vmx_config.preemption_ticks)
 		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
 			     vmx_config.preemption_ticks);
+	vmx_update_ple_window(vmx);
 	vmx_inject_event(vmx);
 
 	/* Host state that changes with the task or over time. */

@@ -11,6 +11,7 @@
 
 #include <linux/gfp.h>
 #include <linux/kernel.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
@@ -60,6 +61,38 @@ static void vmx_setup_preemption_timer(struct vmx_config *c)
 	c->preemption_ticks = clamp_t(u64, ticks, 1, U32_MAX);
 }
 
+/*
+ * PAUSE-loop exiting (SDM Vol. 3, "PAUSE-Loop Exiting"): in CPL 0 the
+ * guest exits when PAUSEs no more than PLE_Gap TSC cycles apart have gone
+ * on for more than PLE_Window cycles, the shape of a spin lock's wait
+ * loop; kvisor_handle_pause() then yields to another vCPU.  KVM's module
+ * parameters with KVM's defaults: ple_gap 0 switches it off; a PAUSE
+ * exit that found no one to yield to makes the window ple_window_grow
+ * times longer (or that much longer, when it is not smaller than
+ * ple_window), up to ple_window_max; being scheduled in again shrinks it
+ * the same way by ple_window_shrink, and 0 puts it back to ple_window.
+ */
+unsigned int ple_gap = 128;
+module_param(ple_gap, uint, 0444);
+unsigned int ple_window = 4096;
+module_param(ple_window, uint, 0444);
+unsigned int ple_window_grow = 2;
+module_param(ple_window_grow, uint, 0444);
+unsigned int ple_window_shrink;
+module_param(ple_window_shrink, uint, 0444);
+unsigned int ple_window_max = UINT_MAX;
+module_param(ple_window_max, uint, 0444);
+
+/* Only where the CPU offers it, and not when the parameters say no. */
+static void vmx_setup_ple(struct vmx_config *c)
+{
+	if (!(c->proc2 & PROC2_PAUSE_LOOP_EXITING) || !ple_gap) {
+		c->proc2 &= ~PROC2_PAUSE_LOOP_EXITING;
+		ple_gap = 0;
+		ple_window = 0;
+	}
+}
+
 static int vmx_compute_config(u64 basic, const char **why)
 {
 	bool true_ctls = basic & KV_VMX_BASIC_TRUE_CTLS;
@@ -97,9 +130,11 @@ static int vmx_compute_config(u64 basic, const char **why)
 	 * vmx_run() switches to the guest's.
 	 */
 	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, PROC2_WBINVD_EXITING |
+			 PROC2_PAUSE_LOOP_EXITING |
 			 (kvisor_host_has_tsc_aux() ? PROC2_RDTSCP : 0),
 			 PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED_GUEST,
 			 &c->proc2);
+	vmx_setup_ple(c);
 	ok &= vmx_adjust(true_ctls ? KV_MSR_VMX_TRUE_EXIT_CTLS :
 			 KV_MSR_VMX_EXIT_CTLS, 0,
 			 EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER |
@@ -231,9 +266,10 @@ static int vmx_probe(struct kvisor_cpu_caps *caps, const char **why)
 		vmx_ept_format.max_level = 3;
 	scnprintf(caps->features + strlen(caps->features),
 		  sizeof(caps->features) - strlen(caps->features),
-		  ", ept leaves 4K%s%s",
+		  ", ept leaves 4K%s%s%s",
 		  vmx_ept_format.max_level > 1 ? " 2M" : "",
-		  vmx_ept_format.max_level > 2 ? " 1G" : "");
+		  vmx_ept_format.max_level > 2 ? " 1G" : "",
+		  ple_gap ? ", pause-loop exiting" : "");
 	return 0;
 }
 

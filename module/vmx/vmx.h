@@ -92,6 +92,7 @@
 #define PROC2_VPID			BIT(5)
 #define PROC2_UNRESTRICTED_GUEST	BIT(7)
 #define PROC2_WBINVD_EXITING		BIT(6)
+#define PROC2_PAUSE_LOOP_EXITING	BIT(10)
 
 #define EXIT_HOST_ADDR_SPACE_SIZE	BIT(9)
 #define EXIT_SAVE_IA32_PAT		BIT(18)
@@ -162,6 +163,7 @@
 #define EXIT_REASON_MSR_LOAD_FAIL	34
 #define EXIT_REASON_MWAIT		36
 #define EXIT_REASON_MONITOR		39
+#define EXIT_REASON_PAUSE		40
 #define EXIT_REASON_MCE_DURING_ENTRY	41
 #define EXIT_REASON_EPT_VIOLATION	48
 #define EXIT_REASON_EPT_MISCONFIG	49
@@ -207,6 +209,13 @@ struct vmx_config {
 	u32 preemption_ticks;	/* 0: no preemption timer */
 };
 
+/*
+ * PAUSE-loop exiting (vmx.c): KVM's module parameters, with KVM's names
+ * and defaults; ple_gap is 0 when the CPU does not offer it.
+ */
+extern unsigned int ple_gap, ple_window, ple_window_grow, ple_window_shrink,
+	ple_window_max;
+
 extern struct vmx_config vmx_config;
 
 /* Per host CPU: the VMXON region and the VMCSs loaded on this CPU. */
@@ -245,6 +254,7 @@ struct vmx_exit_info {
  * @guest_msrs/@host_msrs: the VM-entry/exit MSR lists
  * @event:	an exception waiting for the next entry (VMX_INTR_INFO_*)
  * @cr0_shadow, @cr4_shadow: control register bits as the guest sees them
+ * @ple_window: the PLE_Window in force (exit.c grows it, vcpu.c shrinks it)
  */
 struct vmx_vcpu {
 	struct kvisor_vcpu vcpu;
@@ -268,6 +278,10 @@ struct vmx_vcpu {
 	/* this vCPU's MSR bitmap, once SPEC_CTRL or a filter needs one */
 	u8 *msr_bitmap;
 	bool msr_bitmap_new;	/* not yet in the VMCS */
+	/* PAUSE-loop exiting: the window now, and when it was last shrunk */
+	u32 ple_window;
+	bool ple_window_dirty;	/* not yet in the VMCS */
+	unsigned long ple_switches;	/* the task's context switches then */
 };
 
 static inline struct vmx_vcpu *to_vmx(struct kvisor_vcpu *vcpu)

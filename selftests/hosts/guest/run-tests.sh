@@ -20,11 +20,14 @@ KVISOR_INTREE=$(cat /kvisor/intree/order 2>/dev/null)
 export KVISOR_KO KVISOR_INTREE
 
 # KVHOST_HYPERVISOR=intree runs the same tests against in-tree KVM
-# (KVHOST_KVM_INTEL: see load_intree in lib.sh).
+# (KVHOST_KVM_INTEL: see load_intree in lib.sh).  KVHOST_KVISOR gives
+# kvisor module parameters, comma-separated (ple_gap=0,...).
+params=$(echo "${KVHOST_KVISOR:-}" | tr , ' ')
+# shellcheck disable=SC2086	# module parameters, one word each
 if [ "$KVHOST_HYPERVISOR" = intree ]; then
 	load_intree
 	export KVISOR_INTREE=
-elif ! insmod $KVISOR_KO; then
+elif ! insmod $KVISOR_KO $params; then
 	say "load-failed $(kvisor_failed)"
 	exit 1
 fi
