@@ -82,6 +82,7 @@ static void kvisor_pv_sched_yield(struct kvisor_vcpu *vcpu, u64 dest)
 	struct kvisor_vcpu *target = NULL, *v;
 	struct task_struct *task;
 
+	vcpu->stat.directed_yield_attempted++;
 	if (!vcpu->apic || single_task_running())
 		return;
 	for (i = 0; i < nr && i < KVISOR_MAX_VCPUS; i++) {
@@ -99,7 +100,8 @@ static void kvisor_pv_sched_yield(struct kvisor_vcpu *vcpu, u64 dest)
 	rcu_read_unlock();
 	if (!task)
 		return;
-	yield_to(task, true);
+	if (yield_to(task, true) > 0)
+		vcpu->stat.directed_yield_successful++;
 	put_task_struct(task);
 }
 
@@ -117,6 +119,7 @@ int kvisor_handle_hypercall(struct kvisor_vcpu *vcpu, int cpl,
 	long ret;
 
 	vcpu->exits[KVISOR_EXIT_OTHER]++;
+	vcpu->stat.hypercalls++;
 	kvisor_ops->get_cpu_mode(vcpu, &ctxt);
 	op_64_bit = ctxt.mode == EMU_MODE_LONG64;
 	if (!op_64_bit) {
