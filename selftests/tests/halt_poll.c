@@ -153,63 +153,12 @@ static void guest_ipi(uint64_t id)
 	GUEST_DONE();
 }
 
-/* The binary stats fd of a vCPU, read by name. */
-struct stats {
-	int fd;
-	struct kvm_stats_header hdr;
-	size_t desc_size;
-	uint8_t *desc;
-};
-
-static void stats_open(struct stats *s, struct kvm_vcpu *vcpu)
+static int vcpu_stats_fd(struct kvm_vcpu *vcpu)
 {
-	size_t len;
+	int fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
 
-	s->fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
-	TEST_ASSERT(s->fd >= 0, "KVM_GET_STATS_FD: %s", strerror(errno));
-	TEST_ASSERT(pread(s->fd, &s->hdr, sizeof(s->hdr), 0) ==
-		    sizeof(s->hdr), "stats header");
-	s->desc_size = sizeof(struct kvm_stats_desc) + s->hdr.name_size;
-	len = s->desc_size * s->hdr.num_desc;
-	s->desc = malloc(len);
-	TEST_ASSERT(s->desc, "malloc");
-	TEST_ASSERT(pread(s->fd, s->desc, len, s->hdr.desc_offset) ==
-		    (ssize_t)len, "stats descriptors");
-}
-
-static struct kvm_stats_desc *stat_desc(struct stats *s, const char *name)
-{
-	struct kvm_stats_desc *d;
-	unsigned int i;
-
-	for (i = 0; i < s->hdr.num_desc; i++) {
-		d = (struct kvm_stats_desc *)(s->desc + i * s->desc_size);
-		if (!strcmp(d->name, name))
-			return d;
-	}
-	TEST_FAIL("no statistic %s", name);
-	return NULL;
-}
-
-/* A counter's value, or the sum of a histogram's buckets. */
-static uint64_t stat(struct stats *s, const char *name)
-{
-	struct kvm_stats_desc *d = stat_desc(s, name);
-	uint64_t v[64], sum = 0;
-	unsigned int i;
-
-	TEST_ASSERT(d->size <= 64, "%s: %u values", name, d->size);
-	TEST_ASSERT(pread(s->fd, v, d->size * 8, s->hdr.data_offset +
-			  d->offset) == d->size * 8, "%s: read", name);
-	for (i = 0; i < d->size; i++)
-		sum += v[i];
-	return sum;
-}
-
-static void stats_close(struct stats *s)
-{
-	close(s->fd);
-	free(s->desc);
+	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD: %s", strerror(errno));
+	return fd;
 }
 
 static const char *const halt_stats[] = {
@@ -223,12 +172,12 @@ static const char *const halt_stats[] = {
 enum { EXITS, ATTEMPTED, SUCCESS, INVALID, WAKEUP, SUCCESS_NS, FAIL_NS,
        WAIT_NS, SUCCESS_HIST, FAIL_HIST, WAIT_HIST, IRQS, NMIS };
 
-static void snapshot(struct stats *s, uint64_t *v)
+static void snapshot(int fd, uint64_t *v)
 {
 	unsigned int i;
 
 	for (i = 0; i < NR_HALT_STATS; i++)
-		v[i] = stat(s, halt_stats[i]);
+		v[i] = stats_fd_value(fd, halt_stats[i]);
 }
 
 /* What every halt phase must show, whatever the window. */
@@ -282,7 +231,7 @@ static void param_read(const char *name, char *buf, size_t len)
 
 /* Run @halts timer halts of @ns each; the stats' deltas in @d. */
 static void timer_phase(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
-			struct stats *s, uint32_t ns, uint32_t halts,
+			int fd, uint32_t ns, uint32_t halts,
 			uint64_t *d)
 {
 	uint64_t before[NR_HALT_STATS], after[NR_HALT_STATS];
@@ -295,9 +244,9 @@ static void timer_phase(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	nr_halts = halts;
 	sync_global_to_guest(vm, timer_ns);
 	sync_global_to_guest(vm, nr_halts);
-	snapshot(s, before);
+	snapshot(fd, before);
 	vcpu_run_ucall(vcpu, UCALL_SYNC, NULL);
-	snapshot(s, after);
+	snapshot(fd, after);
 	irqs = guest_u32(vm, &irqs0) - irqs_before;
 	nmis = guest_u32(vm, &nmis0) - nmis_before;
 	for (i = 0; i < NR_HALT_STATS; i++)
@@ -329,7 +278,7 @@ static void timer_tests(void)
 {
 	uint64_t d[NR_HALT_STATS];
 	struct kvm_vcpu *vcpu;
-	struct stats s;
+	int fd;
 	struct kvm_vm *vm;
 	char buf[32];
 
@@ -340,10 +289,10 @@ static void timer_tests(void)
 	apic_map(vm);
 	vm_install_exception_handler(vm, TIMER_VEC, timer_handler);
 	vm_install_exception_handler(vm, NMI_VEC, nmi_handler);
-	stats_open(&s, vcpu);
+	fd = vcpu_stats_fd(vcpu);
 
 	param_write("halt_poll_ns", "0");
-	timer_phase(vm, vcpu, &s, 1000000, NR_HALTS / 2, d);
+	timer_phase(vm, vcpu, fd, 1000000, NR_HALTS / 2, d);
 	check_common("timer 1 ms, halt_poll_ns 0", d);
 	TEST_ASSERT(!d[ATTEMPTED] && !d[SUCCESS] && !d[SUCCESS_NS] &&
 		    !d[FAIL_NS], "halt_poll_ns 0: %lu polls attempted",
@@ -354,7 +303,7 @@ static void timer_tests(void)
 
 	snprintf(buf, sizeof(buf), "%u", POLL_MAX_NS);
 	param_write("halt_poll_ns", buf);
-	timer_phase(vm, vcpu, &s, 100000, NR_HALTS, d);
+	timer_phase(vm, vcpu, fd, 100000, NR_HALTS, d);
 	check_common("timer 100 us, halt_poll_ns 2 ms", d);
 	TEST_ASSERT(d[ATTEMPTED] >= 1 && d[SUCCESS] >= 1 && d[SUCCESS_NS],
 		    "halt_poll_ns 2 ms: %lu of %lu polls successful",
@@ -362,7 +311,7 @@ static void timer_tests(void)
 
 	/* KVM_NMI: one NMI, counted by the guest and by nmi_injections */
 	vcpu_ioctl(vcpu, KVM_NMI, NULL);
-	timer_phase(vm, vcpu, &s, 100000, 1, d);
+	timer_phase(vm, vcpu, fd, 100000, 1, d);
 	TEST_ASSERT(d[NMIS] == 1 && guest_u32(vm, &nmis0) == 1,
 		    "KVM_NMI: %lu injected, %u taken", d[NMIS],
 		    guest_u32(vm, &nmis0));
@@ -375,7 +324,7 @@ static void timer_tests(void)
 	enable_halt_poll(vm, POLL_MAX_NS, 1, EINVAL);
 	param_write("halt_poll_ns", "0");
 	enable_halt_poll(vm, POLL_MAX_NS, 0, 0);
-	timer_phase(vm, vcpu, &s, 100000, NR_HALTS, d);
+	timer_phase(vm, vcpu, fd, 100000, NR_HALTS, d);
 	check_common("KVM_CAP_HALT_POLL 2 ms, halt_poll_ns 0", d);
 	TEST_ASSERT(d[ATTEMPTED] >= 1 && d[SUCCESS] >= 1,
 		    "KVM_CAP_HALT_POLL 2 ms: %lu of %lu polls successful",
@@ -383,12 +332,12 @@ static void timer_tests(void)
 
 	param_write("halt_poll_ns", buf);
 	enable_halt_poll(vm, 0, 0, 0);
-	timer_phase(vm, vcpu, &s, 100000, NR_HALTS / 2, d);
+	timer_phase(vm, vcpu, fd, 100000, NR_HALTS / 2, d);
 	check_common("KVM_CAP_HALT_POLL 0, halt_poll_ns 2 ms", d);
 	TEST_ASSERT(!d[ATTEMPTED], "KVM_CAP_HALT_POLL 0: %lu polls attempted",
 		    d[ATTEMPTED]);
 out:
-	stats_close(&s);
+	close(fd);
 	kvm_vm_free(vm);
 }
 
@@ -407,7 +356,7 @@ static void ipi_test(const char *poll_ns)
 	pthread_t threads[2];
 	struct kvm_vm *vm;
 	uint32_t irqs, ipis;
-	struct stats s;
+	int fd;
 	char what[64];
 	int i;
 
@@ -423,13 +372,13 @@ static void ipi_test(const char *poll_ns)
 	apic_map(vm);
 	vm_install_exception_handler(vm, IPI_VEC, ipi_handler);
 	vm_install_exception_handler(vm, WAKE_VEC, wake_handler);
-	stats_open(&s, vcpus[1]);
+	fd = vcpu_stats_fd(vcpus[1]);
 	for (i = 0; i < 2; i++)
 		TEST_ASSERT(!pthread_create(&threads[i], NULL, ipi_thread,
 					    vcpus[i]), "pthread_create");
 	for (i = 0; i < 2; i++)
 		TEST_ASSERT(!pthread_join(threads[i], NULL), "pthread_join");
-	snapshot(&s, d);
+	snapshot(fd, d);
 	irqs = guest_u32(vm, &irqs1);
 	ipis = guest_u32(vm, &ipis1);
 	snprintf(what, sizeof(what), "IPIs, halt_poll_ns %s", poll_ns);
@@ -448,7 +397,7 @@ static void ipi_test(const char *poll_ns)
 			    what, sysconf(_SC_NPROCESSORS_ONLN));
 	else
 		ksft_print_msg("1 host CPU: the sender runs while vCPU 1 polls, so its polls give way\n");
-	stats_close(&s);
+	close(fd);
 	kvm_vm_free(vm);
 }
 
