@@ -75,7 +75,8 @@ struct kvisor_stat {
  * userspace); irq_injections counts each interrupt once, where KVM also
  * counts the re-injection of one whose delivery was cut short; and
  * insn_emulation counts every run of the emulator, including the second
- * run of an MMIO read once userspace supplied the data.
+ * run of an MMIO read once userspace supplied the data (KVM also counts
+ * the instructions it skips with its emulator, on SVM without NRIPS).
  * halt_poll_invalid stays 0, as on x86 KVM: every wake-up is valid.
  */
 static const struct kvisor_stat kvisor_vcpu_stats[] = {

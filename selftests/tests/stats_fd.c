@@ -295,7 +295,14 @@ int main(void)
 			    vcpu->run->mmio.is_write, "MMIO exit %d", i);
 	}
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
-	TEST_ASSERT(stat_value(&vcpu_stats, "insn_emulation") - emul0 == NR_MMIO &&
+	/*
+	 * In-tree KVM (KVHOST_HYPERVISOR=intree) also counts the instructions
+	 * it skips through its emulator where the CPU has no next-RIP (the
+	 * SVM host): 31 there.  kvisor emulates only the MMIO writes.
+	 */
+	TEST_ASSERT((access("/sys/module/kvisor", F_OK) ?
+		     stat_value(&vcpu_stats, "insn_emulation") - emul0 >= NR_MMIO :
+		     stat_value(&vcpu_stats, "insn_emulation") - emul0 == NR_MMIO) &&
 		    stat_value(&vcpu_stats, "mmio_exits") - mmio0 >= NR_MMIO &&
 		    stat_value(&vcpu_stats, "hypercalls") - hc0 == NR_HCALLS,
 		    "%d MMIO writes, %d hypercalls: insn_emulation +%lu, mmio_exits +%lu, hypercalls +%lu",
