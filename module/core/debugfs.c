@@ -4,6 +4,9 @@
  *
  *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/vcpu<id>/exits
  *	the vCPU's exits, by vendor-neutral class, since its creation
+ *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/stats, .../vcpu<id>/stats
+ *	what the VM's and the vCPU's stats fds show (core/stats.c), as
+ *	"name value" lines; a histogram's buckets follow its name
  *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/vcpu<id>/state
  *	the VMCS or VMCB, decoded field by field by the backend
  *   /sys/kernel/debug/kvisor/vm-<pid>-<n>/vcpu<id>/irq
@@ -35,6 +38,7 @@ static const char *const exit_class_names[KVISOR_NR_EXIT_CLASSES] = {
 	[KVISOR_EXIT_SHUTDOWN]	= "shutdown",
 	[KVISOR_EXIT_IRQ_WINDOW] = "interrupt_window",
 	[KVISOR_EXIT_PAUSE]	= "pause",
+	[KVISOR_EXIT_NMI_WINDOW] = "nmi_window",
 	[KVISOR_EXIT_OTHER]	= "other",
 };
 
@@ -50,6 +54,22 @@ static int kvisor_exits_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvisor_exits);
+
+static int kvisor_vcpu_stats_show(struct seq_file *m, void *unused)
+{
+	struct kvisor_vcpu *vcpu = m->private;
+
+	kvisor_stats_show(vcpu->vm, vcpu, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvisor_vcpu_stats);
+
+static int kvisor_vm_stats_show(struct seq_file *m, void *unused)
+{
+	kvisor_stats_show(m->private, NULL, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvisor_vm_stats);
 
 /*
  * What the world switch did for speculation on this vCPU (core/spec.c):
@@ -154,6 +174,8 @@ void kvisor_debugfs_vm_init(struct kvisor_vm *vm)
 	vm->debugfs = debugfs_create_dir(name, kvisor_debugfs_root);
 	debugfs_create_file("memory", 0444, vm->debugfs, vm,
 			    &kvisor_memory_fops);
+	debugfs_create_file("stats", 0444, vm->debugfs, vm,
+			    &kvisor_vm_stats_fops);
 }
 
 /*
@@ -170,6 +192,7 @@ void kvisor_debugfs_vcpu_init(struct kvisor_vcpu *vcpu)
 	snprintf(name, sizeof(name), "vcpu%d", vcpu->id);
 	dir = debugfs_create_dir(name, vcpu->vm->debugfs);
 	debugfs_create_file("exits", 0444, dir, vcpu, &kvisor_exits_fops);
+	debugfs_create_file("stats", 0444, dir, vcpu, &kvisor_vcpu_stats_fops);
 	debugfs_create_file("irq", 0400, dir, vcpu, &kvisor_irq_fops);
 	debugfs_create_file("spec", 0444, dir, vcpu, &kvisor_spec_fops);
 	if (kvisor_ops->dump_state)

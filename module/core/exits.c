@@ -81,7 +81,7 @@ int kvisor_handle_irq_window(struct kvisor_vcpu *vcpu)
 /* An NMI can be delivered now: the run loop injects it. */
 int kvisor_handle_nmi_window(struct kvisor_vcpu *vcpu)
 {
-	vcpu->exits[KVISOR_EXIT_IRQ_WINDOW]++;
+	vcpu->exits[KVISOR_EXIT_NMI_WINDOW]++;
 	kvisor_ops->set_nmi_window(vcpu, false);
 	return 1;
 }

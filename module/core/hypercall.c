@@ -79,6 +79,7 @@ static void kvisor_pv_sched_yield(struct kvisor_vcpu *vcpu, u64 dest)
 	int nr = smp_load_acquire(&vm->nr_vcpus), i;
 	struct kvisor_vcpu *target = NULL, *v;
 
+	vcpu->stat.directed_yield_attempted++;
 	if (!vcpu->apic || single_task_running())
 		return;
 	for (i = 0; i < nr && i < KVISOR_MAX_VCPUS; i++) {
@@ -91,7 +92,8 @@ static void kvisor_pv_sched_yield(struct kvisor_vcpu *vcpu, u64 dest)
 	if (!target || target == vcpu || READ_ONCE(target->in_guest) ||
 	    READ_ONCE(target->mp_state) != KVM_MP_STATE_RUNNABLE)
 		return;
-	kvisor_vcpu_yield_to(target);
+	if (kvisor_vcpu_yield_to(target) > 0)
+		vcpu->stat.directed_yield_successful++;
 }
 
 /*
@@ -108,6 +110,7 @@ int kvisor_handle_hypercall(struct kvisor_vcpu *vcpu, int cpl,
 	long ret;
 
 	vcpu->exits[KVISOR_EXIT_OTHER]++;
+	vcpu->stat.hypercalls++;
 	kvisor_ops->get_cpu_mode(vcpu, &ctxt);
 	op_64_bit = ctxt.mode == EMU_MODE_LONG64;
 	if (!op_64_bit) {

@@ -115,6 +115,9 @@ struct kvisor_vm {
 	u32 user_msr_exits;	/* KVM_CAP_X86_USER_SPACE_MSR's reasons */
 	u64 disabled_quirks;	/* KVM_CAP_DISABLE_QUIRKS2 (hypercall.c) */
 	int last_boosted_vcpu;	/* index of the last spin yield's target */
+	/* KVM_CAP_HALT_POLL (halt.c): the VM's own halt_poll_ns, once set */
+	unsigned int max_halt_poll_ns;
+	bool override_halt_poll_ns;
 };
 
 enum kvisor_irqchip_mode {
@@ -179,10 +182,24 @@ void kvisor_debugfs_vm_init(struct kvisor_vm *vm);
 void kvisor_debugfs_vm_exit(struct kvisor_vm *vm);
 void kvisor_debugfs_vcpu_init(struct kvisor_vcpu *vcpu);
 
+/* core/stats.c: the stats fd's statistics as text, for debugfs */
+struct seq_file;
+void kvisor_stats_show(struct kvisor_vm *vm, struct kvisor_vcpu *vcpu,
+		       struct seq_file *m);
+
 /* core/vm.c: the VM fd, KVM_CHECK_EXTENSION and KVM_ENABLE_CAP */
 int kvisor_create_vm(unsigned long type);
 long kvisor_check_extension(struct kvisor_vm *vm, long cap);
 void kvisor_vm_put(struct kvisor_vm *vm);
+
+/*
+ * core/halt.c: HLT with adaptive polling, and the plain sleep of a vCPU
+ * waiting for INIT or a SIPI; 0 when something arrived, -EINTR for a
+ * signal.  KVM_ENABLE_CAP(KVM_CAP_HALT_POLL).
+ */
+int kvisor_vcpu_halt(struct kvisor_vcpu *vcpu);
+int kvisor_vcpu_block(struct kvisor_vcpu *vcpu);
+int kvisor_vm_enable_halt_poll(struct kvisor_vm *vm, u64 max_ns);
 
 /* core/vcpu.c: the vCPU fd and its ioctl table */
 int kvisor_create_vcpu(struct kvisor_vm *vm, unsigned long id);

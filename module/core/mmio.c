@@ -165,6 +165,7 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 	vcpu->run->exit_reason = KVM_EXIT_UNKNOWN;
 	/* The emulator reads and writes guest memory: L1D flush (l1d.c). */
 	vcpu->spec.l1d_dirty = true;
+	vcpu->stat.insn_emulation++;
 
 	r = emu_decode(c);
 	if (r == EMU_OK)
@@ -189,6 +190,7 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 					    c->has_error_code, c->fault_error_code);
 		return 1;
 	default:
+		vcpu->stat.insn_emulation_fail++;
 		vcpu->run->internal.data[2] = c->insn.nr_fetched;
 		memcpy(&vcpu->run->internal.data[3], c->insn.bytes,
 		       sizeof(c->insn.bytes));

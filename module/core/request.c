@@ -28,8 +28,14 @@ void kvisor_vcpu_kick(struct kvisor_vcpu *vcpu)
 	set_bit(KVISOR_REQ_EVENT, &vcpu->requests);
 	/* Pairs with smp_mb() in kvisor_enter_guest_irqoff(). */
 	smp_mb__after_atomic();
-	if (rcuwait_wake_up(&vcpu->wait))
+	/*
+	 * KVM's halt_wakeup: a sleeping vCPU woken.  Only one waker can
+	 * wake a given sleep, so the plain increment never races.
+	 */
+	if (rcuwait_wake_up(&vcpu->wait)) {
+		vcpu->stat.halt_wakeup++;
 		return;
+	}
 	cpu = READ_ONCE(vcpu->cpu);
 	/* On this CPU, the interrupt we run in made the guest exit already. */
 	if (READ_ONCE(vcpu->in_guest) && cpu != raw_smp_processor_id())

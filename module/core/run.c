@@ -14,7 +14,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
-#include <linux/rcuwait.h>
 #include <linux/sched/signal.h>
 #include <linux/smp.h>
 #include <linux/uaccess.h>
@@ -97,6 +96,7 @@ static void kvisor_inject_userspace(struct kvisor_vcpu *vcpu)
 
 	if (vcpu->irq >= 0 && allowed) {
 		kvisor_ops->inject_irq(vcpu, vcpu->irq);
+		vcpu->stat.irq_injections++;
 		vcpu->irq = -1;
 	} else if (vcpu->irq >= 0 ||
 		   (vcpu->run->request_interrupt_window && !allowed)) {
@@ -147,8 +147,10 @@ static void kvisor_inject_irqchip(struct kvisor_vcpu *vcpu)
 		return;
 	}
 	vec = kvisor_pending_irq(vcpu, true);
-	if (vec >= 0)
+	if (vec >= 0) {
 		kvisor_ops->inject_irq(vcpu, vec);
+		vcpu->stat.irq_injections++;
+	}
 }
 
 /*
@@ -189,6 +191,7 @@ static void kvisor_inject_pending(struct kvisor_vcpu *vcpu)
 	if (atomic_read(&vcpu->nmi_pending) && kvisor_ops->nmi_allowed(vcpu)) {
 		atomic_dec(&vcpu->nmi_pending);
 		kvisor_ops->inject_nmi(vcpu);
+		vcpu->stat.nmi_injections++;
 	}
 	if (atomic_read(&vcpu->nmi_pending))
 		kvisor_ops->set_nmi_window(vcpu, true);
@@ -291,11 +294,20 @@ static bool kvisor_vcpu_has_events(struct kvisor_vcpu *vcpu)
 	       kvisor_ops->interrupt_allowed(vcpu);
 }
 
+/* KVM_RUN ends for a signal: KVM_EXIT_INTR, counted as KVM does. */
+static int kvisor_signal_exit(struct kvisor_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = KVM_EXIT_INTR;
+	vcpu->stat.signal_exits++;
+	return -EINTR;
+}
+
 /*
  * In-kernel irqchip, before each entry: take in INIT/SIPI and expired
- * timers, and sleep while the vCPU is halted or waits for a SIPI.  1 to
- * enter the guest, 0 to go to userspace, -EINTR for a signal (the vCPU
- * stays halted, as in KVM, and sleeps on at the next KVM_RUN).
+ * timers, and sleep while the vCPU is halted (polling first, halt.c) or
+ * waits for a SIPI.  1 to enter the guest, 0 to go to userspace, -EINTR
+ * for a signal (the vCPU stays halted, as in KVM, and sleeps on at the
+ * next KVM_RUN).
  */
 static int kvisor_vcpu_check_events(struct kvisor_vcpu *vcpu)
 {
@@ -319,11 +331,12 @@ static int kvisor_vcpu_check_events(struct kvisor_vcpu *vcpu)
 			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
 			return 1;
-		if (rcuwait_wait_event(&vcpu->wait, READ_ONCE(vcpu->requests),
-				       TASK_INTERRUPTIBLE)) {
-			run->exit_reason = KVM_EXIT_INTR;
-			return -EINTR;
-		}
+		if (vcpu->mp_state == KVM_MP_STATE_HALTED)
+			r = kvisor_vcpu_halt(vcpu);
+		else
+			r = kvisor_vcpu_block(vcpu);
+		if (r)
+			return kvisor_signal_exit(vcpu);
 	}
 }
 
@@ -466,11 +479,8 @@ static int kvisor_vcpu_run_uninitialized(struct kvisor_vcpu *vcpu)
 	if (kvisor_immediate_exit(vcpu->run))
 		return -EINTR;
 	clear_bit(KVISOR_REQ_EVENT, &vcpu->requests);
-	if (rcuwait_wait_event(&vcpu->wait, READ_ONCE(vcpu->requests),
-			       TASK_INTERRUPTIBLE)) {
-		vcpu->run->exit_reason = KVM_EXIT_INTR;
-		return -EINTR;
-	}
+	if (kvisor_vcpu_block(vcpu))
+		return kvisor_signal_exit(vcpu);
 	clear_bit(KVISOR_REQ_EVENT, &vcpu->requests);
 	kvisor_vcpu_accept_signals(vcpu);
 	return -EAGAIN;
@@ -515,8 +525,7 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 		if (r <= 0)
 			break;
 		if (signal_pending(current)) {
-			run->exit_reason = KVM_EXIT_INTR;
-			r = -EINTR;
+			r = kvisor_signal_exit(vcpu);
 			break;
 		}
 		cond_resched();
@@ -541,6 +550,7 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 		r = kvisor_ops->handle_exit(vcpu);
 		if (r > 0 && kvisor_irq_window_open(vcpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			vcpu->stat.request_irq_exits++;
 			r = 0;
 		}
 	}

@@ -114,8 +114,42 @@ enum kvisor_exit_class {
 	KVISOR_EXIT_SHUTDOWN,
 	KVISOR_EXIT_IRQ_WINDOW,
 	KVISOR_EXIT_PAUSE,
+	KVISOR_EXIT_NMI_WINDOW,
 	KVISOR_EXIT_OTHER,
 	KVISOR_NR_EXIT_CLASSES,
+};
+
+/* KVM's HALT_POLL_HIST_COUNT: buckets of the halt-poll histograms. */
+#define KVISOR_HALT_HIST	32
+
+/**
+ * struct kvisor_vcpu_stat - a vCPU's counters beyond its exits, under
+ * KVM's names (core/stats.c lists them): each is bumped by the vCPU's
+ * own thread, except @halt_wakeup (core/request.c), and read without a
+ * lock.  Times are in ns; bucket i of a histogram counts times of
+ * fls64() == i, as KVM's logarithmic histograms do.
+ */
+struct kvisor_vcpu_stat {
+	u64 halt_successful_poll;
+	u64 halt_attempted_poll;
+	u64 halt_poll_invalid;
+	u64 halt_wakeup;
+	u64 halt_poll_success_ns;
+	u64 halt_poll_fail_ns;
+	u64 halt_wait_ns;
+	u64 halt_poll_success_hist[KVISOR_HALT_HIST];
+	u64 halt_poll_fail_hist[KVISOR_HALT_HIST];
+	u64 halt_wait_hist[KVISOR_HALT_HIST];
+	u64 blocking;
+	u64 signal_exits;
+	u64 request_irq_exits;
+	u64 irq_injections;
+	u64 nmi_injections;
+	u64 insn_emulation;
+	u64 insn_emulation_fail;
+	u64 hypercalls;
+	u64 directed_yield_attempted;
+	u64 directed_yield_successful;
 };
 
 /**
@@ -305,6 +339,8 @@ struct kvisor_spec {
  * @cpuid:	the table KVM_SET_CPUID2 gave, @cpuid_nent entries (cpuid.c)
  * @nr_exits:	every exit from the guest, for statistics
  * @exits:	exit counts by class, for statistics
+ * @stat:	the other statistics (struct kvisor_vcpu_stat)
+ * @halt_poll_ns: how long HLT polls before it sleeps now (core/halt.c)
  * @apic:	the in-kernel LAPIC, or NULL (irq/lapic.c)
  * @mp_state:	KVM_MP_STATE_*: RUNNABLE, HALTED (in HLT), INIT_RECEIVED
  *		(waiting for a SIPI)
@@ -376,6 +412,8 @@ struct kvisor_vcpu {
 	int cpuid_nent;
 	u64 nr_exits;
 	u64 exits[KVISOR_NR_EXIT_CLASSES];
+	struct kvisor_vcpu_stat stat;
+	unsigned int halt_poll_ns;
 
 	struct kvisor_lapic *apic;
 	u32 mp_state;

@@ -94,6 +94,8 @@ long kvisor_check_extension(struct kvisor_vm *vm, long cap)
 		return 1;
 	/* vCPU KVM_ENABLE_CAP: guest_pv_has() (hypercall.c) */
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+	/* KVM_ENABLE_CAP on the VM: its own maximum poll (halt.c) */
+	case KVM_CAP_HALT_POLL:
 		return 1;
 	/*
 	 * Not KVM_CAP_DISABLE_QUIRKS: it takes any mask, and promises that
@@ -181,6 +183,8 @@ static long kvisor_vm_enable_cap(struct kvisor_vm *vm, unsigned int ioctl,
 		return kvisor_enable_user_msr_exits(vm, cap.args[0]);
 	case KVM_CAP_DISABLE_QUIRKS2:
 		return kvisor_disable_quirks(vm, cap.args[0]);
+	case KVM_CAP_HALT_POLL:
+		return kvisor_vm_enable_halt_poll(vm, cap.args[0]);
 	default:
 		return -EINVAL;
 	}

@@ -18,6 +18,13 @@
  *          round trip (two ICR writes, two wake-ups, two injections)
  *   timer  the guest arms its LAPIC timer one-shot with the shortest count
  *          and waits, interrupts open, for it: arm, expiry, injection
+ *   hlt    HLT wake-up latency: the guest arms its LAPIC timer one-shot
+ *          HLT_WAIT_NS ahead and halts until it fires; the hypervisor polls
+ *          (halt_poll_ns, both at their defaults) or sleeps, then wakes and
+ *          injects.  Reported per iteration less the HLT_WAIT_NS the
+ *          timer waits by design: the wake-up's cost and the arm's.
+ *          The LAPIC is in x2APIC mode where the CPUID offers it: MSR
+ *          writes, where xAPIC MMIO would measure the emulator
  *   touch  first touch: the guest writes once to every 4K page of a fresh
  *          slot the host backs with 4K pages; one iteration is a page,
  *          which the hypervisor faults in (nested fault, the host's page
@@ -80,6 +87,13 @@
  * (under either hypervisor), and 256 of them took 40 s of real time.
  */
 #define FIRST_TIMER_BATCH	16
+/*
+ * The hlt row's timer: long enough that the vCPU is halted well before it
+ * fires (the way in, an MMIO exit for TMICT and a HLT exit, is far
+ * shorter under either hypervisor), short enough to be inside KVM's
+ * default halt_poll_ns (200 us), as a guest's short waits are.
+ */
+#define HLT_WAIT_NS		50000
 
 /*
  * Set by the host in the guest's copy of the program while the vCPU is
@@ -225,6 +239,59 @@ static void guest_timer(void)
 		for (i = 0; i < n; i++) {
 			xapic_write(APIC_TMICT, 1);
 			spin_until(&ticks, ticks + 1);
+		}
+		GUEST_SYNC(n);
+	}
+	GUEST_DONE();
+}
+
+/*
+ * The hlt row's LAPIC is in x2APIC mode, where the timer and EOI are MSR
+ * writes: in xAPIC mode each would be an emulated MMIO access, and the
+ * row would measure the emulator (the mmio row's business) more than
+ * the halt.  Set by the host when the vCPU's CPUID offers x2APIC.
+ */
+static uint64_t hlt_x2apic;
+
+#define MSR_APIC_BASE		0x1b
+#define APIC_BASE_X2APIC	(1ULL << 10)
+#define X2APIC_MSR(reg)		(0x800 + ((reg) >> 4))
+
+static void wrmsr(uint32_t msr, uint64_t val)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
+		     "d"((uint32_t)(val >> 32)));
+}
+
+static void hlt_apic_write(uint32_t reg, uint32_t val)
+{
+	if (hlt_x2apic)
+		wrmsr(X2APIC_MSR(reg), val);
+	else
+		xapic_write(reg, val);
+}
+
+static void hlt_timer_handler(struct ex_regs *regs)
+{
+	(void)regs;
+	ticks++;
+	hlt_apic_write(APIC_EOI, 0);
+}
+
+/* The same timer, HLT_WAIT_NS ahead, waited for halted. */
+static void guest_hlt(void)
+{
+	uint64_t i, n;
+
+	if (hlt_x2apic)
+		wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_X2APIC);
+	hlt_apic_write(APIC_SPIV, APIC_SPIV_ENABLE | 0xff);
+	hlt_apic_write(APIC_TDCR, 0xb);		/* divide by 1: ns */
+	hlt_apic_write(APIC_LVTT, TIMER_VECTOR);	/* one-shot */
+	while ((n = __atomic_load_n(&batch, __ATOMIC_RELAXED))) {
+		for (i = 0; i < n; i++) {
+			hlt_apic_write(APIC_TMICT, HLT_WAIT_NS);
+			halt_until(&ticks, ticks + 1);
 		}
 		GUEST_SYNC(n);
 	}
@@ -426,6 +493,46 @@ static struct result run_batches(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	return laps_end(&l);
 }
 
+/* x2APIC for the hlt row where the hypervisor's CPUID offers it. */
+static void hlt_use_x2apic(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct kvm_cpuid2 *cpuid = kvm_get_supported_cpuid();
+	bool x2apic = false;
+	uint32_t i;
+
+	for (i = 0; cpuid && i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1)
+			x2apic = cpuid->entries[i].ecx & (1U << 21);
+	if (x2apic) {
+		vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
+		guest_set(vm, &hlt_x2apic, 1);
+	}
+	ksft_print_msg("hlt: LAPIC in %s mode\n",
+		       x2apic ? "x2APIC" : "xAPIC (no x2APIC in CPUID)");
+	free(cpuid);
+}
+
+/*
+ * How the halts ended, from the vCPU's stats fd (KVM's names, which both
+ * hypervisors have): by a poll, or asleep and woken.
+ */
+static void halt_report(struct kvm_vcpu *vcpu)
+{
+	int fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+
+	if (fd < 0)
+		return;
+	ksft_print_msg("halts %lu: polls %lu, successful %lu (%lu ns), failed (%lu ns), woken %lu (%lu ns asleep)\n",
+		       stats_fd_value(fd, "halt_exits"),
+		       stats_fd_value(fd, "halt_attempted_poll"),
+		       stats_fd_value(fd, "halt_successful_poll"),
+		       stats_fd_value(fd, "halt_poll_success_ns"),
+		       stats_fd_value(fd, "halt_poll_fail_ns"),
+		       stats_fd_value(fd, "halt_wakeup"),
+		       stats_fd_value(fd, "halt_wait_ns"));
+	close(fd);
+}
+
 /*
  * The batched loops: cpuid, ipi and timer run whole batches in the kernel
  * with a ucall after each.
@@ -445,19 +552,27 @@ static struct result bench_batches(const char *test, double secs)
 		vm = vm_create(VM_MODE_LONG_4K);
 		vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL);
 		vcpu = vm_vcpu_add(vm, 0, !strcmp(test, "ipi") ? guest_ipi_bsp :
-							      guest_timer);
+					  !strcmp(test, "hlt") ? guest_hlt :
+								 guest_timer);
 		apic_map(vm);
 		vm_install_exception_handler(vm, IPI_VECTOR, ipi_handler);
-		vm_install_exception_handler(vm, TIMER_VECTOR, timer_handler);
+		vm_install_exception_handler(vm, TIMER_VECTOR,
+					     strcmp(test, "hlt") ? timer_handler :
+							       hlt_timer_handler);
 		vm_install_exception_handler(vm, NUDGE_VECTOR, nudge_handler);
+		if (!strcmp(test, "hlt"))
+			hlt_use_x2apic(vm, vcpu);
 		if (!strcmp(test, "ipi")) {
 			ap = vm_vcpu_add(vm, 1, guest_ipi_ap);
 			pthread_create(&thread, NULL, run_ap, ap);
 		}
 	}
 
-	first = strcmp(test, "timer") ? FIRST_BATCH : FIRST_TIMER_BATCH;
+	first = strcmp(test, "timer") && strcmp(test, "hlt") ?
+		FIRST_BATCH : FIRST_TIMER_BATCH;
 	r = run_batches(vm, vcpu, test, first, secs);
+	if (!strcmp(test, "hlt"))
+		halt_report(vcpu);
 
 	guest_set(vm, &stop, 1);
 	guest_set(vm, &batch, 0);
@@ -856,7 +971,7 @@ static void bench_kmem_vcpu(void)
 }
 
 static const char * const tests[] = {
-	"io", "cpuid", "mmio", "ipi", "timer", "touch", "thp",
+	"io", "cpuid", "mmio", "ipi", "timer", "hlt", "touch", "thp",
 	"kmem-vm", "kmem-vcpu",
 };
 
@@ -877,6 +992,7 @@ int main(int argc, char **argv)
 	const char *marks = getenv("BENCH_MARKS");
 	double secs = argc > 1 ? atof(argv[1]) : 2.0;
 	unsigned int i;
+	double ns;
 
 	TEST_ASSERT(secs > 0 && secs < 3600, "bad seconds per loop: %s",
 		    argv[1]);
@@ -912,8 +1028,11 @@ int main(int argc, char **argv)
 		}
 		ksft_print_msg("%s: %llu iterations in %.3f s\n", tests[i],
 			       (unsigned long long)r.iterations, r.seconds);
-		printf("bench %s %.0f %.0f %llu %.3f\n", tests[i],
-		       r.seconds * 1e9 / r.iterations,
+		ns = r.seconds * 1e9 / r.iterations;
+		/* the hlt row: what is left once the timer's own wait is out */
+		if (!strcmp(tests[i], "hlt"))
+			ns -= HLT_WAIT_NS;
+		printf("bench %s %.0f %.0f %llu %.3f\n", tests[i], ns,
 		       r.iterations / r.seconds,
 		       (unsigned long long)r.iterations, r.seconds);
 	}

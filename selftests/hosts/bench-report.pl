@@ -34,6 +34,7 @@ my @ROWS = (
 	[ 'mmio',      'MMIO exit to userspace (emulated)',        'ns', 0.9, 'time' ],
 	[ 'ipi',       'IPI round trip between two halted vCPUs',  'ns', 0.9, 'time' ],
 	[ 'timer',     'LAPIC timer: arm, expire, inject',         'ns', 0.9, 'time' ],
+	[ 'hlt',       'HLT wake-up by the LAPIC timer, polling',  'ns', 0.9, 'time' ],
 	[ 'touch',     'first touch of guest memory, per 4K page', 'ns', 1.0, 'time' ],
 	[ 'thp',       'pass over a working set on THP',          'ns', 1.0, 'time' ],
 	[ 'kmem-vm',   'kernel memory per VM',                     'B',  0.5, 'mem' ],

@@ -136,6 +136,8 @@ struct kvm_vm {
 /* The KVM device: kvm_dev_path() in test_util.h, $KVM_DEV or /dev/kvm */
 int open_kvm_dev_path_or_exit(void);
 int kvm_check_cap(long cap);
+/* A statistic of a KVM_GET_STATS_FD fd by name (a histogram: its sum). */
+uint64_t stats_fd_value(int fd, const char *name);
 
 /* VMs and vCPUs */
 struct kvm_vm *vm_create(enum vm_guest_mode mode);

@@ -521,3 +521,41 @@ void vcpu_args_set(struct kvm_vcpu *vcpu, unsigned int num, ...)
 	va_end(ap);
 	vcpu_regs_set(vcpu, &regs);
 }
+
+/*
+ * A statistic of a binary stats fd (KVM_GET_STATS_FD) by name: a
+ * counter's value, or the sum of a histogram's buckets.  Fails the test
+ * when there is no such name.
+ */
+uint64_t stats_fd_value(int fd, const char *name)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	uint64_t v[64], sum = 0;
+	size_t dsz, len;
+	uint8_t *descs;
+	unsigned int i, j;
+
+	TEST_ASSERT(pread(fd, &h, sizeof(h), 0) == sizeof(h),
+		    "stats header: %s", strerror(errno));
+	dsz = sizeof(*d) + h.name_size;
+	len = dsz * h.num_desc;
+	descs = malloc(len);
+	TEST_ASSERT(descs, "malloc");
+	TEST_ASSERT(pread(fd, descs, len, h.desc_offset) == (ssize_t)len,
+		    "stats descriptors: %s", strerror(errno));
+	for (i = 0; i < h.num_desc; i++) {
+		d = (struct kvm_stats_desc *)(descs + i * dsz);
+		if (strcmp(d->name, name))
+			continue;
+		TEST_ASSERT(d->size <= 64, "%s: %u values", name, d->size);
+		TEST_ASSERT(pread(fd, v, d->size * 8, h.data_offset + d->offset) ==
+			    d->size * 8, "%s: read: %s", name, strerror(errno));
+		for (j = 0; j < d->size; j++)
+			sum += v[j];
+		free(descs);
+		return sum;
+	}
+	TEST_FAIL("no statistic %s", name);
+	return 0;
+}

@@ -3,7 +3,9 @@
  * debugfs_stats: what kvisor shows about a running guest.  A guest makes a
  * known number of port I/O exits and CPUID exits; the vCPU's "exits" file
  * must count them, and its "state" file must show the decoded VMCS or
- * VMCB with the guest's RIP.
+ * VMCB with the guest's RIP.  The vCPU's "stats" file shows what its
+ * stats fd shows, under KVM's names (the same counts as "exits"), and the
+ * VM's "stats" file the VM's.
  */
 #include <dirent.h>
 #include <unistd.h>
@@ -54,6 +56,24 @@ int main(void)
 		    io, cpuid, total, NR_OUTS + 1, NR_CPUIDS);
 	ksft_print_msg("exits: total %llu, io %llu, cpuid %llu\n", total, io,
 		       cpuid);
+
+	/* The stats fd's names, one "name value" line each. */
+	snprintf(path, sizeof(path), "%s/vcpu0/stats", dir);
+	read_text_file(path, text, sizeof(text));
+	TEST_ASSERT(text_counter(text, "\nio_exits ") == io &&
+		    text_counter(text, "\ncpuid_exits ") == cpuid &&
+		    text_counter(text, "\nexits ") == total &&
+		    text_counter(text, "\nhalt_attempted_poll ") == 0 &&
+		    strstr(text, "\nhalt_wait_hist "),
+		    "vcpu0/stats disagrees with exits (io %llu cpuid %llu total %llu):\n%s",
+		    io, cpuid, total, text);
+	snprintf(path, sizeof(path), "%s/stats", dir);
+	read_text_file(path, text, sizeof(text));
+	text_counter(text, "remote_tlb_flush ");
+	TEST_ASSERT(text_counter(text, "pages_4k ") +
+		    text_counter(text, "pages_2m ") > 0,
+		    "no nested mappings in the VM's stats:\n%s", text);
+	ksft_print_msg("vcpu0/stats and the VM's stats agree with exits\n");
 
 	vcpu_regs_get(vcpu, &regs);
 	snprintf(path, sizeof(path), "%s/vcpu0/state", dir);

@@ -96,30 +96,10 @@ static void *worker_thread(void *arg)
 static uint64_t vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
 {
 	int fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
-	struct kvm_stats_header hdr;
-	struct kvm_stats_desc *d;
-	size_t dsize;
 	uint64_t v;
-	uint8_t *desc;
-	unsigned int i;
 
 	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD: %s", strerror(errno));
-	TEST_ASSERT(pread(fd, &hdr, sizeof(hdr), 0) == sizeof(hdr),
-		    "stats header");
-	dsize = sizeof(*d) + hdr.name_size;
-	desc = calloc(hdr.num_desc, dsize);
-	TEST_ASSERT(desc && pread(fd, desc, hdr.num_desc * dsize,
-				  hdr.desc_offset) ==
-		    (ssize_t)(hdr.num_desc * dsize), "stats descriptors");
-	for (i = 0; i < hdr.num_desc; i++) {
-		d = (struct kvm_stats_desc *)(desc + i * dsize);
-		if (!strcmp(d->name, name))
-			break;
-	}
-	TEST_ASSERT(i < hdr.num_desc, "no statistic %s", name);
-	TEST_ASSERT(pread(fd, &v, sizeof(v), hdr.data_offset + d->offset) ==
-		    sizeof(v), "%s: read", name);
-	free(desc);
+	v = stats_fd_value(fd, name);
 	close(fd);
 	return v;
 }

@@ -5,7 +5,8 @@
  * (in force only while KVM_RUN runs) lets it through: KVM_RUN fails with
  * EINTR and KVM_EXIT_INTR, and the thread's own mask is back afterwards.
  * With the vCPU's mask blocking it too, the signal waits.  A mask of the
- * wrong size is EINVAL; NULL removes the mask.
+ * wrong size is EINVAL; NULL removes the mask.  The stats fd's
+ * signal_exits counts the one KVM_RUN the signal ended.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -44,9 +45,11 @@ int main(void)
 	struct kvm_vcpu *vcpu;
 	sigset_t usr1, none, now;
 	struct kvm_vm *vm;
-	int r, i;
+	int r, i, fd;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
+	fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	TEST_ASSERT(fd >= 0, "KVM_GET_STATS_FD: %s", strerror(errno));
 	sigaction(SIGUSR1, &sa, NULL);
 	sigemptyset(&none);
 	sigemptyset(&usr1);
@@ -66,6 +69,8 @@ int main(void)
 	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_INTR);
 	pthread_sigmask(SIG_BLOCK, NULL, &now);
 	TEST_ASSERT(sigismember(&now, SIGUSR1), "the thread's mask is lost");
+	TEST_ASSERT(stats_fd_value(fd, "signal_exits") == 1,
+		    "signal_exits %lu after one", stats_fd_value(fd, "signal_exits"));
 	ksft_print_msg("vCPU mask lets a blocked signal end KVM_RUN: ok\n");
 
 	/* Both block it: KVM_RUN goes on (through a few port exits). */
@@ -78,6 +83,10 @@ int main(void)
 		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 	}
 	ksft_print_msg("with the vCPU mask blocking it too, it waits: ok\n");
+	TEST_ASSERT(stats_fd_value(fd, "signal_exits") == 1,
+		    "signal_exits %lu, but no other signal exit",
+		    stats_fd_value(fd, "signal_exits"));
+	close(fd);
 	TEST_ASSERT(!set_mask(vcpu, NULL, 0), "KVM_SET_SIGNAL_MASK(NULL)");
 	kvm_vm_free(vm);
 	ksft_exit_pass();

@@ -3,16 +3,23 @@
  * stats_fd: KVM_GET_STATS_FD on the VM and on a vCPU.  Check the layout
  * (header, id string, descriptors, data), that the file reads the same
  * in pieces as whole, that the vCPU's io_exits grows by at least the
- * number of OUTs a guest makes, that the fd is read-only and close-on-exec,
+ * number of OUTs a guest makes, that KVM's names are there with KVM's
+ * types and units, that insn_emulation and mmio_exits count the guest's
+ * MMIO writes and hypercalls its KVM_HC_VAPIC_POLL_IRQ calls, that the
+ * fd is read-only and close-on-exec,
  * that many fds open and close, and that a stats fd keeps working after
  * the VM's own fds are closed (it holds the VM).
  */
 #include <fcntl.h>
 #include <unistd.h>
+#include <linux/kvm_para.h>
 
 #include "kvm_util.h"
 
 #define NR_OUTS		50
+#define NR_MMIO		20
+#define NR_HCALLS	10
+#define MMIO_GPA	0xc0000000ULL	/* mapped by the guest, no memslot */
 #define NAME_SIZE	48	/* KVM's KVM_STATS_NAME_SIZE */
 #define MAX_FILE	65536
 
@@ -20,10 +27,53 @@ static void guest_code(void)
 {
 	int i;
 
+	uint32_t a, b, c, d;
+	uint64_t ret;
+
 	for (i = 0; i < NR_OUTS; i++)
 		asm volatile("outb %%al, $0x99" : : "a"(i));
+	for (i = 0; i < NR_MMIO; i++)
+		*(volatile uint32_t *)MMIO_GPA = i;
+	/* this vendor's hypercall instruction: "AuthenticAMD" or not */
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(0), "c"(0));
+	for (i = 0; i < NR_HCALLS; i++) {
+		if (b == 0x68747541)
+			asm volatile("vmmcall" : "=a"(ret)
+				     : "a"(KVM_HC_VAPIC_POLL_IRQ) : "memory");
+		else
+			asm volatile("vmcall" : "=a"(ret)
+				     : "a"(KVM_HC_VAPIC_POLL_IRQ) : "memory");
+		GUEST_ASSERT_EQ(ret, 0);
+	}
 	GUEST_DONE();
 }
+
+/* KVM's names (6.1), with KVM's type, unit, exponent and size. */
+static const struct {
+	const char *name;
+	uint32_t flags;
+	int16_t exponent;
+	uint16_t size;
+} kvm_names[] = {
+#define C(n) { #n, KVM_STATS_TYPE_CUMULATIVE, 0, 1 }
+#define NS(n) { #n, KVM_STATS_TYPE_CUMULATIVE | KVM_STATS_UNIT_SECONDS, -9, 1 }
+#define HIST(n) { #n, KVM_STATS_TYPE_LOG_HIST | KVM_STATS_UNIT_SECONDS, -9, 32 }
+	C(halt_successful_poll), C(halt_attempted_poll), C(halt_poll_invalid),
+	C(halt_wakeup), NS(halt_poll_success_ns), NS(halt_poll_fail_ns),
+	NS(halt_wait_ns), HIST(halt_poll_success_hist),
+	HIST(halt_poll_fail_hist), HIST(halt_wait_hist),
+	{ "blocking", KVM_STATS_TYPE_INSTANT | KVM_STATS_UNIT_BOOLEAN, 0, 1 },
+	C(exits), C(io_exits), C(mmio_exits), C(signal_exits),
+	C(irq_window_exits), C(nmi_window_exits), C(l1d_flush), C(halt_exits),
+	C(request_irq_exits), C(irq_exits), C(insn_emulation),
+	C(insn_emulation_fail), C(hypercalls), C(irq_injections),
+	C(nmi_injections), C(directed_yield_attempted),
+	C(directed_yield_successful),
+#undef C
+#undef NS
+#undef HIST
+};
 
 struct stats {
 	int fd;
@@ -184,10 +234,31 @@ static void check_sequential(struct stats *s, size_t total)
 		    total - sizeof(hdr));
 }
 
+static void check_kvm_names(struct stats *s)
+{
+	struct kvm_stats_desc *d;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(kvm_names); i++) {
+		d = find_stat(s, kvm_names[i].name);
+		TEST_ASSERT(d, "no statistic %s", kvm_names[i].name);
+		TEST_ASSERT((d->flags & (KVM_STATS_TYPE_MASK | KVM_STATS_UNIT_MASK |
+					 KVM_STATS_BASE_MASK)) == kvm_names[i].flags &&
+			    d->exponent == kvm_names[i].exponent &&
+			    d->size == kvm_names[i].size,
+			    "%s: flags %#x exponent %d size %u, KVM has %#x %d %u",
+			    d->name, d->flags, d->exponent, d->size,
+			    kvm_names[i].flags, kvm_names[i].exponent,
+			    kvm_names[i].size);
+	}
+	ksft_print_msg("%zu of KVM's vCPU statistics, with KVM's types and units\n",
+		       ARRAY_SIZE(kvm_names));
+}
+
 int main(void)
 {
 	struct stats vm_stats, vcpu_stats;
-	uint64_t io0, io1, exits1, flush;
+	uint64_t io0, io1, exits1, flush, emul0, mmio0, hc0;
 	char id[64];
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
@@ -196,6 +267,7 @@ int main(void)
 	if (!kvm_check_cap(KVM_CAP_BINARY_STATS_FD))
 		ksft_exit_skip("no KVM_CAP_BINARY_STATS_FD\n");
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
+	virt_map(vm, MMIO_GPA, MMIO_GPA, PAGE_SIZE_4K);
 
 	snprintf(id, sizeof(id), "kvm-%d", getpid());
 	stats_open(&vm_stats, __vm_ioctl(vm, KVM_GET_STATS_FD, NULL), id);
@@ -206,13 +278,40 @@ int main(void)
 	check_sequential(&vm_stats, check_reads(&vm_stats));
 	check_sequential(&vcpu_stats, check_reads(&vcpu_stats));
 
+	check_kvm_names(&vcpu_stats);
 	io0 = stat_value(&vcpu_stats, "io_exits");
 	for (i = 0; i < NR_OUTS; i++) {
 		vcpu_run(vcpu);
 		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 		TEST_ASSERT_EQ(vcpu->run->io.port, 0x99);
 	}
+	emul0 = stat_value(&vcpu_stats, "insn_emulation");
+	mmio0 = stat_value(&vcpu_stats, "mmio_exits");
+	hc0 = stat_value(&vcpu_stats, "hypercalls");
+	for (i = 0; i < NR_MMIO; i++) {
+		vcpu_run(vcpu);
+		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_MMIO);
+		TEST_ASSERT(vcpu->run->mmio.phys_addr == MMIO_GPA &&
+			    vcpu->run->mmio.is_write, "MMIO exit %d", i);
+	}
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	/*
+	 * In-tree KVM (KVHOST_HYPERVISOR=intree) also counts the instructions
+	 * it skips through its emulator where the CPU has no next-RIP (the
+	 * SVM host): 31 there.  kvisor emulates only the MMIO writes.
+	 */
+	TEST_ASSERT((access("/sys/module/kvisor", F_OK) ?
+		     stat_value(&vcpu_stats, "insn_emulation") - emul0 >= NR_MMIO :
+		     stat_value(&vcpu_stats, "insn_emulation") - emul0 == NR_MMIO) &&
+		    stat_value(&vcpu_stats, "mmio_exits") - mmio0 >= NR_MMIO &&
+		    stat_value(&vcpu_stats, "hypercalls") - hc0 == NR_HCALLS,
+		    "%d MMIO writes, %d hypercalls: insn_emulation +%lu, mmio_exits +%lu, hypercalls +%lu",
+		    NR_MMIO, NR_HCALLS,
+		    stat_value(&vcpu_stats, "insn_emulation") - emul0,
+		    stat_value(&vcpu_stats, "mmio_exits") - mmio0,
+		    stat_value(&vcpu_stats, "hypercalls") - hc0);
+	ksft_print_msg("insn_emulation and mmio_exits +%d for %d MMIO writes, hypercalls +%d: ok\n",
+		       NR_MMIO, NR_MMIO, NR_HCALLS);
 	io1 = stat_value(&vcpu_stats, "io_exits");
 	exits1 = stat_value(&vcpu_stats, "exits");
 	TEST_ASSERT(io1 - io0 >= NR_OUTS && exits1 >= io1,
