@@ -102,6 +102,13 @@ struct kvisor_event_state {
 	bool nmi_masked;
 };
 
+/*
+ * Which exit reasons a kvm_exit tracepoint carries: KVM's KVM_ISA_VMX and
+ * KVM_ISA_SVM, the values perf and kvm_stat know.
+ */
+#define KVISOR_ISA_VMX		1
+#define KVISOR_ISA_SVM		2
+
 /* Why the guest stopped running, in vendor-neutral terms. */
 enum kvisor_exit_class {
 	KVISOR_EXIT_IO,
@@ -179,6 +186,15 @@ enum kvisor_exit_class {
  *		-ENOENT when it is not one of them.
  * @set_msr:	write one: 0, -EINVAL for a value the guest may not set,
  *		or -ENOENT.
+ * @isa:	KVISOR_ISA_VMX or KVISOR_ISA_SVM, the kvm_exit tracepoint's
+ *		isa field, which says how to read its exit_reason.
+ * @get_exit_info: the exit just taken, as KVM's kvm_exit tracepoint
+ *		reports it: the VMX exit reason (with its flags) and
+ *		qualification, IDT-vectoring information, exit interruption
+ *		information and its error code; or the SVM exit code,
+ *		EXITINFO1, EXITINFO2, EXITINTINFO and its error code.
+ *		Called between @run and @handle_exit, and only while the
+ *		tracepoint is enabled.
  */
 struct kvisor_vendor_ops {
 	const char *name;
@@ -238,6 +254,10 @@ struct kvisor_vendor_ops {
 	 * entry, with vcpu->mutex held.
 	 */
 	int (*msr_filter_changed)(struct kvisor_vcpu *vcpu);
+	u32 isa;
+	void (*get_exit_info)(struct kvisor_vcpu *vcpu, u32 *reason,
+			      u64 *info1, u64 *info2, u32 *intr_info,
+			      u32 *error_code);
 };
 
 extern const struct kvisor_vendor_ops kvisor_vmx_ops;
