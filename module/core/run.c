@@ -89,7 +89,11 @@ static void kvisor_inject_userspace(struct kvisor_vcpu *vcpu)
 	bool allowed = kvisor_ops->interrupt_allowed(vcpu);
 
 	if (vcpu->irq >= 0 && allowed) {
-		trace_kvm_inj_virq(vcpu->irq, false, false);
+		/*
+		 * KVM queues KVM_INTERRUPT's vector as already injected, so
+		 * its trace calls every delivery of one "reinjected".
+		 */
+		trace_kvm_inj_virq(vcpu->irq, false, true);
 		kvisor_ops->inject_irq(vcpu, vcpu->irq);
 		vcpu->irq = -1;
 	} else if (vcpu->irq >= 0 ||

@@ -473,6 +473,14 @@ int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 				 u64 info0, u64 info1);
 
 /*
+ * core/trace.c: an event the CPU was delivering when the guest exited
+ * goes in again (@event in the KVISOR_EVT_* encoding): an external or
+ * software interrupt is traced as kvm_inj_virq, "reinjected", as KVM
+ * traces it.
+ */
+void kvisor_trace_reinject(u32 event);
+
+/*
  * core/hypercall.c: VMCALL/VMMCALL (@cpl: the guest's privilege level),
  * an intercepted #UD (@native: this vendor's hypercall instruction),
  * MONITOR and MWAIT
