@@ -521,3 +521,33 @@ void vcpu_args_set(struct kvm_vcpu *vcpu, unsigned int num, ...)
 	va_end(ap);
 	vcpu_regs_set(vcpu, &regs);
 }
+
+/* kvm_util.h: a vCPU statistic by name, ~0 when there is none */
+uint64_t vcpu_get_stat(struct kvm_vcpu *vcpu, const char *name)
+{
+	struct kvm_stats_header h;
+	size_t dsize;
+	uint64_t val;
+	unsigned int i;
+	int fd = vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	struct kvm_stats_desc *d;
+
+	TEST_ASSERT(pread(fd, &h, sizeof(h), 0) == sizeof(h), "stats header");
+	dsize = sizeof(*d) + h.name_size;
+	d = malloc(dsize);
+	TEST_ASSERT(d, "malloc");
+	for (i = 0; i < h.num_desc; i++) {
+		TEST_ASSERT(pread(fd, d, dsize, h.desc_offset + i * dsize) ==
+			    (ssize_t)dsize, "stats descriptor %u", i);
+		if (strcmp(d->name, name))
+			continue;
+		TEST_ASSERT(pread(fd, &val, 8, h.data_offset + d->offset) == 8,
+			    "stats value %s", name);
+		free(d);
+		close(fd);
+		return val;
+	}
+	free(d);
+	close(fd);
+	return ~0ULL;
+}

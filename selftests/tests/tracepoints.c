@@ -460,36 +460,6 @@ static void read_trace(struct seen *s, const struct reasons *r)
 	fclose(f);
 }
 
-/* One value of the vCPU's binary stats (KVM_GET_STATS_FD), by name. */
-static uint64_t vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
-{
-	struct kvm_stats_header h;
-	size_t dsize;
-	uint64_t val;
-	unsigned int i;
-	int fd = vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
-	struct kvm_stats_desc *d;
-
-	TEST_ASSERT(pread(fd, &h, sizeof(h), 0) == sizeof(h), "stats header");
-	dsize = sizeof(*d) + h.name_size;
-	d = malloc(dsize);
-	TEST_ASSERT(d, "malloc");
-	for (i = 0; i < h.num_desc; i++) {
-		TEST_ASSERT(pread(fd, d, dsize, h.desc_offset + i * dsize) ==
-			    (ssize_t)dsize, "stats descriptor %u", i);
-		if (strcmp(d->name, name))
-			continue;
-		TEST_ASSERT(pread(fd, &val, 8, h.data_offset + d->offset) == 8,
-			    "stats value %s", name);
-		free(d);
-		close(fd);
-		return val;
-	}
-	free(d);
-	close(fd);
-	return ~0ULL;
-}
-
 /* Run the guest to GUEST_DONE, answering its INs and MMIO reads. */
 static unsigned int restarts;
 
@@ -539,7 +509,7 @@ static unsigned int run_guest(struct kvm_vcpu *vcpu)
 }
 
 /*
- * A statistic in-tree KVM does not keep (vcpu_stat() ~0) is left out
+ * A statistic in-tree KVM does not keep (vcpu_get_stat() ~0) is left out
  * there (KVHOST_HYPERVISOR=intree); kvisor must have them all.
  */
 static void check_stat(const char *what, unsigned long long got,
@@ -637,17 +607,17 @@ int main(void)
 	check_eq("kvm_entry (perf)", s.entry, n_entry);
 
 	/* what kvisor counted */
-	check_stat("exits", s.exit, vcpu_stat(vcpu, "exits"));
-	check_stat("io_exits", s.exit_io, vcpu_stat(vcpu, "io_exits"));
+	check_stat("exits", s.exit, vcpu_get_stat(vcpu, "exits"));
+	check_stat("io_exits", s.exit_io, vcpu_get_stat(vcpu, "io_exits"));
 	check_stat("mmio_exits", s.mmio_w + s.mmio_unsat,
-	      vcpu_stat(vcpu, "mmio_exits"));
+	      vcpu_get_stat(vcpu, "mmio_exits"));
 	check_stat("cpuid_exits", s.exit_cpuid,
-	      vcpu_stat(vcpu, "cpuid_exits"));
+	      vcpu_get_stat(vcpu, "cpuid_exits"));
 	check_stat("msr_exits", s.exit_rdmsr + s.exit_wrmsr,
-	      vcpu_stat(vcpu, "msr_exits"));
-	check_stat("halt_exits", s.exit_hlt, vcpu_stat(vcpu, "halt_exits"));
+	      vcpu_get_stat(vcpu, "msr_exits"));
+	check_stat("halt_exits", s.exit_hlt, vcpu_get_stat(vcpu, "halt_exits"));
 	check_stat("nested_page_fault_exits", s.exit_npf,
-	      vcpu_stat(vcpu, "nested_page_fault_exits"));
+	      vcpu_get_stat(vcpu, "nested_page_fault_exits"));
 	ksft_print_msg("trace agrees with the guest and with the stats fd\n");
 	kvm_vm_free(vm);
 	ksft_exit_pass();
