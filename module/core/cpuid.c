@@ -31,6 +31,7 @@
 #include <asm/processor-flags.h>
 
 #include "core/kvisor.h"
+#include "core/trace.h"
 
 /* KVM_MAX_CPUID_ENTRIES: the largest table the ioctls accept. */
 #define KVISOR_MAX_CPUID_ENTRIES	256
@@ -746,9 +747,12 @@ static void kvisor_cpuid_dynamic(struct kvisor_vcpu *vcpu,
 void kvisor_cpuid(struct kvisor_vcpu *vcpu)
 {
 	u32 function = vcpu->regs[EMU_RAX], index = vcpu->regs[EMU_RCX];
+	u32 asked = function;
 	struct kvm_cpuid_entry2 out = {}, *e;
+	bool found;
 
 	e = kvisor_vcpu_cpuid_find(vcpu, function, index, false);
+	found = e;
 	if (!e)
 		e = kvisor_cpuid_out_of_range(vcpu, &function, index);
 	if (e) {
@@ -771,4 +775,6 @@ void kvisor_cpuid(struct kvisor_vcpu *vcpu)
 	vcpu->regs[EMU_RBX] = out.ebx;
 	vcpu->regs[EMU_RCX] = out.ecx;
 	vcpu->regs[EMU_RDX] = out.edx;
+	trace_kvm_cpuid(asked, index, out.eax, out.ebx, out.ecx, out.edx, found,
+			e && function != asked);
 }

@@ -27,6 +27,7 @@
 #include <asm/trapnr.h>
 
 #include "core/kvisor.h"
+#include "core/trace.h"
 
 /*
  * The paravirtual feature bits of the vCPU's KVM_CPUID_FEATURES leaf, as
@@ -117,6 +118,8 @@ int kvisor_handle_hypercall(struct kvisor_vcpu *vcpu, int cpl,
 		nr = (u32)nr;
 		a0 = (u32)a0;
 	}
+	trace_kvm_hypercall(nr, a0, vcpu->regs[EMU_RCX], vcpu->regs[EMU_RDX],
+			    vcpu->regs[EMU_RSI]);
 
 	ret = -KVM_ENOSYS;
 	if (cpl) {

@@ -15,6 +15,7 @@
 #include <asm/trapnr.h>
 
 #include "core/kvisor.h"
+#include "core/trace.h"
 
 /* What the emulator's callbacks get as their opaque pointer. */
 struct kvisor_emu {
@@ -92,12 +93,16 @@ static int kvisor_emu_access(struct kvisor_emu *emu, u64 linear, void *buf,
 		    kvisor_read_guest(vcpu->vm, gpa, buf, len);
 	if (r != -ENOENT && r != -EFAULT)
 		return r ? -1 : 0;
-	if (vcpu->apic && kvisor_lapic_mmio(vcpu, gpa, len, buf, write))
+	/* MMIO, as KVM traces it: a write when it leaves, a read when done */
+	if (write)
+		trace_kvm_mmio(KVM_TRACE_MMIO_WRITE, len, gpa, buf);
+	if ((vcpu->apic && kvisor_lapic_mmio(vcpu, gpa, len, buf, write)) ||
+	    !(write ? kvisor_io_bus_write(vcpu, KVISOR_MMIO_BUS, gpa, len, buf) :
+		      kvisor_io_bus_read(vcpu, KVISOR_MMIO_BUS, gpa, len, buf))) {
+		if (!write)
+			trace_kvm_mmio(KVM_TRACE_MMIO_READ, len, gpa, buf);
 		return 0;
-	r = write ? kvisor_io_bus_write(vcpu, KVISOR_MMIO_BUS, gpa, len, buf) :
-		    kvisor_io_bus_read(vcpu, KVISOR_MMIO_BUS, gpa, len, buf);
-	if (!r)
-		return 0;
+	}
 
 	if (!write && vcpu->mmio.replay && vcpu->mmio.replay_rip == vcpu->rip &&
 	    vcpu->mmio.replay_gpa == gpa && vcpu->mmio.replay_len == len) {
@@ -108,6 +113,7 @@ static int kvisor_emu_access(struct kvisor_emu *emu, u64 linear, void *buf,
 	    vcpu->mmio.len == len) {
 		memcpy(buf, vcpu->mmio.data, len);
 		vcpu->mmio.valid = false;
+		trace_kvm_mmio(KVM_TRACE_MMIO_READ, len, gpa, buf);
 		/* Should the instruction read MMIO again, it runs again. */
 		vcpu->mmio.replay = true;
 		vcpu->mmio.replay_rip = vcpu->rip;
@@ -118,6 +124,7 @@ static int kvisor_emu_access(struct kvisor_emu *emu, u64 linear, void *buf,
 	}
 	kvisor_mmio_exit(vcpu->run, gpa, len, write, buf);
 	if (!write) {
+		trace_kvm_mmio(KVM_TRACE_MMIO_READ_UNSATISFIED, len, gpa, NULL);
 		vcpu->mmio.gpa = gpa;
 		vcpu->mmio.len = len;
 		vcpu->pending = KVISOR_PENDING_MMIO;

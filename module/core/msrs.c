@@ -25,6 +25,7 @@
 #include <asm/trapnr.h>
 
 #include "core/kvisor.h"
+#include "core/trace.h"
 
 /* MTRRs and IA32_MISC_ENABLE --------------------------------------------- */
 
@@ -498,6 +499,7 @@ int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len)
 	if (r == -ENOENT && msr >= 0x800 && msr <= 0x8ff)
 		r = -EINVAL;
 	if (!r) {
+		trace_kvm_msr(write, msr, val, false);
 		if (!write) {
 			vcpu->regs[EMU_RAX] = (u32)val;
 			vcpu->regs[EMU_RDX] = val >> 32;
@@ -505,8 +507,10 @@ int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len)
 		kvisor_skip_insn(vcpu, len);
 		return 1;
 	}
+	/* Userspace's MSRs are not traced, as in KVM. */
 	if (!kvisor_msr_user_exit(vcpu, msr, write, write ? val : 0, r, len))
 		return 0;
+	trace_kvm_msr(write, msr, write ? val : 0, true);
 	kvisor_ops->queue_exception(vcpu, X86_TRAP_GP, true, 0);
 	return 1;
 }

@@ -13,6 +13,7 @@
 #include <asm/processor-flags.h>
 
 #include "core/kvisor.h"
+#include "core/trace.h"
 
 static u64 kvisor_addr_mask(u8 addr_size)
 {
@@ -167,10 +168,18 @@ int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
 					     vcpu->pio.count * size))
 			return kvisor_handle_internal_error(vcpu,
 					KVM_INTERNAL_ERROR_EMULATION, port, gpa);
-	} else if (kvisor_pio_in_kernel(vcpu)) {
-		return 1;
-	} else if (!in) {
-		memcpy(vcpu->pio_data, &vcpu->regs[EMU_RAX], size);
+		if (!in)
+			trace_kvm_pio(KVM_PIO_OUT, port, size, vcpu->pio.count,
+				      vcpu->pio_data);
+	} else {
+		/* As KVM: an OUT is traced on its way, an IN when done. */
+		if (!in)
+			trace_kvm_pio(KVM_PIO_OUT, port, size, 1,
+				      &vcpu->regs[EMU_RAX]);
+		if (kvisor_pio_in_kernel(vcpu))
+			return 1;
+		if (!in)
+			memcpy(vcpu->pio_data, &vcpu->regs[EMU_RAX], size);
 	}
 
 	run->exit_reason = KVM_EXIT_IO;
@@ -197,6 +206,8 @@ int kvisor_complete_pio(struct kvisor_vcpu *vcpu)
 	if (vcpu->rip != vcpu->pio.rip)
 		return 1;
 	if (vcpu->pio.in) {
+		trace_kvm_pio(KVM_PIO_IN, vcpu->pio.port, vcpu->pio.size, 1,
+			      vcpu->pio_data);
 		/* A 32-bit register write clears the upper half, as IN does. */
 		if (vcpu->pio.size == 4)
 			*rax = *(u32 *)vcpu->pio_data;
@@ -237,6 +248,8 @@ int kvisor_complete_pio_string(struct kvisor_vcpu *vcpu)
 			return kvisor_handle_internal_error(vcpu,
 					KVM_INTERNAL_ERROR_EMULATION,
 					vcpu->pio.port, gpa);
+		trace_kvm_pio(KVM_PIO_IN, vcpu->pio.port, vcpu->pio.size,
+			      vcpu->pio.count, vcpu->pio_data);
 	}
 	/* Advance the index register within the address size only. */
 	if (vcpu->rflags & X86_EFLAGS_DF)

@@ -23,6 +23,7 @@
 #include <asm/thread_info.h>
 
 #include "core/kvisor.h"
+#include "core/trace.h"
 
 /*
  * Called by a backend right before it enters the guest: on return 0,
@@ -73,6 +74,8 @@ int kvisor_enter_guest_irqoff(struct kvisor_vcpu *vcpu)
 	smp_mb();
 	if (READ_ONCE(vcpu->requests))
 		return -EAGAIN;
+	/* No turning back now: the entry the tools pair with kvm_exit. */
+	trace_kvm_entry(vcpu);
 	return 0;
 }
 
@@ -95,6 +98,11 @@ static void kvisor_inject_userspace(struct kvisor_vcpu *vcpu)
 	bool allowed = kvisor_ops->interrupt_allowed(vcpu);
 
 	if (vcpu->irq >= 0 && allowed) {
+		/*
+		 * KVM queues KVM_INTERRUPT's vector as already injected, so
+		 * its trace calls every delivery of one "reinjected".
+		 */
+		trace_kvm_inj_virq(vcpu->irq, false, true);
 		kvisor_ops->inject_irq(vcpu, vcpu->irq);
 		vcpu->stat.irq_injections++;
 		vcpu->irq = -1;
@@ -148,6 +156,7 @@ static void kvisor_inject_irqchip(struct kvisor_vcpu *vcpu)
 	}
 	vec = kvisor_pending_irq(vcpu, true);
 	if (vec >= 0) {
+		trace_kvm_inj_virq(vec, false, false);
 		kvisor_ops->inject_irq(vcpu, vec);
 		vcpu->stat.irq_injections++;
 	}
@@ -547,6 +556,7 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 		if (r)
 			break;
 		vcpu->nr_exits++;
+		trace_kvm_exit(vcpu);
 		r = kvisor_ops->handle_exit(vcpu);
 		if (r > 0 && kvisor_irq_window_open(vcpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
@@ -598,5 +608,6 @@ int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 	if (!r)
 		r = kvisor_vcpu_run_masked(vcpu);
 	kvisor_sync_regs_out(vcpu);
+	trace_kvm_userspace_exit(vcpu->run->exit_reason, r);
 	return r;
 }

@@ -102,6 +102,13 @@ struct kvisor_event_state {
 	bool nmi_masked;
 };
 
+/*
+ * Which exit reasons a kvm_exit tracepoint carries: KVM's KVM_ISA_VMX and
+ * KVM_ISA_SVM, the values perf and kvm_stat know.
+ */
+#define KVISOR_ISA_VMX		1
+#define KVISOR_ISA_SVM		2
+
 /* Why the guest stopped running, in vendor-neutral terms. */
 enum kvisor_exit_class {
 	KVISOR_EXIT_IO,
@@ -214,6 +221,15 @@ struct kvisor_vcpu_stat {
  *		-ENOENT when it is not one of them.
  * @set_msr:	write one: 0, -EINVAL for a value the guest may not set,
  *		or -ENOENT.
+ * @isa:	KVISOR_ISA_VMX or KVISOR_ISA_SVM, the kvm_exit tracepoint's
+ *		isa field, which says how to read its exit_reason.
+ * @get_exit_info: the exit just taken, as KVM's kvm_exit tracepoint
+ *		reports it: the VMX exit reason (with its flags) and
+ *		qualification, IDT-vectoring information, exit interruption
+ *		information and its error code; or the SVM exit code,
+ *		EXITINFO1, EXITINFO2, EXITINTINFO and its error code.
+ *		Called between @run and @handle_exit, and only while the
+ *		tracepoint is enabled.
  */
 struct kvisor_vendor_ops {
 	const char *name;
@@ -272,6 +288,10 @@ struct kvisor_vendor_ops {
 	 * entry, with vcpu->mutex held.  Core then redoes its lazy ones.
 	 */
 	int (*msr_filter_changed)(struct kvisor_vcpu *vcpu);
+	u32 isa;
+	void (*get_exit_info)(struct kvisor_vcpu *vcpu, u32 *reason,
+			      u64 *info1, u64 *info2, u32 *intr_info,
+			      u32 *error_code);
 };
 
 extern const struct kvisor_vendor_ops kvisor_vmx_ops;
@@ -489,6 +509,14 @@ int kvisor_handle_shutdown(struct kvisor_vcpu *vcpu);
 int kvisor_handle_fail_entry(struct kvisor_vcpu *vcpu, u64 reason);
 int kvisor_handle_internal_error(struct kvisor_vcpu *vcpu, u32 suberror,
 				 u64 info0, u64 info1);
+
+/*
+ * core/trace.c: an event the CPU was delivering when the guest exited
+ * goes in again (@event in the KVISOR_EVT_* encoding): an external or
+ * software interrupt is traced as kvm_inj_virq, "reinjected", as KVM
+ * traces it.
+ */
+void kvisor_trace_reinject(u32 event);
 
 /*
  * core/hypercall.c: VMCALL/VMMCALL (@cpl: the guest's privilege level),

@@ -25,6 +25,7 @@
 #include <asm/tsc.h>
 
 #include "core/kvisor.h"
+#include "core/trace.h"
 
 /* KVM 6.1: six LVT entries, version 0x14. */
 #define LAPIC_VERSION		(0x14 | ((6 - 1) << 16))
@@ -864,8 +865,11 @@ void kvisor_lapic_sync(struct kvisor_vcpu *vcpu)
 	lvtt = reg_get(apic, APIC_LVTT);
 	if (mode_tscdeadline(apic))
 		apic->tsc_deadline = 0;	/* KVM: the MSR reads 0 once it fired */
-	if (apic->hw_enabled && !(lvtt & APIC_LVT_MASKED))
+	if (apic->hw_enabled && !(lvtt & APIC_LVT_MASKED)) {
+		trace_kvm_apic_accept_irq(vcpu->id, APIC_DM_FIXED, 0,
+					  lvtt & APIC_VECTOR_MASK);
 		accept_fixed(apic, lvtt & APIC_VECTOR_MASK, false);
+	}
 	spin_unlock_irqrestore(&apic->lock, flags);
 }
 
@@ -1069,6 +1073,9 @@ static int deliver_one(struct kvisor_vcpu *vcpu, struct kvisor_vcpu *src,
 	spin_unlock_irqrestore(&apic->lock, flags);
 	if (!match)
 		return -1;
+	/* KVM's dm is the ICR's bits 10:8 in place */
+	trace_kvm_apic_accept_irq(vcpu->id, irq->dm << 8, irq->level,
+				  irq->vector);
 
 	switch (irq->dm) {
 	case KVISOR_DM_FIXED:

@@ -74,6 +74,7 @@ void svm_requeue_event(struct svm_vcpu *svm)
 	if (svm_must_reinject(vmcb->control.exit_int_info)) {
 		svm->event = vmcb->control.exit_int_info;
 		svm->event_err = vmcb->control.exit_int_info_err;
+		kvisor_trace_reinject(svm->event);
 	}
 }
 

@@ -356,3 +356,18 @@ int svm_handle_exit(struct kvisor_vcpu *vcpu)
 	}
 	return handler(svm);
 }
+
+/* The kvm_exit tracepoint's view of the exit, as KVM gives it. */
+void svm_get_exit_info(struct kvisor_vcpu *vcpu, u32 *reason, u64 *info1,
+		       u64 *info2, u32 *intr_info, u32 *error_code)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	*reason = c->exit_code;
+	*info1 = c->exit_info_1;
+	*info2 = c->exit_info_2;
+	*intr_info = c->exit_int_info;
+	*error_code = (c->exit_int_info & SVM_EVT_VALID) &&
+		      (c->exit_int_info & SVM_EVT_ERROR_VALID) ?
+		      c->exit_int_info_err : 0;
+}

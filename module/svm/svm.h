@@ -290,6 +290,8 @@ void svm_set_event_state(struct kvisor_vcpu *vcpu,
 
 /* exit.c: the exit table and handlers */
 int svm_handle_exit(struct kvisor_vcpu *vcpu);
+void svm_get_exit_info(struct kvisor_vcpu *vcpu, u32 *reason, u64 *info1,
+		       u64 *info2, u32 *intr_info, u32 *error_code);
 
 /* check.c: naming VMRUN failures */
 void svm_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);

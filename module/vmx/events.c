@@ -138,6 +138,7 @@ void vmx_requeue_event(struct vmx_vcpu *vmx)
 			VMX_INTR_INFO_VECTOR_MASK);
 		vmx->event_err = e->idt_vectoring_error;
 		vmx->event_insn_len = e->insn_len;
+		kvisor_trace_reinject(vmx->event);
 		return;
 	}
 	vmx_recover_nmi_blocking(vmx);

@@ -360,3 +360,33 @@ int vmx_handle_exit(struct kvisor_vcpu *vcpu)
 	}
 	return handler(vmx);
 }
+
+/*
+ * The kvm_exit tracepoint's view of the exit, as KVM gives it: a
+ * VMLAUNCH/VMRESUME that failed outright has no exit reason, and KVM's
+ * marker 0xdead stands in, with the VM-instruction error in info1; a
+ * failed entry leaves only its reason and qualification meaningful.
+ */
+void vmx_get_exit_info(struct kvisor_vcpu *vcpu, u32 *reason, u64 *info1,
+		       u64 *info2, u32 *intr_info, u32 *error_code)
+{
+	struct vmx_exit_info *e = &to_vmx(vcpu)->exit;
+
+	*info2 = 0;
+	*intr_info = 0;
+	*error_code = 0;
+	if (e->vmfail) {
+		*reason = 0xdead;
+		*info1 = e->insn_error;
+		return;
+	}
+	*reason = e->reason;
+	*info1 = e->qualification;
+	if (e->reason & EXIT_REASON_FAILED_ENTRY)
+		return;
+	*info2 = e->idt_vectoring;
+	*intr_info = e->intr_info;
+	if ((e->intr_info & VMX_INTR_INFO_VALID) &&
+	    (e->intr_info & VMX_INTR_INFO_ERROR_VALID))
+		*error_code = e->intr_error;
+}

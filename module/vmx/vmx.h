@@ -358,6 +358,8 @@ void vmx_set_event_state(struct kvisor_vcpu *vcpu,
 
 /* exit.c: the exit table and handlers */
 int vmx_handle_exit(struct kvisor_vcpu *vcpu);
+void vmx_get_exit_info(struct kvisor_vcpu *vcpu, u32 *reason, u64 *info1,
+		       u64 *info2, u32 *intr_info, u32 *error_code);
 
 /* check.c: naming VM-entry failures */
 void vmx_explain_fail_entry(struct kvisor_vcpu *vcpu, char *buf, size_t len);

@@ -116,6 +116,18 @@ if [ -n "${QEMU_GUEST:-}" ]; then
 	fi
 fi
 
+# $PERF_TOOLS: build-perf-tools.sh's directory; adds the perf_kvm_stat
+# test, before the tests that unload kvisor
+if [ -n "${PERF_TOOLS:-}" ]; then
+	cp -a "$PERF_TOOLS" "$R/perf"
+	cp "$HERE/guest/perf_kvm_stat" "$R/kvisor/tests/"
+	if grep -qx module_reload "$R/kvisor/tests/list"; then
+		sed -i '/^module_reload$/i perf_kvm_stat' "$R/kvisor/tests/list"
+	else
+		echo perf_kvm_stat >> "$R/kvisor/tests/list"
+	fi
+fi
+
 (cd "$R" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc --owner=0:0 --quiet) > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"

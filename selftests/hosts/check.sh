@@ -79,6 +79,15 @@ export RUNNER=$TOP/userspace/kvisor-run
 case " $HOSTS " in
 *" svm "*) "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest" ;;
 esac
+# KVISOR_PERF=1: Debian's perf and trace-cmd in the SVM host as well, for
+# the perf_kvm_stat test; about 35 MiB more initramfs, so not by default
+perf_tools=
+if [ "${KVISOR_PERF:-0}" = 1 ]; then
+	case " $HOSTS " in
+	*" svm "*) "$HERE/build-perf-tools.sh" "$OUT/perf-tools" "$TESTS/perf_guest" &&
+		   perf_tools=$OUT/perf-tools ;;
+	esac
+fi
 testdir() { # host: where its test list is
 	case $1 in
 	vmx2|svm57) echo "$OUT/$1/tests" ;;
@@ -87,7 +96,7 @@ testdir() { # host: where its test list is
 }
 # One host: its test list, its initramfs, its boot.
 run_host() { # host
-	local h=$1 subset base cpus vmlinux qemu huge
+	local h=$1 subset base cpus vmlinux qemu huge perf
 
 	case $h in
 	vmx2) subset=$SMP_TESTS ;;
@@ -112,7 +121,9 @@ run_host() { # host
 	# vmx2 and svm57 do not run mem_huge_1g: no 1 GiB page for them
 	huge=
 	case $h in vmx2|svm57) huge=0 ;; esac
-	QEMU_GUEST=$qemu \
+	perf=
+	[ "$h" = svm ] && perf=$perf_tools
+	PERF_TOOLS=$perf QEMU_GUEST=$qemu \
 	"$HERE/build-initramfs.sh" "$base" "$OUT/$h/initramfs.cpio" \
 		"$(testdir "$h")" "$TOP/module/kvisor.ko" "$KVER" &&
 	KVHOST_CPUS=$cpus KVHOST_HUGE_1G=$huge \

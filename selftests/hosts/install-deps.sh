@@ -20,6 +20,7 @@ PKGS=(
 	busybox-static cpio lz4 xz-utils file		# initramfs
 	isolinux syslinux-common xorriso		# VMX test host boot ISO
 	bochsbios vgabios				# Bochs firmware
+	linux-perf trace-cmd				# perf_kvm_stat (KVISOR_PERF=1)
 )
 
 need=()

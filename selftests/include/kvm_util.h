@@ -192,6 +192,12 @@ const char *vcpu_exit_details(struct kvm_vcpu *vcpu);
 		    (unsigned int)(expected), exit_reason_str(expected), \
 		    vcpu_exit_details(vcpu))
 
+/*
+ * One value of the vCPU's binary stats (KVM_GET_STATS_FD) by its name, or
+ * ~0 when the hypervisor keeps no such statistic.
+ */
+uint64_t vcpu_get_stat(struct kvm_vcpu *vcpu, const char *name);
+
 /* Registers */
 void vcpu_regs_get(struct kvm_vcpu *vcpu, struct kvm_regs *regs);
 void vcpu_regs_set(struct kvm_vcpu *vcpu, struct kvm_regs *regs);

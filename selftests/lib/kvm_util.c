@@ -524,14 +524,14 @@ void vcpu_args_set(struct kvm_vcpu *vcpu, unsigned int num, ...)
 
 /*
  * A statistic of a binary stats fd (KVM_GET_STATS_FD) by name: a
- * counter's value, or the sum of a histogram's buckets.  Fails the test
+ * counter's value, or the sum of a histogram's buckets, in *@sum; false
  * when there is no such name.
  */
-uint64_t stats_fd_value(int fd, const char *name)
+static bool stats_fd_find(int fd, const char *name, uint64_t *sum)
 {
 	struct kvm_stats_header h;
 	struct kvm_stats_desc *d;
-	uint64_t v[64], sum = 0;
+	uint64_t v[64];
 	size_t dsz, len;
 	uint8_t *descs;
 	unsigned int i, j;
@@ -551,11 +551,32 @@ uint64_t stats_fd_value(int fd, const char *name)
 		TEST_ASSERT(d->size <= 64, "%s: %u values", name, d->size);
 		TEST_ASSERT(pread(fd, v, d->size * 8, h.data_offset + d->offset) ==
 			    d->size * 8, "%s: read: %s", name, strerror(errno));
-		for (j = 0; j < d->size; j++)
-			sum += v[j];
+		for (*sum = 0, j = 0; j < d->size; j++)
+			*sum += v[j];
 		free(descs);
-		return sum;
+		return true;
 	}
-	TEST_FAIL("no statistic %s", name);
-	return 0;
+	free(descs);
+	return false;
+}
+
+/* Fails the test when there is no such name. */
+uint64_t stats_fd_value(int fd, const char *name)
+{
+	uint64_t v;
+
+	TEST_ASSERT(stats_fd_find(fd, name, &v), "no statistic %s", name);
+	return v;
+}
+
+/* kvm_util.h: a vCPU statistic by name, ~0 when there is none */
+uint64_t vcpu_get_stat(struct kvm_vcpu *vcpu, const char *name)
+{
+	int fd = vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	uint64_t v;
+
+	if (!stats_fd_find(fd, name, &v))
+		v = ~0ULL;
+	close(fd);
+	return v;
 }
