@@ -14,6 +14,8 @@ int kmod_load(const char *path, const char *params);
 /* Unload module @name without waiting for its users; 0 or -errno. */
 int kmod_unload(const char *name);
 bool kmod_loaded(const char *name);
+/* The name the kernel gives the module file at @path (64 bytes at @name). */
+void kmod_name(const char *path, char *name);
 /*
  * Load the modules the test host keeps in /kvisor/@dir/ (build-initramfs.sh:
  * "extra" holds zram, "fs" ext4), in the order of its "order" file,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Module loading and kernel log helpers: see include/kmod.h. */
 #include <fcntl.h>
+#include <libgen.h>
 #include <sys/klog.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -117,4 +118,19 @@ bool klog_since_contains(size_t mark, const char *needle)
 
 	free(buf);
 	return found;
+}
+
+/* kmod.h: foo-bar.ko is module foo_bar */
+void kmod_name(const char *path, char *name)
+{
+	char tmp[256], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(name, 64, "%s", basename(tmp));
+	p = strstr(name, ".ko");
+	if (p)
+		*p = 0;
+	for (p = name; *p; p++)
+		if (*p == '-')
+			*p = '_';
 }

@@ -6,7 +6,6 @@
  * beside it under another name.  Leaves kvisor loaded as it found it.
  */
 #include <fcntl.h>
-#include <libgen.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,20 +19,6 @@
 static char mods[MAX_MODS][256];
 static bool loaded_here[MAX_MODS];
 static int nr_mods;
-
-static void module_name(const char *path, char *name)
-{
-	char tmp[256], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	snprintf(name, 64, "%s", basename(tmp));
-	p = strstr(name, ".ko");
-	if (p)
-		*p = 0;
-	for (p = name; *p; p++)
-		if (*p == '-')
-			*p = '_';
-}
 
 static void load_intree(void)
 {
@@ -55,7 +40,7 @@ static void unload_intree(void)
 	for (i = nr_mods - 1; i >= 0; i--) {
 		if (!loaded_here[i])
 			continue;
-		module_name(mods[i], name);
+		kmod_name(mods[i], name);
 		r = kmod_unload(name);
 		TEST_ASSERT(!r, "unload %s: %s", name, strerror(-r));
 	}

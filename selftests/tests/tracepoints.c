@@ -13,7 +13,6 @@
  * kvisor's own statistics (the binary stats fd).  The format files must
  * carry KVM's field names and types, which the tools read.
  */
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
@@ -22,6 +21,7 @@
 
 #include "kmod.h"
 #include "kvm_util.h"
+#include "tracefs.h"
 
 #define VCPU_ID		3
 #define MMIO_GPA	0xc0000000ULL	/* mapped by the guest, no memslot */
@@ -101,46 +101,16 @@ static const char *const events[] = {
 
 static char tracing[64];
 
-static void tracefs_write(const char *file, const char *val)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", tracing, file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	TEST_ASSERT(fd >= 0, "open %s", path);
-	TEST_ASSERT(write(fd, val, strlen(val)) == (ssize_t)strlen(val),
-		    "write '%s' to %s", val, path);
-	close(fd);
-}
-
-/* tracefs where it is mounted, or mounted by us; else a SKIP. */
+/* tracefs (tracefs.h), which must have kvisor's events. */
 static void find_tracefs(void)
 {
-	static const char *const dirs[] = {
-		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
-	};
 	struct stat st;
-	unsigned int i;
 
-	for (i = 0; i < 2; i++) {
-		snprintf(tracing, sizeof(tracing), "%s/trace", dirs[i]);
-		if (!stat(tracing, &st))
-			goto found;
-	}
-	if (!mount("tracefs", dirs[0], "tracefs", 0, NULL)) {
-		i = 0;
-		goto found;
-	}
-	ksft_exit_skip("no tracefs in /sys/kernel/tracing or %s, and mounting it failed (%s)\n",
-		       dirs[1], strerror(errno));
-found:
-	snprintf(tracing, sizeof(tracing), "%s", dirs[i]);
-	snprintf(tracing + strlen(tracing), sizeof(tracing) - strlen(tracing),
-		 "/events/kvm/kvm_exit");
+	snprintf(tracing, sizeof(tracing), "%s/events/kvm/kvm_exit",
+		 tracefs_dir());
 	if (stat(tracing, &st))
 		ksft_exit_skip("tracefs has no kvm:kvm_exit: no CONFIG_TRACEPOINTS?\n");
-	snprintf(tracing, sizeof(tracing), "%s", dirs[i]);
+	snprintf(tracing, sizeof(tracing), "%s", tracefs_dir());
 	ksft_print_msg("tracefs at %s\n", tracing);
 }
 

@@ -15,12 +15,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
 
 #include "kmod.h"
 #include "kvm_util.h"
+#include "tracefs.h"
 
 #define MAX_MODS	8
 #define PORT		0x77
@@ -40,30 +40,9 @@ static void guest_code(void)
 	GUEST_DONE();
 }
 
-static void tracefs_write(const char *file, const char *val)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", tracing, file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	TEST_ASSERT(fd >= 0, "open %s", path);
-	TEST_ASSERT(write(fd, val, strlen(val)) == (ssize_t)strlen(val),
-		    "write '%s' to %s", val, path);
-	close(fd);
-}
-
 static void find_tracefs(void)
 {
-	struct stat st;
-
-	snprintf(tracing, sizeof(tracing), "/sys/kernel/tracing");
-	if (!stat("/sys/kernel/tracing/events", &st))
-		return;
-	snprintf(tracing, sizeof(tracing), "/sys/kernel/debug/tracing");
-	if (!stat("/sys/kernel/debug/tracing/events", &st))
-		return;
-	ksft_exit_skip("no tracefs in /sys/kernel/tracing or /sys/kernel/debug/tracing\n");
+	snprintf(tracing, sizeof(tracing), "%s", tracefs_dir());
 }
 
 /* events/kvm/kvm_exit/id: the event perf and trace-cmd find by name */
@@ -74,20 +53,6 @@ static long kvm_exit_id(void)
 	snprintf(path, sizeof(path), "%s/events/kvm/kvm_exit/id", tracing);
 	read_text_file(path, text, sizeof(text));
 	return strtol(text, NULL, 10);
-}
-
-static void module_name(const char *path, char *name)
-{
-	char tmp[256], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	snprintf(name, 64, "%s", basename(tmp));
-	p = strstr(name, ".ko");
-	if (p)
-		*p = 0;
-	for (p = name; *p; p++)
-		if (*p == '-')
-			*p = '_';
 }
 
 /* In-tree KVM: the first @n modules of $KVISOR_INTREE, kvm.ko first. */
@@ -107,7 +72,7 @@ static void unload_intree(int n)
 	int i, r;
 
 	for (i = n - 1; i >= 0; i--) {
-		module_name(mods[i], name);
+		kmod_name(mods[i], name);
 		r = kmod_unload(name);
 		TEST_ASSERT(!r, "unload %s: %s", name, strerror(-r));
 	}
