@@ -1298,14 +1298,6 @@ static void iteration(struct fvm *f, uint64_t iter)
 	}
 }
 
-static bool cpu_is_intel(void)
-{
-	uint32_t a = 0, b, c, d;
-
-	asm volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
-	return b == 0x756e6547;		/* "Genu" */
-}
-
 static void print_summary(uint64_t count)
 {
 	unsigned int i;
@@ -1337,8 +1329,8 @@ int main(int argc, char **argv)
 	struct fvm f = { 0 };
 
 	(void)argc;
-	fuzz_setup(argv[0], cpu_is_intel() ? DEFAULT_COUNT_INTEL :
-		   DEFAULT_COUNT_AMD, &seed, &count);
+	fuzz_setup(argv[0], host_cpu_is_amd() ? DEFAULT_COUNT_AMD :
+		   DEFAULT_COUNT_INTEL, &seed, &count);
 	only = fuzz_env("FUZZ_ONLY", ~0ULL);
 	start = fuzz_env("FUZZ_START", 0);
 	verbose = fuzz_env("FUZZ_VERBOSE", 0);

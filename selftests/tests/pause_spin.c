@@ -20,7 +20,6 @@
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
-#include <cpuid.h>
 
 #include "kvm_util.h"
 
@@ -124,17 +123,9 @@ static long module_param(const char *param)
 	return v;
 }
 
-static bool host_is_intel(void)
-{
-	unsigned int a, b, c, d;
-
-	__cpuid(0, a, b, c, d);
-	return b == 0x756e6547;	/* "Genu" */
-}
-
 int main(void)
 {
-	const char *param = host_is_intel() ? "ple_gap" : "pause_filter_count";
+	const char *param = !host_cpu_is_amd() ? "ple_gap" : "pause_filter_count";
 	long filter = module_param(param);
 	struct kvm_vcpu *spinner, *worker;
 	pthread_t threads[2];
@@ -176,7 +167,7 @@ int main(void)
 			    "%lu pause exits with %s 0: PAUSE is intercepted without the filter",
 			    (unsigned long)pauses, param);
 		ksft_exit_skip("%s is 0 (the CPU offers no %s): the spin ended, PAUSE exits not checked\n",
-			       param, host_is_intel() ? "PAUSE-loop exiting" :
+			       param, !host_cpu_is_amd() ? "PAUSE-loop exiting" :
 			       "PAUSE filter with threshold");
 	}
 	TEST_ASSERT(pauses > 0, "the spinner never exited on PAUSE (%s %ld)",
