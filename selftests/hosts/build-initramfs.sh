@@ -104,28 +104,26 @@ if [ -n "${BENCH:-}" ]; then
 	cp "$HERE/guest/bench.sh" "$R/kvisor/"
 fi
 
-# $QEMU_GUEST: build-qemu-guest.sh's directory; adds the qemu_boot test,
-# before the tests that unload kvisor
+# A script test of guest/, run before the tests that unload kvisor.
+add_guest_test() { # name
+	cp "$HERE/guest/$1" "$R/kvisor/tests/"
+	if grep -qx module_reload "$R/kvisor/tests/list"; then
+		sed -i "/^module_reload\$/i $1" "$R/kvisor/tests/list"
+	else
+		echo "$1" >> "$R/kvisor/tests/list"
+	fi
+}
+
+# $QEMU_GUEST: build-qemu-guest.sh's directory; adds the qemu_boot test
 if [ -n "${QEMU_GUEST:-}" ]; then
 	cp -a "$QEMU_GUEST" "$R/qemu"
-	cp "$HERE/guest/qemu_boot" "$R/kvisor/tests/"
-	if grep -qx module_reload "$R/kvisor/tests/list"; then
-		sed -i '/^module_reload$/i qemu_boot' "$R/kvisor/tests/list"
-	else
-		echo qemu_boot >> "$R/kvisor/tests/list"
-	fi
+	add_guest_test qemu_boot
 fi
 
-# $PERF_TOOLS: build-perf-tools.sh's directory; adds the perf_kvm_stat
-# test, before the tests that unload kvisor
+# $PERF_TOOLS: build-perf-tools.sh's directory; adds the perf_kvm_stat test
 if [ -n "${PERF_TOOLS:-}" ]; then
 	cp -a "$PERF_TOOLS" "$R/perf"
-	cp "$HERE/guest/perf_kvm_stat" "$R/kvisor/tests/"
-	if grep -qx module_reload "$R/kvisor/tests/list"; then
-		sed -i '/^module_reload$/i perf_kvm_stat' "$R/kvisor/tests/list"
-	else
-		echo perf_kvm_stat >> "$R/kvisor/tests/list"
-	fi
+	add_guest_test perf_kvm_stat
 fi
 
 (cd "$R" && find . -print0 | LC_ALL=C sort -z |
