@@ -6,7 +6,10 @@
  * take an interrupt or NMI (the interrupt shadow, and the NMI blocking
  * SVM does not show), the virtual-interrupt trick that stands in for an
  * interrupt window (APM Vol. 2, "Interrupt and Local APIC Support"), and
- * the event state of KVM_GET/SET_VCPU_EVENTS.
+ * the event state of KVM_GET/SET_VCPU_EVENTS.  Two of QEMU's departures
+ * from AMD's SVM are worked around here (svm_emulator_quirks): external
+ * interrupts go in through V_IRQ, and an interrupt shadow is stepped
+ * over rather than trusted to VMRUN.
  */
 #include <linux/kernel.h>
 #include <uapi/asm/debugreg.h>
@@ -43,36 +46,95 @@ static bool svm_must_reinject(u32 info)
 }
 
 /*
+ * Where QEMU's SVM runs the guest (svm_emulator_quirks), an external
+ * interrupt the guest can take at once goes in as a virtual interrupt
+ * (V_IRQ with its vector, APM Vol. 2, "Virtual Interrupts") instead of
+ * through EVENTINJ.  QEMU keeps an interrupt it injected from EVENTINJ as
+ * its CPU's pending exception and delivers it again, into whatever the
+ * guest runs by then, with interrupts off or not, the next time its
+ * thread is kicked; in-tree KVM's guests see it too (irq_once).  A virtual
+ * interrupt takes QEMU's ordinary interrupt path instead.  The guest
+ * takes it before its first instruction, as it would EVENTINJ's, since
+ * it can (IF set, no shadow) and V_IGN_TPR leaves V_TPR out of it.
+ */
+static bool svm_event_as_virq(struct svm_vcpu *svm)
+{
+	return svm_emulator_quirks &&
+	       (svm->event & SVM_EVT_TYPE_MASK) == SVM_EVT_TYPE_INTR &&
+	       (svm->vcpu.rflags & X86_EFLAGS_IF) && !svm_in_shadow(svm);
+}
+
+#define SVM_INT_V_IRQ_BITS \
+	(SVM_INT_V_IRQ | SVM_INT_V_INTR_PRIO | SVM_INT_V_IGN_TPR)
+
+/*
  * Right before VMRUN: the event queued since the last exit goes into the
- * VMCB's EVENTINJ field, which svm_requeue_event() clears after the exit.
+ * VMCB's EVENTINJ field, which svm_requeue_event() clears after the exit,
+ * or into V_IRQ (above), which it takes back.
  */
 void svm_inject_event(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
 
-	if (svm->event) {
+	if (!svm->event)
+		return;
+	if (svm_event_as_virq(svm)) {
+		svm->virq = svm->event;
+		vmcb->control.int_vector = svm->event & SVM_EVT_VECTOR_MASK;
+		vmcb->control.int_ctl |= SVM_INT_V_IRQ_BITS;
+		/* Delivered, not a window's exit. */
+		vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_VINTR;
+	} else {
 		/* Real mode pushes no error codes. */
 		if (!(vmcb->save.cr0 & X86_CR0_PE))
 			svm->event &= ~SVM_EVT_ERROR_VALID;
 		vmcb->control.event_inj = svm->event;
 		vmcb->control.event_inj_err = svm->event_err;
-		svm->event = 0;
 	}
+	svm->event = 0;
+}
+
+/*
+ * After the exit, a virtual interrupt that was not taken (V_IRQ still
+ * set, or the guest never ran) is queued again.  V_IRQ is cleared either
+ * way: left set, the vector would be delivered again.  The guest takes
+ * it before any instruction of its own, so no other event can have been
+ * on its way at the exit.
+ */
+static void svm_virq_end(struct svm_vcpu *svm, bool never_ran)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	if (never_ran || (c->int_ctl & SVM_INT_V_IRQ)) {
+		svm->event = svm->virq;
+		svm->event_err = 0;
+	}
+	c->int_ctl &= ~SVM_INT_V_IRQ_BITS;
+	c->int_vector = 0;
+	svm->virq = 0;
 }
 
 /*
  * After an exit: EVENTINJ was consumed (or its event is in EXITINTINFO),
  * and an exit taken while the CPU delivered an event (an exception whose
  * handler's stack was not yet mapped, say) loses that event unless it is
- * injected again.
+ * injected again.  QEMU records a virtual interrupt cut short that way as
+ * an exception; no exception has a vector above 31, so it is told apart.
  */
 void svm_requeue_event(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
+	u32 info = vmcb->control.exit_int_info;
 
 	vmcb->control.event_inj = 0;
-	if (svm_must_reinject(vmcb->control.exit_int_info)) {
-		svm->event = vmcb->control.exit_int_info;
+	if (svm->virq)
+		svm_virq_end(svm, false);
+	if ((info & SVM_EVT_TYPE_MASK) == SVM_EVT_TYPE_EXCEPTION &&
+	    (info & SVM_EVT_VECTOR_MASK) >= 32)
+		info = (info & ~(SVM_EVT_TYPE_MASK | SVM_EVT_ERROR_VALID)) |
+		       SVM_EVT_TYPE_INTR;
+	if (svm_must_reinject(info)) {
+		svm->event = info;
 		svm->event_err = vmcb->control.exit_int_info_err;
 		kvisor_trace_reinject(svm->event);
 	}
@@ -80,16 +142,21 @@ void svm_requeue_event(struct svm_vcpu *svm)
 
 /*
  * VMRUN refused the guest state (VMEXIT_INVALID): the event in EVENTINJ
- * was not delivered.  Take it back, as vmx_cancel_entry_event() does after
- * a failed VM entry, so that KVM_GET_VCPU_EVENTS reports it (KVM keeps it
- * injected) and KVM_SET_VCPU_EVENTS can drop it; left in EVENTINJ, the
- * next VMRUN would deliver it whatever userspace set since.  A #VMEXIT may
- * have moved it to EXITINTINFO already (QEMU's does), so look there too.
+ * or V_IRQ was not delivered.  Take it back, as vmx_cancel_entry_event()
+ * does after a failed VM entry, so that KVM_GET_VCPU_EVENTS reports it
+ * (KVM keeps it injected) and KVM_SET_VCPU_EVENTS can drop it; left in
+ * EVENTINJ, the next VMRUN would deliver it whatever userspace set since.
+ * A #VMEXIT may have moved it to EXITINTINFO already (QEMU's does), so
+ * look there too.
  */
 void svm_cancel_entry_event(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
 
+	if (svm->virq) {
+		svm_virq_end(svm, true);
+		return;
+	}
 	if (!(vmcb->control.event_inj & SVM_EVT_VALID)) {
 		svm_requeue_event(svm);
 		return;
@@ -123,18 +190,29 @@ void svm_inject_irq(struct kvisor_vcpu *vcpu, u8 vector)
 /*
  * SVM has no "interrupt window" exit as such: post a virtual interrupt
  * (V_IRQ) and intercept its delivery (VINTR), which happens exactly when
- * the guest could take an interrupt.
+ * the guest could take an interrupt.  But QEMU's VMRUN drops the
+ * interrupt shadow (svm_emulator_quirks): in a shadow there the VINTR
+ * exit would come before the instruction the shadow protects, and the
+ * interrupt after it, so that "sti; hlt" halts with its wake-up already
+ * taken.  There kvisor single-steps that instruction instead
+ * (svm_step_load()) and injects after it, as the NMI window does.
  */
 void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on)
 {
-	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
-	u32 bits = SVM_INT_V_IRQ | SVM_INT_V_INTR_PRIO | SVM_INT_V_IGN_TPR;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control *c = &svm->vmcb->control;
 
+	if (on && svm_emulator_quirks && svm_in_shadow(svm)) {
+		on = false;
+		/* An event's delivery would push kvisor's TF (below). */
+		if (!svm->event)
+			svm->step |= SVM_STEP_IRQ;
+	}
 	if (on) {
-		c->int_ctl |= bits;
+		c->int_ctl |= SVM_INT_V_IRQ_BITS;
 		c->intercept_misc1 |= SVM_INTERCEPT1_VINTR;
 	} else {
-		c->int_ctl &= ~bits;
+		c->int_ctl &= ~SVM_INT_V_IRQ_BITS;
 		c->intercept_misc1 &= ~SVM_INTERCEPT1_VINTR;
 	}
 }
@@ -168,7 +246,7 @@ void svm_inject_nmi(struct kvisor_vcpu *vcpu)
  * NMI injected now would come before it, inside the handler; the guest
  * must be stopped right after it instead, wherever it returns to and
  * whatever its RFLAGS.IF: VMRUN with RFLAGS.TF set makes the IRET end in
- * a single-step #DB, which kvisor intercepts (svm_nmi_step_trap()), at
+ * a single-step #DB, which kvisor intercepts (svm_step_trap()), at
  * the instruction the NMI is owed before.  An STI or MOV SS shadow is
  * stepped over the same way.  This is what KVM does (nmi_singlestep).
  *
@@ -182,15 +260,15 @@ void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on)
 
 	if (!on || (svm->nmi_masked && !svm->awaiting_iret) || svm->event)
 		return;
-	svm->nmi_step = true;
+	svm->step |= SVM_STEP_NMI;
 }
 
 /* At VMRUN: TF on, and whether it was the guest's own. */
-void svm_nmi_step_load(struct svm_vcpu *svm)
+void svm_step_load(struct svm_vcpu *svm)
 {
-	if (!svm->nmi_step)
+	if (!svm->step)
 		return;
-	svm->nmi_step_own_tf = svm->vcpu.rflags & X86_EFLAGS_TF;
+	svm->step_own_tf = svm->vcpu.rflags & X86_EFLAGS_TF;
 	svm->vmcb->save.rflags |= X86_EFLAGS_TF;
 }
 
@@ -201,29 +279,29 @@ void svm_nmi_step_load(struct svm_vcpu *svm)
  * stack, where the guest's TF may have been set -- the one bit kvisor
  * cannot tell apart from its own, and clears, as KVM does.
  */
-void svm_nmi_step_end(struct svm_vcpu *svm)
+void svm_step_end(struct svm_vcpu *svm)
 {
-	svm->nmi_stepped = svm->nmi_step;
-	if (!svm->nmi_step)
+	svm->stepped = svm->step;
+	if (!svm->step)
 		return;
-	svm->nmi_step = false;
-	if (!svm->nmi_step_own_tf)
+	svm->step = 0;
+	if (!svm->step_own_tf)
 		svm->vcpu.rflags &= ~X86_EFLAGS_TF;
 }
 
 /*
  * An intercepted #DB: is it kvisor's step, and nothing else?  DR6.BS is
- * taken out of @dr6_bits unless the guest single-stepped itself; true
- * when nothing is left for the guest (a data breakpoint the stepped
- * instruction hit is still the guest's).
+ * taken out of @dr6_bits unless the guest single-stepped itself; the
+ * step's reasons (SVM_STEP_*) when nothing is left for the guest (a data
+ * breakpoint the stepped instruction hit is still the guest's), else 0.
  */
-bool svm_nmi_step_trap(struct svm_vcpu *svm, u64 *dr6_bits)
+u8 svm_step_trap(struct svm_vcpu *svm, u64 *dr6_bits)
 {
-	if (!svm->nmi_stepped || svm->nmi_step_own_tf ||
+	if (!svm->stepped || svm->step_own_tf ||
 	    !(*dr6_bits & DR_STEP))
-		return false;
+		return 0;
 	*dr6_bits &= ~(u64)DR_STEP;
-	return !*dr6_bits;
+	return *dr6_bits ? 0 : svm->stepped;
 }
 
 /* SVM has one shadow bit for both STI and MOV SS: KVM reports both. */

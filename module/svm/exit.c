@@ -174,11 +174,17 @@ static int svm_exit_monitor_mwait(struct svm_vcpu *svm)
 static int svm_exit_db(struct svm_vcpu *svm)
 {
 	u64 bits = svm->vmcb->save.dr6 & 0xe00f;
+	u8 why;
 
 	set_debugreg(DR6_RESERVED, 6);
-	/* The step after an IRET or a shadow, for an NMI that waits. */
-	if (svm_nmi_step_trap(svm, &bits))
-		return kvisor_handle_nmi_window(&svm->vcpu);
+	/* The step after an IRET or a shadow, for an NMI or IRQ that waits. */
+	why = svm_step_trap(svm, &bits);
+	if (why & SVM_STEP_NMI)
+		kvisor_handle_nmi_window(&svm->vcpu);
+	if (why & SVM_STEP_IRQ)
+		kvisor_handle_irq_window(&svm->vcpu);
+	if (why)
+		return 1;
 	return kvisor_handle_db(&svm->vcpu, bits);
 }
 

@@ -57,6 +57,24 @@ static const struct {
 };
 
 /*
+ * QEMU's emulated SVM, the SVM test host's CPU, differs from AMD's in
+ * three ways a guest notices (Documentation/svm.rst, "QEMU's emulated
+ * SVM"): its VMRUN ignores the interrupt shadow in the VMCB, so an
+ * interrupt comes in before the instruction an STI protects (after
+ * "sti; hlt" it then returns to the HLT, and the wake-up is lost); an
+ * interrupt it injected from EVENTINJ stays behind as its CPU's pending
+ * exception, delivered a second time when the emulator's thread is next
+ * kicked; and it loads DR7 without arming the breakpoints.  kvisor works
+ * around them (svm/events.c, svm_run()) where this parameter says: -1,
+ * the default, on a CPU without NRIPS, which every AMD CPU since 2009
+ * has and QEMU's does not; 1 always; 0 never.
+ */
+static int emulator_quirks = -1;
+module_param(emulator_quirks, int, 0444);
+MODULE_PARM_DESC(emulator_quirks,
+		 "work around QEMU's emulated SVM: -1 where NRIPS is missing (default), 0 never, 1 always");
+
+/*
  * PAUSE filtering (APM Vol. 2, "Pause Intercept Filtering"): with the
  * PAUSE intercept set, the guest exits on the PAUSE that takes the filter
  * count to 0; with the threshold, a PAUSE more than pause_filter_thresh
@@ -147,6 +165,11 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 		return -EOPNOTSUPP;
 	}
 	svm_has_nrips = edx & KV_SVM_FEATURE_NRIPS;
+	svm_emulator_quirks = emulator_quirks < 0 ? !svm_has_nrips :
+			      emulator_quirks;
+	if (svm_emulator_quirks)
+		strlcat(caps->features, ", emulator quirks",
+			sizeof(caps->features));
 	svm_setup_pause_filter(edx);
 	/* AMD runs RDTSCP and RDPID in a guest whatever its CPUID says. */
 	caps->tsc_aux = kvisor_host_has_tsc_aux();

@@ -173,11 +173,16 @@ struct svm_entry_state {
  *		kvisor does, from the NMI's injection to its IRET
  * @awaiting_iret: the IRET exited, but has not run yet (it runs when the
  *		guest resumes); @iret_rip is where it is
- * @nmi_step:	an NMI waits for the guest to get past an IRET or an
- *		interrupt shadow: the next VMRUN sets RFLAGS.TF to trap
- *		after one instruction; @nmi_step_own_tf says the guest had
- *		TF set itself then, and @nmi_stepped that the last exit
- *		ended such a step (svm/events.c)
+ * @step:	why the next VMRUN single-steps the guest (SVM_STEP_*): an
+ *		NMI waits for the guest to get past an IRET or an interrupt
+ *		shadow, or, where VMRUN drops the shadow (svm_emulator_quirks),
+ *		an interrupt waits for the shadow to end.  RFLAGS.TF traps
+ *		after one instruction; @step_own_tf says the guest had TF set
+ *		itself then, and @stepped why the last exit ended such a step
+ *		(svm/events.c)
+ * @virq:	the interrupt (SVM_EVT_* format) the last VMRUN offered as a
+ *		virtual interrupt instead of through EVENTINJ, where
+ *		svm_emulator_quirks says so (svm/events.c)
  * @entry:	the state the last VMRUN was given, for naming its failure
  * @pause_filter_count: the filter count in force (exit.c grows it, vcpu.c
  *		shrinks it)
@@ -196,9 +201,10 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool awaiting_iret;
 	u64 iret_rip;
-	bool nmi_step;
-	bool nmi_step_own_tf;
-	bool nmi_stepped;
+	u8 step;
+	bool step_own_tf;
+	u8 stepped;
+	u32 virq;
 	/* this vCPU's MSR permission map, once SPEC_CTRL or a filter needs one */
 	u8 *msrpm;
 	/* PAUSE filtering: the count now, and when it was last shrunk */
@@ -231,6 +237,7 @@ struct svm_cpu {
 
 DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
 extern bool svm_has_nrips;
+extern bool svm_emulator_quirks;
 /*
  * PAUSE filtering (svm.c): KVM's module parameters, with KVM's names and
  * defaults; pause_filter_count is 0 when the CPU does not offer it.
@@ -280,9 +287,13 @@ void svm_set_irq_window(struct kvisor_vcpu *vcpu, bool on);
 bool svm_nmi_allowed(struct kvisor_vcpu *vcpu);
 void svm_inject_nmi(struct kvisor_vcpu *vcpu);
 void svm_set_nmi_window(struct kvisor_vcpu *vcpu, bool on);
-void svm_nmi_step_load(struct svm_vcpu *svm);
-void svm_nmi_step_end(struct svm_vcpu *svm);
-bool svm_nmi_step_trap(struct svm_vcpu *svm, u64 *dr6_bits);
+/* Why kvisor single-steps the guest (struct svm_vcpu's @step). */
+#define SVM_STEP_NMI			BIT(0)
+#define SVM_STEP_IRQ			BIT(1)
+
+void svm_step_load(struct svm_vcpu *svm);
+void svm_step_end(struct svm_vcpu *svm);
+u8 svm_step_trap(struct svm_vcpu *svm, u64 *dr6_bits);
 void svm_get_event_state(struct kvisor_vcpu *vcpu,
 			 struct kvisor_event_state *st);
 void svm_set_event_state(struct kvisor_vcpu *vcpu,

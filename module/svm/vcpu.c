@@ -23,6 +23,7 @@
 
 /* Found by svm.c's probe and setup, read when a VMCB is built and run. */
 bool svm_has_nrips;
+bool svm_emulator_quirks;
 u64 svm_iopm_pa, svm_msrpm_pa;
 
 /* The power-on PAT: WB, WT, UC-, UC, repeated. */
@@ -194,7 +195,7 @@ static void svm_load_guest(struct svm_vcpu *svm)
 	vmcb->save.rsp = vcpu->regs[EMU_RSP];
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
-	svm_nmi_step_load(svm);
+	svm_step_load(svm);
 	svm_update_pause_filter(svm);
 	/* The bits a #DB sets in it are then exactly the new ones. */
 	vmcb->save.dr6 = 0xffff0ff0;
@@ -227,7 +228,7 @@ static void svm_save_guest(struct svm_vcpu *svm)
 	vcpu->regs[EMU_RSP] = vmcb->save.rsp;
 	vcpu->rip = vmcb->save.rip;
 	vcpu->rflags = vmcb->save.rflags;
-	svm_nmi_step_end(svm);
+	svm_step_end(svm);
 	/* Past the IRET: it unblocked NMIs (svm/events.c). */
 	if (svm->awaiting_iret && vcpu->rip != svm->iret_rip) {
 		svm->awaiting_iret = false;
@@ -312,14 +313,13 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	};
 	kvisor_debug_enter_irqoff(vcpu);
 	/*
-	 * QEMU's SVM (recognizable by its lack of NRIPS, which every AMD
-	 * CPU since 2009 has) takes DR7 from the VMCB without arming the
-	 * breakpoints: arm them with the same DR7 first.  Only the few
+	 * QEMU's SVM (svm_emulator_quirks) takes DR7 from the VMCB without
+	 * arming the breakpoints: arm them with the same DR7 first.  Only the few
 	 * instructions up to VMRUN run with them, interrupts off, and only
 	 * a DR7 and addresses the host can take (a guest breakpoint on a
 	 * kernel address is then not armed on such a host).
 	 */
-	if (vcpu->db_loaded && !svm_has_nrips &&
+	if (vcpu->db_loaded && svm_emulator_quirks &&
 	    kvisor_debug_host_safe(vcpu, svm->vmcb->save.dr7))
 		set_debugreg(svm->vmcb->save.dr7, 7);
 	raw_local_irq_enable();
