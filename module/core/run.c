@@ -87,6 +87,21 @@ void kvisor_exit_guest_irqoff(struct kvisor_vcpu *vcpu)
 }
 
 /*
+ * An external interrupt goes to the backend, which puts it into the next
+ * entry; it is traced and counted here, once.  The backend may deliver it
+ * again after an exit that cut its delivery short (EXITINTINFO, IDT
+ * vectoring information), which is not a new injection (irq_once compares
+ * irq_injections with what the guest took).
+ */
+static void kvisor_inject_irq(struct kvisor_vcpu *vcpu, int vec,
+			      bool reinjected)
+{
+	trace_kvm_inj_virq(vec, false, reinjected);
+	kvisor_ops->inject_irq(vcpu, vec);
+	vcpu->stat.irq_injections++;
+}
+
+/*
  * Without an in-kernel interrupt controller, userspace is the PIC: it
  * queues an external interrupt with KVM_INTERRUPT and asks, with
  * request_interrupt_window, to hear when the guest can take one.  Deliver
@@ -102,9 +117,7 @@ static void kvisor_inject_userspace(struct kvisor_vcpu *vcpu)
 		 * KVM queues KVM_INTERRUPT's vector as already injected, so
 		 * its trace calls every delivery of one "reinjected".
 		 */
-		trace_kvm_inj_virq(vcpu->irq, false, true);
-		kvisor_ops->inject_irq(vcpu, vcpu->irq);
-		vcpu->stat.irq_injections++;
+		kvisor_inject_irq(vcpu, vcpu->irq, true);
 		vcpu->irq = -1;
 	} else if (vcpu->irq >= 0 ||
 		   (vcpu->run->request_interrupt_window && !allowed)) {
@@ -155,11 +168,8 @@ static void kvisor_inject_irqchip(struct kvisor_vcpu *vcpu)
 		return;
 	}
 	vec = kvisor_pending_irq(vcpu, true);
-	if (vec >= 0) {
-		trace_kvm_inj_virq(vec, false, false);
-		kvisor_ops->inject_irq(vcpu, vec);
-		vcpu->stat.irq_injections++;
-	}
+	if (vec >= 0)
+		kvisor_inject_irq(vcpu, vec, false);
 }
 
 /*

@@ -244,15 +244,6 @@ static void sender(uint64_t has_x2apic)
 static void guest_code(uint64_t id, uint64_t has_x2apic)
 {
 	apic_write(APIC_SPIV, 0x1ff);
-	/*
-	 * A periodic timer every 20 ms that only ends a HLT: QEMU's emulated
-	 * SVM now and then loses the interrupt that should end "sti; hlt"
-	 * (in-tree KVM hangs there too).  The counts below still have to
-	 * come out exact; this only keeps such a loss from hanging the test.
-	 */
-	apic_write(0x3e0, 0xb);			/* divide by 1 */
-	apic_write(0x320, 0x20000 | WAKE_VEC);	/* LVTT: periodic */
-	apic_write(0x380, 20000000);		/* 20 ms at 1 GHz */
 	apic_write(APIC_LDR, 1U << (24 + id));	/* DFR is flat after reset */
 	GUEST_ASSERT_EQ(apic_read(APIC_ID) >> 24, id);
 	if (id)

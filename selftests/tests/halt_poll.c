@@ -122,11 +122,7 @@ static void wake_handler(struct ex_regs *regs)
 	xapic_write(APIC_EOI, 0);
 }
 
-/*
- * vCPU 1 halts until vCPU 0's IPIs arrive.  A periodic 20 ms timer only
- * ends a halt whose interrupt QEMU's emulated SVM lost (see apic_ipi);
- * its interrupts are counted like the IPIs.
- */
+/* vCPU 1 halts until vCPU 0's IPIs arrive. */
 static void guest_ipi(uint64_t id)
 {
 	uint64_t start = rdtsc();
@@ -134,16 +130,12 @@ static void guest_ipi(uint64_t id)
 
 	xapic_enable();
 	if (id) {
-		xapic_write(APIC_TDCR, 0xb);
-		xapic_write(APIC_LVTT, APIC_LVT_PERIODIC | WAKE_VEC);
-		xapic_write(APIC_TMICT, 20000000);
 		/* an IPI to a software-disabled APIC would be lost */
 		ready1 = 1;
 		while (!done1) {
 			GUEST_ASSERT(rdtsc() - start < TIMEOUT_TSC);
 			asm volatile("sti; hlt; cli" ::: "memory");
 		}
-		xapic_write(APIC_TMICT, 0);
 		GUEST_DONE();
 	}
 	while (!ready1) {
