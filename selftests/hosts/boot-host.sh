@@ -38,8 +38,9 @@
 # KVHOST_QEMU=DIR (svm) emulates the host with another QEMU than the
 # build machine's 7.2: DIR is a root that dpkg -x unpacked QEMU's packages
 # into (usr/bin/qemu-system-x86_64, usr/share/qemu), e.g. the QEMU 10 of
-# bookworm-backports that build-qemu-guest.sh caches.  To tell QEMU 7.2's
-# own faults from kvisor's (Documentation/testing.rst).
+# bookworm-backports that install-deps.sh unpacks into the cache
+# ($CACHE/qemu10/root).  To tell QEMU 7.2's own faults from kvisor's
+# (Documentation/testing.rst).
 # KVHOST_KERNEL (a bzImage, for Bochs) and KVHOST_VMLINUX (what QEMU boots:
 # an ELF vmlinux through its PVH entry, or a bzImage) boot another kernel
 # than Debian's $KVER: the debug kernel of make check-debug.

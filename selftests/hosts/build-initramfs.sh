@@ -104,9 +104,10 @@ if [ -n "${BENCH:-}" ]; then
 	cp "$HERE/guest/bench.sh" "$R/kvisor/"
 fi
 
-# A script test of guest/, run before the tests that unload kvisor.
-add_guest_test() { # name
-	cp "$HERE/guest/$1" "$R/kvisor/tests/"
+# A script test of guest/, run before the tests that unload kvisor (as
+# NAME, the script SCRIPT, by default the one of that name).
+add_guest_test() { # NAME [SCRIPT]
+	cp "$HERE/guest/${2:-$1}" "$R/kvisor/tests/$1"
 	if grep -qx module_reload "$R/kvisor/tests/list"; then
 		sed -i "/^module_reload\$/i $1" "$R/kvisor/tests/list"
 	else
@@ -114,10 +115,12 @@ add_guest_test() { # name
 	fi
 }
 
-# $QEMU_GUEST: build-qemu-guest.sh's directory; adds the qemu_boot test
+# $QEMU_GUEST: build-qemu-guest.sh's directory; adds the qemu_boot test,
+# and qemu10_boot (the same script) when it holds QEMU 10 too
 if [ -n "${QEMU_GUEST:-}" ]; then
 	cp -a "$QEMU_GUEST" "$R/qemu"
 	add_guest_test qemu_boot
+	[ ! -d "$QEMU_GUEST/qemu10" ] || add_guest_test qemu10_boot qemu_boot
 fi
 
 # $PERF_TOOLS: build-perf-tools.sh's directory; adds the perf_kvm_stat test

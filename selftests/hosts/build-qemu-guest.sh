@@ -1,41 +1,65 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-qemu-guest.sh DIR: what the qemu_boot test needs inside a test
-# host: the build machine's own QEMU (the qemu-system-x86 package that
-# also emulates the SVM test host) with its shared libraries and
-# firmware, the test host's Debian kernel as the guest's kernel, and a
-# busybox initramfs whose /init reports what the guest saw and powers off.
-# The test then runs QEMU with -accel kvm on kvisor's /dev/kvm, in the
+# build-qemu-guest.sh DIR: what the qemu_boot tests need inside a test
+# host: QEMU, its shared libraries and firmware, the test host's Debian
+# kernel as the guest's kernel (DIR/vmlinuz), and a busybox initramfs
+# whose /init reports what the guest saw and powers off (DIR/guest.cpio).
+# The tests then run QEMU with -accel kvm on kvisor's /dev/kvm, in the
 # test host: a real VMM booting a real kernel on kvisor.
 #
-# QEMU_ROOT=DIR takes QEMU and its option ROMs from another QEMU's
-# packages unpacked there with dpkg -x (e.g. bookworm-backports' QEMU 10:
-# apt-get download -t bookworm-backports qemu-system-x86
-# qemu-system-data qemu-system-common), never installed over the
-# system's; the libraries it links and SeaBIOS are still the system's.
+# Two QEMUs, one test each:
+#   DIR          Debian 12's QEMU 7.2, the build machine's own (the
+#                qemu-system-x86 package that also emulates the SVM test
+#                host), with Debian 12's SeaBIOS: test qemu_boot;
+#   DIR/qemu10   QEMU 10.0 of bookworm-backports, with the SeaBIOS of
+#                backports it asks for, as install-deps.sh unpacked them
+#                into $CACHE/qemu10/root: test qemu10_boot.
+# QEMU10_ROOT=ROOT takes QEMU 10 from another root that dpkg -x unpacked
+# those packages into; QEMU10_ROOT= (empty) leaves it out, as does a cache
+# without it (KVISOR_WITH_QEMU10=0).  Both link Debian 12's
+# libraries only (QEMU 10's are a subset of 7.2's), so DIR/lib holds one
+# copy for both; a library that is not there fails the build.
 set -euo pipefail
 DIR=$1
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-ROMS=/usr/share/qemu
-QEMU=$(command -v qemu-system-x86_64)
-if [ -n "${QEMU_ROOT:-}" ]; then
-	QEMU=$QEMU_ROOT/usr/bin/qemu-system-x86_64
-	ROMS=$QEMU_ROOT/usr/share/qemu
+if [ -n "${QEMU10_ROOT+set}" ]; then
+	Q10=$QEMU10_ROOT
+elif [ -s "$CACHE/qemu10/QEMU10_PKGS" ]; then	# install-deps.sh is done
+	Q10=$CACHE/qemu10/root
+else
+	Q10=
 fi
 BB=$(command -v busybox)
 
+# one QEMU: its binary, its libraries (into DIR/lib), the firmware that
+# boots a -kernel guest on the pc machine
+add_qemu() { # QEMU ROMS SEABIOS TO
+	local qemu=$1 roms=$2 seabios=$3 to=$4 l f
+
+	if ldd "$qemu" | grep 'not found'; then
+		echo "build-qemu-guest: $qemu needs libraries this system has not" >&2
+		return 1
+	fi
+	mkdir -p "$to/share"
+	cp "$qemu" "$to/"
+	for l in $(ldd "$qemu" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do
+		cp -L "$l" "$DIR/lib/"
+	done
+	for f in "$seabios/bios-256k.bin" "$roms/linuxboot_dma.bin" \
+		 "$roms/kvmvapic.bin"; do
+		cp -L "$f" "$to/share/"
+	done
+}
+
 rm -rf "$DIR"
-mkdir -p "$DIR/lib" "$DIR/share"
-cp "$QEMU" "$DIR/"
-for l in $(ldd "$QEMU" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do
-	cp -L "$l" "$DIR/lib/"
-done
-for f in /usr/share/seabios/bios-256k.bin "$ROMS/linuxboot_dma.bin" \
-	 "$ROMS/kvmvapic.bin"; do
-	cp -L "$f" "$DIR/share/"
-done
+mkdir -p "$DIR/lib"
+add_qemu "$(command -v qemu-system-x86_64)" /usr/share/qemu /usr/share/seabios "$DIR"
+if [ -n "$Q10" ]; then
+	add_qemu "$Q10/usr/bin/qemu-system-x86_64" "$Q10/usr/share/qemu" \
+		"$Q10/usr/share/seabios" "$DIR/qemu10"
+fi
 cp "/boot/vmlinuz-$KVER" "$DIR/vmlinuz"
 
 # the guest's initramfs
@@ -52,4 +76,4 @@ INIT
 chmod +x "$g/init"
 (cd "$g" && find . | cpio -o -H newc --owner=0:0 --quiet) > "$DIR/guest.cpio"
 rm -rf "$g"
-echo "build-qemu-guest: $(du -sm "$DIR" | cut -f1) MiB in $DIR" >&2
+echo "build-qemu-guest: $(du -sm "$DIR" | cut -f1) MiB in $DIR${Q10:+ (with QEMU 10)}" >&2

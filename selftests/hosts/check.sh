@@ -76,6 +76,8 @@ TESTS=$TOP/selftests/build
 SMP_TESTS="multi_vm vcpu_migrate apic_ipi init_sipi sync_regs_race"
 LA57_TESTS="guest_modes exit_mmio mem_coherence mem_huge mem_split memslot_edges dirty_log"
 export RUNNER=$TOP/userspace/kvisor-run
+# QEMU 7.2, and QEMU 10 when install-deps.sh has unpacked it (not with
+# KVISOR_WITH_QEMU10=0: then qemu10_boot says SKIP)
 case " $HOSTS " in
 *" svm "*|*" vmx "*) "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest" ;;
 esac
@@ -93,6 +95,18 @@ testdir() { # host: where its test list is
 	vmx2|svm57) echo "$OUT/$1/tests" ;;
 	*) echo "$TESTS" ;;
 	esac
+}
+# hostlist host: the tests the host was given, as its initramfs lists
+# them (with the script tests build-initramfs.sh adds, qemu_boot and
+# qemu10_boot among them, so a host that dies in one fails it by name),
+# else its test list
+hostlist() {
+	local l=$OUT/$1/tests.list
+	if ! cpio -i --quiet --to-stdout kvisor/tests/list \
+		< "$OUT/$1/initramfs.cpio" > "$l" 2>/dev/null || [ ! -s "$l" ]; then
+		cp "$(testdir "$1")/list" "$l"
+	fi
+	echo "$l"
 }
 # One host: its test list, its initramfs, its boot.
 run_host() { # host
@@ -114,9 +128,10 @@ run_host() { # host
 	base=${base%57}
 	[ "$h" = vmx2 ] && cpus=2
 	[ "$h" = svm57 ] && vmlinux=/boot/vmlinuz-$KVER
-	# QEMU booting Linux on kvisor, in the SVM host (seconds) and in the
-	# 1-CPU VMX host (about 2 minutes of Bochs; two vCPUs on one host CPU
-	# need PAUSE-loop exiting there: testing.rst)
+	# QEMU booting Linux on kvisor, Debian 12's 7.2 (qemu_boot) and
+	# bookworm-backports' 10.0 (qemu10_boot), in the SVM host (seconds)
+	# and in the 1-CPU VMX host (under a minute of Bochs each; two vCPUs
+	# on one host CPU need PAUSE-loop exiting there: testing.rst)
 	qemu=
 	case $h in svm|vmx) qemu=$OUT/qemu-guest ;; esac
 	# vmx2 and svm57 do not run mem_huge_1g: no 1 GiB page for them
@@ -124,6 +139,7 @@ run_host() { # host
 	case $h in vmx2|svm57) huge=0 ;; esac
 	perf=
 	[ "$h" = svm ] && perf=$perf_tools
+	rm -f "$OUT/$h/initramfs.cpio"	# hostlist reads the one of this run
 	PERF_TOOLS=$perf QEMU_GUEST=$qemu \
 	"$HERE/build-initramfs.sh" "$base" "$OUT/$h/initramfs.cpio" \
 		"$(testdir "$h")" "$TOP/module/kvisor.ko" "$KVER" &&
@@ -153,7 +169,11 @@ done
 
 # results, one host after the other
 for h in $HOSTS; do
-	tap_host "$h" "$OUT/$h" "$(testdir "$h")/list"
+	tap_host "$h" "$OUT/$h" "$(hostlist "$h")"
+	case $h in
+	svm|vmx) [ -d "$OUT/qemu-guest/qemu10" ] || tap skip "$h: qemu10_boot" \
+		"no QEMU 10 in $CACHE/qemu10 (install-deps.sh unpacks it unless KVISOR_WITH_QEMU10=0)" ;;
+	esac
 	# svm57 proves nothing unless its kernel really paged with 5 levels
 	if [ "$h" = svm57 ]; then
 		if grep -q '5-level npt' "$OUT/$h/results.clean" 2>/dev/null; then

@@ -13,10 +13,11 @@ OUT=$TOP/build/demo/$HOST
 deps
 make -C "$TOP" -s module userspace selftests KVER="$KVER"
 mkdir -p "$OUT"
-# QEMU on kvisor, in the SVM host (seconds there; minutes in Bochs)
+# QEMU on kvisor, in the SVM host (seconds there; minutes in Bochs):
+# Debian 12's 7.2 only (guest/demo.sh runs qemu_boot)
 QEMU_GUEST=
 if [ "$HOST" = svm ]; then
-	"$HERE/build-qemu-guest.sh" "$OUT/qemu-guest"
+	QEMU10_ROOT='' "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest"
 	QEMU_GUEST=$OUT/qemu-guest
 fi
 export QEMU_GUEST

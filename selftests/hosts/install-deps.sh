@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # install-deps.sh: install everything kvisor's build and its two emulated
-# test hosts need on a Debian 12 machine, and build the Bochs that emulates
-# the VMX host into the cache.  Cheap when all is already there.
+# test hosts need on a Debian 12 machine, build the Bochs that emulates
+# the VMX host into the cache, and unpack bookworm-backports' QEMU 10 there
+# (a second VMM for the tests).  Cheap when all is already there.
 #
 # Packages are named by meta-package (linux-image-amd64, ...), never by
 # kernel ABI number, so a Debian point release does not break this.
@@ -47,11 +48,13 @@ if [ ! -x "$CACHE/bochs-3.0-smp/bin/bochs" ]; then
 	"$HERE/build-bochs.sh" "$CACHE/bochs-3.0-smp" smp
 fi
 
-# Linux 6.12 headers from bookworm-backports, only to prove the module still
-# builds there (make check's "build" lines).  The versioned package is
-# resolved from the backports meta-package, so no ABI number is written here.
-if [ "${KVISOR_WITH_612:-1}" = 1 ] && [ -z "$(kheaders 6.12)" ]; then
-	src=/etc/apt/sources.list.d/kvisor-backports.sources
+# bookworm-backports as an apt source, once, for what follows: added when
+# no source names it (from the mirror the system's sources use), and the
+# package lists fetched again.
+backports_ready=0
+backports() {
+	local src=/etc/apt/sources.list.d/kvisor-backports.sources uri
+	[ "$backports_ready" = 1 ] && return
 	if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
 		uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
 		      grep -m1 '/debian$') || uri=http://deb.debian.org/debian
@@ -59,10 +62,44 @@ if [ "${KVISOR_WITH_612:-1}" = 1 ] && [ -z "$(kheaders 6.12)" ]; then
 			"$uri" > "$src"
 	fi
 	apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+	backports_ready=1
+}
+
+# Linux 6.12 headers from bookworm-backports, only to prove the module still
+# builds there (make check's "build" lines).  The versioned package is
+# resolved from the backports meta-package, so no ABI number is written here.
+if [ "${KVISOR_WITH_612:-1}" = 1 ] && [ -z "$(kheaders 6.12)" ]; then
+	backports
 	pkg=$(apt-cache depends -t bookworm-backports linux-headers-amd64 |
 	      sed -n 's/^ *Depends: \(linux-headers-6\.12[^ ]*-amd64\)$/\1/p' | head -1)
 	[ -n "$pkg" ] || { echo "install-deps: no 6.12 headers in bookworm-backports" >&2; exit 1; }
 	echo "install-deps: installing $pkg" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
 		--no-install-recommends "$pkg" >/dev/null
+fi
+
+# QEMU 10.0 from bookworm-backports, a second VMM for the qemu_boot tests
+# (build-qemu-guest.sh): its packages are downloaded and unpacked with
+# dpkg -x into $CACHE/qemu10/root, never installed, since the system's QEMU
+# 7.2 is what emulates the SVM test host.  Package names only: whatever
+# QEMU backports has (Debian 13's 10.0).  Its shared libraries are all
+# Debian 12's (build-qemu-guest.sh checks with ldd); its SeaBIOS is not:
+# it asks for seabios >> 1.16.3-1~, which only backports has, so that
+# comes too.  QEMU10_PKGS lists what is there, and marks the unpacking done.
+Q10=$CACHE/qemu10
+if [ "${KVISOR_WITH_QEMU10:-1}" = 1 ] && [ ! -s "$Q10/QEMU10_PKGS" ]; then
+	backports
+	echo "install-deps: unpacking bookworm-backports' QEMU into $Q10" >&2
+	rm -rf "$Q10.tmp"
+	mkdir -p "$Q10.tmp/debs"
+	# (as root apt would download as _apt, who may not write there)
+	(cd "$Q10.tmp/debs" &&
+	 apt-get -q -o APT::Sandbox::User=root download -t bookworm-backports \
+		qemu-system-x86 qemu-system-data qemu-system-common seabios) >/dev/null
+	for d in "$Q10.tmp"/debs/*.deb; do
+		dpkg -x "$d" "$Q10.tmp/root"
+		echo "$(dpkg-deb -f "$d" Package) $(dpkg-deb -f "$d" Version)" >> "$Q10.tmp/QEMU10_PKGS"
+	done
+	rm -rf "$Q10"
+	mv "$Q10.tmp" "$Q10"
 fi
