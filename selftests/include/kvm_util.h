@@ -146,6 +146,8 @@ struct kvm_vm *vm_create_with_one_vcpu(struct kvm_vcpu **vcpu,
 				       enum vm_guest_mode mode);
 struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t vcpu_id,
 			     void *guest_code);
+/* The in-kernel PIC, IOAPIC and LAPICs (KVM_CREATE_IRQCHIP), before vCPUs. */
+void vm_create_irqchip(struct kvm_vm *vm);
 void kvm_vm_free(struct kvm_vm *vm);
 
 /* Memory */

@@ -218,6 +218,12 @@ struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t vcpu_id,
 	return vcpu;
 }
 
+void vm_create_irqchip(struct kvm_vm *vm)
+{
+	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0),
+		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+}
+
 struct kvm_vm *vm_create_with_one_vcpu(struct kvm_vcpu **vcpu,
 				       void *guest_code,
 				       enum vm_guest_mode mode)

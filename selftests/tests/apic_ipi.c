@@ -305,8 +305,7 @@ int main(void)
 	int i;
 
 	vm = vm_create(VM_MODE_LONG_4K);
-	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0),
-		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm_create_irqchip(vm);
 	cpuid = kvm_get_supported_cpuid();
 	if (cpuid)
 		x2apic = cpuid_has_x2apic(cpuid);

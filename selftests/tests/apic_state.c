@@ -246,8 +246,7 @@ int main(void)
 	struct ucall uc;
 
 	vm = vm_create(VM_MODE_LONG_4K);
-	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0),
-		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm_create_irqchip(vm);
 	vcpu0 = vm_vcpu_add(vm, 0, guest_code);
 	vcpu = vm_vcpu_add(vm, 1, guest_code);
 	/* with an in-kernel LAPIC an AP waits for INIT/SIPI: start it */

@@ -240,8 +240,7 @@ int main(void)
 	int khz;
 
 	vm = vm_create(VM_MODE_LONG_4K);
-	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0),
-		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm_create_irqchip(vm);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	virt_map(vm, APIC_GVA, APIC_GVA, PAGE_SIZE_4K);
 	vm_install_exception_handler(vm, TIMER_VEC, timer_handler);

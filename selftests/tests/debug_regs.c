@@ -434,7 +434,7 @@ int main(void)
 		       KVM_GUESTDBG_BLOCKIRQ);
 
 	vm = vm_create(VM_MODE_LONG_4K);
-	TEST_ASSERT_EQ(ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0), 0);
+	vm_create_irqchip(vm);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	apic_map(vm);
 	vm_install_exception_handler(vm, IRQ_VECTOR, irq_handler);

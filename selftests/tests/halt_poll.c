@@ -284,8 +284,7 @@ static void timer_tests(void)
 	char buf[32];
 
 	vm = vm_create(VM_MODE_LONG_4K);
-	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0),
-		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm_create_irqchip(vm);
 	vcpu = vm_vcpu_add(vm, 0, guest_timer);
 	apic_map(vm);
 	vm_install_exception_handler(vm, TIMER_VEC, timer_handler);
@@ -363,8 +362,7 @@ static void ipi_test(const char *poll_ns)
 
 	param_write("halt_poll_ns", poll_ns);
 	vm = vm_create(VM_MODE_LONG_4K);
-	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0),
-		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm_create_irqchip(vm);
 	for (i = 0; i < 2; i++) {
 		vcpus[i] = vm_vcpu_add(vm, i, guest_ipi);
 		vcpu_ioctl(vcpus[i], KVM_SET_MP_STATE, &runnable);

@@ -184,8 +184,7 @@ int main(void)
 	spin_tsc = amd ? 2000000 : 200000;
 
 	vm = vm_create(VM_MODE_LONG_4K);
-	TEST_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0),
-		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm_create_irqchip(vm);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	apic_map(vm);
 	vm_install_exception_handler(vm, TIMER_VEC, timer_handler);

@@ -365,8 +365,7 @@ int main(void)
 	kvm_vm_free(vm);
 
 	vm = vm_create(VM_MODE_LONG_4K);
-	TEST_ASSERT(ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) == 0,
-		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm_create_irqchip(vm);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	virt_map(vm, IOAPIC_GPA, IOAPIC_GPA, PAGE_SIZE_4K);
 	virt_map(vm, APIC_GPA, APIC_GPA, PAGE_SIZE_4K);

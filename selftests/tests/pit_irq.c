@@ -165,8 +165,7 @@ static void guest_speaker(uint64_t tsc_khz)
 
 static void create_irqchip(struct kvm_vm *vm)
 {
-	TEST_ASSERT(ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) == 0,
-		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm_create_irqchip(vm);
 }
 
 static struct kvm_vm *pit_vm(struct kvm_vcpu **vcpu, void *guest,

@@ -371,7 +371,7 @@ int main(void)
 
 	vm = vm_create(VM_MODE_LONG_4K);
 	/* CR8 is then the in-kernel LAPIC's TPR, as in a real VM. */
-	TEST_ASSERT_EQ(ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0), 0);
+	vm_create_irqchip(vm);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	vm_install_exception_handler(vm, DB_VECTOR, db_handler);
 
