@@ -99,7 +99,9 @@ void svm_inject_event(struct svm_vcpu *svm)
  * set, or the guest never ran) is queued again.  V_IRQ is cleared either
  * way: left set, the vector would be delivered again.  The guest takes
  * it before any instruction of its own, so no other event can have been
- * on its way at the exit.
+ * on its way at the exit.  It is not traced as reinjected: the guest
+ * never saw it, and the exit shows no event in delivery (an exit during
+ * its delivery does, in EXITINTINFO, below).
  */
 static void svm_virq_end(struct svm_vcpu *svm, bool never_ran)
 {

@@ -159,6 +159,8 @@ struct svm_entry_state {
 	u32 asid;
 	u32 event_inj;
 	u64 iopm_base_pa, msrpm_base_pa;
+	u32 int_state;		/* and RIP: an STI shadow QEMU drops */
+	u64 rip;
 };
 
 /**

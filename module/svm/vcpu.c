@@ -228,6 +228,14 @@ static void svm_save_guest(struct svm_vcpu *svm)
 	vcpu->regs[EMU_RSP] = vmcb->save.rsp;
 	vcpu->rip = vmcb->save.rip;
 	vcpu->rflags = vmcb->save.rflags;
+	/*
+	 * QEMU's VMRUN drops the interrupt shadow (svm_emulator_quirks), and
+	 * its #VMEXIT then reports none: an exit that came before the guest
+	 * ran the instruction the shadow protects must not end it.
+	 */
+	if (svm_emulator_quirks && vcpu->rip == svm->entry.rip &&
+	    (svm->entry.int_state & SVM_INT_STATE_SHADOW))
+		vmcb->control.int_state |= SVM_INT_STATE_SHADOW;
 	svm_step_end(svm);
 	/* Past the IRET: it unblocked NMIs (svm/events.c). */
 	if (svm->awaiting_iret && vcpu->rip != svm->iret_rip) {
@@ -310,6 +318,8 @@ int svm_run(struct kvisor_vcpu *vcpu)
 		.event_inj = svm->vmcb->control.event_inj,
 		.iopm_base_pa = svm->vmcb->control.iopm_base_pa,
 		.msrpm_base_pa = svm->vmcb->control.msrpm_base_pa,
+		.int_state = svm->vmcb->control.int_state,
+		.rip = svm->vmcb->save.rip,
 	};
 	kvisor_debug_enter_irqoff(vcpu);
 	/*

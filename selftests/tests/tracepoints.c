@@ -264,7 +264,14 @@ static void parse_exit(struct seen *s, const char *t, const struct reasons *r)
 	 * information (info2), SVM's EXITINTINFO (intr_info).
 	 */
 	ev = strtoull(r == &svm_reasons ? intr + 10 : info2 + 6, NULL, 16);
-	if ((ev & 0x800007ff) == (0x80000000 | IRQ_VEC))
+	/*
+	 * An external interrupt (type 0), or on QEMU's SVM, where kvisor
+	 * injects it as a virtual interrupt, an "exception" (type 3) with
+	 * its vector, which no exception has (svm.rst, "QEMU's emulated
+	 * SVM").
+	 */
+	if ((ev & 0x800000ff) == (0x80000000 | IRQ_VEC) &&
+	    ((ev & 0x700) == 0 || (ev & 0x700) == 0x300))
 		s->exit_in_irq++;
 	s->bad_vcpu += vcpu != VCPU_ID;
 	if (word_is(reason, r->io)) {
