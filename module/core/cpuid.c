@@ -228,7 +228,8 @@ static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 	*e = (struct kvm_cpuid_entry2) {
 		.function = KVM_CPUID_FEATURES,
 		.eax = BIT(KVM_FEATURE_CLOCKSOURCE) | BIT(KVM_FEATURE_CLOCKSOURCE2) |
-		       BIT(KVM_FEATURE_PV_SCHED_YIELD),
+		       BIT(KVM_FEATURE_PV_SCHED_YIELD) |
+		       BIT(KVM_FEATURE_POLL_CONTROL),
 	};
 }
 

@@ -210,13 +210,15 @@ static void kvisor_halt_poll_stats(struct kvisor_vcpu *vcpu, u64 poll_ns,
 int kvisor_vcpu_halt(struct kvisor_vcpu *vcpu)
 {
 	unsigned int max_ns = kvisor_max_halt_poll_ns(vcpu->vm);
+	/* MSR_KVM_POLL_CONTROL: the guest polls itself (haltpoll cpuidle). */
+	bool allowed = vcpu->poll_control & 1;
 	ktime_t start, cur, poll_end;
 	bool waited = false, polled;
 	int r = 1;
 
 	if (vcpu->halt_poll_ns > max_ns)
 		vcpu->halt_poll_ns = max_ns;
-	polled = vcpu->halt_poll_ns;
+	polled = allowed && vcpu->halt_poll_ns;
 
 	start = ktime_get();
 	cur = start;
@@ -239,6 +241,7 @@ int kvisor_vcpu_halt(struct kvisor_vcpu *vcpu)
 		kvisor_halt_poll_stats(vcpu,
 				       ktime_to_ns(ktime_sub(poll_end, start)),
 				       !waited);
-	kvisor_halt_poll_adapt(vcpu, ktime_to_ns(ktime_sub(cur, start)));
+	if (allowed)
+		kvisor_halt_poll_adapt(vcpu, ktime_to_ns(ktime_sub(cur, start)));
 	return r;
 }

@@ -155,7 +155,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME_NEW,
 	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV, MSR_PLATFORM_INFO,
 	MSR_IA32_MISC_ENABLE, MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
-	MSR_IA32_POWER_CTL,
+	MSR_IA32_POWER_CTL, MSR_KVM_POLL_CONTROL,
 };
 
 /*
@@ -352,6 +352,11 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	case MSR_IA32_POWER_CTL:
 		*val = vcpu->power_ctl;
 		return 0;
+	case MSR_KVM_POLL_CONTROL:
+		if (!kvisor_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL))
+			return -EINVAL;
+		*val = vcpu->poll_control;
+		return 0;
 	case MSR_IA32_TSC_DEADLINE:
 		/* Without an in-kernel LAPIC (which answers first): none. */
 		*val = 0;
@@ -408,6 +413,17 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	/* Kept and read back, any value, as KVM does: nothing to power. */
 	if (msr == MSR_IA32_POWER_CTL) {
 		vcpu->power_ctl = val;
+		return 0;
+	}
+	/*
+	 * The guest's say on halt polling (KVM_FEATURE_POLL_CONTROL): bit 0
+	 * clear, a halt sleeps at once (core/halt.c).  No other bit exists.
+	 */
+	if (msr == MSR_KVM_POLL_CONTROL) {
+		if (!kvisor_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL) ||
+		    (val & ~1ULL))
+			return -EINVAL;
+		vcpu->poll_control = val;
 		return 0;
 	}
 	r = kvisor_mtrr_msr(vcpu, msr, &val, true);

@@ -41,6 +41,8 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	vcpu->ucode_rev = 0x100000000ULL;
 	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+	/* KVM's: the host polls for a halted vCPU until the guest says no. */
+	vcpu->poll_control = 1;
 	rcuwait_init(&vcpu->wait);
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;

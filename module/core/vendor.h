@@ -451,6 +451,7 @@ struct kvisor_vcpu {
 	u64 platform_info;	/* MSR_PLATFORM_INFO, set by userspace */
 	u64 misc_enable;	/* IA32_MISC_ENABLE */
 	u64 power_ctl;		/* MSR_IA32_POWER_CTL, kept only */
+	u64 poll_control;	/* MSR_KVM_POLL_CONTROL: bit 0, host polls */
 	struct {		/* kept, not applied (msrs.c) */
 		u64 def_type;
 		u64 fixed[11];

@@ -15,7 +15,9 @@
  *  - an IPI from another vCPU ends the halt (halt_wakeup); with more
  *    than one host CPU, polling catches it too;
  *  - irq_injections equals the interrupts the guest's handlers counted,
- *    nmi_injections the NMIs (KVM_NMI).
+ *    nmi_injections the NMIs (KVM_NMI);
+ *  - the guest's MSR_KVM_POLL_CONTROL at 0 stops the polling (a bit other
+ *    than bit 0 is #GP), as KVM_FEATURE_POLL_CONTROL says.
  * Runs under in-tree KVM too (KVHOST_HYPERVISOR=intree), with kvm.ko's
  * parameters; there irq_injections may exceed the count, since KVM also
  * counts re-injections.  (In the SVM test host, QEMU's emulated SVM at
@@ -43,6 +45,8 @@
 #define IPI_VEC		0x40
 #define WAKE_VEC	0x41
 #define NMI_VEC		2
+#define GP_VEC		13
+#define MSR_KVM_POLL_CONTROL	0x4b564d05
 #define POLL_MAX_NS	2000000
 #define NR_HALTS	40
 #define NR_IPIS		50
@@ -54,7 +58,8 @@ static bool kvisor = true;
 
 /* Guest state: written by the host between phases, counted by handlers. */
 static uint32_t timer_ns, nr_halts;
-static volatile uint32_t irqs0, nmis0;
+static uint64_t poll_control = 1;	/* MSR_KVM_POLL_CONTROL */
+static volatile uint32_t irqs0, nmis0, gps0;
 static volatile uint32_t irqs1, ipis1, ready1, done1;
 
 static inline uint64_t rdtsc(void)
@@ -84,7 +89,23 @@ static void nmi_handler(struct ex_regs *regs)
 	nmis0++;
 }
 
-/* Each round: a one-shot timer of timer_ns, then HLT until it fired. */
+static void gp_handler(struct ex_regs *regs)
+{
+	gps0++;
+	regs->rip += 2;				/* past the WRMSR */
+}
+
+static void wrmsr(uint32_t msr, uint64_t val)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
+		     "d"((uint32_t)(val >> 32)) : "memory");
+}
+
+/*
+ * Each phase: MSR_KVM_POLL_CONTROL set to poll_control (bit 1, which does
+ * not exist, must #GP), then each round a one-shot timer of timer_ns and
+ * HLT until it fired.
+ */
 static void guest_timer(void)
 {
 	uint32_t i, want;
@@ -93,6 +114,11 @@ static void guest_timer(void)
 	xapic_enable();
 	xapic_write(APIC_TDCR, 0xb);		/* divide by 1: 1 GHz bus */
 	for (;;) {
+		want = gps0 + 1;
+		wrmsr(MSR_KVM_POLL_CONTROL, 3);
+		GUEST_ASSERT_EQ(gps0, want);
+		wrmsr(MSR_KVM_POLL_CONTROL, poll_control);
+		GUEST_ASSERT_EQ(rdmsr(MSR_KVM_POLL_CONTROL), poll_control);
 		for (i = 0; i < nr_halts; i++) {
 			want = irqs0 + 1;
 			xapic_write(APIC_LVTT, TIMER_VEC);	/* one-shot */
@@ -289,6 +315,7 @@ static void timer_tests(void)
 	apic_map(vm);
 	vm_install_exception_handler(vm, TIMER_VEC, timer_handler);
 	vm_install_exception_handler(vm, NMI_VEC, nmi_handler);
+	vm_install_exception_handler(vm, GP_VEC, gp_handler);
 	fd = vcpu_stats_fd(vcpu);
 
 	param_write("halt_poll_ns", "0");
@@ -308,6 +335,17 @@ static void timer_tests(void)
 	TEST_ASSERT(d[ATTEMPTED] >= 1 && d[SUCCESS] >= 1 && d[SUCCESS_NS],
 		    "halt_poll_ns 2 ms: %lu of %lu polls successful",
 		    d[SUCCESS], d[ATTEMPTED]);
+
+	/* The guest says no (KVM_FEATURE_POLL_CONTROL): its halts sleep. */
+	poll_control = 0;
+	sync_global_to_guest(vm, poll_control);
+	timer_phase(vm, vcpu, fd, POLL_TIMER_NS, NR_HALTS / 2, d);
+	check_common("timer 1 ms, halt_poll_ns 2 ms, MSR_KVM_POLL_CONTROL 0", d);
+	TEST_ASSERT(!d[ATTEMPTED] && d[WAKEUP] >= 1,
+		    "MSR_KVM_POLL_CONTROL 0: %lu polls attempted, %lu wake-ups",
+		    d[ATTEMPTED], d[WAKEUP]);
+	poll_control = 1;
+	sync_global_to_guest(vm, poll_control);
 
 	/* KVM_NMI: one NMI, counted by the guest and by nmi_injections */
 	vcpu_ioctl(vcpu, KVM_NMI, NULL);
