@@ -20,6 +20,7 @@ PKGS=(
 	busybox-static cpio lz4 xz-utils file		# initramfs
 	isolinux syslinux-common xorriso		# VMX test host boot ISO
 	bochsbios vgabios				# Bochs firmware
+	ovmf						# UEFI for QEMU's guests (check-qemu)
 	linux-perf trace-cmd				# perf_kvm_stat (KVISOR_PERF=1)
 )
 
@@ -47,11 +48,13 @@ if [ ! -x "$CACHE/bochs-3.0-smp/bin/bochs" ]; then
 	"$HERE/build-bochs.sh" "$CACHE/bochs-3.0-smp" smp
 fi
 
-# Linux 6.12 headers from bookworm-backports, only to prove the module still
-# builds there (make check's "build" lines).  The versioned package is
-# resolved from the backports meta-package, so no ABI number is written here.
-if [ "${KVISOR_WITH_612:-1}" = 1 ] && [ -z "$(kheaders 6.12)" ]; then
-	src=/etc/apt/sources.list.d/kvisor-backports.sources
+# bookworm-backports as an apt source, once, for what follows: added when
+# no source names it (from the mirror the system's sources use), and the
+# package lists fetched again.
+backports_ready=0
+backports() {
+	local src=/etc/apt/sources.list.d/kvisor-backports.sources uri
+	[ "$backports_ready" = 1 ] && return
 	if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
 		uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
 		      grep -m1 '/debian$') || uri=http://deb.debian.org/debian
@@ -59,10 +62,44 @@ if [ "${KVISOR_WITH_612:-1}" = 1 ] && [ -z "$(kheaders 6.12)" ]; then
 			"$uri" > "$src"
 	fi
 	apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+	backports_ready=1
+}
+
+# Linux 6.12 headers from bookworm-backports, only to prove the module still
+# builds there (make check's "build" lines).  The versioned package is
+# resolved from the backports meta-package, so no ABI number is written here.
+if [ "${KVISOR_WITH_612:-1}" = 1 ] && [ -z "$(kheaders 6.12)" ]; then
+	backports
 	pkg=$(apt-cache depends -t bookworm-backports linux-headers-amd64 |
 	      sed -n 's/^ *Depends: \(linux-headers-6\.12[^ ]*-amd64\)$/\1/p' | head -1)
 	[ -n "$pkg" ] || { echo "install-deps: no 6.12 headers in bookworm-backports" >&2; exit 1; }
 	echo "install-deps: installing $pkg" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
 		--no-install-recommends "$pkg" >/dev/null
+fi
+
+# Linux 6.12 as a second guest kernel for QEMU's guests (make check-qemu):
+# the kernel image bookworm-backports' linux-image-amd64 meta-package
+# depends on, downloaded and unpacked into $CACHE/linux-6.12 (only its
+# vmlinuz is kept), never installed.  PACKAGE says which it is, and marks
+# the unpacking done.
+K612=$CACHE/linux-6.12
+if [ "${KVISOR_WITH_612:-1}" = 1 ] && [ ! -s "$K612/PACKAGE" ]; then
+	backports
+	pkg=$(apt-cache depends -t bookworm-backports linux-image-amd64 |
+	      sed -n 's/^ *Depends: \(linux-image-6\.12[^ ]*-amd64\)$/\1/p' | head -1)
+	[ -n "$pkg" ] || { echo "install-deps: no 6.12 kernel in bookworm-backports" >&2; exit 1; }
+	echo "install-deps: unpacking $pkg's kernel into $K612" >&2
+	rm -rf "$K612.tmp"
+	mkdir -p "$K612.tmp/root"
+	# (as root apt would download as _apt, who may not write there)
+	(cd "$K612.tmp" &&
+	 apt-get -q -o APT::Sandbox::User=root download -t bookworm-backports "$pkg") >/dev/null
+	dpkg -x "$K612.tmp"/*.deb "$K612.tmp/root"
+	mv "$K612.tmp"/root/boot/vmlinuz-* "$K612.tmp/vmlinuz"
+	echo "$(dpkg-deb -f "$K612.tmp"/*.deb Package) $(dpkg-deb -f "$K612.tmp"/*.deb Version)" \
+		> "$K612.tmp/PACKAGE"
+	rm -rf "$K612.tmp/root" "$K612.tmp"/*.deb
+	rm -rf "$K612"
+	mv "$K612.tmp" "$K612"
 fi
