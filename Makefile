@@ -87,7 +87,7 @@ ifeq ($(origin KVISOR_WERROR),undefined)
   KVISOR_WERROR := $(if $(wildcard $(CURDIR)/.git),1,0)
 endif
 export KVISOR_WERROR
-check check-svm check-vmx check-debug: KVISOR_WERROR := 1
+check check-svm check-vmx check-debug check-qemu: KVISOR_WERROR := 1
 
 # modules_install signs with the kernel's key when it has one; Debian's
 # headers do not ship it, so do not try (sign-file would only complain).
@@ -106,7 +106,7 @@ define depmod
 	fi
 endef
 
-.PHONY: all module userspace selftests check check-svm check-vmx check-debug demo deps clean \
+.PHONY: all module userspace selftests check check-svm check-vmx check-debug check-qemu demo deps clean \
 	bench conformance install uninstall help version
 
 all: module userspace selftests
@@ -157,6 +157,11 @@ check-vmx:
 check-debug:
 	selftests/hosts/check-debug.sh $(HOST)
 
+# QEMU boots Linux on kvisor and on in-tree KVM, in many configurations,
+# many times, in both test hosts (or HOST=svm); writes build/check-qemu/
+check-qemu:
+	selftests/hosts/check-qemu.sh $(HOST)
+
 demo:
 	selftests/hosts/demo.sh $(HOST)
 
@@ -192,6 +197,7 @@ help:
 	@echo '  check-svm    the same, in the SVM test host only'
 	@echo '  check-vmx    the same, in the VMX test host only'
 	@echo '  check-debug  the suite, fuzzers and stress on a debug kernel (KASAN, kmemleak, lockdep; HOST=svm|vmx)'
+	@echo '  check-qemu   QEMU boots Linux in 10 configurations, 20 times each, kvisor vs in-tree KVM (HOST=svm|vmx)'
 	@echo '  demo         boot a test host, load kvisor, run the demo guests (HOST=vmx: Intel)'
 	@echo '  deps         only install the packages the build and the test hosts need'
 	@echo '  bench        exits and guest memory, kvisor vs in-tree KVM, as ratios (HOST=svm|vmx)'

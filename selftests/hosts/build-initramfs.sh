@@ -33,7 +33,8 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\
 printf 'root:x:0:\nkvm:x:65534:\n' > "$R/etc/group"
 cp "$HERE/guest/init" "$R/init"
 cp "$HERE/guest/lib.sh" "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
-cp "$HERE/guest/conformance.sh" "$HERE/guest/debug.sh" "$R/kvisor/"
+cp "$HERE/guest/conformance.sh" "$HERE/guest/debug.sh" "$HERE/guest/check-qemu.sh" \
+	"$R/kvisor/"
 cp "$KO" "$R/kvisor/kvisor.ko"
 
 # Modules with their dependencies, dependencies first, uncompressed into
@@ -103,6 +104,10 @@ if [ -n "${BENCH:-}" ]; then
 	cp "$BENCH" "$R/kvisor/bench"
 	cp "$HERE/guest/bench.sh" "$R/kvisor/"
 fi
+
+# make check-qemu: $CHECK_QEMU_PLAN is the plan of guest/check-qemu.sh's
+# QEMU boots (check-qemu.sh writes it; QEMU_GUEST gives the payload)
+[ -z "${CHECK_QEMU_PLAN:-}" ] || cp "$CHECK_QEMU_PLAN" "$R/kvisor/qemu-plan"
 
 # A script test of guest/, run before the tests that unload kvisor (as
 # NAME, the script SCRIPT, by default the one of that name).

@@ -21,6 +21,7 @@ PKGS=(
 	busybox-static cpio lz4 xz-utils file		# initramfs
 	isolinux syslinux-common xorriso		# VMX test host boot ISO
 	bochsbios vgabios				# Bochs firmware
+	ovmf						# UEFI for QEMU's guests (check-qemu)
 	linux-perf trace-cmd				# perf_kvm_stat (KVISOR_PERF=1)
 )
 
@@ -102,4 +103,30 @@ if [ "${KVISOR_WITH_QEMU10:-1}" = 1 ] && [ ! -s "$Q10/QEMU10_PKGS" ]; then
 	done
 	rm -rf "$Q10"
 	mv "$Q10.tmp" "$Q10"
+fi
+
+# Linux 6.12 as a second guest kernel for QEMU's guests (make check-qemu):
+# the kernel image bookworm-backports' linux-image-amd64 meta-package
+# depends on, downloaded and unpacked into $CACHE/linux-6.12 (only its
+# vmlinuz is kept), never installed.  PACKAGE says which it is, and marks
+# the unpacking done.
+K612=$CACHE/linux-6.12
+if [ "${KVISOR_WITH_612:-1}" = 1 ] && [ ! -s "$K612/PACKAGE" ]; then
+	backports
+	pkg=$(apt-cache depends -t bookworm-backports linux-image-amd64 |
+	      sed -n 's/^ *Depends: \(linux-image-6\.12[^ ]*-amd64\)$/\1/p' | head -1)
+	[ -n "$pkg" ] || { echo "install-deps: no 6.12 kernel in bookworm-backports" >&2; exit 1; }
+	echo "install-deps: unpacking $pkg's kernel into $K612" >&2
+	rm -rf "$K612.tmp"
+	mkdir -p "$K612.tmp/root"
+	# (as root apt would download as _apt, who may not write there)
+	(cd "$K612.tmp" &&
+	 apt-get -q -o APT::Sandbox::User=root download -t bookworm-backports "$pkg") >/dev/null
+	dpkg -x "$K612.tmp"/*.deb "$K612.tmp/root"
+	mv "$K612.tmp"/root/boot/vmlinuz-* "$K612.tmp/vmlinuz"
+	echo "$(dpkg-deb -f "$K612.tmp"/*.deb Package) $(dpkg-deb -f "$K612.tmp"/*.deb Version)" \
+		> "$K612.tmp/PACKAGE"
+	rm -rf "$K612.tmp/root" "$K612.tmp"/*.deb
+	rm -rf "$K612"
+	mv "$K612.tmp" "$K612"
 fi
