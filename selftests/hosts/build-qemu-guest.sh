@@ -61,16 +61,31 @@ if [ -n "$Q10" ]; then
 		"$Q10/usr/share/seabios" "$DIR/qemu10"
 fi
 cp "/boot/vmlinuz-$KVER" "$DIR/vmlinuz"
+echo "$KVER" > "$DIR/kver"	# which kernel the guest runs (guest_vulns)
 
 # the guest's initramfs
 g=$(mktemp -d)
-mkdir -p "$g/bin" "$g/proc"
+mkdir -p "$g/bin" "$g/proc" "$g/sys"
 cp "$BB" "$g/bin/busybox"
+# /init: the CPUs and the paravirtual features it found (qemu_boot), then
+# what the guest's kernel decided about each speculative-execution bug,
+# one "L2-VULN name: value" line a file, CPU 0's "bugs" line of
+# /proc/cpuinfo, and the speculation controls of its "flags" line
+# (guest_vulns compares them under kvisor and in-tree KVM)
 cat > "$g/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
 echo "L2-HELLO: $(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs"
 /bin/busybox dmesg | /bin/busybox grep -m2 "Hypervisor detected\|clocksource: kvm-clock"
+for f in /sys/devices/system/cpu/vulnerabilities/*; do
+	[ -f "$f" ] && echo "L2-VULN ${f##*/}: $(/bin/busybox cat "$f")"
+done
+echo "L2-BUGS $(/bin/busybox sed -n '/^bugs/ { s/^bugs[[:space:]]*:[[:space:]]*//; p; q }' /proc/cpuinfo)"
+echo "L2-SPEC $(/bin/busybox sed -n '/^flags/ { s/^[^:]*://; p; q }' /proc/cpuinfo |
+	/bin/busybox tr ' ' '\n' |
+	/bin/busybox grep -xE 'pti|ibrs|ibpb|stibp|ssbd|ibrs_enhanced|virt_ssbd|md_clear|flush_l1d|arch_capabilities|rtm|hle' |
+	/bin/busybox tr '\n' ' ')"
 /bin/busybox poweroff -f
 INIT
 chmod +x "$g/init"
