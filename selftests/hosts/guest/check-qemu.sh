@@ -51,22 +51,6 @@ load() { # hv
 	chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
 }
 
-# A VM of a killed QEMU may still be being torn down: wait for it.
-unload() { # hv
-	case $1 in
-	kvm)	mods=$INTREE_LOADED ;;
-	kvisor)	mods=kvisor ;;
-	esac
-	for m in $mods; do
-		n=0
-		until rmmod "$m" 2>/dev/null; do
-			n=$((n + 1))
-			[ $n -ge 30 ] && { say "unload-failed $1 $m"; return 1; }
-			sleep 1
-		done
-	done
-}
-
 # stamp: each line of stdin after this host's clock when it came (read,
 # a builtin, not a program: a stamp costs no fork)
 stamp() {
@@ -201,7 +185,7 @@ cur='' ok=''
 while read -r hv vmm name first last tmo giveup machine cpu smp irqchip kernel fw; do
 	case $hv in ''|'#'*) continue ;; esac
 	if [ "$hv" != "$cur" ]; then
-		[ -z "$cur" ] || [ -z "$ok" ] || unload "$cur" || break
+		[ -z "$cur" ] || [ -z "$ok" ] || unload_hv "$cur" || break
 		cur=$hv ok=
 		load "$hv" && ok=1
 	fi

@@ -143,22 +143,6 @@ load() { # hv
 	return 0
 }
 
-# A VM of a killed test may still be being torn down: retry for a while.
-unload() { # hv
-	case $1 in
-	kvm)	mods=$INTREE_LOADED ;;
-	kvisor)	mods=kvisor ;;
-	esac
-	for m in $mods; do
-		n=0
-		until rmmod "$m" 2>/dev/null; do
-			n=$((n + 1))
-			[ $n -ge 30 ] && { say "unload-failed $1 $m"; return 1; }
-			sleep 1
-		done
-	done
-}
-
 run() { # hv row
 	hv=$1 t=$2
 	p=${t%%,*}
@@ -263,7 +247,7 @@ for hv in $HVS; do
 		run "$hv" "$t"
 	done
 	FROM=
-	unload "$hv"
+	unload_hv "$hv"
 	say "hv-end $hv"
 done
 say "end"

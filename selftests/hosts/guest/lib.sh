@@ -54,3 +54,22 @@ load_intree() {
 		INTREE_LOADED="$(basename "$_m" .ko) $INTREE_LOADED"
 	done < /kvisor/intree/order
 }
+
+# unload_hv kvisor|kvm: unload that hypervisor (kvm: the modules
+# load_intree loaded, INTREE_LOADED).  A VM of a killed test or QEMU may
+# still be being torn down: each rmmod is retried for 30 s, then
+# "@@KV unload-failed HV MODULE" and failure.
+unload_hv() { # hv
+	case $1 in
+	kvm)	_mods=$INTREE_LOADED ;;
+	kvisor)	_mods=kvisor ;;
+	esac
+	for _m in $_mods; do
+		_n=0
+		until rmmod "$_m" 2>/dev/null; do
+			_n=$((_n + 1))
+			[ $_n -ge 30 ] && { say "unload-failed $1 $_m"; return 1; }
+			sleep 1
+		done
+	done
+}
