@@ -652,5 +652,6 @@ phys_addr_t kvisor_tdp_root(struct kvisor_vm *vm);
 /* irq/lapic.c: CR8 is the in-kernel LAPIC's TPR[7:4] */
 u8 kvisor_lapic_get_cr8(struct kvisor_vcpu *vcpu);
 void kvisor_lapic_set_cr8(struct kvisor_vcpu *vcpu, u8 cr8);
+bool kvisor_lapic_tpr_blocks(struct kvisor_vcpu *vcpu);
 
 #endif /* KVISOR_VENDOR_H */

@@ -850,6 +850,32 @@ void kvisor_lapic_set_cr8(struct kvisor_vcpu *vcpu, u8 cr8)
 	spin_unlock_irqrestore(&apic->lock, flags);
 }
 
+/*
+ * Whether the TPR holds back the highest requested interrupt (its
+ * priority class is not above the TPR's).  Then a guest that lowers its
+ * TPR has an interrupt to take at once, which a backend whose CR8 writes
+ * do not exit (SVM's V_TPR) must hear of: it intercepts them meanwhile,
+ * as KVM's update_cr8_intercept() has it.
+ */
+bool kvisor_lapic_tpr_blocks(struct kvisor_vcpu *vcpu)
+{
+	struct kvisor_lapic *apic = vcpu->apic;
+	unsigned long flags;
+	bool blocks = false;
+	int vec;
+
+	if (!apic)
+		return false;
+	spin_lock_irqsave(&apic->lock, flags);
+	if (apic->hw_enabled) {
+		vec = vec_highest(apic, APIC_IRR);
+		blocks = vec >= 0 &&
+			 (vec & 0xf0) <= (reg_get(apic, APIC_TASKPRI) & 0xf0);
+	}
+	spin_unlock_irqrestore(&apic->lock, flags);
+	return blocks;
+}
+
 /* The run loop ----------------------------------------------------------- */
 
 void kvisor_lapic_sync(struct kvisor_vcpu *vcpu)

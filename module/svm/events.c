@@ -95,6 +95,29 @@ void svm_inject_event(struct svm_vcpu *svm)
 }
 
 /*
+ * With V_INTR_MASKING the guest's MOV to CR8 writes V_TPR without an
+ * exit.  Two cases need that exit, and get it (the write itself is
+ * svm_exit_write_cr8()):
+ *  - the TPR holds back a requested interrupt: lowering it must deliver
+ *    that interrupt at once, which only kvisor can do;
+ *  - on QEMU's SVM (svm_emulator_quirks), any write while V_IRQ is set:
+ *    QEMU's MOV to CR8 raises a posted virtual interrupt without the
+ *    lock its TCG asserts held, which aborts the emulator (svm.rst,
+ *    "QEMU's emulated SVM"); EDK2 writes CR8 in every interrupt return.
+ * Called right before VMRUN, after the event and window are settled.
+ */
+void svm_update_cr8_intercept(struct svm_vcpu *svm)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	if (kvisor_lapic_tpr_blocks(&svm->vcpu) ||
+	    (svm_emulator_quirks && (c->int_ctl & SVM_INT_V_IRQ)))
+		c->intercept_cr |= SVM_INTERCEPT_CR8_WRITE;
+	else
+		c->intercept_cr &= ~SVM_INTERCEPT_CR8_WRITE;
+}
+
+/*
  * After the exit, a virtual interrupt that was not taken (V_IRQ still
  * set, or the guest never ran) is queued again.  V_IRQ is cleared either
  * way: left set, the vector would be delivered again.  The guest takes

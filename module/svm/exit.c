@@ -239,6 +239,40 @@ static int svm_exit_write_cr4(struct svm_vcpu *svm)
 }
 
 /*
+ * MOV to CR8, intercepted only for a while (svm_update_cr8_intercept()).
+ * The new TPR goes where the guest's write would have put it, V_TPR and
+ * the in-kernel LAPIC, and the next entry delivers what it unmasked.
+ * Bits 63:4 are reserved (#GP).  The exit code names CR8, so the AltMovCr8
+ * form of 32-bit code (LOCK MOV CR0, AMD's CR8_LEGACY) decodes as CR0.
+ */
+static int svm_exit_write_cr8(struct svm_vcpu *svm)
+{
+	struct kvisor_vcpu *vcpu = &svm->vcpu;
+	struct vmcb_control *c = &svm->vmcb->control;
+	struct emu_ctxt ctxt;
+	unsigned int len;
+	int cr, gpr;
+	u64 val;
+
+	if (kvisor_decode_mov_crdr(vcpu, 0x22, &cr, &gpr, &len, &ctxt) ||
+	    (cr != 8 && cr != 0))
+		return kvisor_handle_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_EMULATION, vcpu->rip,
+				SVM_EXIT_WRITE_CR8);
+	val = vcpu->regs[gpr];
+	if (ctxt.mode != EMU_MODE_LONG64)
+		val = (u32)val;
+	if (val > 15) {
+		svm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	c->int_ctl = (c->int_ctl & ~0xf) | val;
+	kvisor_lapic_set_cr8(vcpu, val);
+	kvisor_skip_insn(vcpu, len);
+	return 1;
+}
+
+/*
  * INTn, intercepted with #BP because QEMU's SVM takes INT3 for a software
  * interrupt (exit 0x75) rather than a #BP exception.  INT3 is the
  * breakpoint; any other INT n is given back to the guest as the software
@@ -301,6 +335,7 @@ static int svm_exit_mc(struct svm_vcpu *svm)
 
 static int (*const svm_exit_handlers[])(struct svm_vcpu *svm) = {
 	[SVM_EXIT_WRITE_CR4]	= svm_exit_write_cr4,
+	[SVM_EXIT_WRITE_CR8]	= svm_exit_write_cr8,
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR0 + 15] = svm_exit_dr,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB] = svm_exit_db,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_BP] = svm_exit_bp,

@@ -67,6 +67,7 @@
 
 /* intercept_cr: reads of CRn in bit n, writes in bit 16 + n. */
 #define SVM_INTERCEPT_CR4_WRITE		BIT(16 + 4)
+#define SVM_INTERCEPT_CR8_WRITE		BIT(16 + 8)
 
 /* tlb_ctl */
 #define SVM_TLB_NONE			0
@@ -106,6 +107,7 @@
 
 /* Exit codes */
 #define SVM_EXIT_WRITE_CR4		0x014
+#define SVM_EXIT_WRITE_CR8		0x018
 #define SVM_EXIT_READ_DR0		0x020
 #define SVM_EXIT_WRITE_DR0		0x030
 #define SVM_EXIT_EXCP_BASE		0x040
@@ -280,6 +282,7 @@ void svm_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 void svm_queue_exception(struct kvisor_vcpu *vcpu, int vector,
 			 bool has_error, u32 error);
 void svm_inject_event(struct svm_vcpu *svm);
+void svm_update_cr8_intercept(struct svm_vcpu *svm);
 void svm_requeue_event(struct svm_vcpu *svm);
 void svm_cancel_entry_event(struct svm_vcpu *svm);
 bool svm_in_shadow(struct svm_vcpu *svm);

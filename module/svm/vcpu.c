@@ -207,6 +207,7 @@ static void svm_load_guest(struct svm_vcpu *svm)
 		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~0xf) |
 					kvisor_lapic_get_cr8(vcpu);
 	svm_inject_event(svm);
+	svm_update_cr8_intercept(svm);
 }
 
 static void svm_save_guest(struct svm_vcpu *svm)
