@@ -13,10 +13,11 @@
  * over it and lets the guest run it again.
  *
  * Implemented hypercalls: KVM_HC_VAPIC_POLL_IRQ (nothing to do: pending
- * interrupts are looked at before every entry) and KVM_HC_SCHED_YIELD (a
- * directed yield, offered in KVM_GET_SUPPORTED_CPUID).  KVM_HC_KICK_CPU,
- * KVM_HC_SEND_IPI, KVM_HC_CLOCK_PAIRING and KVM_HC_MAP_GPA_RANGE answer
- * -KVM_ENOSYS, and the PV_UNHALT and PV_SEND_IPI bits are not offered.
+ * interrupts are looked at before every entry), KVM_HC_KICK_CPU (PV
+ * spinlocks' wake-up, PV_UNHALT), KVM_HC_SEND_IPI (PV_SEND_IPI) and
+ * KVM_HC_SCHED_YIELD (a directed yield), each offered in
+ * KVM_GET_SUPPORTED_CPUID.  KVM_HC_CLOCK_PAIRING and KVM_HC_MAP_GPA_RANGE
+ * answer -KVM_ENOSYS.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,6 +25,7 @@
 #include <linux/sched.h>
 #include <linux/sched/stat.h>
 #include <linux/kvm_para.h>
+#include <asm/apicdef.h>
 #include <asm/trapnr.h>
 
 #include "core/kvisor.h"
@@ -67,34 +69,103 @@ bool kvisor_pv_has(struct kvisor_vcpu *vcpu, unsigned int feature)
 }
 
 /*
+ * The vCPU whose LAPIC has physical APIC ID @id, or NULL.  kvisor's LAPIC
+ * gives each vCPU its vCPU ID as APIC ID, in both modes.
+ */
+static struct kvisor_vcpu *kvisor_vcpu_by_apic_id(struct kvisor_vm *vm,
+						  u64 id)
+{
+	/* pairs with the release that publishes a new vCPU */
+	int nr = smp_load_acquire(&vm->nr_vcpus), i;
+	struct kvisor_vcpu *v;
+
+	for (i = 0; i < nr && i < KVISOR_MAX_VCPUS; i++) {
+		v = READ_ONCE(vm->vcpus[i]);
+		if (v && v->apic && v->id == id)
+			return v;
+	}
+	return NULL;
+}
+
+/*
  * KVM_HC_SCHED_YIELD: the caller waits for the vCPU with APIC ID @dest,
  * which it saw preempted (steal time's flag).  A hint: where something
  * else wants this host CPU and the target could run (it is runnable and
  * not in the guest), give the rest of the time slice to its thread, as
- * KVM does.  kvisor's LAPIC gives each vCPU its vCPU ID as APIC ID.
+ * KVM does.
  */
 static void kvisor_pv_sched_yield(struct kvisor_vcpu *vcpu, u64 dest)
 {
-	struct kvisor_vm *vm = vcpu->vm;
-	/* pairs with the release that publishes a new vCPU */
-	int nr = smp_load_acquire(&vm->nr_vcpus), i;
-	struct kvisor_vcpu *target = NULL, *v;
+	struct kvisor_vcpu *target;
 
 	vcpu->stat.directed_yield_attempted++;
 	if (!vcpu->apic || single_task_running())
 		return;
-	for (i = 0; i < nr && i < KVISOR_MAX_VCPUS; i++) {
-		v = READ_ONCE(vm->vcpus[i]);
-		if (v && v->id == dest) {
-			target = v;
-			break;
-		}
-	}
+	target = kvisor_vcpu_by_apic_id(vcpu->vm, dest);
 	if (!target || target == vcpu || READ_ONCE(target->in_guest) ||
 	    READ_ONCE(target->mp_state) != KVM_MP_STATE_RUNNABLE)
 		return;
 	if (kvisor_vcpu_yield_to(target) > 0)
 		vcpu->stat.directed_yield_successful++;
+}
+
+/*
+ * KVM_HC_KICK_CPU: a PV spinlock's waiter, halted, is woken by the lock's
+ * holder (KVM's kvm_pv_kick_cpu_op(), a "remote read" IPI).  The kick is
+ * kept until the target's next halt ends, so that one that comes before
+ * the HLT it is meant for is not lost; then the caller yields to it.
+ */
+static void kvisor_pv_kick(struct kvisor_vcpu *vcpu, u64 dest)
+{
+	struct kvisor_vcpu *target = kvisor_vcpu_by_apic_id(vcpu->vm, dest);
+
+	if (target) {
+		WRITE_ONCE(target->pv_unhalted, true);
+		kvisor_vcpu_kick(target);
+	}
+	kvisor_pv_sched_yield(vcpu, dest);
+}
+
+/* The ICR fields KVM_HC_SEND_IPI refuses: logical mode, shorthands. */
+#define KVISOR_PV_IPI_BAD_ICR	(APIC_DEST_LOGICAL | (3 << 18))
+
+/*
+ * KVM_HC_SEND_IPI: @icr (vector, delivery mode, level) to each APIC ID
+ * @min + i for the set bits i of @lo, and @min + 32 or 64 + i for those of
+ * @hi (32 or 64 bits each, by the caller's mode), as KVM's
+ * kvm_pv_send_ipi(), whose second base wraps at 32 bits.  Returns how
+ * many LAPICs took it, or -KVM_EINVAL.
+ */
+static long kvisor_pv_send_ipi(struct kvisor_vcpu *vcpu, u64 lo, u64 hi,
+			       u32 min, u64 icr, bool op_64_bit)
+{
+	unsigned int bits = op_64_bit ? 64 : 32, i;
+	u64 map[2] = { lo, hi };
+	u32 base;
+	struct kvisor_apic_irq irq = {
+		.vector = icr & APIC_VECTOR_MASK,
+		.dm = (icr >> 8) & 7,
+		.level = icr & APIC_INT_LEVELTRIG,
+		.assert = !(icr & APIC_INT_LEVELTRIG) || (icr & APIC_INT_ASSERT),
+	};
+	struct kvisor_vcpu *target;
+	long count = 0;
+
+	if (icr & KVISOR_PV_IPI_BAD_ICR)
+		return -KVM_EINVAL;
+	if (!vcpu->apic)
+		return 0;
+	for (i = 0; i < 2 * bits; i++) {
+		if (!(map[i / bits] & BIT_ULL(i % bits)))
+			continue;
+		base = min + (i / bits) * bits;
+		/* IDs past 32 bits name no vCPU */
+		target = kvisor_vcpu_by_apic_id(vcpu->vm,
+						(u64)base + i % bits);
+		if (target)
+			count += kvisor_apic_deliver_to(target, vcpu, &irq);
+	}
+	return count;
 }
 
 /*
@@ -106,6 +177,8 @@ int kvisor_handle_hypercall(struct kvisor_vcpu *vcpu, int cpl,
 			    unsigned int len)
 {
 	u64 nr = vcpu->regs[EMU_RAX], a0 = vcpu->regs[EMU_RBX];
+	u64 a1 = vcpu->regs[EMU_RCX], a2 = vcpu->regs[EMU_RDX];
+	u64 a3 = vcpu->regs[EMU_RSI];
 	struct emu_ctxt ctxt;
 	bool op_64_bit;
 	long ret;
@@ -117,15 +190,24 @@ int kvisor_handle_hypercall(struct kvisor_vcpu *vcpu, int cpl,
 	if (!op_64_bit) {
 		nr = (u32)nr;
 		a0 = (u32)a0;
+		a1 = (u32)a1;
+		a2 = (u32)a2;
+		a3 = (u32)a3;
 	}
-	trace_kvm_hypercall(nr, a0, vcpu->regs[EMU_RCX], vcpu->regs[EMU_RDX],
-			    vcpu->regs[EMU_RSI]);
+	trace_kvm_hypercall(nr, a0, a1, a2, a3);
 
 	ret = -KVM_ENOSYS;
 	if (cpl) {
 		ret = -KVM_EPERM;
 	} else if (nr == KVM_HC_VAPIC_POLL_IRQ) {
 		ret = 0;
+	} else if (nr == KVM_HC_KICK_CPU &&
+		   kvisor_pv_has(vcpu, KVM_FEATURE_PV_UNHALT)) {
+		kvisor_pv_kick(vcpu, a1);
+		ret = 0;
+	} else if (nr == KVM_HC_SEND_IPI &&
+		   kvisor_pv_has(vcpu, KVM_FEATURE_PV_SEND_IPI)) {
+		ret = kvisor_pv_send_ipi(vcpu, a0, a1, a2, a3, op_64_bit);
 	} else if (nr == KVM_HC_SCHED_YIELD &&
 		   kvisor_pv_has(vcpu, KVM_FEATURE_PV_SCHED_YIELD)) {
 		kvisor_pv_sched_yield(vcpu, a0);

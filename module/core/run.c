@@ -236,6 +236,7 @@ static void kvisor_vcpu_do_init(struct kvisor_vcpu *vcpu)
 	struct kvm_sregs sregs;
 	u64 cd_nw;
 
+	WRITE_ONCE(vcpu->pv_unhalted, false);
 	kvisor_ops->get_sregs(vcpu, &sregs);
 	cd_nw = sregs.cr0 & (X86_CR0_CD | X86_CR0_NW);
 	sregs.cs = data;
@@ -303,9 +304,14 @@ static void kvisor_vcpu_accept_signals(struct kvisor_vcpu *vcpu)
 		kvisor_vcpu_do_sipi(vcpu);
 }
 
-/* Something would end HLT: an NMI, or an interrupt the guest can take. */
+/*
+ * Something would end HLT: a kick (KVM_HC_KICK_CPU, which may have come
+ * before the HLT it ends), an NMI, or an interrupt the guest can take.
+ */
 static bool kvisor_vcpu_has_events(struct kvisor_vcpu *vcpu)
 {
+	if (READ_ONCE(vcpu->pv_unhalted))
+		return true;
 	kvisor_process_nmi(vcpu);
 	if (atomic_read(&vcpu->nmi_pending))
 		return true;
@@ -346,8 +352,11 @@ static int kvisor_vcpu_check_events(struct kvisor_vcpu *vcpu)
 		}
 		kvisor_lapic_sync(vcpu);
 		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
-		    kvisor_vcpu_has_events(vcpu))
+		    kvisor_vcpu_has_events(vcpu)) {
+			/* The halt is over, and with it the kick's part. */
+			WRITE_ONCE(vcpu->pv_unhalted, false);
 			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+		}
 		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
 			return 1;
 		if (vcpu->mp_state == KVM_MP_STATE_HALTED)
@@ -389,6 +398,10 @@ int kvisor_vcpu_mp_state(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 		if (vcpu->apic) {
 			kvisor_vcpu_accept_signals(vcpu);
 			mp.mp_state = vcpu->mp_state;
+			/* KVM's rule: a kicked halt is as good as over. */
+			if (mp.mp_state == KVM_MP_STATE_HALTED &&
+			    READ_ONCE(vcpu->pv_unhalted))
+				mp.mp_state = KVM_MP_STATE_RUNNABLE;
 		}
 		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
 	}

@@ -479,6 +479,7 @@ struct kvisor_vcpu {
 	struct kvisor_spec spec;
 	pid_t creator;		/* thread ID, for the statistics' name */
 	bool pv_enforce;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
+	bool pv_unhalted;	/* KVM_HC_KICK_CPU arrived: HLT ends */
 	struct pid __rcu *pid;	/* the thread of the last KVM_RUN */
 };
 

@@ -128,10 +128,13 @@ struct kvisor_apic_irq {
  * the shorthands; NULL otherwise).  Returns how many LAPICs accepted it as
  * new (an interrupt already pending in IRR counts as coalesced, 0), or
  * -1 when no LAPIC matched: KVM_IRQ_LINE_STATUS and KVM_SIGNAL_MSI report
- * this number.  Callable from any context.
+ * this number.  Callable from any context.  kvisor_apic_deliver_to()
+ * skips the destination match: one vCPU, found by its APIC ID.
  */
 int kvisor_apic_deliver(struct kvisor_vm *vm, struct kvisor_vcpu *src,
 			const struct kvisor_apic_irq *irq);
+int kvisor_apic_deliver_to(struct kvisor_vcpu *vcpu, struct kvisor_vcpu *src,
+			   const struct kvisor_apic_irq *irq);
 
 /* The local APIC of one vCPU (lapic.c) ---------------------------------- */
 

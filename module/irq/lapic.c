@@ -1083,7 +1083,8 @@ static bool lapic_match(struct kvisor_vcpu *vcpu, struct kvisor_vcpu *src,
  * that this LAPIC took it and the search ends.
  */
 static int deliver_one(struct kvisor_vcpu *vcpu, struct kvisor_vcpu *src,
-		       const struct kvisor_apic_irq *irq, bool *taken)
+		       const struct kvisor_apic_irq *irq, bool *taken,
+		       bool direct)
 {
 	struct kvisor_lapic *apic = vcpu->apic;
 	unsigned long flags;
@@ -1091,7 +1092,7 @@ static int deliver_one(struct kvisor_vcpu *vcpu, struct kvisor_vcpu *src,
 	int r = 0;
 
 	spin_lock_irqsave(&apic->lock, flags);
-	match = lapic_match(vcpu, src, irq);
+	match = direct ? apic->hw_enabled : lapic_match(vcpu, src, irq);
 	if (match && (irq->dm == KVISOR_DM_FIXED || irq->dm == KVISOR_DM_LOWEST)) {
 		enabled = apic_enabled(apic);
 		r = accept_fixed(apic, irq->vector, irq->level);
@@ -1155,7 +1156,7 @@ int kvisor_apic_deliver(struct kvisor_vm *vm, struct kvisor_vcpu *src,
 		if (!vcpu || !vcpu->apic)
 			continue;
 		taken = false;
-		r = deliver_one(vcpu, src, irq, &taken);
+		r = deliver_one(vcpu, src, irq, &taken, false);
 		if (r < 0)
 			continue;
 		ret = max(ret, 0) + r;
@@ -1163,4 +1164,26 @@ int kvisor_apic_deliver(struct kvisor_vm *vm, struct kvisor_vcpu *src,
 			break;
 	}
 	return ret;
+}
+
+/*
+ * @irq to @vcpu's LAPIC alone, its destination already resolved by APIC
+ * ID (KVM_HC_SEND_IPI, which names no broadcast ID).  Counted as KVM
+ * does: 1 for a fixed or lowest-priority interrupt its enabled LAPIC
+ * took, pending before or not, and for the other modes when delivered.
+ */
+int kvisor_apic_deliver_to(struct kvisor_vcpu *vcpu, struct kvisor_vcpu *src,
+			   const struct kvisor_apic_irq *irq)
+{
+	bool taken = false;
+	int r;
+
+	if (!vcpu->apic)
+		return 0;
+	r = deliver_one(vcpu, src, irq, &taken, true);
+	if (r < 0)
+		return 0;
+	if (irq->dm == KVISOR_DM_FIXED || irq->dm == KVISOR_DM_LOWEST)
+		return taken;
+	return r;
 }
