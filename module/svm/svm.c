@@ -340,6 +340,26 @@ static void svm_unsetup(void)
 	__free_pages(svm_msrpm, 1);
 }
 
+/*
+ * Linux 6.12's srso=bp-spec-reduce (Zen 4 and 5 with SRSO_MSR_FIX): the
+ * host kernel skips its own SRSO mitigation and relies on the hypervisor
+ * to set BP_CFG's BP_SPEC_REDUCE while guests can run, which KVM does
+ * from its first VM to its last.  kvisor has SVM on exactly then, so the
+ * bit follows SVM on each CPU.  Kernels without the mode build nothing.
+ */
+static void svm_srso_bp_spec_reduce(bool on)
+{
+#ifdef X86_FEATURE_SRSO_BP_SPEC_REDUCE
+	if (!cpu_feature_enabled(X86_FEATURE_SRSO_BP_SPEC_REDUCE))
+		return;
+	if (on)
+		msr_set_bit(MSR_ZEN4_BP_CFG, MSR_ZEN4_BP_CFG_BP_SPEC_REDUCE_BIT);
+	else
+		msr_clear_bit(MSR_ZEN4_BP_CFG,
+			      MSR_ZEN4_BP_CFG_BP_SPEC_REDUCE_BIT);
+#endif
+}
+
 static int svm_cpu_enable(void)
 {
 	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
@@ -350,6 +370,7 @@ static int svm_cpu_enable(void)
 		return -EBUSY;		/* another hypervisor's */
 	wrmsrl(MSR_EFER, efer | KV_EFER_SVME);
 	wrmsrl(KV_MSR_VM_HSAVE_PA, __pa(sc->hsave));
+	svm_srso_bp_spec_reduce(true);
 	/* ASIDs handed out before may be stale in the TLB: start over. */
 	sc->asid_gen++;
 	sc->next_asid = sc->max_asid + 1;
@@ -360,6 +381,7 @@ static void svm_cpu_disable(void)
 {
 	u64 efer;
 
+	svm_srso_bp_spec_reduce(false);
 	wrmsrl(KV_MSR_VM_HSAVE_PA, 0);
 	rdmsrl(MSR_EFER, efer);
 	wrmsrl(MSR_EFER, efer & ~KV_EFER_SVME);
