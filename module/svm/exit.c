@@ -328,8 +328,14 @@ static int svm_exit_mc(struct svm_vcpu *svm)
 {
 	/*
 	 * A machine check in the guest is the host's: its handler ran right
-	 * after the exit (svm_run()); the guest goes on.
+	 * after the exit (svm_run()); the guest goes on.  One the guest
+	 * caused through erratum 383 shuts the guest down, as in KVM.
 	 */
+	if (svm->erratum_383) {
+		svm->erratum_383 = false;
+		pr_err_ratelimited("guest triggered AMD erratum 383\n");
+		return kvisor_handle_shutdown(&svm->vcpu);
+	}
 	return 1;
 }
 

@@ -15,9 +15,11 @@
 #include <linux/moduleparam.h>
 #include <linux/io.h>
 #include <linux/percpu.h>
+#include <asm/mce.h>
 #include <asm/msr.h>
 #include <asm/pgtable.h>
 #include <asm/processor.h>
+#include <asm/tlbflush.h>
 
 #include "svm.h"
 
@@ -360,6 +362,47 @@ static void svm_srso_bp_spec_reduce(bool on)
 #endif
 }
 
+/*
+ * AMD erratum 383 (family 10h, the kernel's X86_BUG_AMD_TLB_MMATCH): a
+ * guest can make the TLB hold two matching entries, which raises a
+ * machine check.  As KVM: DC_CFG bit 47 is set where SVM goes on, and a
+ * machine check during the guest with the erratum's signature in MC0 is
+ * cleared here and ends that guest (svm_exit_mc()) instead of reaching
+ * the host's handler, which would panic.
+ */
+static bool svm_erratum_383;
+
+static void svm_erratum_383_init(void)
+{
+	u64 val;
+
+	if (!static_cpu_has_bug(X86_BUG_AMD_TLB_MMATCH) ||
+	    rdmsrl_safe(MSR_AMD64_DC_CFG, &val))
+		return;
+	if (!wrmsrl_safe(MSR_AMD64_DC_CFG, val | BIT_ULL(47)))
+		svm_erratum_383 = true;
+}
+
+/* Right after a #MC exit, interrupts off: the erratum's, cleared? */
+bool svm_erratum_383_hit(void)
+{
+	u64 val;
+	int i;
+
+	if (!svm_erratum_383 || rdmsrl_safe(MSR_IA32_MC0_STATUS, &val))
+		return false;
+	/* bit 62 (overflow) may be set or not */
+	if ((val & ~BIT_ULL(62)) != 0xb600000000010015ULL)
+		return false;
+	for (i = 0; i < 6; i++)
+		wrmsrl_safe(MSR_IA32_MCx_STATUS(i), 0);
+	if (!rdmsrl_safe(MSR_IA32_MCG_STATUS, &val))
+		wrmsrl_safe(MSR_IA32_MCG_STATUS, val & ~MCG_STATUS_MCIP);
+	/* the two matching entries go with everything else */
+	__flush_tlb_all();
+	return true;
+}
+
 static int svm_cpu_enable(void)
 {
 	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
@@ -371,6 +414,7 @@ static int svm_cpu_enable(void)
 	wrmsrl(MSR_EFER, efer | KV_EFER_SVME);
 	wrmsrl(KV_MSR_VM_HSAVE_PA, __pa(sc->hsave));
 	svm_srso_bp_spec_reduce(true);
+	svm_erratum_383_init();
 	/* ASIDs handed out before may be stale in the TLB: start over. */
 	sc->asid_gen++;
 	sc->next_asid = sc->max_asid + 1;

@@ -215,6 +215,7 @@ struct svm_vcpu {
 	u16 pause_filter_count;
 	bool pause_filter_dirty;	/* not yet in the VMCB */
 	unsigned long pause_switches;	/* the task's context switches then */
+	bool erratum_383;	/* the last #MC exit was the guest's erratum */
 };
 
 static inline struct svm_vcpu *to_svm(struct kvisor_vcpu *vcpu)
@@ -242,6 +243,7 @@ struct svm_cpu {
 DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
 extern bool svm_has_nrips;
 extern bool svm_emulator_quirks;
+bool svm_erratum_383_hit(void);
 /*
  * PAUSE filtering (svm.c): KVM's module parameters, with KVM's names and
  * defaults; pause_filter_count is 0 when the CPU does not offer it.

@@ -350,8 +350,11 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	 * call it now, interrupts still off and on the CPU whose banks hold
 	 * the error, as KVM's svm_vcpu_run().
 	 */
-	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC)
-		kvisor_machine_check();
+	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC) {
+		svm->erratum_383 = svm_erratum_383_hit();
+		if (!svm->erratum_383)
+			kvisor_machine_check();
+	}
 	kvisor_exit_guest_irqoff(vcpu);
 	svm_save_guest(svm);
 	return 0;
