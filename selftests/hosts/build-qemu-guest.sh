@@ -67,7 +67,8 @@ echo "$KVER" > "$DIR/kver"	# which kernel the guest runs (guest_vulns)
 g=$(mktemp -d)
 mkdir -p "$g/bin" "$g/proc" "$g/sys"
 cp "$BB" "$g/bin/busybox"
-# /init: the CPUs and the paravirtual features it found (qemu_boot), then
+# /init: the CPUs and the paravirtual features it found (qemu_boot: kvmclock,
+# and its "kvm-guest:" choices: PV spinlocks, PV IPIs, ...), then
 # what the guest's kernel decided about each speculative-execution bug,
 # one "L2-VULN name: value" line a file, CPU 0's "bugs" line of
 # /proc/cpuinfo, and the speculation controls of its "flags" line
@@ -77,7 +78,7 @@ cat > "$g/init" <<'INIT'
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 echo "L2-HELLO: $(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs"
-/bin/busybox dmesg | /bin/busybox grep -m2 "Hypervisor detected\|clocksource: kvm-clock"
+/bin/busybox dmesg | /bin/busybox grep -m8 "Hypervisor detected\|clocksource: kvm-clock\|kvm-guest:"
 for f in /sys/devices/system/cpu/vulnerabilities/*; do
 	[ -f "$f" ] && echo "L2-VULN ${f##*/}: $(/bin/busybox cat "$f")"
 done

@@ -36,7 +36,8 @@
 #   CHECK_QEMU_VMMS	the QEMUs: 7.2 (Debian 12's, default); 10 needs
 #			build-qemu-guest.sh's payload to hold QEMU 10 in qemu10/
 #   CHECK_QEMU_TIMEOUT	a boot under kvisor is a stall after this many seconds
-#			of the test host's clock (90 svm, 30 vmx)
+#			of the test host's clock (90 svm, 30 vmx; three times
+#			that for q35-ovmf, whose firmware alone takes 30-70 s)
 #   CHECK_QEMU_KVM_TIMEOUT	the same for in-tree KVM (40 svm, 30 vmx): short,
 #			since in-tree kvm_amd hangs under QEMU's emulated SVM
 #   CHECK_QEMU_GIVEUP	a configuration's boots under kvisor stop after this
@@ -58,6 +59,8 @@ MAX_BOOTS=${CHECK_QEMU_HOST_BOOTS:-8}
 declare -A REPEAT=([svm]=20 [vmx]=2)
 declare -A TMO=([svm]=90 [vmx]=30)
 declare -A KVM_TMO=([svm]=40 [vmx]=30)
+# q35-ovmf's timeouts are this many times the others
+OVMF_TMO=3
 # wall-clock seconds per second of the host's clock, roughly (for the
 # watchdog: Bochs' clock counts instructions, about 14 times slower)
 declare -A SLOW=([svm]=2 [vmx]=20)
@@ -127,7 +130,7 @@ setup() {
 
 # plan HOST: guest/check-qemu.sh's plan, every boot of this run
 plan() {
-	local h=$1 hv v c name rest tmo giveup rep=${CHECK_QEMU_REPEAT:-${REPEAT[$1]}}
+	local h=$1 hv v c name rest tmo t giveup rep=${CHECK_QEMU_REPEAT:-${REPEAT[$1]}}
 
 	for hv in $HYPERVISORS; do
 		tmo=${CHECK_QEMU_TIMEOUT:-${TMO[$h]}} giveup=${CHECK_QEMU_GIVEUP:-3}
@@ -139,7 +142,11 @@ plan() {
 			for c in "${CONFIGS[@]}"; do
 				read -r name rest <<< "$c"
 				[[ $NAMES = *" $name "* ]] || continue
-				echo "$hv $v $name 1 $rep $tmo $giveup $rest"
+				# OVMF's own start takes 30-70 s of the SVM
+				# host's clock, where SeaBIOS takes 2
+				t=$tmo
+				[ "$name" = q35-ovmf ] && t=$((tmo * OVMF_TMO))
+				echo "$hv $v $name 1 $rep $t $giveup $rest"
 			done
 		done
 	done

@@ -165,6 +165,14 @@ boot() {
 		why="guest did not detect KVM"
 	elif ! grep -q "clocksource: kvm-clock" /tmp/qemu.log; then
 		why="guest did not register kvm-clock"
+	# -cpu host offers the guest every PV feature the hypervisor has:
+	# with more than one CPU it then runs on PV spinlocks and PV IPIs
+	elif [ "$cpu" = host ] && [ "$smp" -gt 1 ] &&
+	     ! grep -q "kvm-guest: PV spinlocks enabled" /tmp/qemu.log; then
+		why="guest: no PV spinlocks with -cpu host"
+	elif [ "$cpu" = host ] && [ "$smp" -gt 1 ] &&
+	     ! grep -q "kvm-guest: setup PV IPIs" /tmp/qemu.log; then
+		why="guest: no PV IPIs with -cpu host"
 	elif [ "$qrc" != 0 ]; then
 		why="QEMU exited with status $qrc${qerr:+: $qerr}"
 	fi
