@@ -213,7 +213,8 @@ static void kvisor_build_xsave(struct kvisor_cpuid_table *t, u64 xcr0)
  * KVM's own leaves, which userspace and guests look for to know they run
  * on KVM: the signature "KVMKVMKVM" with the highest KVM leaf, and that
  * leaf's paravirtual features: kvmclock (kvmclock.c), with both MSR sets,
- * and the kick, IPI and directed yield hypercalls (hypercall.c).
+ * PV EOI (irq/pv_eoi.c), and the kick, IPI and directed yield hypercalls
+ * (hypercall.c).
  */
 static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 {
@@ -227,7 +228,8 @@ static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 	*e = (struct kvm_cpuid_entry2) {
 		.function = KVM_CPUID_FEATURES,
 		.eax = BIT(KVM_FEATURE_CLOCKSOURCE) | BIT(KVM_FEATURE_CLOCKSOURCE2) |
-		       BIT(KVM_FEATURE_PV_UNHALT) | BIT(KVM_FEATURE_PV_SEND_IPI) |
+		       BIT(KVM_FEATURE_PV_EOI) | BIT(KVM_FEATURE_PV_UNHALT) |
+		       BIT(KVM_FEATURE_PV_SEND_IPI) |
 		       BIT(KVM_FEATURE_PV_SCHED_YIELD) |
 		       BIT(KVM_FEATURE_POLL_CONTROL),
 	};

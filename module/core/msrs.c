@@ -155,7 +155,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME_NEW,
 	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV, MSR_PLATFORM_INFO,
 	MSR_IA32_MISC_ENABLE, MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
-	MSR_IA32_POWER_CTL, MSR_KVM_POLL_CONTROL,
+	MSR_IA32_POWER_CTL, MSR_KVM_POLL_CONTROL, MSR_KVM_PV_EOI_EN,
 };
 
 /*
@@ -357,6 +357,8 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 			return -EINVAL;
 		*val = vcpu->poll_control;
 		return 0;
+	case MSR_KVM_PV_EOI_EN:
+		return kvisor_pv_eoi_get_msr(vcpu, val);
 	case MSR_IA32_TSC_DEADLINE:
 		/* Without an in-kernel LAPIC (which answers first): none. */
 		*val = 0;
@@ -426,6 +428,8 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		vcpu->poll_control = val;
 		return 0;
 	}
+	if (msr == MSR_KVM_PV_EOI_EN)
+		return kvisor_pv_eoi_set_msr(vcpu, val);
 	r = kvisor_mtrr_msr(vcpu, msr, &val, true);
 	if (r != -ENOENT)
 		return r;

@@ -570,12 +570,14 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 		kvisor_inject_pending(vcpu);
 		if (kvisor_kvmclock_stale(vcpu))
 			kvisor_kvmclock_update(vcpu);
+		kvisor_pv_eoi_before_entry(vcpu);
 		r = kvisor_ops->run(vcpu);
 		/* Kicked on the way in: look at the interrupts again. */
 		if (r == -EAGAIN) {
 			r = 1;
 			continue;
 		}
+		kvisor_pv_eoi_after_exit(vcpu);
 		if (r)
 			break;
 		vcpu->nr_exits++;
@@ -587,6 +589,8 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 			r = 0;
 		}
 	}
+	/* Never back in userspace with the guest's PV EOI flag set. */
+	kvisor_pv_eoi_after_exit(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
 	/* What a userspace interrupt controller needs to know. */
 	run->if_flag = !!(vcpu->rflags & X86_EFLAGS_IF);

@@ -480,6 +480,8 @@ struct kvisor_vcpu {
 	pid_t creator;		/* thread ID, for the statistics' name */
 	bool pv_enforce;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
 	bool pv_unhalted;	/* KVM_HC_KICK_CPU arrived: HLT ends */
+	u64 pv_eoi_msr;		/* MSR_KVM_PV_EOI_EN: GPA | enable */
+	bool pv_eoi_pending;	/* the guest's flag is set (irq/pv_eoi.c) */
 	struct pid __rcu *pid;	/* the thread of the last KVM_RUN */
 };
 

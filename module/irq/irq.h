@@ -179,6 +179,18 @@ int kvisor_lapic_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val,
 void kvisor_lapic_sync(struct kvisor_vcpu *vcpu);
 int kvisor_lapic_pending(struct kvisor_vcpu *vcpu);
 void kvisor_lapic_ack(struct kvisor_vcpu *vcpu, int vector);
+
+/*
+ * PV EOI (pv_eoi.c, KVM's MSR_KVM_PV_EOI_EN): before an entry, tell the
+ * guest it may skip the EOI of the one interrupt in service; after the
+ * exit, do the EOI it skipped.  The LAPIC's part is in lapic.c.
+ */
+int kvisor_pv_eoi_get_msr(struct kvisor_vcpu *vcpu, u64 *val);
+int kvisor_pv_eoi_set_msr(struct kvisor_vcpu *vcpu, u64 val);
+void kvisor_pv_eoi_before_entry(struct kvisor_vcpu *vcpu);
+void kvisor_pv_eoi_after_exit(struct kvisor_vcpu *vcpu);
+int kvisor_lapic_pv_eoi_vector(struct kvisor_vcpu *vcpu);
+void kvisor_lapic_pv_eoi(struct kvisor_vcpu *vcpu);
 /* LINT0 passes the PIC's INTR (ExtINT unmasked, or the APIC disabled). */
 bool kvisor_lapic_accepts_extint(struct kvisor_vcpu *vcpu);
 /* debugfs: IRR, ISR, TPR/PPR and the timer, decoded. */

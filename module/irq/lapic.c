@@ -653,6 +653,9 @@ void kvisor_lapic_free(struct kvisor_vcpu *vcpu)
 
 void kvisor_lapic_init_reset(struct kvisor_vcpu *vcpu)
 {
+	/* INIT ends PV EOI too, as KVM's kvm_lapic_reset() */
+	vcpu->pv_eoi_msr = 0;
+	vcpu->pv_eoi_pending = false;
 	if (vcpu->apic)
 		lapic_reset(vcpu->apic, true);
 }
@@ -848,6 +851,52 @@ void kvisor_lapic_set_cr8(struct kvisor_vcpu *vcpu, u8 cr8)
 	reg_set(apic, APIC_TASKPRI, (cr8 & 0xf) << 4);
 	update_ppr(apic);
 	spin_unlock_irqrestore(&apic->lock, flags);
+}
+
+/*
+ * PV EOI (irq/pv_eoi.c), under the LAPIC's lock.  The vector whose EOI
+ * the guest may skip: the only one in service, edge-triggered (so that
+ * its EOI reaches nothing beyond this LAPIC), with nothing else
+ * requested that a real EOI would let in; or -1.  These are KVM's
+ * conditions, where an edge-triggered EOI never reaches kvisor's IOAPIC.
+ */
+int kvisor_lapic_pv_eoi_vector(struct kvisor_vcpu *vcpu)
+{
+	struct kvisor_lapic *apic = vcpu->apic;
+	unsigned long flags;
+	int vec = -1, i, n = 0;
+
+	if (!apic)
+		return -1;
+	spin_lock_irqsave(&apic->lock, flags);
+	if (vec_highest(apic, APIC_IRR) >= 0)
+		goto out;
+	for (i = 0; i < 8; i++)
+		n += hweight32(reg_get(apic, APIC_ISR + i * 0x10));
+	if (n != 1)
+		goto out;
+	vec = vec_highest(apic, APIC_ISR);
+	if (vec_test(apic, APIC_TMR, vec))
+		vec = -1;
+out:
+	spin_unlock_irqrestore(&apic->lock, flags);
+	return vec;
+}
+
+/* The EOI the guest skipped: as its write to the EOI register. */
+void kvisor_lapic_pv_eoi(struct kvisor_vcpu *vcpu)
+{
+	struct kvisor_lapic *apic = vcpu->apic;
+	unsigned long flags;
+	int eoi;
+
+	if (!apic)
+		return;
+	spin_lock_irqsave(&apic->lock, flags);
+	eoi = do_eoi(apic);
+	spin_unlock_irqrestore(&apic->lock, flags);
+	if (eoi >= 0)
+		kvisor_irq_lapic_eoi(vcpu, eoi);
 }
 
 /*

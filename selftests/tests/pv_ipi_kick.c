@@ -38,7 +38,7 @@
 #define KVM_EINVAL_	22		/* KVM_EINVAL in <linux/kvm_para.h> */
 
 /* Shared between the two vCPUs. */
-static volatile uint32_t ipis[2], nmis, step, woke;
+static volatile uint32_t ipis[2], nmis, step, woke, ready;
 /* Set by the host. */
 static bool amd;
 
@@ -102,6 +102,8 @@ static uint64_t send_ipi(uint64_t lo, uint64_t hi, uint64_t min,
 static void sender(void)
 {
 	asm volatile("sti");
+	/* a LAPIC not yet software-enabled takes no fixed interrupt */
+	wait_until(&ready, 1);
 	GUEST_ASSERT_EQ(send_ipi(1ULL << 1, 0, 0, IPI_VEC), 1);
 	wait_until(&ipis[1], 1);
 	GUEST_ASSERT_EQ(send_ipi(1ULL << 0, 0, 1, IPI_VEC), 1);
@@ -140,6 +142,7 @@ static void sender(void)
 static void receiver(void)
 {
 	asm volatile("sti");
+	ready = 1;
 	wait_until(&step, 1);
 	asm volatile("cli");
 	step = 2;
