@@ -213,8 +213,9 @@ static void kvisor_build_xsave(struct kvisor_cpuid_table *t, u64 xcr0)
  * KVM's own leaves, which userspace and guests look for to know they run
  * on KVM: the signature "KVMKVMKVM" with the highest KVM leaf, and that
  * leaf's paravirtual features: kvmclock (kvmclock.c), with both MSR sets,
- * and the directed yield hypercall (hypercall.c).  Not PV_UNHALT nor
- * PV_SEND_IPI: their hypercalls are -KVM_ENOSYS here.
+ * the directed yield hypercall (hypercall.c), halt-poll control (msrs.c),
+ * and steal time with the PV TLB flush it carries (steal.c).  Not
+ * PV_UNHALT nor PV_SEND_IPI: their hypercalls are -KVM_ENOSYS here.
  */
 static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 {
@@ -229,7 +230,9 @@ static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 		.function = KVM_CPUID_FEATURES,
 		.eax = BIT(KVM_FEATURE_CLOCKSOURCE) | BIT(KVM_FEATURE_CLOCKSOURCE2) |
 		       BIT(KVM_FEATURE_PV_SCHED_YIELD) |
-		       BIT(KVM_FEATURE_POLL_CONTROL),
+		       BIT(KVM_FEATURE_POLL_CONTROL) |
+		       BIT(KVM_FEATURE_STEAL_TIME) |
+		       BIT(KVM_FEATURE_PV_TLB_FLUSH),
 	};
 }
 

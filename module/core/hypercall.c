@@ -17,6 +17,10 @@
  * directed yield, offered in KVM_GET_SUPPORTED_CPUID).  KVM_HC_KICK_CPU,
  * KVM_HC_SEND_IPI, KVM_HC_CLOCK_PAIRING and KVM_HC_MAP_GPA_RANGE answer
  * -KVM_ENOSYS, and the PV_UNHALT and PV_SEND_IPI bits are not offered.
+ *
+ * The other paravirtual features are elsewhere: kvmclock (kvmclock.c),
+ * poll control (msrs.c, halt.c), steal time and the PV TLB flush
+ * (steal.c).  Async page faults and PV EOI kvisor does not have.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -352,6 +352,8 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	 */
 	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC)
 		kvisor_machine_check();
+	/* KVM's at_instruction_boundary: a host interrupt's exit. */
+	vcpu->at_boundary = svm->vmcb->control.exit_code == SVM_EXIT_INTR;
 	kvisor_exit_guest_irqoff(vcpu);
 	svm_save_guest(svm);
 	return 0;
