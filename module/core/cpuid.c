@@ -213,8 +213,9 @@ static void kvisor_build_xsave(struct kvisor_cpuid_table *t, u64 xcr0)
  * KVM's own leaves, which userspace and guests look for to know they run
  * on KVM: the signature "KVMKVMKVM" with the highest KVM leaf, and that
  * leaf's paravirtual features: kvmclock (kvmclock.c), with both MSR sets,
- * PV EOI (irq/pv_eoi.c), and the kick, IPI and directed yield hypercalls
- * (hypercall.c).
+ * PV EOI (irq/pv_eoi.c), the kick, IPI and directed yield hypercalls
+ * (hypercall.c), halt-poll control (msrs.c), and steal time with the PV
+ * TLB flush it carries (steal.c).
  */
 static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 {
@@ -231,7 +232,9 @@ static void kvisor_build_kvm_leaves(struct kvisor_cpuid_table *t)
 		       BIT(KVM_FEATURE_PV_EOI) | BIT(KVM_FEATURE_PV_UNHALT) |
 		       BIT(KVM_FEATURE_PV_SEND_IPI) |
 		       BIT(KVM_FEATURE_PV_SCHED_YIELD) |
-		       BIT(KVM_FEATURE_POLL_CONTROL),
+		       BIT(KVM_FEATURE_POLL_CONTROL) |
+		       BIT(KVM_FEATURE_STEAL_TIME) |
+		       BIT(KVM_FEATURE_PV_TLB_FLUSH),
 	};
 }
 

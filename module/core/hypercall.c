@@ -18,6 +18,11 @@
  * KVM_HC_SCHED_YIELD (a directed yield), each offered in
  * KVM_GET_SUPPORTED_CPUID.  KVM_HC_CLOCK_PAIRING and KVM_HC_MAP_GPA_RANGE
  * answer -KVM_ENOSYS.
+ *
+ * The other paravirtual features are elsewhere: kvmclock (kvmclock.c),
+ * poll control (msrs.c, halt.c), steal time and the PV TLB flush
+ * (steal.c), PV EOI (irq/pv_eoi.c).  Async page faults kvisor does not
+ * have.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

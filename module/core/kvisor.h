@@ -338,6 +338,17 @@ bool kvisor_kvmclock_stale(struct kvisor_vcpu *vcpu);
 int kvisor_kvmclock_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int kvisor_kvmclock_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
 
+/*
+ * core/steal.c: steal time and the PV TLB flush; load/put bracket
+ * KVM_RUN, record runs before an entry while vcpu->st.update is set
+ */
+void kvisor_steal_vcpu_init(struct kvisor_vcpu *vcpu);
+void kvisor_steal_vcpu_uninit(struct kvisor_vcpu *vcpu);
+void kvisor_steal_load(struct kvisor_vcpu *vcpu);
+void kvisor_steal_put(struct kvisor_vcpu *vcpu);
+void kvisor_steal_record(struct kvisor_vcpu *vcpu);
+int kvisor_steal_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write);
+
 /* core/debug.c: KVM_GET/SET_DEBUGREGS, KVM_SET_GUEST_DEBUG (see vendor.h) */
 void kvisor_debug_init(struct kvisor_vcpu *vcpu);
 long kvisor_debug_ioctl(struct kvisor_vcpu *vcpu, unsigned int ioctl,

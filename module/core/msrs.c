@@ -156,6 +156,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV, MSR_PLATFORM_INFO,
 	MSR_IA32_MISC_ENABLE, MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
 	MSR_IA32_POWER_CTL, MSR_KVM_POLL_CONTROL, MSR_KVM_PV_EOI_EN,
+	MSR_KVM_STEAL_TIME,
 };
 
 /*
@@ -327,6 +328,9 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	r = kvisor_spec_msr(vcpu, msr, val, false, true);
 	if (r != -ENOENT)
 		return r;
+	r = kvisor_steal_msr(vcpu, msr, val, false);
+	if (r != -ENOENT)
+		return r;
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
@@ -440,6 +444,9 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	if (r != -ENOENT)
 		return r;
 	r = kvisor_kvmclock_set_msr(vcpu, msr, val);
+	if (r != -ENOENT)
+		return r;
+	r = kvisor_steal_msr(vcpu, msr, &val, true);
 	if (r != -ENOENT)
 		return r;
 	return kvisor_ops->set_msr(vcpu, msr, val);

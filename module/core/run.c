@@ -74,6 +74,9 @@ int kvisor_enter_guest_irqoff(struct kvisor_vcpu *vcpu)
 	smp_mb();
 	if (READ_ONCE(vcpu->requests))
 		return -EAGAIN;
+	/* Scheduled in since the steal time update (core/steal.c): again. */
+	if (READ_ONCE(vcpu->st.update))
+		return -EAGAIN;
 	/* No turning back now: the entry the tools pair with kvm_exit. */
 	trace_kvm_entry(vcpu);
 	return 0;
@@ -267,6 +270,8 @@ static void kvisor_vcpu_do_init(struct kvisor_vcpu *vcpu)
 	vcpu->rip = 0xfff0;
 	vcpu->rflags = X86_EFLAGS_FIXED;
 	vcpu->xcr0 = XFEATURE_MASK_FP;
+	/* As KVM's kvm_vcpu_reset(): the guest enables steal time again. */
+	vcpu->st.msr = 0;
 	kvisor_debug_reset(vcpu);
 	atomic_set(&vcpu->nmi_queued, 0);
 	atomic_set(&vcpu->nmi_pending, 0);
@@ -561,6 +566,13 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
+		/*
+		 * Past the point where a preemption after a host interrupt's
+		 * exit marks the vCPU preempted (core/steal.c): from here the
+		 * vCPU is on its way into the guest, maybe still inside an
+		 * instruction kvisor emulates.
+		 */
+		vcpu->at_boundary = false;
 		if (vcpu->apic) {
 			r = kvisor_vcpu_check_events(vcpu);
 			if (r <= 0)
@@ -570,6 +582,8 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 		kvisor_inject_pending(vcpu);
 		if (kvisor_kvmclock_stale(vcpu))
 			kvisor_kvmclock_update(vcpu);
+		if (READ_ONCE(vcpu->st.update))
+			kvisor_steal_record(vcpu);
 		kvisor_pv_eoi_before_entry(vcpu);
 		r = kvisor_ops->run(vcpu);
 		/* Kicked on the way in: look at the interrupts again. */
@@ -632,8 +646,11 @@ int kvisor_vcpu_run(struct kvisor_vcpu *vcpu)
 	int r;
 
 	r = kvisor_sync_regs_in(vcpu);
-	if (!r)
+	if (!r) {
+		kvisor_steal_load(vcpu);
 		r = kvisor_vcpu_run_masked(vcpu);
+		kvisor_steal_put(vcpu);
+	}
 	kvisor_sync_regs_out(vcpu);
 	trace_kvm_userspace_exit(vcpu->run->exit_reason, r);
 	return r;

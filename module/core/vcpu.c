@@ -53,6 +53,7 @@ int kvisor_vcpu_init(struct kvisor_vcpu *vcpu, struct kvisor_vm *vm)
 	kvisor_mce_init(vcpu);
 	kvisor_spec_vcpu_init(vcpu);
 	kvisor_msr_filter_vcpu_init(vcpu);
+	kvisor_steal_vcpu_init(vcpu);
 	return 0;
 fail:
 	if (run)
@@ -64,6 +65,7 @@ fail:
 
 void kvisor_vcpu_uninit(struct kvisor_vcpu *vcpu)
 {
+	kvisor_steal_vcpu_uninit(vcpu);
 	if (vcpu->apic)
 		kvisor_lapic_free(vcpu);
 	kvisor_vcpu_cpuid_free(vcpu);

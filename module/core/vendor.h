@@ -15,6 +15,7 @@
 
 #include <linux/types.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/rcuwait.h>
 #include <linux/signal.h>
 #include <linux/kvm.h>
@@ -157,6 +158,9 @@ struct kvisor_vcpu_stat {
 	u64 hypercalls;
 	u64 directed_yield_attempted;
 	u64 directed_yield_successful;
+	u64 preemption_reported;
+	u64 preemption_other;
+	u64 pv_tlb_flush;	/* kvisor's own: KVM_VCPU_FLUSH_TLB honoured */
 };
 
 /**
@@ -384,6 +388,14 @@ struct kvisor_spec {
  * @step_done:	an exit handler completed an instruction (kvisor_skip_insn()):
  *		its single-step trap, if due, is kvisor's to raise
  * @db_loaded:	the guest's DR0-3 are in the hardware (around entry)
+ * @st:		steal time (core/steal.c): the MSR, the thread's run delay
+ *		at the last update of the guest's structure, the preempted
+ *		flag written there since, and an update due before entry
+ * @preempt_notifier: on the KVM_RUN thread while KVM_RUN runs (steal.c)
+ * @at_boundary: the last exit was for a host interrupt, so the guest
+ *		stopped between two instructions (KVM's
+ *		at_instruction_boundary): set by the backend, cleared by
+ *		the run loop; only then is a preempted vCPU reported
  */
 struct kvisor_vcpu {
 	struct kvisor_vm *vm;
@@ -483,6 +495,14 @@ struct kvisor_vcpu {
 	u64 pv_eoi_msr;		/* MSR_KVM_PV_EOI_EN: GPA | enable */
 	bool pv_eoi_pending;	/* the guest's flag is set (irq/pv_eoi.c) */
 	struct pid __rcu *pid;	/* the thread of the last KVM_RUN */
+	struct {
+		u64 msr;
+		u64 last_steal;
+		u8 preempted;
+		bool update;
+	} st;
+	struct preempt_notifier preempt_notifier;
+	bool at_boundary;
 };
 
 /*

@@ -409,6 +409,17 @@ void kvisor_free_memslots(struct kvisor_vm *vm)
 	cleanup_srcu_struct(&vm->srcu);
 }
 
+void __user *kvisor_gpa_to_hva(struct kvisor_vm *vm, u64 gpa, bool write,
+			       struct kvisor_memslot **slot)
+{
+	struct kvisor_memslot *s = kvisor_find_slot(vm, gpa >> PAGE_SHIFT);
+
+	if (!s || (write && (s->flags & KVM_MEM_READONLY)))
+		return NULL;
+	*slot = s;
+	return (void __user *)(s->hva + gpa - (s->base_gfn << PAGE_SHIFT));
+}
+
 /*
  * Guest memory through its slots' userspace mappings, under vm->srcu.  A
  * write to a read-only slot finds no memory (-ENOENT: the emulator makes
@@ -426,12 +437,11 @@ static int kvisor_guest_access(struct kvisor_vm *vm, u64 gpa, void *buf,
 		int r, idx;
 
 		idx = srcu_read_lock(&vm->srcu);
-		s = kvisor_find_slot(vm, gpa >> PAGE_SHIFT);
-		if (!s || (write && (s->flags & KVM_MEM_READONLY))) {
+		hva = kvisor_gpa_to_hva(vm, gpa, write, &s);
+		if (!hva) {
 			srcu_read_unlock(&vm->srcu, idx);
 			return -ENOENT;
 		}
-		hva = (void __user *)(s->hva + gpa - (s->base_gfn << PAGE_SHIFT));
 		if (write) {
 			r = copy_to_user(hva, buf, n);
 			if (!r)

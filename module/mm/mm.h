@@ -131,6 +131,13 @@ struct kvisor_memslot *kvisor_hva_first(struct kvisor_vm *vm, int tree,
 					unsigned long last);
 struct kvisor_memslot *kvisor_hva_next(struct kvisor_memslot *s, int tree,
 				       unsigned long start, unsigned long last);
+/*
+ * Where the VMM maps guest-physical @gpa (a write: not in a read-only
+ * slot), and its slot; NULL where no slot has it.  Under vm->srcu, also
+ * with interrupts off (the scheduler's preempt notifier).
+ */
+void __user *kvisor_gpa_to_hva(struct kvisor_vm *vm, u64 gpa, bool write,
+			       struct kvisor_memslot **slot);
 int kvisor_read_guest(struct kvisor_vm *vm, u64 gpa, void *buf,
 		      unsigned int len);
 int kvisor_write_guest(struct kvisor_vm *vm, u64 gpa, const void *buf,

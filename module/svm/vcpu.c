@@ -249,6 +249,25 @@ static void svm_save_guest(struct svm_vcpu *svm)
 	svm_requeue_event(svm);
 }
 
+/* Right after the exit, GIF set again, interrupts still off. */
+static void svm_exit_irqoff(struct svm_vcpu *svm)
+{
+	u64 code = svm->vmcb->control.exit_code;
+
+	/*
+	 * The #MC intercept took the machine check from the host's handler:
+	 * call it now, on the CPU whose banks hold the error, as KVM's
+	 * svm_vcpu_run(), unless it was the guest's erratum 383 (svm.c).
+	 */
+	if (code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC) {
+		svm->erratum_383 = svm_erratum_383_hit();
+		if (!svm->erratum_383)
+			kvisor_machine_check();
+	}
+	/* KVM's at_instruction_boundary: a host interrupt's exit. */
+	svm->vcpu.at_boundary = code == SVM_EXIT_INTR;
+}
+
 /*
  * One trip into the guest.  GIF stays clear from before VMRUN to after it,
  * so no interrupt, NMI included, can reach the host while guest state is
@@ -345,16 +364,7 @@ int svm_run(struct kvisor_vcpu *vcpu)
 
 	kvisor_xcr0_exit(vcpu, host_xcr0);
 	svm_stgi();
-	/*
-	 * The #MC intercept took the machine check from the host's handler:
-	 * call it now, interrupts still off and on the CPU whose banks hold
-	 * the error, as KVM's svm_vcpu_run().
-	 */
-	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC) {
-		svm->erratum_383 = svm_erratum_383_hit();
-		if (!svm->erratum_383)
-			kvisor_machine_check();
-	}
+	svm_exit_irqoff(svm);
 	kvisor_exit_guest_irqoff(vcpu);
 	svm_save_guest(svm);
 	return 0;

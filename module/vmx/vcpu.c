@@ -520,6 +520,7 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	struct vmx_host_segments segs;
 	unsigned long debugctl, spec;
 	bool failed, switch_aux;
+	u32 reason;
 	u64 host_xcr0;
 	int r;
 
@@ -596,6 +597,14 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	/* Before interrupts are on, and on this CPU: its banks hold it. */
 	if (!failed && vmx_exit_is_machine_check(&vmx->exit))
 		kvisor_machine_check();
+	/*
+	 * KVM's at_instruction_boundary: a host interrupt's exit, or the
+	 * preemption timer's, which stands in for one where the interrupt
+	 * makes no exit (Bochs), and comes between instructions as well.
+	 */
+	reason = failed ? 0 : vmx->exit.reason & 0xffff;
+	vcpu->at_boundary = reason == EXIT_REASON_EXTERNAL_INTERRUPT ||
+			    reason == EXIT_REASON_PREEMPTION_TIMER;
 	kvisor_exit_guest_irqoff(vcpu);
 	vmx_put(vmx);
 	return 0;

@@ -6,8 +6,8 @@
  *    too small, a nent above 256 capped rather than refused), EFAULT, and
  *    a sane table: the host's vendor, maxima that cover every entry, no
  *    MONITOR or TSC-deadline (api.rst).  On kvisor the table must also be
- *    honest: nothing kvisor does not virtualize (VMX, SVM, PCID,
- *    paravirtual features but kvmclock, ...), no bit the host lacks, and
+ *    honest: nothing kvisor does not virtualize (VMX, SVM, PCID, the
+ *    paravirtual features it lacks, ...), no bit the host lacks, and
  *    the hypervisor bit and KVM's signature leaf.  RDTSCP and RDPID are
  *    offered where the host has them (tsc_aux checks what they return).
  *  - KVM_SET_CPUID2 and KVM_GET_CPUID2: E2BIG, EFAULT and EINVAL as in
@@ -303,15 +303,17 @@ static void check_honest(struct kvm_cpuid2 *c)
 		    e->ecx == 0x564b4d56 && e->edx == 0x4d,
 		    "no KVMKVMKVM signature in leaf 0x40000000");
 	/*
-	 * Of the paravirtual features, kvmclock (both MSR sets), PV EOI
-	 * (pv_eoi), the kick (PV_UNHALT), IPI and directed yield hypercalls
-	 * (pv_hypercall, pv_ipi_kick) and poll control (halt_poll) only.
+	 * Of the paravirtual features, kvmclock (both MSR sets), steal time
+	 * with the PV TLB flush (steal_time), PV EOI (pv_eoi), the kick
+	 * (PV_UNHALT), IPI and directed yield hypercalls (pv_hypercall,
+	 * pv_ipi_kick) and poll control (halt_poll) only.
 	 */
 	e = cpuid_find(c, 0x40000001, 0);
-	TEST_ASSERT(e && e->eax == (BIT(0) | BIT(3) | BIT(6) | BIT(7) |
-				    BIT(11) | BIT(12) | BIT(13)) &&
+	TEST_ASSERT(e && e->eax == (BIT(0) | BIT(3) | BIT(5) | BIT(6) |
+				    BIT(7) | BIT(9) | BIT(11) | BIT(12) |
+				    BIT(13)) &&
 		    !(e->ebx | e->ecx | e->edx),
-		    "PV features other than kvmclock, PV EOI, kick, send IPI, sched yield, poll control in 0x40000001: %#x",
+		    "PV features other than kvmclock, steal time, PV EOI, kick, PV TLB flush, send IPI, sched yield, poll control in 0x40000001: %#x",
 		    e ? e->eax : 0);
 	for (i = 0; i < c->nent; i++) {
 		uint32_t fn = c->entries[i].function;

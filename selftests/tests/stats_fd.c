@@ -69,7 +69,8 @@ static const struct {
 	C(request_irq_exits), C(irq_exits), C(insn_emulation),
 	C(insn_emulation_fail), C(hypercalls), C(irq_injections),
 	C(nmi_injections), C(directed_yield_attempted),
-	C(directed_yield_successful),
+	C(directed_yield_successful), C(preemption_reported),
+	C(preemption_other),
 #undef C
 #undef NS
 #undef HIST
