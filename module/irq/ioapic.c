@@ -433,6 +433,22 @@ void kvisor_ioapic_eoi(struct kvisor_vm *vm, int vector)
 	spin_unlock_irqrestore(&io->lock, flags);
 }
 
+bool kvisor_ioapic_has_vector(struct kvisor_vm *vm, int vector)
+{
+	struct kvisor_ioapic *io = vm->ioapic;
+	unsigned long flags;
+	unsigned int pin;
+	bool found = false;
+
+	if (!io)
+		return false;
+	spin_lock_irqsave(&io->lock, flags);
+	for (pin = 0; pin < IOAPIC_NUM_PINS && !found; pin++)
+		found = (io->redirtbl[pin] & RTE_VECTOR) == (u8)vector;
+	spin_unlock_irqrestore(&io->lock, flags);
+	return found;
+}
+
 void kvisor_ioapic_get_state(struct kvisor_vm *vm,
 			     struct kvm_ioapic_state *s)
 {

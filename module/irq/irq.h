@@ -189,7 +189,7 @@ int kvisor_pv_eoi_get_msr(struct kvisor_vcpu *vcpu, u64 *val);
 int kvisor_pv_eoi_set_msr(struct kvisor_vcpu *vcpu, u64 val);
 void kvisor_pv_eoi_before_entry(struct kvisor_vcpu *vcpu);
 void kvisor_pv_eoi_after_exit(struct kvisor_vcpu *vcpu);
-int kvisor_lapic_pv_eoi_vector(struct kvisor_vcpu *vcpu);
+int kvisor_lapic_pv_eoi_vector(struct kvisor_vcpu *vcpu, bool *level);
 void kvisor_lapic_pv_eoi(struct kvisor_vcpu *vcpu);
 /* LINT0 passes the PIC's INTR (ExtINT unmasked, or the APIC disabled). */
 bool kvisor_lapic_accepts_extint(struct kvisor_vcpu *vcpu);
@@ -241,6 +241,8 @@ void kvisor_ioapic_destroy(struct kvisor_vm *vm);
 int kvisor_ioapic_set_irq(struct kvisor_vm *vm, int pin, int level);
 /* A LAPIC took the EOI of level-triggered @vector. */
 void kvisor_ioapic_eoi(struct kvisor_vm *vm, int vector);
+/* Whether a redirection entry holds @vector. */
+bool kvisor_ioapic_has_vector(struct kvisor_vm *vm, int vector);
 void kvisor_ioapic_get_state(struct kvisor_vm *vm,
 			     struct kvm_ioapic_state *s);
 void kvisor_ioapic_set_state(struct kvisor_vm *vm,
@@ -279,6 +281,12 @@ void kvisor_irq_acked(struct kvisor_vm *vm, unsigned int irqchip,
  * KVM_EXIT_IOAPIC_EOI (split irqchip).  Called without the LAPIC's lock.
  */
 void kvisor_irq_lapic_eoi(struct kvisor_vcpu *vcpu, int vector);
+/*
+ * Whether an EOI of level-triggered @vector would reach an IOAPIC (a pin
+ * of the in-kernel one uses the vector, or a split irqchip's pin routes
+ * it): such an EOI must not wait (PV EOI, pv_eoi.c).
+ */
+bool kvisor_irq_eoi_needed(struct kvisor_vm *vm, int vector);
 /* The PIC's INTR output went high: wake the vCPU that takes ExtINT. */
 void kvisor_irq_pic_kick(struct kvisor_vm *vm);
 /* KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP) with @split, KVM_CREATE_IRQCHIP. */

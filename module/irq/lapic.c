@@ -854,13 +854,27 @@ void kvisor_lapic_set_cr8(struct kvisor_vcpu *vcpu, u8 cr8)
 }
 
 /*
- * PV EOI (irq/pv_eoi.c), under the LAPIC's lock.  The vector whose EOI
- * the guest may skip: the only one in service, edge-triggered (so that
- * its EOI reaches nothing beyond this LAPIC), with nothing else
- * requested that a real EOI would let in; or -1.  These are KVM's
- * conditions, where an edge-triggered EOI never reaches kvisor's IOAPIC.
+ * The highest requested vector (-1: none, or the LAPIC is off), and in
+ * *@above whether its priority class is above the one of the register at
+ * @prio: PPR, can it be delivered; TPR, is the TPR alone not holding it.
+ * Under the LAPIC's lock.
  */
-int kvisor_lapic_pv_eoi_vector(struct kvisor_vcpu *vcpu)
+static int irr_vs_priority(struct kvisor_lapic *apic, u32 prio, bool *above)
+{
+	int vec = apic->hw_enabled ? vec_highest(apic, APIC_IRR) : -1;
+
+	*above = vec >= 0 && (vec & 0xf0) > (reg_get(apic, prio) & 0xf0);
+	return vec;
+}
+
+/*
+ * PV EOI (irq/pv_eoi.c).  The vector whose EOI the guest may skip: the
+ * only one in service, with nothing else requested that a real EOI would
+ * let in; or -1.  *@level: its TMR bit, for the caller to check that the
+ * EOI reaches no IOAPIC (an edge-triggered EOI never does in kvisor).
+ * These are KVM's conditions.
+ */
+int kvisor_lapic_pv_eoi_vector(struct kvisor_vcpu *vcpu, bool *level)
 {
 	struct kvisor_lapic *apic = vcpu->apic;
 	unsigned long flags;
@@ -876,8 +890,7 @@ int kvisor_lapic_pv_eoi_vector(struct kvisor_vcpu *vcpu)
 	if (n != 1)
 		goto out;
 	vec = vec_highest(apic, APIC_ISR);
-	if (vec_test(apic, APIC_TMR, vec))
-		vec = -1;
+	*level = vec_test(apic, APIC_TMR, vec);
 out:
 	spin_unlock_irqrestore(&apic->lock, flags);
 	return vec;
@@ -910,19 +923,15 @@ bool kvisor_lapic_tpr_blocks(struct kvisor_vcpu *vcpu)
 {
 	struct kvisor_lapic *apic = vcpu->apic;
 	unsigned long flags;
-	bool blocks = false;
+	bool above;
 	int vec;
 
 	if (!apic)
 		return false;
 	spin_lock_irqsave(&apic->lock, flags);
-	if (apic->hw_enabled) {
-		vec = vec_highest(apic, APIC_IRR);
-		blocks = vec >= 0 &&
-			 (vec & 0xf0) <= (reg_get(apic, APIC_TASKPRI) & 0xf0);
-	}
+	vec = irr_vs_priority(apic, APIC_TASKPRI, &above);
 	spin_unlock_irqrestore(&apic->lock, flags);
-	return blocks;
+	return vec >= 0 && !above;
 }
 
 /* The run loop ----------------------------------------------------------- */
@@ -952,18 +961,15 @@ int kvisor_lapic_pending(struct kvisor_vcpu *vcpu)
 {
 	struct kvisor_lapic *apic = vcpu->apic;
 	unsigned long flags;
-	int vec = -1;
+	bool above;
+	int vec;
 
 	if (!apic)
 		return -1;
 	spin_lock_irqsave(&apic->lock, flags);
-	if (apic->hw_enabled) {
-		vec = vec_highest(apic, APIC_IRR);
-		if (vec >= 0 && (vec & 0xf0) <= (reg_get(apic, APIC_PROCPRI) & 0xf0))
-			vec = -1;
-	}
+	vec = irr_vs_priority(apic, APIC_PROCPRI, &above);
 	spin_unlock_irqrestore(&apic->lock, flags);
-	return vec;
+	return above ? vec : -1;
 }
 
 void kvisor_lapic_ack(struct kvisor_vcpu *vcpu, int vector)

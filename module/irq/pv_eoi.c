@@ -3,8 +3,8 @@
  * PV EOI, KVM's paravirtual end of interrupt (KVM_FEATURE_PV_EOI,
  * MSR_KVM_PV_EOI_EN; Documentation/virt/kvm/x86/msr.rst).  The guest names
  * a byte of its memory.  Before an entry that follows the injection of an
- * interrupt whose EOI nothing but the LAPIC needs (kvisor_lapic_pv_eoi_
- * vector()), kvisor sets bit 0 there; a Linux guest's EOI then clears the
+ * interrupt whose EOI no IOAPIC waits for (kvisor_lapic_pv_eoi_vector(),
+ * kvisor_irq_eoi_needed()), kvisor sets bit 0 there; a Linux guest's EOI then clears the
  * bit instead of writing the EOI register, which saves the exit.  After
  * the next exit kvisor looks: bit clear, the guest has done its EOI and
  * kvisor does it for the LAPIC; bit still set, the guest has not, and
@@ -45,13 +45,22 @@ int kvisor_pv_eoi_set_msr(struct kvisor_vcpu *vcpu, u64 val)
 	return 0;
 }
 
-/* Preemptible, right before the entry, after the injection. */
+/*
+ * Preemptible, right before the entry, after the injection.  A level-
+ * triggered vector an IOAPIC pin uses must have its EOI at once (the
+ * pin's Remote IRR waits for it), as in KVM; a level-triggered IPI's
+ * need not.
+ */
 void kvisor_pv_eoi_before_entry(struct kvisor_vcpu *vcpu)
 {
 	u8 flag = KVM_PV_EOI_ENABLED;
+	bool level = false;
+	int vec;
 
-	if (!(vcpu->pv_eoi_msr & KVM_MSR_ENABLED) || vcpu->pv_eoi_pending ||
-	    kvisor_lapic_pv_eoi_vector(vcpu) < 0)
+	if (!(vcpu->pv_eoi_msr & KVM_MSR_ENABLED) || vcpu->pv_eoi_pending)
+		return;
+	vec = kvisor_lapic_pv_eoi_vector(vcpu, &level);
+	if (vec < 0 || (level && kvisor_irq_eoi_needed(vcpu->vm, vec)))
 		return;
 	if (kvisor_write_guest(vcpu->vm, vcpu->pv_eoi_msr & ~(u64)KVM_MSR_ENABLED,
 			       &flag, sizeof(flag)))

@@ -189,6 +189,13 @@ void kvisor_irq_lapic_eoi(struct kvisor_vcpu *vcpu, int vector)
 	set_bit(KVISOR_REQ_IOAPIC_EOI, &vcpu->requests);
 }
 
+bool kvisor_irq_eoi_needed(struct kvisor_vm *vm, int vector)
+{
+	if (vm->irqchip == KVISOR_IRQCHIP_KERNEL)
+		return kvisor_ioapic_has_vector(vm, vector);
+	return kvisor_split_ioapic_vector(vm, vector);
+}
+
 /* The routing table ------------------------------------------------------ */
 
 static int kvisor_route_check(struct kvisor_vm *vm,

@@ -12,8 +12,9 @@
  *  - an IPI sent from inside a handler (a second interrupt requested
  *    while one is in service): the flag is taken back, the handler must
  *    write a real EOI, and both interrupts arrive, in order;
- *  - a level-triggered self-IPI: no flag (kvisor keeps them out, see
- *    Documentation/supported.rst), a real EOI;
+ *  - a level-triggered self-IPI: the flag too (KVM's rule: no IOAPIC
+ *    waits for that EOI); once an IOAPIC pin uses the vector, no flag and
+ *    a real EOI, which the pin's Remote IRR would wait for;
  *  - MSR 0: no flag any more;
  *  - the MSR's checks: bit 1 set (misaligned) and a flag outside guest
  *    memory raise #GP; the value reads back, also with KVM_GET_MSRS.
@@ -81,6 +82,12 @@ static void handler_b(struct ex_regs *regs)
 	eoi();
 }
 
+static void ioapic_write(uint32_t reg, uint32_t val)
+{
+	*(volatile uint32_t *)IOAPIC_BASE = reg;		/* IOREGSEL */
+	*(volatile uint32_t *)(IOAPIC_BASE + 0x10) = val;	/* IOWIN */
+}
+
 static uint32_t isr_word(int vec)
 {
 	return xapic_read(APIC_ISR + (vec >> 5) * 0x10) & (1U << (vec & 31));
@@ -128,17 +135,26 @@ static void guest_code(void)
 	GUEST_ASSERT(real_eoi >= 1);
 	GUEST_ASSERT_EQ(isr_word(VEC_A) | isr_word(VEC_B), 0);
 
-	/* level-triggered: no flag */
-	i = real_eoi;
+	/* level-triggered: the flag as well, while no IOAPIC pin uses it */
+	i = with_flag;
 	self_ipi(VEC_A | ICR_LEVEL | ICR_ASSERT);
 	GUEST_ASSERT_EQ(taken_a, N_EDGE + 2);
+	GUEST_ASSERT_EQ(with_flag, i + 1);
+	GUEST_ASSERT_EQ(isr_word(VEC_A), 0);
+	/* pin 10: VEC_A, level-triggered, masked, to APIC ID 0 */
+	ioapic_write(0x10 + 2 * 10, VEC_A | ICR_LEVEL | 0x10000);
+	ioapic_write(0x11 + 2 * 10, 0);
+	i = real_eoi;
+	self_ipi(VEC_A | ICR_LEVEL | ICR_ASSERT);
+	GUEST_ASSERT_EQ(taken_a, N_EDGE + 3);
 	GUEST_ASSERT_EQ(real_eoi, i + 1);
+	ioapic_write(0x10 + 2 * 10, 0x10000);
 
 	/* disabled: no flag either */
 	wrmsr(MSR_KVM_PV_EOI_EN, 0);
 	i = with_flag;
 	self_ipi(VEC_A);
-	GUEST_ASSERT_EQ(taken_a, N_EDGE + 3);
+	GUEST_ASSERT_EQ(taken_a, N_EDGE + 4);
 	GUEST_ASSERT_EQ(with_flag, i);
 	GUEST_ASSERT_EQ(isr_word(VEC_A), 0);
 	GUEST_DONE();
@@ -175,7 +191,7 @@ int main(void)
 	TEST_ASSERT_EQ(val, (uint64_t)&flag | 1);
 	ksft_print_msg("MSR_KVM_PV_EOI_EN: #GP misaligned and outside memory, reads back (guest and KVM_GET_MSRS): ok\n");
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
-	ksft_print_msg("%d edge self-IPIs with the flag and no EOI write; a nested one taken back; level and disabled without: ok\n",
+	ksft_print_msg("%d edge self-IPIs with the flag and no EOI write; a nested one taken back; a level one with it, not once an IOAPIC pin has its vector; none when disabled: ok\n",
 		       N_EDGE);
 	kvm_vm_free(vm);
 	ksft_exit_pass();
