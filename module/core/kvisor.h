@@ -334,6 +334,7 @@ void kvisor_kvmclock_vm_init(struct kvisor_vm *vm);
 long kvisor_kvmclock_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
 			      void __user *argp);
 void kvisor_kvmclock_update(struct kvisor_vcpu *vcpu);
+void kvisor_kvmclock_request(struct kvisor_vcpu *vcpu);
 bool kvisor_kvmclock_stale(struct kvisor_vcpu *vcpu);
 int kvisor_kvmclock_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int kvisor_kvmclock_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);

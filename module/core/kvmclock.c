@@ -151,6 +151,19 @@ void kvisor_kvmclock_update(struct kvisor_vcpu *vcpu)
 	kvisor_kvmclock_write(vcpu);
 }
 
+/*
+ * The next entry rewrites the pvclock page, and nothing before it: KVM's
+ * KVM_REQ_CLOCK_UPDATE.  Written any earlier (when userspace sets the MSR,
+ * or at a KVM_RUN that returns before the guest runs), its tsc_timestamp
+ * would be later than the guest TSC userspace has read or restored, which
+ * QEMU's migration asserts against (kvmclock_current_nsec(), where
+ * KVM_GET_CLOCK does not claim KVM_CLOCK_TSC_STABLE).
+ */
+void kvisor_kvmclock_request(struct kvisor_vcpu *vcpu)
+{
+	vcpu->kvmclock_seen = atomic_read(&vcpu->vm->kvmclock_gen) - 1;
+}
+
 /* Between two entries: the clock was set since this vCPU's last update. */
 bool kvisor_kvmclock_stale(struct kvisor_vcpu *vcpu)
 {
@@ -219,7 +232,7 @@ int kvisor_kvmclock_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:
 		vcpu->kvmclock_msr = val;
-		kvisor_kvmclock_update(vcpu);
+		kvisor_kvmclock_request(vcpu);
 		return 0;
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_WALL_CLOCK_NEW:

@@ -536,8 +536,11 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 	/* Userspace ran: flush L1D at the first entry (core/l1d.c). */
 	vcpu->spec.l1d_dirty = true;
 
-	/* The pvclock follows the host's clock between two KVM_RUNs too. */
-	kvisor_kvmclock_update(vcpu);
+	/*
+	 * The pvclock follows the host's clock between two KVM_RUNs too:
+	 * rewritten before the first entry (kvisor_kvmclock_request()).
+	 */
+	kvisor_kvmclock_request(vcpu);
 	/*
 	 * Finish the last exit first: userspace completes an I/O exit by
 	 * calling KVM_RUN with immediate_exit set, as KVM allows.

@@ -11,6 +11,13 @@
  * wall-clock MSR gives the epoch the clock counts from.  Unknown
  * KVM_SET_CLOCK flags are EINVAL.
  *
+ * The pvclock page is written when the vCPU next enters the guest, as
+ * KVM's KVM_REQ_CLOCK_UPDATE, not when userspace sets the MSR nor at a
+ * KVM_RUN that returns at once: a VMM restoring a VM (QEMU's incoming
+ * migration) reads the structure and asserts that its tsc_timestamp is
+ * not later than the guest TSC it restored.  After the entry, the
+ * tsc_timestamp is not later than the TSC KVM_GET_MSRS reads.
+ *
  * Host-safety finding 6: a TSC rate of 0 once made enabling kvmclock
  * loop forever in the kernel.  Userspace's only way towards it is
  * KVM_SET_TSC_KHZ 0 (KVM takes it for "the host's rate"; a hypervisor
@@ -90,7 +97,7 @@ static void guest_code(void)
 	wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uint64_t)&wc);
 	GUEST_ASSERT(pvti.version && !(pvti.version & 1));
 	GUEST_ASSERT(wc.sec > 1600000000);	/* after 2020 */
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		GUEST_SYNC(pvclock_read());
 	GUEST_DONE();
 }
@@ -119,6 +126,43 @@ static uint64_t check_round(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 	TEST_ASSERT(lo <= uc.args[0] && uc.args[0] <= hi,
 		    "guest kvmclock %lu outside [%lu, %lu]", uc.args[0], lo, hi);
 	return uc.args[0];
+}
+
+static void msr_io(struct kvm_vcpu *vcpu, unsigned long nr, uint32_t index,
+		   uint64_t *val)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} b = { .hdr.nmsrs = 1, .e.index = index, .e.data = *val };
+
+	TEST_ASSERT_EQ(ioctl(vcpu->fd, nr, &b), 1);
+	*val = b.e.data;
+}
+
+/* The QEMU restore sequence: MSR from userspace, then KVM_RUN. */
+static void check_deferred_write(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct pvclock *p = addr_gva2hva(vm, (uint64_t)&pvti);
+	uint64_t msr = (uint64_t)&pvti | 1, tsc = 0;
+	struct ucall uc;
+
+	memset(p, 0, sizeof(*p));
+	msr_io(vcpu, KVM_SET_MSRS, MSR_KVM_SYSTEM_TIME_NEW, &msr);
+	TEST_ASSERT(!p->version, "pvclock written by KVM_SET_MSRS");
+	vcpu->run->immediate_exit = 1;
+	TEST_ASSERT(ioctl(vcpu->fd, KVM_RUN, NULL) == -1 && errno == EINTR,
+		    "KVM_RUN with immediate_exit");
+	vcpu->run->immediate_exit = 0;
+	TEST_ASSERT(!p->version, "pvclock written by a KVM_RUN that did not enter");
+	vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
+	msr_io(vcpu, KVM_GET_MSRS, 0x10, &tsc);	/* IA32_TSC */
+	TEST_ASSERT(p->version && !(p->version & 1) && p->tsc_timestamp <= tsc,
+		    "pvclock version %u, tsc_timestamp %lu, guest TSC after %lu",
+		    p->version, (unsigned long)p->tsc_timestamp,
+		    (unsigned long)tsc);
+	ksft_print_msg("pvclock written at the entry, not by KVM_SET_MSRS or an immediate exit; tsc_timestamp %lu <= TSC %lu: ok\n",
+		       (unsigned long)p->tsc_timestamp, (unsigned long)tsc);
 }
 
 int main(void)
@@ -164,6 +208,8 @@ int main(void)
 	d.flags = 1 << 7;
 	TEST_ASSERT(ioctl(vm->fd, KVM_SET_CLOCK, &d) == -1 && errno == EINVAL,
 		    "KVM_SET_CLOCK with an unknown flag");
+
+	check_deferred_write(vm, vcpu);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
 	kvm_vm_free(vm);
 	ksft_exit_pass();
