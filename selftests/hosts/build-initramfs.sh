@@ -123,12 +123,14 @@ add_guest_test() { # NAME [SCRIPT]
 # $QEMU_GUEST: build-qemu-guest.sh's directory; adds the qemu_boot test,
 # and qemu10_boot (the same script) when it holds QEMU 10 too, and
 # guest_vulns (the guest's vulnerabilities files, kvisor against in-tree
-# KVM, with QEMU 7.2)
+# KVM, with QEMU 7.2) and qemu_lifecycle (QEMU 7.2 through QMP: stop/cont,
+# migrations, savevm/loadvm, reset)
 if [ -n "${QEMU_GUEST:-}" ]; then
 	cp -a "$QEMU_GUEST" "$R/qemu"
 	add_guest_test qemu_boot
 	[ ! -d "$QEMU_GUEST/qemu10" ] || add_guest_test qemu10_boot qemu_boot
 	add_guest_test guest_vulns
+	add_guest_test qemu_lifecycle
 fi
 
 # $PERF_TOOLS: build-perf-tools.sh's directory; adds the perf_kvm_stat test

@@ -4,7 +4,9 @@
 # build-qemu-guest.sh DIR: what the qemu_boot tests need inside a test
 # host: QEMU, its shared libraries and firmware, the test host's Debian
 # kernel as the guest's kernel (DIR/vmlinuz), and a busybox initramfs
-# whose /init reports what the guest saw and powers off (DIR/guest.cpio).
+# whose /init reports what the guest saw and powers off (DIR/guest.cpio;
+# with "lifecycle" on the kernel command line it runs qemu_lifecycle's
+# loop instead, /life).
 # The tests then run QEMU with -accel kvm on kvisor's /dev/kvm, in the
 # test host: a real VMM booting a real kernel on kvisor.
 #
@@ -79,6 +81,8 @@ cat > "$g/init" <<'INIT'
 /bin/busybox mount -t sysfs sysfs /sys
 echo "L2-HELLO: $(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs"
 /bin/busybox dmesg | /bin/busybox grep -m8 "Hypervisor detected\|clocksource: kvm-clock\|kvm-guest:"
+# "lifecycle" on the kernel command line: /life's loop instead (qemu_lifecycle)
+/bin/busybox grep -qw lifecycle /proc/cmdline && exec /bin/busybox sh /life
 for f in /sys/devices/system/cpu/vulnerabilities/*; do
 	[ -f "$f" ] && echo "L2-VULN ${f##*/}: $(/bin/busybox cat "$f")"
 done
@@ -90,6 +94,47 @@ echo "L2-SPEC $(/bin/busybox sed -n '/^flags/ { s/^[^:]*://; p; q }' /proc/cpuin
 /bin/busybox poweroff -f
 INIT
 chmod +x "$g/init"
+# /life: qemu_lifecycle's guest, which runs until QEMU stops it.  4 MiB
+# of random data in a tmpfs, its md5sum printed once ("L2-LIFE-MD5 sum"),
+# then over and over (a round every 1.5 s in the SVM test host): rewrite
+# a 4 MiB scratch file with new random data (dirty memory, for a live
+# migration to chase), and print "L2-LIFE <counter> <md5 of the random
+# file> <uptime> scratch=ok|BAD", where BAD says the scratch file no
+# longer has the md5 it was written with a round before (a page that a
+# migration or a restore lost), which an "L2-LIFE-BAD" line details.  The
+# counter and the md5 it compares with live in the shell's memory, the
+# uptime comes from the guest's clock (kvmclock): what the host checks
+# across stop/cont, migrations, savevm/loadvm and a reset.
+cat > "$g/life" <<'LIFE'
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /dev /life.d
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o size=32m tmpfs /life.d
+cd /life.d || exit 1
+# fill FILE: 4 MiB of new random data into FILE; prints its md5
+fill() {
+	dd if=/dev/urandom bs=64k count=64 2>/dev/null | tee "$1" | md5sum | cut -c1-32
+}
+echo "L2-LIFE-MD5 $(fill rand)"
+# (an empty file would check nothing)
+[ "$(wc -c < rand)" = 4194304 ] || echo "L2-LIFE-BAD no random data: $(ls -l rand)"
+want=$(fill scratch)
+n=0
+while :; do
+	n=$((n + 1))
+	s=ok
+	got=$(md5sum < scratch | cut -c1-32)
+	if [ "$got" != "$want" ]; then
+		s=BAD
+		echo "L2-LIFE-BAD $n scratch file: written with md5 $want, reads $got"
+	fi
+	want=$(fill scratch)
+	read -r up _ < /proc/uptime
+	echo "L2-LIFE $n $(md5sum < rand | cut -c1-32) $up scratch=$s"
+	sleep 0.5
+done
+LIFE
 (cd "$g" && find . | cpio -o -H newc --owner=0:0 --quiet) > "$DIR/guest.cpio"
 rm -rf "$g"
 echo "build-qemu-guest: $(du -sm "$DIR" | cut -f1) MiB in $DIR${Q10:+ (with QEMU 10)}" >&2

@@ -79,8 +79,9 @@ tests_for() { # HOST DIVISOR
 }
 
 # the whole suite, as make check has it: kvisor-run for runner_guests, and
-# in the SVM host QEMU booting Linux (qemu_boot and guest_vulns; QEMU 7.2
-# only, not make check's qemu10_boot too, to keep the debug run's time)
+# in the SVM host QEMU booting Linux (qemu_boot, guest_vulns and
+# qemu_lifecycle; QEMU 7.2 only, not make check's qemu10_boot too, to keep
+# the debug run's time)
 export RUNNER=$TOP/userspace/kvisor-run
 case " $HOSTS " in
 *" svm "*) QEMU10_ROOT='' "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest" ;;
