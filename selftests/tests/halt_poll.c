@@ -394,6 +394,7 @@ static void ipi_test(const char *poll_ns)
 	pthread_t threads[2];
 	struct kvm_vm *vm;
 	uint32_t irqs, ipis;
+	uint64_t mean;
 	int fd;
 	char what[64];
 	int i;
@@ -427,11 +428,20 @@ static void ipi_test(const char *poll_ns)
 		    irqs);
 	TEST_ASSERT(d[WAKEUP] + d[SUCCESS] >= 1,
 		    "%s: the halts ended neither by a wake-up nor a poll", what);
+	/*
+	 * KVM's rule grows the window only after a halt shorter than the
+	 * maximum (2 ms here): where an IPI round trip takes longer on
+	 * average (the debug kernel's 4 ms), no poll is ever attempted.
+	 */
+	mean = d[WAIT_HIST] ? d[WAIT_NS] / d[WAIT_HIST] : 0;
 	if (!strcmp(poll_ns, "0"))
 		TEST_ASSERT(!d[ATTEMPTED], "%s: %lu polls", what, d[ATTEMPTED]);
-	else if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+	else if (sysconf(_SC_NPROCESSORS_ONLN) > 1 && mean < 2000000)
 		TEST_ASSERT(d[SUCCESS] >= 1, "%s, %ld CPUs: no successful poll",
 			    what, sysconf(_SC_NPROCESSORS_ONLN));
+	else if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		ksft_print_msg("halts of %lu ns on average, above the 2 ms maximum: KVM's rule grows no window, no poll expected\n",
+			       mean);
 	else
 		ksft_print_msg("1 host CPU: the sender runs while vCPU 1 polls, so its polls give way\n");
 	close(fd);
