@@ -204,6 +204,25 @@ static int svm_exit_dr(struct svm_vcpu *svm)
 }
 
 /*
+ * A MOV to CRn the CPU intercepted, decoded at RIP (without decode assists
+ * the exit does not name the register): the CR it names, the value (32
+ * bits outside 64-bit mode) and the length, or -EFAULT.
+ */
+static int svm_cr_write_value(struct kvisor_vcpu *vcpu, int *cr, u64 *val,
+			      unsigned int *len)
+{
+	struct emu_ctxt ctxt;
+	int gpr;
+
+	if (kvisor_decode_mov_crdr(vcpu, 0x22, cr, &gpr, len, &ctxt))
+		return -EFAULT;
+	*val = vcpu->regs[gpr];
+	if (ctxt.mode != EMU_MODE_LONG64)
+		*val = (u32)*val;
+	return 0;
+}
+
+/*
  * MOV to CR4.  The intercept comes before the CPU's own checks (APM Vol.
  * 2, "Instruction Intercepts"), so kvisor_cr4_write_valid() makes them
  * all, with those of the vCPU's CPUID; a failure is #GP.  A change of a
@@ -214,19 +233,14 @@ static int svm_exit_write_cr4(struct svm_vcpu *svm)
 {
 	struct kvisor_vcpu *vcpu = &svm->vcpu;
 	struct vmcb_save *s = &svm->vmcb->save;
-	struct emu_ctxt ctxt;
 	unsigned int len;
-	int cr, gpr;
+	int cr;
 	u64 val;
 
-	if (kvisor_decode_mov_crdr(vcpu, 0x22, &cr, &gpr, &len, &ctxt) ||
-	    cr != 4)
+	if (svm_cr_write_value(vcpu, &cr, &val, &len) || cr != 4)
 		return kvisor_handle_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_EMULATION, vcpu->rip,
 				SVM_EXIT_WRITE_CR4);
-	val = vcpu->regs[gpr];
-	if (ctxt.mode != EMU_MODE_LONG64)
-		val = (u32)val;
 	if (!kvisor_cr4_write_valid(vcpu, s->cr4, val, s->efer, s->cr3)) {
 		svm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
@@ -249,19 +263,14 @@ static int svm_exit_write_cr8(struct svm_vcpu *svm)
 {
 	struct kvisor_vcpu *vcpu = &svm->vcpu;
 	struct vmcb_control *c = &svm->vmcb->control;
-	struct emu_ctxt ctxt;
 	unsigned int len;
-	int cr, gpr;
+	int cr;
 	u64 val;
 
-	if (kvisor_decode_mov_crdr(vcpu, 0x22, &cr, &gpr, &len, &ctxt) ||
-	    (cr != 8 && cr != 0))
+	if (svm_cr_write_value(vcpu, &cr, &val, &len) || (cr != 8 && cr != 0))
 		return kvisor_handle_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_EMULATION, vcpu->rip,
 				SVM_EXIT_WRITE_CR8);
-	val = vcpu->regs[gpr];
-	if (ctxt.mode != EMU_MODE_LONG64)
-		val = (u32)val;
 	if (val > 15) {
 		svm_queue_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
