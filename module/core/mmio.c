@@ -22,6 +22,13 @@ struct kvisor_emu {
 	struct emu_ctxt ctxt;
 	struct kvisor_vcpu *vcpu;
 	u64 fault_addr;		/* of a #PF found while translating */
+	/*
+	 * The linear page whose guest-physical page the exit told
+	 * (kvisor_emu_gpa_from_exit()), once the first data access showed
+	 * which it is; 0 with @hint_bound false until then.
+	 */
+	bool hint_bound;
+	u64 hint_linear;
 };
 
 static int kvisor_emu_translate(struct kvisor_emu *emu, u64 linear,
@@ -39,21 +46,64 @@ static int kvisor_emu_translate(struct kvisor_emu *emu, u64 linear,
 	return r ? -1 : 0;
 }
 
+/*
+ * One walk per page: the emulator asks for up to 15 bytes, never past the
+ * end of the page unless the instruction really continues on the next
+ * one, and the walk costs four guest reads in long mode where the bytes
+ * cost one.
+ */
 static int kvisor_emu_fetch(void *opaque, emu_u64 linear, void *buf,
 			    unsigned int len)
 {
 	struct kvisor_emu *emu = opaque;
 	struct kvisor_vcpu *vcpu = emu->vcpu;
-	unsigned int i;
+	unsigned int n;
 	u64 gpa;
 
-	/* Byte by byte: an instruction may straddle a page boundary. */
-	for (i = 0; i < len; i++) {
-		if (kvisor_emu_translate(emu, linear + i, false, true, &gpa) ||
-		    kvisor_read_guest(vcpu->vm, gpa, buf + i, 1))
+	while (len) {
+		n = min_t(u64, len, PAGE_SIZE - offset_in_page(linear));
+		if (kvisor_emu_translate(emu, linear, false, true, &gpa) ||
+		    kvisor_read_guest(vcpu->vm, gpa, buf, n))
 			return -1;
+		linear += n;
+		buf += n;
+		len -= n;
 	}
 	return 0;
+}
+
+/*
+ * The guest-physical address of a data access without walking the guest's
+ * page tables: the nested page fault that started the emulation already
+ * named it, where the fault was on the access itself (not on a guest
+ * page-table entry) and the instruction has one memory operand, so that
+ * the first data access is the one that faulted.  Its page offset must
+ * match, as KVM checks before it uses the exit's address; every later
+ * access to the same linear page (the write of a read-modify-write, the
+ * next REP iteration) reuses it, any other page is walked.
+ */
+static bool kvisor_emu_gpa_from_exit(struct kvisor_emu *emu, u64 linear,
+				     unsigned int len, u64 *gpa)
+{
+	struct kvisor_vcpu *vcpu = emu->vcpu;
+	u64 hint = vcpu->mmio.hint_gpa;
+
+	if (!vcpu->mmio.hint || offset_in_page(linear) + len > PAGE_SIZE)
+		return false;
+	if (!emu->hint_bound) {
+		if (emu_insn_two_mem_operands(&emu->ctxt) ||
+		    offset_in_page(linear) != offset_in_page(hint)) {
+			vcpu->mmio.hint = false;
+			return false;
+		}
+		emu->hint_bound = true;
+		emu->hint_linear = linear & PAGE_MASK;
+	}
+	if ((linear & PAGE_MASK) != emu->hint_linear)
+		return false;
+	*gpa = (hint & PAGE_MASK) | offset_in_page(linear);
+	vcpu->stat.emulated_gpa_from_exit++;
+	return true;
 }
 
 /* Describe an MMIO access for userspace in kvm_run. */
@@ -87,7 +137,8 @@ static int kvisor_emu_access(struct kvisor_emu *emu, u64 linear, void *buf,
 	u64 gpa;
 	int r;
 
-	if (kvisor_emu_translate(emu, linear, write, false, &gpa))
+	if (!kvisor_emu_gpa_from_exit(emu, linear, len, &gpa) &&
+	    kvisor_emu_translate(emu, linear, write, false, &gpa))
 		return -1;
 	r = write ? kvisor_write_guest(vcpu->vm, gpa, buf, len) :
 		    kvisor_read_guest(vcpu->vm, gpa, buf, len);
@@ -177,9 +228,14 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 	r = emu_decode(c);
 	if (r == EMU_OK)
 		r = emu_execute(c);
-	/* Done with the instruction, one way or another: nothing to replay. */
-	if (r != EMU_PENDING)
+	/*
+	 * Done with the instruction, one way or another: nothing to replay,
+	 * and the exit's address belongs to it alone.
+	 */
+	if (r != EMU_PENDING) {
 		vcpu->mmio.replay = false;
+		vcpu->mmio.hint = false;
+	}
 	switch (r) {
 	case EMU_OK:
 		memcpy(vcpu->regs, c->gpr, sizeof(c->gpr));
@@ -209,21 +265,27 @@ static int kvisor_emulate(struct kvisor_vcpu *vcpu)
 }
 
 /*
- * A guest access (a write if @write) missed the nested page tables or
- * found its mapping read-only: either guest RAM not yet mapped, or not yet
- * writable (map it and retry the access), or no RAM at all, or a write to
- * a read-only slot (MMIO).
+ * A guest access missed the nested page tables or found its mapping
+ * read-only: either guest RAM not yet mapped, or not yet writable (map it
+ * and retry the access), or no RAM at all, or a write to a read-only slot
+ * (MMIO).  @flags: KVISOR_TDP_WRITE for a write, KVISOR_TDP_FINAL when
+ * @gpa is the access's own address rather than that of an entry of the
+ * guest's page tables, which the hardware was walking.
  */
-int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa, bool write)
+int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa,
+			    unsigned int flags)
 {
 	int r;
 
 	vcpu->exits[KVISOR_EXIT_TDP_FAULT]++;
-	r = kvisor_map_gfn(vcpu->vm, gpa >> PAGE_SHIFT, write);
+	r = kvisor_map_gfn(vcpu->vm, gpa >> PAGE_SHIFT,
+			   flags & KVISOR_TDP_WRITE);
 	if (r != -ENOENT)
 		return r ? r : 1;
 	vcpu->exits[KVISOR_EXIT_MMIO]++;
 	vcpu->mmio.gpa = gpa;
+	vcpu->mmio.hint = flags & KVISOR_TDP_FINAL;
+	vcpu->mmio.hint_gpa = gpa;
 	return kvisor_emulate(vcpu);
 }
 

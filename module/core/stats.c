@@ -114,6 +114,7 @@ static const struct kvisor_stat kvisor_vcpu_stats[] = {
 	KVISOR_STAT_COUNTER(preemption_reported),
 	KVISOR_STAT_COUNTER(preemption_other),
 	KVISOR_STAT_COUNTER(pv_tlb_flush),
+	KVISOR_STAT_COUNTER(emulated_gpa_from_exit),
 	KVISOR_EXIT_STAT("cpuid_exits", KVISOR_EXIT_CPUID),
 	KVISOR_EXIT_STAT("msr_exits", KVISOR_EXIT_MSR),
 	KVISOR_EXIT_STAT("nested_page_fault_exits", KVISOR_EXIT_TDP_FAULT),

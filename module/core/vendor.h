@@ -161,6 +161,8 @@ struct kvisor_vcpu_stat {
 	u64 preemption_reported;
 	u64 preemption_other;
 	u64 pv_tlb_flush;	/* kvisor's own: KVM_VCPU_FLUSH_TLB honoured */
+	/* kvisor's own: emulated accesses whose address the exit gave */
+	u64 emulated_gpa_from_exit;
 };
 
 /**
@@ -422,6 +424,12 @@ struct kvisor_vcpu {
 		u64 replay_rip, replay_gpa;
 		u32 replay_len;
 		u8 replay_data[8];
+		/*
+		 * The exit named @hint_gpa as the address the instruction
+		 * being emulated missed (core/mmio.c).
+		 */
+		bool hint;
+		u64 hint_gpa;
 	} mmio;
 	struct {
 		u16 port;
@@ -600,8 +608,15 @@ static inline unsigned int kvisor_pause_window_shrink(unsigned int val,
 int kvisor_handle_io(struct kvisor_vcpu *vcpu, u16 port, u8 size, bool in,
 		     bool string, bool rep, u64 next_rip);
 
-/* core/mmio.c: a nested page fault, from EPT violation or NPF */
-int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa, bool write);
+/*
+ * core/mmio.c: a nested page fault, from EPT violation or NPF.  @flags:
+ * the access was a write; @gpa is the address the access itself missed
+ * (not one of the guest's page-table entries on the way to it).
+ */
+#define KVISOR_TDP_WRITE	BIT(0)
+#define KVISOR_TDP_FINAL	BIT(1)
+int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa,
+			    unsigned int flags);
 
 /* core/msrs.c: RDMSR (@write false) and WRMSR */
 int kvisor_handle_msr(struct kvisor_vcpu *vcpu, bool write, unsigned int len);

@@ -1171,6 +1171,12 @@ int emu_execute(struct emu_ctxt *c)
 	return commit(c, &s);
 }
 
+int emu_insn_two_mem_operands(const struct emu_ctxt *c)
+{
+	return c->insn.op_class == OC_STRING &&
+	       (c->insn.op_sub == STR_MOVS || c->insn.op_sub == STR_CMPS);
+}
+
 const char *emu_result_name(int r)
 {
 	switch (r) {

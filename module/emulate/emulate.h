@@ -207,6 +207,12 @@ int emu_decode(struct emu_ctxt *c);
  */
 int emu_execute(struct emu_ctxt *c);
 
+/*
+ * Whether the instruction emu_decode() decoded has two memory operands
+ * (MOVS, CMPS): then the address a nested page fault named may be either.
+ */
+int emu_insn_two_mem_operands(const struct emu_ctxt *c);
+
 /* Human-readable name of an enum emu_result value, for logging. */
 const char *emu_result_name(int r);
 

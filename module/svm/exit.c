@@ -82,12 +82,20 @@ static int svm_exit_ioio(struct svm_vcpu *svm)
 				svm->vmcb->control.exit_info_2);
 }
 
-/* exit_info_1 is a #PF error code: bit 1 says the access was a write. */
+/*
+ * exit_info_1 is a #PF error code (bit 1: the access was a write) with two
+ * more bits above it (APM "Nested versus Guest Page Faults, Fault
+ * Ordering"): bit 32 when the fault was on the final guest-physical
+ * address, bit 33 when it was on a guest page-table entry.
+ */
 static int svm_exit_npf(struct svm_vcpu *svm)
 {
+	u64 info = svm->vmcb->control.exit_info_1;
+
 	return kvisor_handle_tdp_fault(&svm->vcpu,
 				       svm->vmcb->control.exit_info_2,
-				       svm->vmcb->control.exit_info_1 & BIT(1));
+				       (info & BIT(1) ? KVISOR_TDP_WRITE : 0) |
+				       (info & BIT_ULL(32) ? KVISOR_TDP_FINAL : 0));
 }
 
 static int svm_exit_shutdown(struct svm_vcpu *svm)

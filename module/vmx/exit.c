@@ -135,11 +135,20 @@ static int vmx_exit_io(struct vmx_vcpu *vmx)
 				vmx->vcpu.rip + vmx->exit.insn_len);
 }
 
-/* Qualification bit 1: the access was a data write. */
+/*
+ * The exit qualification (SDM "Exit Qualification for EPT Violations"):
+ * bit 1, the access was a data write; bit 7, the guest linear address is
+ * valid, and then bit 8 says whether the access was to the translated
+ * address itself rather than to a guest paging-structure entry.
+ */
 static int vmx_exit_ept_violation(struct vmx_vcpu *vmx)
 {
+	unsigned long q = vmx->exit.qualification;
+	bool final = (q & BIT(7)) && (q & BIT(8));
+
 	return kvisor_handle_tdp_fault(&vmx->vcpu, vmx->exit.gpa,
-				       vmx->exit.qualification & BIT(1));
+				       (q & BIT(1) ? KVISOR_TDP_WRITE : 0) |
+				       (final ? KVISOR_TDP_FINAL : 0));
 }
 
 static int vmx_exit_ept_misconfig(struct vmx_vcpu *vmx)
