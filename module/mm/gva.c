@@ -33,15 +33,33 @@ struct walk {
 	u64 cr0, cr4, efer;
 	bool write, fetch;
 	u32 pf_error;
+	/* The slot of the last entry read: a guest's tables share a few. */
+	struct kvisor_memslot *slot;
 };
 
+/*
+ * Read one paging-structure entry, under vm->srcu.  The slot of the entry
+ * before is tried first, the slot tree only when the table lies elsewhere.
+ * An entry is naturally aligned and so never straddles a page: one
+ * get_user() reads it.
+ */
 static int walk_read_entry(struct walk *w, u64 gpa, bool wide, u64 *pte)
 {
+	struct kvisor_memslot *s = w->slot;
+	u64 gfn = gpa >> PAGE_SHIFT;
+	unsigned long hva;
 	u32 narrow;
 
+	if (!s || gfn - s->base_gfn >= s->npages) {
+		s = kvisor_find_slot(w->vcpu->vm, gfn);
+		if (!s)
+			return -EFAULT;
+		w->slot = s;
+	}
+	hva = s->hva + (gpa - (s->base_gfn << PAGE_SHIFT));
 	if (wide)
-		return kvisor_read_guest(w->vcpu->vm, gpa, pte, 8);
-	if (kvisor_read_guest(w->vcpu->vm, gpa, &narrow, 4))
+		return get_user(*pte, (u64 __user *)hva) ? -EFAULT : 0;
+	if (get_user(narrow, (u32 __user *)hva))
 		return -EFAULT;
 	*pte = narrow;
 	return 0;
@@ -110,7 +128,7 @@ int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,
 {
 	struct walk w = { .vcpu = vcpu, .write = write, .fetch = fetch };
 	u64 cr3, pdpte;
-	int r;
+	int r, idx;
 
 	kvisor_ops->get_paging(vcpu, &w.cr0, &cr3, &w.cr4, &w.efer);
 	w.pf_error = PFERR_PRESENT | (write ? PFERR_WRITE : 0) |
@@ -120,6 +138,7 @@ int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,
 		*gpa = gva & 0xffffffff;
 		return 0;
 	}
+	idx = srcu_read_lock(&vcpu->vm->srcu);
 	if (w.efer & EFER_LMA) {
 		r = walk_levels(&w, cr3 & PTE_ADDR, gva, 4, true, gpa);
 	} else if (w.cr4 & X86_CR4_PAE) {
@@ -137,6 +156,7 @@ int kvisor_gva_to_gpa(struct kvisor_vcpu *vcpu, u64 gva, bool write,
 		r = walk_levels(&w, cr3 & GENMASK_ULL(31, 12), gva & 0xffffffff,
 				2, false, gpa);
 	}
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	if (r == -EACCES)
 		*pf_error = w.pf_error;
 	return r;
