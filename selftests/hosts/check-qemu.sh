@@ -31,7 +31,8 @@
 #   CHECK_QEMU_REPEAT	boots per configuration and hypervisor: 20 in the SVM
 #			host, 2 in the VMX host (Bochs is about 10 times slower:
 #			a boot takes 2 minutes of wall time there)
-#   CHECK_QEMU_CONFIGS	the configurations, comma-separated (all)
+#   CHECK_QEMU_CONFIGS	the configurations, comma-separated (all but
+#			irqchip-off, which no hypervisor boots: below)
 #   CHECK_QEMU_HYPERVISORS	kvisor, kvm (in-tree) or both (default)
 #   CHECK_QEMU_VMMS	the QEMUs: 7.2 (Debian 12's, default); 10 needs
 #			build-qemu-guest.sh's payload to hold QEMU 10 in qemu10/
@@ -78,9 +79,17 @@ CONFIGS=(
 	"linux-6.12     pc   qemu64  2  on     6.12  seabios"
 	"q35-ovmf       q35  qemu64  2  on     6.1   ovmf"
 )
-# the configurations this run boots, by name (all by default)
+# the configurations this run boots, by name: all but irqchip-off by
+# default.  kernel-irqchip=off (QEMU's own LAPIC in userspace) boots under
+# no hypervisor here: QEMU 7.2 warns that a userspace LAPIC is deprecated
+# with KVM, and its boots stall under in-tree kvm_amd and kvm_intel as
+# under kvisor (a vCPU thread spins in QEMU holding its big lock; the
+# Bochs host even hangs under kvm_intel); QEMU 10 refuses it with any
+# KVM ("KVM does not support userspace APIC").  CHECK_QEMU_CONFIGS=
+# irqchip-off still boots it, with QEMU 7.2 only (supported.rst).
 ALL=$(printf '%s\n' "${CONFIGS[@]}" | cut -d' ' -f1 | tr '\n' ' ')
-NAMES=${CHECK_QEMU_CONFIGS:-$ALL}
+DEFAULT=${ALL/irqchip-off /}
+NAMES=${CHECK_QEMU_CONFIGS:-$DEFAULT}
 NAMES=" ${NAMES//,/ } "
 
 # setup: check the knobs, install what is missing, build kvisor and the
@@ -142,6 +151,7 @@ plan() {
 			for c in "${CONFIGS[@]}"; do
 				read -r name rest <<< "$c"
 				[[ $NAMES = *" $name "* ]] || continue
+				[ "$v $name" = "10 irqchip-off" ] && continue
 				# OVMF's own start takes 30-70 s of the SVM
 				# host's clock, where SeaBIOS takes 2
 				t=$tmo
