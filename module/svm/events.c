@@ -152,6 +152,8 @@ void svm_requeue_event(struct svm_vcpu *svm)
 	u32 info = vmcb->control.exit_int_info;
 
 	vmcb->control.event_inj = 0;
+	/* A new exit: svm_shadow_is_real() looks at the code again. */
+	svm->shadow_rip = ~0ULL;
 	if (svm->virq)
 		svm_virq_end(svm, false);
 	if ((info & SVM_EVT_TYPE_MASK) == SVM_EVT_TYPE_EXCEPTION &&
@@ -191,12 +193,71 @@ void svm_cancel_entry_event(struct svm_vcpu *svm)
 	vmcb->control.event_inj = 0;
 }
 
+/* The @n bytes of guest code that end at RIP, read through CS. */
+static int svm_read_code_before_rip(struct svm_vcpu *svm, u8 *buf,
+				    unsigned int n)
+{
+	struct kvisor_vcpu *vcpu = &svm->vcpu;
+	struct emu_ctxt c = { };
+	unsigned int i, len;
+	u64 linear, gpa;
+	u32 pf_error;
+
+	svm_get_cpu_mode(vcpu, &c);
+	for (i = 0; i < n; i += len) {
+		linear = c.seg_base[EMU_SEG_CS] + vcpu->rip - n + i;
+		if (c.mode != EMU_MODE_LONG64)
+			linear &= 0xffffffff;
+		len = min_t(u64, n - i, PAGE_SIZE - (linear & ~PAGE_MASK));
+		if (kvisor_gva_to_gpa(vcpu, linear, false, true, &gpa,
+				      &pf_error) ||
+		    kvisor_read_guest(vcpu->vm, gpa, buf + i, len))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * Whether an interrupt shadow QEMU's SVM reports can be real.  QEMU keeps
+ * its "interrupts inhibited" state past an instruction that leaves its
+ * CPU loop, as PAUSE does, so after "sti; pause" it reports the shadow at
+ * the instruction after the PAUSE too.  Taken at its word, kvisor stepped
+ * that instruction to get out of the "shadow" (svm_set_irq_window()), and
+ * in a "sti; pause; cli" loop an interrupt, which only fits between the
+ * PAUSE and the CLI, was never delivered (irq_once).  A real shadow
+ * follows STI (0xFB, its last byte whatever its prefixes), POP SS (0x17)
+ * or MOV SS (0x8E, at most 7 bytes before RIP with its operand): where
+ * none of those bytes come before RIP, the shadow is QEMU's leftover.
+ * Code that cannot be read counts as a real shadow, which costs a step.
+ */
+static bool svm_shadow_is_real(struct svm_vcpu *svm)
+{
+	u8 b[8];
+	int i;
+
+	if (svm->shadow_rip == svm->vcpu.rip)
+		return svm->shadow_real;
+	svm->shadow_rip = svm->vcpu.rip;
+	svm->shadow_real = true;
+	if (svm_read_code_before_rip(svm, b, sizeof(b)))
+		return true;
+	if (b[7] == 0xfb || b[7] == 0x17)
+		return true;
+	for (i = 1; i < 7; i++)
+		if (b[i] == 0x8e)
+			return true;
+	svm->shadow_real = false;
+	return false;
+}
+
 /* Is the guest still in the shadow of an STI or MOV SS it executed? */
 bool svm_in_shadow(struct svm_vcpu *svm)
 {
 	/* A handler that moved RIP past the instruction ended the shadow. */
-	return (svm->vmcb->control.int_state & SVM_INT_STATE_SHADOW) &&
-	       svm->vcpu.rip == svm->vmcb->save.rip;
+	if (!(svm->vmcb->control.int_state & SVM_INT_STATE_SHADOW) ||
+	    svm->vcpu.rip != svm->vmcb->save.rip)
+		return false;
+	return !svm_emulator_quirks || svm_shadow_is_real(svm);
 }
 
 bool svm_interrupt_allowed(struct kvisor_vcpu *vcpu)
@@ -352,6 +413,7 @@ void svm_set_event_state(struct kvisor_vcpu *vcpu,
 	svm->event_err = st->error;
 	/* The shadow holds while RIP stays where it is now (svm_in_shadow). */
 	vmcb->save.rip = vcpu->rip;
+	svm->shadow_rip = ~0ULL;
 	if (st->shadow)
 		vmcb->control.int_state |= SVM_INT_STATE_SHADOW;
 	else

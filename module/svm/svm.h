@@ -209,6 +209,9 @@ struct svm_vcpu {
 	bool step_own_tf;
 	u8 stepped;
 	u32 virq;
+	/* where svm_shadow_is_real() last looked, and what it found */
+	u64 shadow_rip;
+	bool shadow_real;
 	/* this vCPU's MSR permission map, once SPEC_CTRL or a filter needs one */
 	u8 *msrpm;
 	/* PAUSE filtering: the count now, and when it was last shrunk */

@@ -112,6 +112,7 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 	s->g_pat = PAT_RESET;
 
 	svm->asid_cpu = -1;
+	svm->shadow_rip = ~0ULL;	/* svm_shadow_is_real() has not looked */
 	svm->event = 0;
 }
 

@@ -11,7 +11,10 @@
  *    that instruction: after "sti; hlt" the wake-up would return to the
  *    HLT, and the guest would sleep on with its interrupt already taken.
  * vCPU 0 arms one-shot LAPIC timers, one at a time, and waits for each,
- * first with "sti; hlt" and then in a loop of "sti; nop; cli".  Its
+ * first with "sti; hlt", then in a loop of "sti; nop; cli", and last in
+ * one of "sti; pause; cli" with timers that expire at once (TMICT 1, as
+ * make bench's timer row arms them), where the only place the guest can
+ * take its interrupt is between the PAUSE and the CLI.  Its
  * handler spins for a while with interrupts off before its EOI, with no
  * exits and no PAUSE, so that an interrupt delivered twice lands inside
  * it.  The guest counts the timers, the interrupts, the phantoms and the
@@ -20,9 +23,11 @@
  * wrongs, under in-tree KVM too; kvisor works around them there
  * (Documentation/svm.rst, "QEMU's emulated SVM"), which
  * KVHOST_KVISOR=emulator_quirks=0 turns off to watch this test fail.
- * IRQ_ONCE_ROUNDS sets the number of timers per phase.
+ * IRQ_ONCE_ROUNDS sets the number of timers per phase, IRQ_ONCE_PHASES
+ * the phases (some of "hlt,nop,pause"; all by default).
  */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -33,17 +38,17 @@
 #define TIMER_NS	50000
 #define TIMEOUT_TSC	30000000000ULL
 
-enum { WAIT_HLT, WAIT_SPIN };
+enum { WAIT_HLT, WAIT_SPIN, WAIT_PAUSE };
 
 /* Set by the host before each phase. */
-static uint32_t rounds, wait_mode;
+static uint32_t rounds, wait_mode, timer_count = TIMER_NS;
 static uint64_t spin_tsc;
 /* Counted by the guest. */
 static volatile uint32_t taken, phantoms, in_shadow, depth;
 static volatile uint64_t bad_rip, bad_rflags;
 
 /* The instructions right after each STI (the asm below defines them). */
-extern char irq_once_hlt[], irq_once_nop[];
+extern char irq_once_hlt[], irq_once_nop[], irq_once_pause[];
 
 static inline uint64_t rdtsc(void)
 {
@@ -63,7 +68,8 @@ static void timer_handler(struct ex_regs *regs)
 		bad_rflags = regs->rflags;
 	}
 	if (regs->rip == (uint64_t)irq_once_hlt ||
-	    regs->rip == (uint64_t)irq_once_nop) {
+	    regs->rip == (uint64_t)irq_once_nop ||
+	    regs->rip == (uint64_t)irq_once_pause) {
 		in_shadow++;
 		bad_rip = regs->rip;
 		bad_rflags = regs->rflags;
@@ -94,10 +100,15 @@ static void wait_for(uint32_t want)
 				     ".global irq_once_hlt\n"
 				     "irq_once_hlt: hlt\n"
 				     "cli" ::: "memory");
-		else
+		else if (wait_mode == WAIT_SPIN)
 			asm volatile("sti\n"
 				     ".global irq_once_nop\n"
 				     "irq_once_nop: nop\n"
+				     "cli" ::: "memory");
+		else
+			asm volatile("sti\n"
+				     ".global irq_once_pause\n"
+				     "irq_once_pause: pause\n"
 				     "cli" ::: "memory");
 	}
 }
@@ -111,7 +122,7 @@ static void guest_code(void)
 	for (;;) {
 		for (i = 0; i < rounds; i++) {
 			xapic_write(APIC_LVTT, TIMER_VEC);	/* one-shot */
-			xapic_write(APIC_TMICT, TIMER_NS);
+			xapic_write(APIC_TMICT, timer_count);
 			wait_for(taken + 1);
 		}
 		GUEST_SYNC(0);
@@ -131,14 +142,18 @@ static uint64_t guest_u64(struct kvm_vm *vm, volatile uint64_t *p)
 static void phase(struct kvm_vm *vm, struct kvm_vcpu *vcpu, int fd,
 		  uint32_t mode, uint32_t n, bool kvisor)
 {
-	const char *what = mode == WAIT_HLT ? "sti; hlt" : "sti; nop; cli";
+	const char *what = mode == WAIT_HLT ? "sti; hlt" :
+			   mode == WAIT_SPIN ? "sti; nop; cli" :
+					       "sti; pause; cli, TMICT 1";
 	uint32_t got, ph, sh, before = guest_u32(vm, &taken);
 	uint64_t inj = 0;
 
 	rounds = n;
 	wait_mode = mode;
+	timer_count = mode == WAIT_PAUSE ? 1 : TIMER_NS;
 	sync_global_to_guest(vm, rounds);
 	sync_global_to_guest(vm, wait_mode);
+	sync_global_to_guest(vm, timer_count);
 	if (fd >= 0)
 		inj = stats_fd_value(fd, "irq_injections");
 	vcpu_run_ucall(vcpu, UCALL_SYNC, NULL);
@@ -165,6 +180,7 @@ static void phase(struct kvm_vm *vm, struct kvm_vcpu *vcpu, int fd,
 int main(void)
 {
 	const char *env = getenv("IRQ_ONCE_ROUNDS");
+	const char *phases = getenv("IRQ_ONCE_PHASES");
 	bool kvisor = !access("/sys/module/kvisor", F_OK);
 	bool amd = host_cpu_is_amd();
 	uint32_t halts, spins;
@@ -191,8 +207,12 @@ int main(void)
 	sync_global_to_guest(vm, spin_tsc);
 	if (kvm_check_cap(KVM_CAP_BINARY_STATS_FD))
 		fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, NULL);
-	phase(vm, vcpu, fd, WAIT_HLT, halts, kvisor);
-	phase(vm, vcpu, fd, WAIT_SPIN, spins, kvisor);
+	if (!phases || strstr(phases, "hlt"))
+		phase(vm, vcpu, fd, WAIT_HLT, halts, kvisor);
+	if (!phases || strstr(phases, "nop"))
+		phase(vm, vcpu, fd, WAIT_SPIN, spins, kvisor);
+	if (!phases || strstr(phases, "pause"))
+		phase(vm, vcpu, fd, WAIT_PAUSE, spins, kvisor);
 	if (fd >= 0)
 		close(fd);
 	kvm_vm_free(vm);

@@ -83,10 +83,14 @@ say "bench-config rounds=$ROUNDS seconds=$SECS rows=$(echo "$ROWS" | tr ' ' ,)" 
 	"touch_mb=$BENCH_TOUCH_MB thp_mb=$BENCH_THP_MB kmem_vms=$BENCH_KMEM_VMS" \
 	"kmem_vcpus=$BENCH_KMEM_VCPUS thp_seconds=$BENCH_THP_SECONDS mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)" \
 	"thp=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
-# in-tree KVM first: it takes the /dev/kvm name
+# in-tree KVM first: it takes the /dev/kvm name.  KVHOST_KVISOR (the
+# host's command line, KVHOST_APPEND) gives kvisor module parameters, as
+# in run-tests.sh: "emulator_quirks=0,halt_poll_ns=0"
+# shellcheck disable=SC2086	# a list of words
+params=$(echo "${KVHOST_KVISOR:-}" | tr , ' ')
 if ! load_intree; then
 	say "bench-fail kvm - - insmod $INTREE_FAILED: $(dmesg | tail -1)"
-elif ! insmod /kvisor/kvisor.ko devname=kvisor; then
+elif ! insmod /kvisor/kvisor.ko devname=kvisor $params; then
 	say "bench-fail kvisor - - insmod: $(kvisor_failed)"
 else
 	say "loaded $(kvisor_said)"
