@@ -86,8 +86,8 @@ say "bench-config rounds=$ROUNDS seconds=$SECS rows=$(echo "$ROWS" | tr ' ' ,)" 
 # in-tree KVM first: it takes the /dev/kvm name.  KVHOST_KVISOR (the
 # host's command line, KVHOST_APPEND) gives kvisor module parameters, as
 # in run-tests.sh: "emulator_quirks=0,halt_poll_ns=0"
-# shellcheck disable=SC2086	# a list of words
 params=$(echo "${KVHOST_KVISOR:-}" | tr , ' ')
+# shellcheck disable=SC2086	# $params: a list of words
 if ! load_intree; then
 	say "bench-fail kvm - - insmod $INTREE_FAILED: $(dmesg | tail -1)"
 elif ! insmod /kvisor/kvisor.ko devname=kvisor $params; then
