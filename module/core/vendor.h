@@ -199,6 +199,8 @@ struct kvisor_vcpu_stat {
  *		make the controls that follow the guest's CPUID agree.
  * @get_cpu_mode: the mode the guest executes in now, for the emulator.
  * @get_paging:	CR0, CR3, CR4 and EFER, for the guest page-table walker.
+ * @get_cpl:	the guest's current privilege level (0 in real mode, 3 in
+ *		virtual-8086 mode), for the walker's access rights.
  * @queue_exception: deliver an exception at the next entry.
  * @set_cr2:	the faulting address of a #PF kvisor injects.
  * @request_tlb_flush: drop the guest's translations before the next entry.
@@ -259,6 +261,7 @@ struct kvisor_vendor_ops {
 	void (*get_cpu_mode)(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
 	void (*get_paging)(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3,
 			   u64 *cr4, u64 *efer);
+	int (*get_cpl)(struct kvisor_vcpu *vcpu);
 	void (*queue_exception)(struct kvisor_vcpu *vcpu, int vector,
 				bool has_error, u32 error);
 	void (*set_cr2)(struct kvisor_vcpu *vcpu, u64 cr2);

@@ -155,7 +155,7 @@ static const u8 svm_vmmcall[KVISOR_HYPERCALL_LEN] = { 0x0f, 0x01, 0xd9 };
 
 static int svm_exit_vmmcall(struct svm_vcpu *svm)
 {
-	return kvisor_handle_hypercall(&svm->vcpu, svm->vmcb->save.cpl,
+	return kvisor_handle_hypercall(&svm->vcpu, svm_get_cpl(&svm->vcpu),
 				       svm_insn_len(svm, KVISOR_HYPERCALL_LEN));
 }
 

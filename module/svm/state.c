@@ -139,6 +139,16 @@ void svm_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 	*efer = s->efer;
 }
 
+/*
+ * The privilege level: the state save area keeps it in its own CPL field
+ * (APM Vol. 2, Appendix B "Layout of VMCB"), which VMRUN loads and #VMEXIT
+ * stores: 0 in real mode, 3 in virtual-8086 mode.
+ */
+int svm_get_cpl(struct kvisor_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.cpl;
+}
+
 void svm_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2)
 {
 	to_svm(vcpu)->vmcb->save.cr2 = cr2;

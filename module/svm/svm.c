@@ -466,6 +466,7 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.set_sregs		= svm_set_sregs,
 	.get_cpu_mode		= svm_get_cpu_mode,
 	.get_paging		= svm_get_paging,
+	.get_cpl		= svm_get_cpl,
 	.queue_exception	= svm_queue_exception,
 	.set_cr2		= svm_set_cr2,
 	.request_tlb_flush	= svm_request_tlb_flush,

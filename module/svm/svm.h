@@ -278,6 +278,7 @@ int svm_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs);
 void svm_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
 void svm_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 		    u64 *efer);
+int svm_get_cpl(struct kvisor_vcpu *vcpu);
 void svm_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
 int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);

@@ -116,7 +116,7 @@ static int vmx_exit_ud(struct vmx_vcpu *vmx)
 
 static int vmx_exit_vmcall(struct vmx_vcpu *vmx)
 {
-	return kvisor_handle_hypercall(&vmx->vcpu, vmx_get_cpl(vmx),
+	return kvisor_handle_hypercall(&vmx->vcpu, vmx_get_cpl(&vmx->vcpu),
 				       vmx->exit.insn_len);
 }
 

@@ -235,8 +235,9 @@ void vmx_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt)
  * The privilege level is SS.DPL in protected mode (SDM Vol. 3, "Guest
  * Register State"), 0 in real mode and 3 in virtual-8086 mode.
  */
-int vmx_get_cpl(struct vmx_vcpu *vmx)
+int vmx_get_cpl(struct kvisor_vcpu *vcpu)
 {
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int cpl = 0;
 
 	vmx_load(vmx);

@@ -405,6 +405,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.set_sregs		= vmx_set_sregs,
 	.get_cpu_mode		= vmx_get_cpu_mode,
 	.get_paging		= vmx_get_paging,
+	.get_cpl		= vmx_get_cpl,
 	.queue_exception	= vmx_queue_exception,
 	.set_cr2		= vmx_set_cr2,
 	.request_tlb_flush	= vmx_request_tlb_flush,

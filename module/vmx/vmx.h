@@ -323,7 +323,7 @@ void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
 int vmx_set_sregs(struct kvisor_vcpu *vcpu, const struct kvm_sregs *sregs);
 void vmx_cpuid_update(struct kvisor_vcpu *vcpu);
 void vmx_get_cpu_mode(struct kvisor_vcpu *vcpu, struct emu_ctxt *ctxt);
-int vmx_get_cpl(struct vmx_vcpu *vmx);
+int vmx_get_cpl(struct kvisor_vcpu *vcpu);
 void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
 		    u64 *efer);
 void vmx_set_cr0(struct vmx_vcpu *vmx, unsigned long cr0);

@@ -31,6 +31,8 @@
 #define X86_CR4_OSFXSR		(1UL << 9)	/* SSE and FXSAVE allowed */
 #define X86_CR4_OSXMMEXCPT	(1UL << 10)	/* SIMD FP errors raise #XM */
 #define X86_CR4_OSXSAVE		(1UL << 18)
+#define X86_CR4_SMEP		(1UL << 20)	/* no supervisor fetch from user pages */
+#define X86_CR4_SMAP		(1UL << 21)	/* no supervisor data access to them */
 
 #define MSR_EFER		0xc0000080
 #define EFER_SCE		(1UL << 0)
@@ -41,6 +43,7 @@
 #define X86_EFLAGS_FIXED	(1UL << 1)	/* bit 1 always reads 1 */
 #define X86_EFLAGS_IF		(1UL << 9)
 #define X86_EFLAGS_DF		(1UL << 10)
+#define X86_EFLAGS_AC		(1UL << 18)	/* SMAP: user pages allowed */
 
 /* CPUID feature bits, for kvm_cpu_has() */
 struct cpuid_feature {
@@ -53,6 +56,10 @@ enum { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
 
 #define X86_FEATURE_GBPAGES						\
 	((struct cpuid_feature){ 0x80000001, 0, CPUID_EDX, 26 })	/* 1G pages */
+#define X86_FEATURE_SMEP						\
+	((struct cpuid_feature){ 7, 0, CPUID_EBX, 7 })
+#define X86_FEATURE_SMAP						\
+	((struct cpuid_feature){ 7, 0, CPUID_EBX, 20 })
 
 /* Page table entries (all levels) */
 #define PTE_PRESENT		(1ULL << 0)
@@ -61,11 +68,17 @@ enum { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
 #define PTE_LARGE		(1ULL << 7)	/* PS: a 2M or 1G page */
 #define PTE_ADDR_MASK		0x000ffffffffff000ULL
 
-/* GDT selectors, the same in 32-bit and 64-bit mode */
+/*
+ * GDT selectors, the same in 32-bit and 64-bit mode.  USER_DS and USER_CS
+ * are the flat segments with DPL 3 (load them with RPL 3), in SYSRET's
+ * order.
+ */
 #define KERNEL_CS		0x08
 #define KERNEL_DS		0x10
 #define KERNEL_TSS		0x18	/* 16 bytes in long mode */
-#define GDT_ENTRIES		5
+#define USER_DS			0x28
+#define USER_CS			0x30
+#define GDT_ENTRIES		7
 
 /* Exception vectors */
 #define DE_VECTOR		0
@@ -77,6 +90,8 @@ enum { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
 #define GP_VECTOR		13
 #define PF_VECTOR		14
 #define NUM_INTERRUPTS		256
+/* INT from CPL 3 to this vector ends guest_call_user() (DPL 3 gate) */
+#define GUEST_USER_RETURN_VECTOR	0x81
 
 /*
  * Real mode: the library copies the section "guest16" of the test program
@@ -117,6 +132,8 @@ void vm_arch_setup(struct kvm_vm *vm);
 void vcpu_arch_setup(struct kvm_vcpu *vcpu, void *guest_code);
 uint64_t addr_arch_gva2gpa(struct kvm_vm *vm, uint64_t gva);
 void virt_map(struct kvm_vm *vm, uint64_t gva, uint64_t gpa, uint64_t size);
+uint64_t *virt_leaf_pte(struct kvm_vm *vm, uint64_t gva);
+void virt_set_user(struct kvm_vm *vm, uint64_t gva, uint64_t size);
 void vm_install_exception_handler(struct kvm_vm *vm, int vector,
 				  void (*handler)(struct ex_regs *regs));
 const char *exception_name(unsigned int vector);
@@ -125,6 +142,27 @@ struct kvm_cpuid_entry2 *cpuid_find_leaf(struct kvm_cpuid2 *cpuid,
 					 uint32_t function);
 bool kvm_cpu_has(struct cpuid_feature feature);
 bool host_cpu_is_amd(void);
+
+/*
+ * Ring 3 (long mode).  guest_call_user() runs @fn(@a0, @a1, @a2) at CPL 3
+ * on the user stack ending at @stack (16-byte aligned) and returns what
+ * @fn returns, back at CPL 0.  @fn goes in section guest_user (GUEST_USER),
+ * whose pages vm_arch_setup() makes user pages, as it does the library's
+ * own way back; its stack and data must be user pages too
+ * (virt_set_user()).  Code at CPL 3 may not ucall (no port I/O there), nor
+ * call anything outside its section: keep it to a few lines.  An
+ * exception at CPL 3 goes to its handler as any other, on the caller's
+ * stack (TSS.RSP0); the handler may resume ring 3 or give up on @fn with
+ * guest_user_abort(), which makes guest_call_user() return @ret.  One
+ * vCPU at a time: the TSS and the saved stack are the VM's.
+ * virt_set_user() with 2M or 1G pages makes the whole large page (the
+ * GDT, IDT and page tables with it) a user page: SMAP and SMEP want 4K.
+ */
+#define GUEST_USER	__attribute__((section("guest_user"), noinline, noclone))
+typedef uint64_t (*guest_user_fn)(uint64_t, uint64_t, uint64_t);
+uint64_t guest_call_user(void *stack, guest_user_fn fn, uint64_t a0,
+			 uint64_t a1, uint64_t a2);
+void guest_user_abort(struct ex_regs *regs, uint64_t ret);
 
 /* Guest side */
 static inline uint64_t get_cr0(void)

@@ -10,7 +10,8 @@
  *
  * Host side: page tables, GDT, IDT and TSS (vm_arch_setup()), registers of
  * each vCPU (vcpu_arch_setup()), and the guest page table walk.
- * Guest side: the exception entry points and route_exception().
+ * Guest side: the exception entry points and route_exception(), and
+ * guest_call_user(), which runs a function at CPL 3 (long mode).
  */
 #include <cpuid.h>
 #include <string.h>
@@ -82,26 +83,68 @@ void virt_map(struct kvm_vm *vm, uint64_t gva, uint64_t gpa, uint64_t size)
 		virt_map_page(vm, gva + off, gpa + off, page);
 }
 
+/*
+ * The entry that maps @gva (a 4K page's, or a 2M or 1G page's at level 2
+ * or 3, which goes in *@level), with @set ORed into it and into every
+ * entry above it.
+ */
+static uint64_t *virt_walk(struct kvm_vm *vm, uint64_t gva, uint64_t set,
+			   int *level)
+{
+	uint64_t table = vm->pgd;
+	uint64_t *pte;
+	int l;
+
+	TEST_ASSERT(vm_modes[vm->mode].paging && gva < (1ULL << 47),
+		    "GVA %#lx is not in the low half of a paged mode",
+		    (unsigned long)gva);
+	for (l = 4; l >= 1; l--) {
+		pte = pte_at(vm, table, gva, l);
+		TEST_ASSERT(*pte & PTE_PRESENT,
+			    "GVA %#lx is not mapped (level %d entry is %#lx)",
+			    (unsigned long)gva, l, (unsigned long)*pte);
+		*pte |= set;
+		if (l == 1 || (*pte & PTE_LARGE))
+			break;
+		table = *pte & PTE_ADDR_MASK;
+	}
+	*level = l;
+	return pte;
+}
+
 /* Translate like the MMU does (ignoring permissions). */
 uint64_t addr_arch_gva2gpa(struct kvm_vm *vm, uint64_t gva)
 {
-	uint64_t table = vm->pgd;
-	uint64_t pte, mask;
+	int level;
+	uint64_t pte = *virt_walk(vm, gva, 0, &level);
+	uint64_t mask = (1ULL << level_shift(level)) - 1;
+
+	return (pte & PTE_ADDR_MASK & ~mask) | (gva & mask);
+}
+
+/* The leaf entry that maps @gva, for a test to change its bits. */
+uint64_t *virt_leaf_pte(struct kvm_vm *vm, uint64_t gva)
+{
 	int level;
 
-	TEST_ASSERT(gva < (1ULL << 47), "GVA %#lx is not in the low half",
-		    (unsigned long)gva);
-	for (level = 4; level >= 1; level--) {
-		pte = *pte_at(vm, table, gva, level);
-		TEST_ASSERT(pte & PTE_PRESENT,
-			    "GVA %#lx is not mapped (level %d entry is %#lx)",
-			    (unsigned long)gva, level, (unsigned long)pte);
-		if (level == 1 || (pte & PTE_LARGE))
-			break;
-		table = pte & PTE_ADDR_MASK;
-	}
-	mask = (1ULL << level_shift(level)) - 1;
-	return (pte & PTE_ADDR_MASK & ~mask) | (gva & mask);
+	return virt_walk(vm, gva, 0, &level);
+}
+
+/*
+ * Make the pages of [@gva, @gva + @size) user-mode pages: U/S set in
+ * their leaves and in every table above, as the CPU wants it at every
+ * level (SDM Vol. 3A 4.6, "Access Rights").  The other pages under those
+ * tables stay supervisor pages: their own leaves still say so.  With 2M
+ * or 1G pages the whole large page becomes a user page.
+ */
+void virt_set_user(struct kvm_vm *vm, uint64_t gva, uint64_t size)
+{
+	uint64_t end = gva + size;
+	int level;
+
+	for (gva = ALIGN_DOWN(gva, PAGE_SIZE_4K); gva < end;
+	     gva += PAGE_SIZE_4K)
+		virt_walk(vm, gva, PTE_USER, &level);
 }
 
 /* ------------------------------------------------------------------ */
@@ -156,6 +199,10 @@ static uint64_t segment_descriptor(const struct kvm_segment *s)
 	       ((s->base >> 24) & 0xff) << 56;
 }
 
+/*
+ * The GDT: the mode's flat ring 0 segments, the TSS, and the same flat
+ * segments with DPL 3 for guest_call_user().
+ */
 static void gdt_write(struct kvm_vm *vm)
 {
 	uint64_t *gdt = addr_gpa2hva(vm, vm->gdt);
@@ -167,6 +214,10 @@ static void gdt_write(struct kvm_vm *vm)
 	gdt[KERNEL_DS / 8] = segment_descriptor(&ds);
 	gdt[KERNEL_TSS / 8] = segment_descriptor(&tr);
 	gdt[KERNEL_TSS / 8 + 1] = tr.base >> 32; /* long mode: 16 bytes */
+	cs.dpl = 3;
+	ds.dpl = 3;
+	gdt[USER_CS / 8] = segment_descriptor(&cs);
+	gdt[USER_DS / 8] = segment_descriptor(&ds);
 }
 
 /*
@@ -254,6 +305,73 @@ struct ucall guest32_exc_ucall;
 /* Set by vm_install_exception_handler() in the guest's copy. */
 static void (*guest_exception_handlers[NUM_INTERRUPTS])(struct ex_regs *);
 
+/*
+ * guest_call_user() enters @fn at CPL 3 with IRETQ: its arguments in RDI,
+ * RSI and RDX, RAX pointing at it, RSP at @stack.  The caller's
+ * callee-saved registers and RFLAGS stay on its own stack, whose top
+ * becomes TSS.RSP0, so that every exception or interrupt from ring 3 is
+ * taken below them (SDM Vol. 3A 6.14.4, "Stack Switching in IA-32e
+ * Mode").  guest_user_entry, on a user page,
+ * calls @fn and comes back with INT GUEST_USER_RETURN_VECTOR, a gate of
+ * DPL 3; route_exception() sends that to guest_user_resume at CPL 0 on
+ * the saved stack (guest_user_abort()), which reloads DS and ES (the
+ * return to ring 3 nulled them) and returns @fn's RAX.
+ */
+asm(".pushsection .text\n"
+"	.code64\n"
+"	.globl guest_call_user\n"
+"guest_call_user:\n"
+"	push %rbp; push %rbx; push %r12; push %r13; push %r14; push %r15\n"
+"	pushfq\n"
+"	mov guest_tss(%rip), %rax\n"
+"	mov %rsp, 4(%rax)\n"			/* TSS.RSP0 */
+"	mov %rsp, guest_user_rsp0(%rip)\n"
+"	pushq $(" __stringify(USER_DS) " + 3)\n"	/* SS, RPL 3 */
+"	pushq %rdi\n"				/* RSP */
+"	pushfq\n"
+"	pushq $(" __stringify(USER_CS) " + 3)\n"	/* CS, RPL 3 */
+"	lea guest_user_entry(%rip), %rax\n"
+"	pushq %rax\n"				/* RIP */
+"	mov %rsi, %rax\n"
+"	mov %rdx, %rdi\n"
+"	mov %rcx, %rsi\n"
+"	mov %r8, %rdx\n"
+"	iretq\n"
+"guest_user_resume:\n"
+"	mov $" __stringify(KERNEL_DS) ", %ecx\n"
+"	mov %ecx, %ds\n"
+"	mov %ecx, %es\n"
+"	popfq\n"
+"	pop %r15; pop %r14; pop %r13; pop %r12; pop %rbx; pop %rbp\n"
+"	ret\n"
+"	.popsection\n"
+"	.pushsection guest_user, \"ax\"\n"
+"guest_user_entry:\n"
+"	call *%rax\n"
+"	int $" __stringify(GUEST_USER_RETURN_VECTOR) "\n"
+"	ud2\n"
+"	.popsection\n");
+
+extern const char guest_user_resume[];
+extern const char __start_guest_user[], __stop_guest_user[];
+
+/* The TSS (written by vm_arch_setup()) and guest_call_user()'s RSP0 */
+uint64_t guest_tss, guest_user_rsp0;
+
+/*
+ * Guest side: make the exception being handled, taken at CPL 3, return
+ * from guest_call_user() instead of to ring 3, with @ret.
+ */
+void guest_user_abort(struct ex_regs *regs, uint64_t ret)
+{
+	regs->rax = ret;
+	regs->rip = (uint64_t)guest_user_resume;
+	regs->cs = KERNEL_CS;
+	regs->rflags = X86_EFLAGS_FIXED;	/* then POPFQ the caller's */
+	regs->rsp = guest_user_rsp0;
+	regs->ss = KERNEL_DS;
+}
+
 void route_exception(struct ex_regs *regs);
 void guest_code_returned_c(void);
 
@@ -263,6 +381,11 @@ void route_exception(struct ex_regs *regs)
 	void (*handler)(struct ex_regs *) =
 		guest_exception_handlers[regs->vector];
 
+	/* guest_user_entry: the function called at CPL 3 returned */
+	if (regs->vector == GUEST_USER_RETURN_VECTOR && (regs->cs & 3) == 3) {
+		guest_user_abort(regs, regs->rax);
+		return;
+	}
 	if (handler) {
 		handler(regs);
 		return;
@@ -296,7 +419,8 @@ void vm_install_exception_handler(struct kvm_vm *vm, int vector,
 
 /*
  * IDT: one interrupt gate per vector (present, DPL 0, type 0xe, which
- * also clears IF on entry).  Long mode gates are 16 bytes, the second half
+ * also clears IF on entry); DPL 3 for GUEST_USER_RETURN_VECTOR, which
+ * ring 3 raises with INT.  Long mode gates are 16 bytes, the second half
  * holding bits 63:32 of the address; 32-bit gates are 8 bytes.
  */
 static void idt_write(struct kvm_vm *vm)
@@ -308,8 +432,10 @@ static void idt_write(struct kvm_vm *vm)
 
 	for (v = 0; v < NUM_INTERRUPTS; v++) {
 		uint64_t addr = stubs + v * EXCEPTION_STUB_SIZE;
+		uint64_t dpl = v == GUEST_USER_RETURN_VECTOR ? 3 : 0;
 		uint64_t gate = (addr & 0xffff) | (uint64_t)KERNEL_CS << 16 |
-				0x8eULL << 40 | ((addr >> 16) & 0xffff) << 48;
+				(0x8eULL | dpl << 5) << 40 |
+				((addr >> 16) & 0xffff) << 48;
 
 		if (long_mode) {
 			idt[2 * v] = gate;
@@ -349,10 +475,17 @@ void vm_arch_setup(struct kvm_vm *vm)
 	gdt_write(vm);
 	idt_write(vm);
 
-	/* Identity map slot 0, in 1G mode all of the first 1G. */
+	/*
+	 * Identity map slot 0, in 1G mode all of the first 1G.  The code
+	 * guest_call_user() runs at CPL 3 is in section guest_user: user
+	 * pages, and guest_call_user() finds the TSS in guest_tss.
+	 */
 	if (vm_modes[vm->mode].paging) {
 		vm->pgd = vm_alloc_pages(vm, 1);
 		virt_map(vm, 0, 0, ALIGN_UP(vm->slot0_size, page));
+		virt_set_user(vm, (uint64_t)__start_guest_user,
+			      __stop_guest_user - __start_guest_user);
+		*(uint64_t *)addr_gva2hva(vm, (uint64_t)&guest_tss) = vm->tss;
 	}
 }
 
