@@ -14,11 +14,17 @@
  *  - to a read-only user page (CR0.WP clear, which does not matter at
  *    CPL 3): #PF 7 too, the page unchanged;
  *  - to a writable user page: the MMIO data arrives.
+ * INS is the same case: its memory operand is written by the hypervisor
+ * after the I/O exit.  At CPL 3 with IOPL 3, REP INSB and INSB:
+ *  - to the supervisor page: #PF 7, the page unchanged;
+ *  - to the writable user page: the port's data arrives.
  * At CPL 0 with CR4.SMAP, MOVSB from a supervisor mapping of the MMIO page
  * to a user page: #PF 3 (P, W) with RFLAGS.AC clear, the data arrives
  * after STAC.  Without SMAP in the guest's CPUID that part is not
  * checked, and the test says SKIP after the rest passed.  The host serves
- * the MMIO reads, as in exit_mmio, and checks that no write went to MMIO.
+ * the MMIO reads, as in exit_mmio, and checks that no write went to MMIO;
+ * it serves the INs too, whether the hypervisor exits for them before the
+ * fault (KVM) or not.
  */
 #include "kvm_util.h"
 
@@ -29,6 +35,8 @@
 #define SUP_BYTE	0xaa		/* what the RAM pages hold before */
 #define RO_BYTE		0x55
 #define N		8		/* bytes REP MOVSB copies */
+#define PORT		0x99		/* what INSB reads */
+#define IO_BYTE		0x3c		/* and what the host answers */
 
 /* The byte at @off of the MMIO page, as the host serves it */
 static uint8_t mmio_byte(uint64_t off)
@@ -42,10 +50,13 @@ static struct {
 	uint64_t smap;
 } pages;
 
-/* What the #PF handler saw */
-static volatile uint64_t pf_count, pf_error, pf_cr2, pf_cs;
+/*
+ * What the #PF handler saw.  No volatile: the guest reads these only after
+ * a call to guest_call_user() or an asm that clobbers memory.
+ */
+static uint64_t pf_count, pf_error, pf_cr2, pf_cs;
 /* CPL 0 faults: the length of the faulting instruction, to skip it */
-static volatile uint64_t pf_skip;
+static uint64_t pf_skip;
 
 static inline uint64_t get_cr2(void)
 {
@@ -90,6 +101,24 @@ GUEST_USER static uint64_t user_movsb(uint64_t dst, uint64_t src,
 	return dst;
 }
 
+/* CPL 3, IOPL 3: returns what is left of the count */
+GUEST_USER static uint64_t user_rep_insb(uint64_t dst, uint64_t port,
+					 uint64_t n)
+{
+	asm volatile("cld; rep insb" : "+D"(dst), "+c"(n) : "d"(port)
+		     : "memory");
+	return n;
+}
+
+/* CPL 3, IOPL 3: returns the destination after the IN (@dst + 1) */
+GUEST_USER static uint64_t user_insb(uint64_t dst, uint64_t port,
+				     uint64_t unused)
+{
+	(void)unused;
+	asm volatile("cld; insb" : "+D"(dst) : "d"(port) : "memory");
+	return dst;
+}
+
 /* @fn at CPL 3 must fault on its write to @dst, leaving @byte there */
 static void user_expect_pf(guest_user_fn fn, uint64_t dst, uint64_t src,
 			   uint64_t n, uint8_t byte)
@@ -105,7 +134,7 @@ static void user_expect_pf(guest_user_fn fn, uint64_t dst, uint64_t src,
 	GUEST_ASSERT_EQ(pf_error, 0x7);		/* P | W | U */
 	GUEST_ASSERT_EQ(pf_cr2, dst);
 	for (i = 0; i < N; i++)
-		GUEST_ASSERT_EQ(((volatile uint8_t *)dst)[i], byte);
+		GUEST_ASSERT_EQ(((uint8_t *)dst)[i], byte);
 }
 
 /* CPL 0 with SMAP: MOVSB from MMIO to the user page, AC clear then set */
@@ -139,7 +168,7 @@ static void supervisor_smap(void)
 	GUEST_ASSERT_EQ(n, 0);
 	asm volatile("stac" : : : "memory");
 	for (i = 0; i < N; i++)
-		GUEST_ASSERT_EQ(((volatile uint8_t *)pages.rw)[0x40 + i],
+		GUEST_ASSERT_EQ(((uint8_t *)pages.rw)[0x40 + i],
 				mmio_byte(0x40 + i));
 	asm volatile("clac" : : : "memory");
 	set_cr4(get_cr4() & ~X86_CR4_SMAP);
@@ -147,7 +176,7 @@ static void supervisor_smap(void)
 
 static void guest_code(void)
 {
-	volatile uint8_t *rw = (volatile uint8_t *)pages.rw;
+	uint8_t *rw = (uint8_t *)pages.rw;
 	uint64_t r, i;
 
 	/* (a) to a supervisor page */
@@ -177,14 +206,50 @@ static void guest_code(void)
 	GUEST_ASSERT_EQ(rw[0x20], mmio_byte(0x20));
 	GUEST_SYNC(3);
 
+	/* (d) INS at CPL 3, IOPL 3 */
+	asm volatile("pushfq; orq $0x3000, (%%rsp); popfq" : : : "cc");
+	user_expect_pf(user_rep_insb, pages.sup + 0x30, PORT, N, SUP_BYTE);
+	user_expect_pf(user_insb, pages.sup + 0x40, PORT, 1, SUP_BYTE);
+	r = guest_call_user((void *)(pages.stack + PAGE_SIZE_4K),
+			    user_rep_insb, pages.rw + 0x80, PORT, N);
+	GUEST_ASSERT_EQ(r, 0);
+	r = guest_call_user((void *)(pages.stack + PAGE_SIZE_4K),
+			    user_insb, pages.rw + 0xa0, PORT, 0);
+	GUEST_ASSERT_EQ(r, pages.rw + 0xa1);
+	asm volatile("pushfq; andq $~0x3000, (%%rsp); popfq" : : : "cc");
+	GUEST_ASSERT_EQ(pf_count, 1);		/* the INSB before */
+	for (i = 0; i < N; i++)
+		GUEST_ASSERT_EQ(rw[0x80 + i], IO_BYTE);
+	GUEST_ASSERT_EQ(rw[0xa0], IO_BYTE);
+	GUEST_SYNC(4);
+
 	if (pages.smap) {
 		supervisor_smap();
-		GUEST_SYNC(4);
+		GUEST_SYNC(5);
 	}
 	GUEST_DONE();
 }
 
-/* Run the guest to its next ucall, serving the MMIO reads on the way. */
+static unsigned int ins_served;
+
+/* Answer an IN of PORT; false for any other exit */
+static bool serve_in(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (run->exit_reason != KVM_EXIT_IO || run->io.port != PORT)
+		return false;
+	TEST_ASSERT(run->io.direction == KVM_EXIT_IO_IN && run->io.size == 1,
+		    "port %#x: OUT or size %u", PORT, run->io.size);
+	memset((uint8_t *)run + run->io.data_offset, IO_BYTE, run->io.count);
+	ins_served++;
+	return true;
+}
+
+/*
+ * Run the guest to its next ucall, serving the MMIO reads and the INs on
+ * the way.
+ */
 static uint64_t run_serving_mmio(struct kvm_vcpu *vcpu, struct ucall *uc,
 				 unsigned int *reads)
 {
@@ -194,6 +259,8 @@ static uint64_t run_serving_mmio(struct kvm_vcpu *vcpu, struct ucall *uc,
 
 	for (;;) {
 		vcpu_run(vcpu);
+		if (serve_in(vcpu))
+			continue;
 		if (run->exit_reason != KVM_EXIT_MMIO)
 			return get_ucall(vcpu, uc);
 		TEST_ASSERT(!run->mmio.is_write &&
@@ -229,6 +296,7 @@ int main(void)
 		"CPL 3 MOVSB, REP MOVSB from MMIO to a supervisor page: #PF 0x7, CR2 the destination, page unchanged",
 		"CPL 3 to a read-only user page: #PF 0x7, page unchanged",
 		"CPL 3 to a writable user page: data arrived",
+		"CPL 3 INSB, REP INSB to the supervisor page: #PF 0x7, page unchanged; to the user page: data arrived",
 		"CPL 0 with SMAP to a user page: #PF 0x3 with AC clear, data arrived with AC set",
 	};
 	struct kvm_vcpu *vcpu;
@@ -266,8 +334,8 @@ int main(void)
 	}
 	check_unchanged(vm, pages.sup, SUP_BYTE, "supervisor");
 	check_unchanged(vm, pages.ro, RO_BYTE, "read-only");
-	ksft_print_msg("the supervisor and read-only pages are unchanged (%u MMIO reads served)\n",
-		       reads);
+	ksft_print_msg("the supervisor and read-only pages are unchanged (%u MMIO reads, %u IN exits served)\n",
+		       reads, ins_served);
 	kvm_vm_free(vm);
 	if (!pages.smap)
 		ksft_exit_skip("the CPU offers no SMAP: the CPL 0 SMAP part was not checked\n");
