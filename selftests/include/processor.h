@@ -173,6 +173,14 @@ static inline uint64_t get_cr0(void)
 	return v;
 }
 
+static inline uint64_t get_cr2(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
 static inline uint64_t get_cr3(void)
 {
 	uint64_t v;
@@ -187,6 +195,24 @@ static inline uint64_t get_cr4(void)
 
 	asm volatile("mov %%cr4, %0" : "=r"(v));
 	return v;
+}
+
+static inline void set_cr4(uint64_t v)
+{
+	asm volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
+
+static inline uint64_t get_cr8(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr8, %0" : "=r"(v));
+	return v;
+}
+
+static inline void set_cr8(uint64_t v)
+{
+	asm volatile("mov %0, %%cr8" : : "r"(v) : "memory");
 }
 
 static inline uint64_t rdmsr(uint32_t msr)

@@ -80,11 +80,6 @@ static void guest_queries(void)
 	GUEST_DONE();
 }
 
-static inline void set_cr4(uint64_t v)
-{
-	asm volatile("mov %0, %%cr4" : : "r"(v) : "memory");
-}
-
 static uint32_t guest_cpuid_1_ecx(void)
 {
 	uint32_t regs[4];

@@ -45,19 +45,6 @@ static void gp_handler(struct ex_regs *regs)
 	regs->rip = (uint64_t)cr8_gp_after;
 }
 
-static inline uint64_t read_cr8(void)
-{
-	uint64_t v;
-
-	asm volatile("mov %%cr8, %0" : "=r"(v));
-	return v;
-}
-
-static inline void write_cr8(uint64_t v)
-{
-	asm volatile("mov %0, %%cr8" : : "r"(v) : "memory");
-}
-
 static void guest_code(void)
 {
 	uint32_t i;
@@ -66,9 +53,9 @@ static void guest_code(void)
 
 	/* 1: held back by the TPR, then delivered by lowering it */
 	asm volatile("cli");
-	write_cr8(9);
+	set_cr8(9);
 	xapic_write(APIC_ICR, APIC_DEST_SELF | APIC_DM_FIXED | IPI_VEC);
-	GUEST_ASSERT_EQ(read_cr8(), 9);
+	GUEST_ASSERT_EQ(get_cr8(), 9);
 	GUEST_ASSERT_EQ(xapic_read(APIC_TASKPRI), 0x90);
 	asm volatile("sti");
 	for (i = 0; i < SPIN; i++)
@@ -82,8 +69,8 @@ static void guest_code(void)
 
 	/* 2: CR8 written while an interrupt waits for IF */
 	xapic_write(APIC_ICR, APIC_DEST_SELF | APIC_DM_FIXED | IPI_VEC);
-	write_cr8(3);
-	GUEST_ASSERT_EQ(read_cr8(), 3);
+	set_cr8(3);
+	GUEST_ASSERT_EQ(get_cr8(), 3);
 	GUEST_SYNC(3);
 	GUEST_ASSERT_EQ(xapic_read(APIC_TASKPRI), 0x30);
 	asm volatile(".global cr8_gp_insn\n"
@@ -91,7 +78,7 @@ static void guest_code(void)
 		     ".global cr8_gp_after\n"
 		     "cr8_gp_after:" : : "r"(16UL) : "memory");
 	GUEST_ASSERT_EQ(gp_count, 1);
-	GUEST_ASSERT_EQ(read_cr8(), 3);
+	GUEST_ASSERT_EQ(get_cr8(), 3);
 	GUEST_ASSERT_EQ(taken, 1);
 	asm volatile("sti\n"
 		     "nop\n"

@@ -58,19 +58,6 @@ static uint64_t pf_count, pf_error, pf_cr2, pf_cs;
 /* CPL 0 faults: the length of the faulting instruction, to skip it */
 static uint64_t pf_skip;
 
-static inline uint64_t get_cr2(void)
-{
-	uint64_t v;
-
-	asm volatile("mov %%cr2, %0" : "=r"(v));
-	return v;
-}
-
-static inline void set_cr4(uint64_t v)
-{
-	asm volatile("mov %0, %%cr4" : : "r"(v) : "memory");
-}
-
 static void pf_handler(struct ex_regs *regs)
 {
 	pf_count++;
