@@ -124,13 +124,15 @@ add_guest_test() { # NAME [SCRIPT]
 # and qemu10_boot (the same script) when it holds QEMU 10 too, and
 # guest_vulns (the guest's vulnerabilities files, kvisor against in-tree
 # KVM, with QEMU 7.2) and qemu_lifecycle (QEMU 7.2 through QMP: stop/cont,
-# migrations, savevm/loadvm, reset)
+# migrations, savevm/loadvm, reset) and qemu_storage (a qcow2 disk on
+# virtio-blk, written by one QEMU, read by another and by qemu-img)
 if [ -n "${QEMU_GUEST:-}" ]; then
 	cp -a "$QEMU_GUEST" "$R/qemu"
 	add_guest_test qemu_boot
 	[ ! -d "$QEMU_GUEST/qemu10" ] || add_guest_test qemu10_boot qemu_boot
 	add_guest_test guest_vulns
 	add_guest_test qemu_lifecycle
+	add_guest_test qemu_storage
 fi
 
 # $PERF_TOOLS: build-perf-tools.sh's directory; adds the perf_kvm_stat test

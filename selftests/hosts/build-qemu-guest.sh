@@ -62,13 +62,24 @@ if [ -n "$Q10" ]; then
 	add_qemu "$Q10/usr/bin/qemu-system-x86_64" "$Q10/usr/share/qemu" \
 		"$Q10/usr/share/seabios" "$DIR/qemu10"
 fi
+# qemu-img, for qemu_storage: it makes the guest's qcow2 disk and reads
+# it back afterwards (its libraries are a subset of QEMU's)
+cp "$(command -v qemu-img)" "$DIR/"
+for l in $(ldd "$DIR/qemu-img" | awk '/=>/ { print $3 }'); do
+	cp -L "$l" "$DIR/lib/"
+done
 cp "/boot/vmlinuz-$KVER" "$DIR/vmlinuz"
 echo "$KVER" > "$DIR/kver"	# which kernel the guest runs (guest_vulns)
 
 # the guest's initramfs
 g=$(mktemp -d)
-mkdir -p "$g/bin" "$g/proc" "$g/sys"
+mkdir -p "$g/bin" "$g/proc" "$g/sys" "$g/mod"
 cp "$BB" "$g/bin/busybox"
+# virtio-blk over PCI for /store (qemu_storage), dependencies first
+for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev \
+	 virtio/virtio_pci_modern_dev virtio/virtio_pci block/virtio_blk; do
+	cp "/lib/modules/$KVER/kernel/drivers/$m.ko" "$g/mod/"
+done
 # /init: the CPUs and the paravirtual features it found (qemu_boot: kvmclock,
 # and its "kvm-guest:" choices: PV spinlocks, PV IPIs, ...), then
 # what the guest's kernel decided about each speculative-execution bug,
@@ -83,6 +94,8 @@ echo "L2-HELLO: $(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs"
 /bin/busybox dmesg | /bin/busybox grep -m8 "Hypervisor detected\|clocksource: kvm-clock\|kvm-guest:"
 # "lifecycle" on the kernel command line: /life's loop instead (qemu_lifecycle)
 /bin/busybox grep -qw lifecycle /proc/cmdline && exec /bin/busybox sh /life
+# "store=write" or "store=read": /store (qemu_storage)
+/bin/busybox grep -qw 'store=[a-z]*' /proc/cmdline && exec /bin/busybox sh /store
 for f in /sys/devices/system/cpu/vulnerabilities/*; do
 	[ -f "$f" ] && echo "L2-VULN ${f##*/}: $(/bin/busybox cat "$f")"
 done
@@ -135,6 +148,41 @@ while :; do
 	sleep 0.5
 done
 LIFE
+# /store: qemu_storage's guest, on a virtio-blk disk (/dev/vda).  With
+# store=write it writes 8 MiB of random data at the disk's start, syncs,
+# drops its page cache and reads them back: "L2-STORE write <md5 written>
+# <md5 read back>"; with store=read (a new QEMU, the same image) it reads
+# them: "L2-STORE read <md5>".  Problems are "L2-STORE-BAD" lines.  Then
+# it powers off.
+cat > "$g/store" <<'STORE'
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /dev /tmp
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o size=16m tmpfs /tmp
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
+	 virtio_pci virtio_blk; do
+	insmod /mod/$m.ko || echo "L2-STORE-BAD insmod $m"
+done
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if [ ! -b /dev/vda ]; then
+	echo "L2-STORE-BAD no /dev/vda"
+elif grep -qw store=write /proc/cmdline; then
+	dd if=/dev/urandom of=/tmp/data bs=64k count=128 2>/dev/null
+	w=$(md5sum < /tmp/data | cut -c1-32)
+	dd if=/tmp/data of=/dev/vda bs=64k conv=fsync 2>/dev/null ||
+		echo "L2-STORE-BAD write failed"
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	echo "L2-STORE write $w $(dd if=/dev/vda bs=64k count=128 2>/dev/null |
+		md5sum | cut -c1-32)"
+else
+	echo "L2-STORE read $(dd if=/dev/vda bs=64k count=128 2>/dev/null |
+		md5sum | cut -c1-32)"
+fi
+poweroff -f
+STORE
 (cd "$g" && find . | cpio -o -H newc --owner=0:0 --quiet) > "$DIR/guest.cpio"
 rm -rf "$g"
 echo "build-qemu-guest: $(du -sm "$DIR" | cut -f1) MiB in $DIR${Q10:+ (with QEMU 10)}" >&2

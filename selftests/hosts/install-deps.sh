@@ -18,6 +18,7 @@ PKGS=(
 	linux-image-amd64 linux-headers-amd64		# the test hosts' kernel
 	linux-source-6.1 rsync				# checkpatch, api.rst, kvm selftests
 	qemu-system-x86 seabios qemu-system-data	# SVM host (TCG); QEMU on kvisor
+	qemu-utils					# qemu-img: qemu_storage's disk
 	busybox-static cpio lz4 xz-utils file		# initramfs
 	isolinux syslinux-common xorriso		# VMX test host boot ISO
 	bochsbios vgabios				# Bochs firmware
