@@ -82,6 +82,10 @@ copy_modules intree "$VENDOR"
 copy_modules extra zram
 copy_modules fs crc32c_generic optional	# ext4 will not mount without it
 copy_modules fs ext4 optional
+# qemu_network: vhost-net (with tun and macvtap's tap) and the bridge its
+# tap devices join
+copy_modules net vhost_net optional
+copy_modules net bridge optional
 
 cp "$TESTDIR/list" "$R/kvisor/tests/"
 # make conformance's rows: programs and variants of them (guest/conformance.sh)
@@ -111,7 +115,9 @@ fi
 
 # A script test of guest/, run before the tests that unload kvisor (as
 # NAME, the script SCRIPT, by default the one of that name).
+# QEMU_GUEST_TESTS: which of them (all by default), for working on one
 add_guest_test() { # NAME [SCRIPT]
+	case " ${QEMU_GUEST_TESTS:-$1} " in *" $1 "*) ;; *) return 0 ;; esac
 	cp "$HERE/guest/${2:-$1}" "$R/kvisor/tests/$1"
 	if grep -qx module_reload "$R/kvisor/tests/list"; then
 		sed -i "/^module_reload\$/i $1" "$R/kvisor/tests/list"
@@ -124,8 +130,10 @@ add_guest_test() { # NAME [SCRIPT]
 # and qemu10_boot (the same script) when it holds QEMU 10 too, and
 # guest_vulns (the guest's vulnerabilities files, kvisor against in-tree
 # KVM, with QEMU 7.2) and qemu_lifecycle (QEMU 7.2 through QMP: stop/cont,
-# migrations, savevm/loadvm, reset) and qemu_storage (a qcow2 disk on
-# virtio-blk, written by one QEMU, read by another and by qemu-img)
+# migrations, savevm/loadvm, reset), qemu_storage (a qcow2 disk on
+# virtio-blk, written by one QEMU, read by another and by qemu-img) and
+# qemu_network (two guests on virtio-net with vhost-net, tap devices on a
+# bridge)
 if [ -n "${QEMU_GUEST:-}" ]; then
 	cp -a "$QEMU_GUEST" "$R/qemu"
 	add_guest_test qemu_boot
@@ -133,6 +141,7 @@ if [ -n "${QEMU_GUEST:-}" ]; then
 	add_guest_test guest_vulns
 	add_guest_test qemu_lifecycle
 	add_guest_test qemu_storage
+	add_guest_test qemu_network
 fi
 
 # $PERF_TOOLS: build-perf-tools.sh's directory; adds the perf_kvm_stat test

@@ -76,9 +76,12 @@ g=$(mktemp -d)
 mkdir -p "$g/bin" "$g/proc" "$g/sys" "$g/mod"
 cp "$BB" "$g/bin/busybox"
 # virtio-blk over PCI for /store (qemu_storage), dependencies first
-for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev \
-	 virtio/virtio_pci_modern_dev virtio/virtio_pci block/virtio_blk; do
-	cp "/lib/modules/$KVER/kernel/drivers/$m.ko" "$g/mod/"
+# and virtio-net for /net (qemu_network)
+for m in drivers/virtio/virtio_ring drivers/virtio/virtio \
+	 drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev \
+	 drivers/virtio/virtio_pci drivers/block/virtio_blk net/core/failover \
+	 drivers/net/net_failover drivers/net/virtio_net; do
+	cp "/lib/modules/$KVER/kernel/$m.ko" "$g/mod/"
 done
 # /init: the CPUs and the paravirtual features it found (qemu_boot: kvmclock,
 # and its "kvm-guest:" choices: PV spinlocks, PV IPIs, ...), then
@@ -96,6 +99,8 @@ echo "L2-HELLO: $(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs"
 /bin/busybox grep -qw lifecycle /proc/cmdline && exec /bin/busybox sh /life
 # "store=write" or "store=read": /store (qemu_storage)
 /bin/busybox grep -qw 'store=[a-z]*' /proc/cmdline && exec /bin/busybox sh /store
+# "net=ME,PEER": /net (qemu_network)
+/bin/busybox grep -qw 'net=[0-9.,]*' /proc/cmdline && exec /bin/busybox sh /net
 for f in /sys/devices/system/cpu/vulnerabilities/*; do
 	[ -f "$f" ] && echo "L2-VULN ${f##*/}: $(/bin/busybox cat "$f")"
 done
@@ -183,6 +188,56 @@ else
 fi
 poweroff -f
 STORE
+# /net: qemu_network's guest.  With net=ME,PEER on its command line it
+# gives its virtio-net interface the address ME/24 and pings PEER until it
+# answers (60 s at most).  The guest with the lower address then serves 1
+# MiB of random data over TCP with nc ("L2-NET serve <md5>") and the other
+# fetches it ("L2-NET fetched <md5> <bytes>"); both print "L2-NET ping ok"
+# first.  Problems are "L2-NET-BAD"
+# lines.
+cat > "$g/net" <<'NET'
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /dev /tmp
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o size=16m tmpfs /tmp
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
+	 virtio_pci failover net_failover virtio_net; do
+	insmod /mod/$m.ko || echo "L2-NET-BAD insmod $m"
+done
+set -- $(sed 's/.*net=\([0-9.,]*\).*/\1/' /proc/cmdline | tr , ' ')
+me=$1 peer=$2
+i=0
+while [ ! -d /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+ip link set lo up
+ip addr add "$me/24" dev eth0 && ip link set eth0 up ||
+	echo "L2-NET-BAD no eth0"
+i=0
+until ping -c 1 -W 1 "$peer" > /dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 60 ] || { echo "L2-NET-BAD $peer does not answer"; poweroff -f; }
+done
+echo "L2-NET ping ok"
+if [ "${me##*.}" -lt "${peer##*.}" ]; then
+	dd if=/dev/urandom of=/tmp/data bs=64k count=16 2>/dev/null
+	echo "L2-NET serve $(md5sum < /tmp/data | cut -c1-32)"
+	# busybox's nc may not close at its input's end: the client's
+	# timeout ends the copy (its wget crashes, static glibc's resolver)
+	timeout 40 nc -l -p 8000 < /tmp/data > /dev/null
+else
+	i=0
+	: > /tmp/data
+	while [ "$(wc -c < /tmp/data)" != 1048576 ]; do
+		i=$((i + 1))
+		[ $i -lt 10 ] || { echo "L2-NET-BAD no data from $peer"; break; }
+		sleep 1
+		# its input stays open: at its end busybox nc would hang up
+		sleep 15 | timeout 15 nc "$peer" 8000 > /tmp/data
+	done
+	echo "L2-NET fetched $(md5sum < /tmp/data | cut -c1-32) $(wc -c < /tmp/data)"
+fi
+poweroff -f
+NET
 (cd "$g" && find . | cpio -o -H newc --owner=0:0 --quiet) > "$DIR/guest.cpio"
 rm -rf "$g"
 echo "build-qemu-guest: $(du -sm "$DIR" | cut -f1) MiB in $DIR${Q10:+ (with QEMU 10)}" >&2
