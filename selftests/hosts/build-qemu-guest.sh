@@ -153,6 +153,24 @@ while :; do
 	sleep 0.5
 done
 LIFE
+# /setup, which /store and /net source: busybox's applets, /dev and a
+# tmpfs /tmp, and "setup BAD MODULE...": virtio over PCI and then the
+# MODULEs from /mod, each failure a "BAD insmod MODULE" line
+cat > "$g/setup" <<'SETUP'
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /dev /tmp
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o size=16m tmpfs /tmp
+setup() {
+	bad=$1
+	shift
+	for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
+		 virtio_pci "$@"; do
+		insmod /mod/$m.ko || echo "$bad insmod $m"
+	done
+}
+SETUP
 # /store: qemu_storage's guest, on a virtio-blk disk (/dev/vda).  With
 # store=write it writes 8 MiB of random data at the disk's start, syncs,
 # drops its page cache and reads them back: "L2-STORE write <md5 written>
@@ -160,15 +178,8 @@ LIFE
 # them: "L2-STORE read <md5>".  Problems are "L2-STORE-BAD" lines.  Then
 # it powers off.
 cat > "$g/store" <<'STORE'
-/bin/busybox --install -s /bin
-export PATH=/bin
-mkdir -p /dev /tmp
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs -o size=16m tmpfs /tmp
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-	 virtio_pci virtio_blk; do
-	insmod /mod/$m.ko || echo "L2-STORE-BAD insmod $m"
-done
+. /setup
+setup L2-STORE-BAD virtio_blk
 i=0
 while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 if [ ! -b /dev/vda ]; then
@@ -193,18 +204,10 @@ STORE
 # answers (60 s at most).  The guest with the lower address then serves 1
 # MiB of random data over TCP with nc ("L2-NET serve <md5>") and the other
 # fetches it ("L2-NET fetched <md5> <bytes>"); both print "L2-NET ping ok"
-# first.  Problems are "L2-NET-BAD"
-# lines.
+# first.  Problems are "L2-NET-BAD" lines.
 cat > "$g/net" <<'NET'
-/bin/busybox --install -s /bin
-export PATH=/bin
-mkdir -p /dev /tmp
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs -o size=16m tmpfs /tmp
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-	 virtio_pci failover net_failover virtio_net; do
-	insmod /mod/$m.ko || echo "L2-NET-BAD insmod $m"
-done
+. /setup
+setup L2-NET-BAD failover net_failover virtio_net
 set -- $(sed 's/.*net=\([0-9.,]*\).*/\1/' /proc/cmdline | tr , ' ')
 me=$1 peer=$2
 i=0
