@@ -113,6 +113,7 @@ static const struct kvisor_stat kvisor_vcpu_stats[] = {
 	KVISOR_STAT_COUNTER(directed_yield_successful),
 	KVISOR_STAT_COUNTER(preemption_reported),
 	KVISOR_STAT_COUNTER(preemption_other),
+	KVISOR_STAT_COUNTER(host_state_reload),
 	KVISOR_STAT_COUNTER(pv_tlb_flush),
 	KVISOR_STAT_COUNTER(emulated_gpa_from_exit),
 	KVISOR_EXIT_STAT("cpuid_exits", KVISOR_EXIT_CPUID),

@@ -23,6 +23,12 @@
  * The structure is read and written through the VMM's own mapping of
  * guest memory, with the user-access helpers, nothing pinned.  From the
  * notifier, with interrupts off, only a write that cannot fault is tried.
+ *
+ * The same notifier, and the end of KVM_RUN, are where the backend puts
+ * back the host state it switched once for many entries (the vcpu_put
+ * op, KVM's vcpu_put(); design.rst, "Host state switched once a
+ * KVM_RUN"): before the scheduler saves the task's segments, and before
+ * the thread returns to userspace.
  */
 #include <linux/kvm_para.h>
 #include <linux/sched.h>
@@ -182,12 +188,23 @@ static void kvisor_sched_in(struct preempt_notifier *pn, int cpu)
 	WRITE_ONCE(kvisor_pn_vcpu(pn)->st.update, true);
 }
 
+/* The backend's lazily switched host state, back before anyone reads it. */
+static void kvisor_vcpu_put_host(struct kvisor_vcpu *vcpu)
+{
+	if (kvisor_ops->vcpu_put && kvisor_ops->vcpu_put(vcpu))
+		vcpu->stat.host_state_reload++;
+}
+
 static void kvisor_sched_out(struct preempt_notifier *pn,
 			     struct task_struct *next)
 {
+	struct kvisor_vcpu *vcpu = kvisor_pn_vcpu(pn);
+
 	/* Still on the run queue: preempted, not going to sleep. */
 	if (READ_ONCE(current->on_rq))
-		kvisor_steal_set_preempted(kvisor_pn_vcpu(pn));
+		kvisor_steal_set_preempted(vcpu);
+	/* Before switch_to() saves this task's segments and bases. */
+	kvisor_vcpu_put_host(vcpu);
 }
 
 static struct preempt_ops kvisor_preempt_ops = {
@@ -224,6 +241,7 @@ void kvisor_steal_load(struct kvisor_vcpu *vcpu)
 void kvisor_steal_put(struct kvisor_vcpu *vcpu)
 {
 	preempt_disable();
+	kvisor_vcpu_put_host(vcpu);
 	preempt_notifier_unregister(&vcpu->preempt_notifier);
 	preempt_enable();
 }

@@ -160,6 +160,7 @@ struct kvisor_vcpu_stat {
 	u64 directed_yield_successful;
 	u64 preemption_reported;
 	u64 preemption_other;
+	u64 host_state_reload;
 	u64 pv_tlb_flush;	/* kvisor's own: KVM_VCPU_FLUSH_TLB honoured */
 	/* kvisor's own: emulated accesses whose address the exit gave */
 	u64 emulated_gpa_from_exit;
@@ -190,6 +191,13 @@ struct kvisor_vcpu_stat {
  *		preemption enabled; the backend disables what it must.
  *		The general-purpose registers, RIP and RFLAGS live in
  *		vcpu->regs, vcpu->rip and vcpu->rflags before and after.
+ * @vcpu_put:	optional: put back the host state the backend switched
+ *		once for many entries (VMX: the host's segments, FS and
+ *		KERNEL_GS_BASE, the GDT and TSS limits), before anything
+ *		else uses it: at the end of KVM_RUN, and when the KVM_RUN
+ *		thread is scheduled out (core/steal.c's preempt notifier).
+ *		Preemption is off.  Returns whether there was any, which
+ *		KVM's host_state_reload statistic counts.
  * @handle_exit: decode the exit just taken and call the vendor-neutral
  *		handler for it.  Returns 1 to re-enter the guest, 0 to
  *		return to userspace with vcpu->run filled in, or -errno.
@@ -253,6 +261,7 @@ struct kvisor_vendor_ops {
 	struct kvisor_vcpu *(*vcpu_create)(struct kvisor_vm *vm);
 	void (*vcpu_free)(struct kvisor_vcpu *vcpu);
 	int (*run)(struct kvisor_vcpu *vcpu);
+	bool (*vcpu_put)(struct kvisor_vcpu *vcpu);
 	int (*handle_exit)(struct kvisor_vcpu *vcpu);
 	void (*get_sregs)(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);
 	void (*cpuid_update)(struct kvisor_vcpu *vcpu);

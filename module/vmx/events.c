@@ -151,11 +151,12 @@ bool vmx_interrupt_allowed(struct kvisor_vcpu *vcpu)
 
 	if (!(vcpu->rflags & X86_EFLAGS_IF) || vmx->event)
 		return false;
-	vmx_load(vmx);
 	/* A handler that moved RIP past the STI or MOV SS ended its shadow. */
-	shadow = (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-		  (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS)) &&
-		 vcpu->rip == vmcs_readl(VMCS_GUEST_RIP);
+	if (vcpu->rip != vmx->vmcs_rip)
+		return true;
+	vmx_load(vmx);
+	shadow = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+		 (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS);
 	vmx_put(vmx);
 	return !shadow;
 }
@@ -200,7 +201,7 @@ bool vmx_nmi_allowed(struct kvisor_vcpu *vcpu)
 		return false;
 	vmx_load(vmx);
 	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-	if (vcpu->rip != vmcs_readl(VMCS_GUEST_RIP))
+	if (vcpu->rip != vmx->vmcs_rip)
 		intr &= ~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS);
 	vmx_put(vmx);
 	return !(intr & (VMX_INTR_BLOCK_NMI | VMX_INTR_BLOCK_STI |
@@ -233,7 +234,7 @@ void vmx_get_event_state(struct kvisor_vcpu *vcpu,
 	vmx_load(vmx);
 	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	/* A handler that moved RIP on ended the shadow (vmx_load_guest()). */
-	if (vcpu->rip != vmcs_readl(VMCS_GUEST_RIP))
+	if (vcpu->rip != vmx->vmcs_rip)
 		intr &= ~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS);
 	vmx_put(vmx);
 	st->shadow = (intr & VMX_INTR_BLOCK_STI ? KVM_X86_SHADOW_INT_STI : 0) |
@@ -263,6 +264,7 @@ void vmx_set_event_state(struct kvisor_vcpu *vcpu,
 		intr |= VMX_INTR_BLOCK_NMI;
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr);
 	/* The shadow holds while RIP stays where it is now. */
-	vmcs_writel(VMCS_GUEST_RIP, vcpu->rip);
+	vmx->vmcs_rip = vcpu->rip;
+	vmcs_writel(VMCS_GUEST_RIP, vmx->vmcs_rip);
 	vmx_put(vmx);
 }

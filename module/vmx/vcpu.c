@@ -155,6 +155,13 @@ static void vmx_reset_guest_state(struct vmx_vcpu *vmx)
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	vmcs_writel(VMCS_GUEST_PENDING_DBG, 0);
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
+	/* From here on the VMCS's copies change only with their cache. */
+	vmx->vmcs_rsp = 0;
+	vmx->vmcs_rip = 0xfff0;
+	vmx->vmcs_rflags = X86_EFLAGS_FIXED;
+	vmcs_writel(VMCS_GUEST_RSP, vmx->vmcs_rsp);
+	vmcs_writel(VMCS_GUEST_RIP, vmx->vmcs_rip);
+	vmcs_writel(VMCS_GUEST_RFLAGS, vmx->vmcs_rflags);
 }
 
 /*
@@ -376,22 +383,39 @@ static void vmx_update_ple_window(struct vmx_vcpu *vmx)
 	}
 }
 
-static void vmx_load_guest(struct vmx_vcpu *vmx)
+/*
+ * RSP, RIP and RFLAGS go into the VMCS only when a handler or userspace
+ * changed them: most exits (CPUID, I/O, MSRs) change RIP alone.
+ */
+static void vmx_load_guest_regs(struct vmx_vcpu *vmx)
 {
 	struct kvisor_vcpu *vcpu = &vmx->vcpu;
-	unsigned long cr3 = __read_cr3(), cr4 = cr4_read_shadow(), fs_base;
 
-	/* A handler moved RIP past an instruction: its STI shadow is over. */
-	if (vcpu->rip != vmcs_readl(VMCS_GUEST_RIP)) {
+	if (vcpu->rip != vmx->vmcs_rip) {
+		/* A handler moved RIP past an instruction: its STI shadow is over. */
 		u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 
 		if (intr & (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS))
 			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr &
 				~(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS));
+		vmx->vmcs_rip = vcpu->rip;
+		vmcs_writel(VMCS_GUEST_RIP, vmx->vmcs_rip);
 	}
-	vmcs_writel(VMCS_GUEST_RSP, vcpu->regs[EMU_RSP]);
-	vmcs_writel(VMCS_GUEST_RIP, vcpu->rip);
-	vmcs_writel(VMCS_GUEST_RFLAGS, vcpu->rflags);
+	if (vcpu->regs[EMU_RSP] != vmx->vmcs_rsp) {
+		vmx->vmcs_rsp = vcpu->regs[EMU_RSP];
+		vmcs_writel(VMCS_GUEST_RSP, vmx->vmcs_rsp);
+	}
+	if (vcpu->rflags != vmx->vmcs_rflags) {
+		vmx->vmcs_rflags = vcpu->rflags;
+		vmcs_writel(VMCS_GUEST_RFLAGS, vmx->vmcs_rflags);
+	}
+}
+
+static void vmx_load_guest(struct vmx_vcpu *vmx)
+{
+	unsigned long cr3 = __read_cr3(), cr4 = cr4_read_shadow();
+
+	vmx_load_guest_regs(vmx);
 	if (vmx_config.preemption_ticks)
 		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
 			     vmx_config.preemption_ticks);
@@ -403,10 +427,60 @@ static void vmx_load_guest(struct vmx_vcpu *vmx)
 		vmcs_writel(VMCS_HOST_CR3, vmx->host_cr3 = cr3);
 	if (cr4 != vmx->host_cr4)
 		vmcs_writel(VMCS_HOST_CR4, vmx->host_cr4 = cr4);
-	rdmsrl(MSR_FS_BASE, fs_base);
-	vmcs_writel(VMCS_HOST_FS_BASE, fs_base);
-	vmx->host_fs_base = fs_base;
-	rdmsrl(MSR_KERNEL_GS_BASE, vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
+}
+
+/*
+ * The exits whose qualification the SDM leaves cleared ("Exit
+ * Qualification for VM Exits" lists those that have one): the frequent
+ * ones, whose handlers never look, skip the VMREAD.
+ */
+static bool vmx_exit_has_qualification(u32 basic)
+{
+	switch (basic) {
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_INTERRUPT_WINDOW:
+	case EXIT_REASON_NMI_WINDOW:
+	case EXIT_REASON_CPUID:
+	case EXIT_REASON_HLT:
+	case EXIT_REASON_VMCALL:
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+	case EXIT_REASON_PAUSE:
+	case EXIT_REASON_EPT_MISCONFIG:
+	case EXIT_REASON_PREEMPTION_TIMER:
+	case EXIT_REASON_XSETBV:
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The exit information fields an exit defines, each read only where it
+ * does (SDM Vol. 3, "VM-Exit Information Fields"); the others stay 0,
+ * which is what the SDM puts in most of them anyway.  Each VMREAD saved
+ * is an instruction off every exit (vmx.rst, "What that trip costs").
+ */
+static void vmx_save_exit_fields(struct vmx_exit_info *e)
+{
+	u32 basic = e->reason & 0xffff;
+
+	if (vmx_exit_has_qualification(basic))
+		e->qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION);
+	if (basic == EXIT_REASON_EXCEPTION_NMI ||
+	    basic == EXIT_REASON_EXTERNAL_INTERRUPT) {
+		e->intr_info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+		if (e->intr_info & VMX_INTR_INFO_ERROR_VALID)
+			e->intr_error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
+	}
+	e->idt_vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+	if ((e->idt_vectoring & VMX_INTR_INFO_VALID) &&
+	    (e->idt_vectoring & VMX_INTR_INFO_ERROR_VALID))
+		e->idt_vectoring_error =
+			vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE);
+	e->insn_len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	if (basic == EXIT_REASON_EPT_VIOLATION ||
+	    basic == EXIT_REASON_EPT_MISCONFIG)
+		e->gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
 }
 
 /* Read everything the exit handlers need while the VMCS is current. */
@@ -424,24 +498,22 @@ static void vmx_save_exit(struct vmx_vcpu *vmx, bool entry_failed)
 		return;
 	}
 	e->reason = vmcs_read32(VMCS_EXIT_REASON);
-	e->qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION);
 	/*
 	 * A failed entry updates no other exit information field (the
 	 * IDT-vectoring information is the last exit's) and no guest state.
 	 */
 	if (e->reason & EXIT_REASON_FAILED_ENTRY) {
+		e->qualification = vmcs_readl(VMCS_EXIT_QUALIFICATION);
 		vmx_cancel_entry_event(vmx);
 		return;
 	}
-	e->intr_info = vmcs_read32(VMCS_EXIT_INTR_INFO);
-	e->intr_error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
-	e->idt_vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);
-	e->idt_vectoring_error = vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE);
-	e->insn_len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
-	e->gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
-	vcpu->regs[EMU_RSP] = vmcs_readl(VMCS_GUEST_RSP);
-	vcpu->rip = vmcs_readl(VMCS_GUEST_RIP);
-	vcpu->rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
+	vmx_save_exit_fields(e);
+	vmx->vmcs_rsp = vmcs_readl(VMCS_GUEST_RSP);
+	vmx->vmcs_rip = vmcs_readl(VMCS_GUEST_RIP);
+	vmx->vmcs_rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
+	vcpu->regs[EMU_RSP] = vmx->vmcs_rsp;
+	vcpu->rip = vmx->vmcs_rip;
+	vcpu->rflags = vmx->vmcs_rflags;
 
 	vmx_requeue_event(vmx);
 }
@@ -464,15 +536,6 @@ static bool vmx_exit_is_machine_check(const struct vmx_exit_info *e)
 	       (VMX_INTR_INFO_VALID | VMX_INTR_TYPE_HW_EXCEPTION | X86_TRAP_MC);
 }
 
-/*
- * The host's data segment selectors and LDT: VM exit loads the selectors
- * from the VMCS (null, see vmx_setup_host_state()) and leaves LDTR null,
- * so they are saved before entry and put back after the exit.
- */
-struct vmx_host_segments {
-	u16 ds, es, fs, gs, ldt;
-};
-
 static void vmx_save_host_segments(struct vmx_host_segments *h)
 {
 	savesegment(ds, h->ds);
@@ -485,6 +548,13 @@ static void vmx_save_host_segments(struct vmx_host_segments *h)
 static void vmx_restore_host_segments(struct vmx_vcpu *vmx,
 				      const struct vmx_host_segments *h)
 {
+	/*
+	 * VM exit left LDTR null: the LDT first, since any of the selectors
+	 * below may point into it (loading one then would fault, and the
+	 * fixup would leave it null).
+	 */
+	if (h->ldt)
+		asm volatile("lldt %0" : : "rm" (h->ldt));
 	/* VM exit left null data selectors and a short TSS limit. */
 	if (h->ds)
 		loadsegment(ds, h->ds);
@@ -501,14 +571,49 @@ static void vmx_restore_host_segments(struct vmx_vcpu *vmx,
 		       vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
 	}
 	invalidate_tss_limit();
-	/* VM exit also leaves LDTR null and the GDT limit at 0xffff. */
-	if (h->ldt)
-		asm volatile("lldt %0" : : "rm" (h->ldt));
+	/* VM exit also leaves the GDT limit at 0xffff. */
 	load_fixmap_gdt(raw_smp_processor_id());
 }
 
 /*
- * One trip into the guest: load, enter, restore the host, save the exit.
+ * The host state a VM exit leaves wrong for userspace, but right for the
+ * kernel, is switched once a KVM_RUN, as KVM does
+ * (vmx_prepare_switch_to_guest() and vmx_prepare_switch_to_host()): VM
+ * exit loads null data selectors (64-bit mode ignores them), the FS base
+ * saved here, the kernel's GS base, the host's KERNEL_GS_BASE (the exit
+ * MSR-load list), a GDT limit of 0xffff and a short TSS limit, and
+ * clears LDTR.  None of that matters to the kernel, which never uses
+ * those segments, the LDT or the I/O bitmap; userspace and the
+ * scheduler's save of the task's segments do, so core/steal.c calls
+ * vmx_vcpu_put() before either can look.  The FS base and
+ * KERNEL_GS_BASE cannot change meanwhile: only the task itself sets them
+ * (arch_prctl, WRFSBASE), from userspace.  Preemption is off.
+ */
+static void vmx_prepare_switch_to_guest(struct vmx_vcpu *vmx)
+{
+	if (vmx->host_state_loaded)
+		return;
+	vmx_save_host_segments(&vmx->host_segs);
+	rdmsrl(MSR_FS_BASE, vmx->host_fs_base);
+	vmcs_writel(VMCS_HOST_FS_BASE, vmx->host_fs_base);
+	rdmsrl(MSR_KERNEL_GS_BASE, vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
+	vmx->host_state_loaded = true;
+}
+
+bool vmx_vcpu_put(struct kvisor_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (!vmx->host_state_loaded)
+		return false;
+	vmx_restore_host_segments(vmx, &vmx->host_segs);
+	vmx->host_state_loaded = false;
+	return true;
+}
+
+/*
+ * One trip into the guest: load, enter, restore what the host needs at
+ * once (the rest waits for vmx_vcpu_put()), save the exit.
  * External interrupts and NMIs exit the guest (pin-based controls)
  * without being acknowledged, so a pending interrupt is taken by the host
  * as soon as interrupts are enabled again; an NMI, which the exit
@@ -517,7 +622,6 @@ static void vmx_restore_host_segments(struct vmx_vcpu *vmx,
 int vmx_run(struct kvisor_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	struct vmx_host_segments segs;
 	unsigned long debugctl, spec;
 	bool failed, switch_aux;
 	u32 reason;
@@ -529,7 +633,7 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 		WRITE_ONCE(vmx->msr_bitmap_new, false);
 		vmcs_write64(VMCS_MSR_BITMAP, __pa(vmx->msr_bitmap));
 	}
-	vmx_save_host_segments(&segs);
+	vmx_prepare_switch_to_guest(vmx);
 
 	/*
 	 * Checked before the guest state is loaded: an entry called off
@@ -586,7 +690,6 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 	vmx->cr2 = read_cr2();
 	kvisor_tsc_aux_exit_irqoff(switch_aux);
 	kvisor_xcr0_exit(vcpu, host_xcr0);
-	vmx_restore_host_segments(vmx, &segs);
 	vmx_save_exit(vmx, failed);
 	/* An entry that failed its checks leaves the VMCS unlaunched. */
 	if (!failed && !(vmx->exit.reason & EXIT_REASON_FAILED_ENTRY))

@@ -397,6 +397,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.vcpu_create		= vmx_vcpu_create,
 	.vcpu_free		= vmx_vcpu_free,
 	.run			= vmx_run,
+	.vcpu_put		= vmx_vcpu_put,
 	.handle_exit		= vmx_handle_exit,
 	.get_exit_info		= vmx_get_exit_info,
 	.isa			= KVISOR_ISA_VMX,

@@ -241,6 +241,16 @@ struct vmx_exit_info {
 	u32 insn_error;		/* ... and the VM-instruction error says why */
 };
 
+/*
+ * The host's data segment selectors and LDT: VM exit loads the selectors
+ * from the VMCS (null, see vmx_setup_host_state()) and leaves LDTR null,
+ * so they are saved at the first entry of a KVM_RUN and put back at
+ * vmx_vcpu_put().
+ */
+struct vmx_host_segments {
+	u16 ds, es, fs, gs, ldt;
+};
+
 /**
  * struct vmx_vcpu - kvisor's VMX vCPU
  * @vcpu:	the vendor-neutral part
@@ -255,6 +265,12 @@ struct vmx_exit_info {
  * @event:	an exception waiting for the next entry (VMX_INTR_INFO_*)
  * @cr0_shadow, @cr4_shadow: control register bits as the guest sees them
  * @ple_window: the PLE_Window in force (exit.c grows it, vcpu.c shrinks it)
+ * @host_state_loaded: the host's segments, FS base and KERNEL_GS_BASE are
+ *		saved in @host_segs, @host_fs_base and @host_msrs, and the
+ *		CPU holds what VM exits leave there until vmx_vcpu_put()
+ * @vmcs_rsp, @vmcs_rip, @vmcs_rflags: what the VMCS's guest RSP, RIP and
+ *		RFLAGS fields hold, so that an entry writes only the ones a
+ *		handler changed, and the STI-shadow checks need no VMREAD
  */
 struct vmx_vcpu {
 	struct kvisor_vcpu vcpu;
@@ -275,6 +291,9 @@ struct vmx_vcpu {
 	unsigned long cr8;	/* the guest's TPR: MOV CR8 always exits */
 	unsigned long host_cr3, host_cr4;
 	unsigned long host_fs_base;
+	bool host_state_loaded;
+	struct vmx_host_segments host_segs;
+	unsigned long vmcs_rsp, vmcs_rip, vmcs_rflags;
 	/* this vCPU's MSR bitmap, once SPEC_CTRL or a filter needs one */
 	u8 *msr_bitmap;
 	bool msr_bitmap_new;	/* not yet in the VMCS */
@@ -317,6 +336,7 @@ struct kvisor_vcpu *vmx_vcpu_create(struct kvisor_vm *vm);
 void vmx_vcpu_free(struct kvisor_vcpu *vcpu);
 void vmx_free_msr_bitmap(void);
 int vmx_run(struct kvisor_vcpu *vcpu);
+bool vmx_vcpu_put(struct kvisor_vcpu *vcpu);
 
 /* state.c: control registers, segments, MSRs, debug */
 void vmx_get_sregs(struct kvisor_vcpu *vcpu, struct kvm_sregs *sregs);

@@ -70,7 +70,7 @@ static const struct {
 	C(insn_emulation_fail), C(hypercalls), C(irq_injections),
 	C(nmi_injections), C(directed_yield_attempted),
 	C(directed_yield_successful), C(preemption_reported),
-	C(preemption_other),
+	C(preemption_other), C(host_state_reload),
 #undef C
 #undef NS
 #undef HIST
