@@ -122,7 +122,10 @@ chmod +x "$g/init"
 # migration or a restore lost), which an "L2-LIFE-BAD" line details.  The
 # counter and the md5 it compares with live in the shell's memory, the
 # uptime comes from the guest's clock (kvmclock): what the host checks
-# across stop/cont, migrations, savevm/loadvm and a reset.
+# across stop/cont, migrations, savevm/loadvm and a reset.  With "s3=N"
+# on the kernel command line, after line N the guest suspends to RAM
+# (ACPI S3: "L2-LIFE-S3 suspending", then "L2-LIFE-S3 resumed" once
+# QEMU woke it, or "L2-LIFE-BAD" with why not) and goes on counting.
 cat > "$g/life" <<'LIFE'
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -138,6 +141,7 @@ echo "L2-LIFE-MD5 $(fill rand)"
 # (an empty file would check nothing)
 [ "$(wc -c < rand)" = 4194304 ] || echo "L2-LIFE-BAD no random data: $(ls -l rand)"
 want=$(fill scratch)
+s3=$(sed -n 's/.*[[:space:]]s3=\([0-9]*\).*/\1/p' /proc/cmdline)
 n=0
 while :; do
 	n=$((n + 1))
@@ -150,6 +154,19 @@ while :; do
 	want=$(fill scratch)
 	read -r up _ < /proc/uptime
 	echo "L2-LIFE $n $(md5sum < rand | cut -c1-32) $up scratch=$s"
+	if [ "$n" = "$s3" ]; then
+		if grep -qw deep /sys/power/mem_sleep; then
+			echo deep > /sys/power/mem_sleep
+			echo "L2-LIFE-S3 suspending"
+			if echo mem > /sys/power/state; then
+				echo "L2-LIFE-S3 resumed"
+			else
+				echo "L2-LIFE-BAD suspend to RAM failed"
+			fi
+		else
+			echo "L2-LIFE-BAD no S3: mem_sleep is $(cat /sys/power/mem_sleep)"
+		fi
+	fi
 	sleep 0.5
 done
 LIFE
