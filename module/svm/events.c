@@ -12,6 +12,7 @@
  * over rather than trusted to VMRUN.
  */
 #include <linux/kernel.h>
+#include <linux/uaccess.h>
 #include <uapi/asm/debugreg.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
@@ -204,6 +205,12 @@ static int svm_read_code_before_rip(struct svm_vcpu *svm, u8 *buf,
 	u32 pf_error;
 
 	svm_get_cpu_mode(vcpu, &c);
+	/*
+	 * svm_load_guest() and svm_inject_event() ask with interrupts off.
+	 * svm_run() asks first, so they find the answer cached; still, read
+	 * only what is resident here, and never sleep on a fault.
+	 */
+	pagefault_disable();
 	for (i = 0; i < n; i += len) {
 		linear = c.seg_base[EMU_SEG_CS] + vcpu->rip - n + i;
 		if (c.mode != EMU_MODE_LONG64)
@@ -212,9 +219,10 @@ static int svm_read_code_before_rip(struct svm_vcpu *svm, u8 *buf,
 		if (kvisor_gva_to_gpa(vcpu, linear, false, true, &gpa,
 				      &pf_error) ||
 		    kvisor_read_guest(vcpu->vm, gpa, buf + i, len))
-			return -EFAULT;
+			break;
 	}
-	return 0;
+	pagefault_enable();
+	return i < n ? -EFAULT : 0;
 }
 
 /*

@@ -286,6 +286,13 @@ int svm_run(struct kvisor_vcpu *vcpu)
 	int r;
 
 	/*
+	 * Whether QEMU's interrupt shadow is real reads guest code, which
+	 * may fault in: ask while that can still sleep, so that the asks
+	 * with interrupts off (svm_load_guest(), svm_inject_event()) find
+	 * the answer cached for this RIP.
+	 */
+	svm_in_shadow(svm);
+	/*
 	 * Checked before anything is loaded: an entry called off (-EAGAIN, a
 	 * kick arrived) must leave a pending event where the run loop sees
 	 * it, not half-injected in the VMCB.
