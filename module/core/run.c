@@ -298,13 +298,26 @@ static void kvisor_vcpu_do_sipi(struct kvisor_vcpu *vcpu)
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 }
 
-/* INIT and SIPI signals other vCPUs sent since the last look. */
+/*
+ * INIT and SIPI signals other vCPUs sent since the last look.  Both bits
+ * are taken from one read of @requests: a sender raises INIT before its
+ * SIPI, so a SIPI in that read never overtakes an INIT that is not.
+ * Tested one after the other, an INIT raised between the two tests was
+ * missed while its SIPI was seen and dropped (the CPU was not waiting for
+ * one yet), and the application processor waited for a SIPI that had
+ * come and gone; SeaBIOS sends only one.  A bit raised after the read
+ * stays for the next look, which comes before the vCPU sleeps.
+ */
 static void kvisor_vcpu_accept_signals(struct kvisor_vcpu *vcpu)
 {
-	if (test_and_clear_bit(KVISOR_REQ_INIT, &vcpu->requests))
+	unsigned long seen = READ_ONCE(vcpu->requests);
+
+	if ((seen & BIT(KVISOR_REQ_INIT)) &&
+	    test_and_clear_bit(KVISOR_REQ_INIT, &vcpu->requests))
 		kvisor_vcpu_do_init(vcpu);
 	/* A SIPI finds only a CPU waiting for one; others drop it. */
-	if (test_and_clear_bit(KVISOR_REQ_SIPI, &vcpu->requests) &&
+	if ((seen & BIT(KVISOR_REQ_SIPI)) &&
+	    test_and_clear_bit(KVISOR_REQ_SIPI, &vcpu->requests) &&
 	    vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED)
 		kvisor_vcpu_do_sipi(vcpu);
 }
