@@ -278,10 +278,15 @@ int kvisor_handle_tdp_fault(struct kvisor_vcpu *vcpu, u64 gpa,
 	int r;
 
 	vcpu->exits[KVISOR_EXIT_TDP_FAULT]++;
+	/* KVM's page-fault statistics, as its TDP MMU counts them */
+	vcpu->stat.pf_taken++;
 	r = kvisor_map_gfn(vcpu->vm, gpa >> PAGE_SHIFT,
 			   flags & KVISOR_TDP_WRITE);
+	if (r == 1)
+		vcpu->stat.pf_fixed++;
 	if (r != -ENOENT)
-		return r ? r : 1;
+		return r < 0 ? r : 1;
+	vcpu->stat.pf_emulate++;
 	vcpu->exits[KVISOR_EXIT_MMIO]++;
 	vcpu->mmio.gpa = gpa;
 	vcpu->mmio.hint = flags & KVISOR_TDP_FINAL;

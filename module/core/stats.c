@@ -78,6 +78,9 @@ struct kvisor_stat {
  * run of an MMIO read once userspace supplied the data (KVM also counts
  * the instructions it skips with its emulator, on SVM without NRIPS).
  * halt_poll_invalid stays 0, as on x86 KVM: every wake-up is valid.
+ * pf_emulate counts every MMIO access (each is a nested page fault here),
+ * KVM only the first at an address, which leaves an MMIO entry behind;
+ * host_state_reload only the puts with state to put back (VMX's).
  */
 static const struct kvisor_stat kvisor_vcpu_stats[] = {
 	KVISOR_STAT_COUNTER(halt_successful_poll),
@@ -91,6 +94,9 @@ static const struct kvisor_stat kvisor_vcpu_stats[] = {
 	KVISOR_STAT_HIST_NS(halt_poll_fail_hist),
 	KVISOR_STAT_HIST_NS(halt_wait_hist),
 	KVISOR_STAT(blocking, KVISOR_BOOLEAN, 0, 1),
+	KVISOR_STAT_COUNTER(pf_taken),
+	KVISOR_STAT_COUNTER(pf_fixed),
+	KVISOR_STAT_COUNTER(pf_emulate),
 	{ .name = "exits", .flags = KVISOR_COUNTER, .size = 1,
 	  .offset = offsetof(struct kvisor_vcpu, nr_exits) },
 	KVISOR_EXIT_STAT("io_exits", KVISOR_EXIT_IO),

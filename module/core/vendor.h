@@ -138,6 +138,9 @@ enum kvisor_exit_class {
  * fls64() == i, as KVM's logarithmic histograms do.
  */
 struct kvisor_vcpu_stat {
+	u64 pf_taken;
+	u64 pf_fixed;
+	u64 pf_emulate;
 	u64 halt_successful_poll;
 	u64 halt_attempted_poll;
 	u64 halt_poll_invalid;

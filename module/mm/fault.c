@@ -207,8 +207,8 @@ static int kvisor_hva_pfnmap(struct mm_struct *mm, unsigned long hva,
 
 /*
  * Map the page behind @gfn in the nested tables, after a guest access (a
- * write if @write) faulted.  Returns 0 (mapped, or raced with an
- * invalidation: the guest faults again), -ENOENT when no slot holds @gfn
+ * write if @write) faulted.  Returns 1 when it mapped it, 0 when it raced
+ * with an invalidation (the guest faults again), -ENOENT when no slot holds @gfn
  * or it is a write to a read-only slot or to device memory the VMM maps
  * read-only (the access is MMIO), -EFAULT when
  * the VMM's mapping cannot provide the page (KVM_RUN fails with EFAULT,
@@ -283,6 +283,8 @@ int kvisor_map_gfn(struct kvisor_vm *vm, u64 gfn, bool write)
 		if (flags & KVISOR_TDP_WRITABLE)
 			kvisor_mark_dirty(s, gfn);
 		r = kvisor_tdp_map(tdp, gfn, hpa, flags, level);
+		if (!r)
+			r = 1;
 	}
 	spin_unlock(&tdp->lock);
 	if (h.page) {
