@@ -17,6 +17,8 @@
 #   DEBUG_VMS          lifecycle_stress VM cycles    (default 10000)
 #   DEBUG_RELOADS      module_reload's rmmod/insmod  (default 1000)
 # FUZZ_SEED fixes the seed (default: the time), printed for a rerun.
+# DEBUG_TESTS="TEST ..." runs only those, for working on a finding (the
+# run then says so, and is not a check-debug run to report).
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -67,7 +69,13 @@ fi
 tests_for() { # HOST DIVISOR
 	local dir=$OUT/$1/tests div=$2
 	rm -rf "$dir"; mkdir -p "$dir"
-	cp "$TOP/selftests/build/list" "$dir/"
+	if [ -n "${DEBUG_TESTS:-}" ]; then
+		echo "# $1: DEBUG_TESTS, only: $DEBUG_TESTS"
+		# shellcheck disable=SC2086	# one word a test
+		printf '%s\n' $DEBUG_TESTS > "$dir/list"
+	else
+		cp "$TOP/selftests/build/list" "$dir/"
+	fi
 	while read -r t; do cp "$TOP/selftests/build/$t" "$dir/"; done < "$dir/list"
 	echo "FUZZ_SEED=$SEED FUZZ_COUNT=$((${DEBUG_IOCTL_CALLS:-1000000} / div))" > "$dir/fuzz_ioctl.env"
 	echo "FUZZ_SEED=$SEED FUZZ_COUNT=$((${DEBUG_GUEST_ITERS:-30000} / div))" > "$dir/fuzz_guest.env"
