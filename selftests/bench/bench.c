@@ -257,12 +257,6 @@ static uint64_t hlt_x2apic;
 #define APIC_BASE_X2APIC	(1ULL << 10)
 #define X2APIC_MSR(reg)		(0x800 + ((reg) >> 4))
 
-static void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)));
-}
-
 static void hlt_apic_write(uint32_t reg, uint32_t val)
 {
 	if (hlt_x2apic)

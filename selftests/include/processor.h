@@ -35,6 +35,9 @@
 #define X86_CR4_SMAP		(1UL << 21)	/* no supervisor data access to them */
 
 #define MSR_EFER		0xc0000080
+#define MSR_FS_BASE		0xc0000100
+#define MSR_GS_BASE		0xc0000101
+#define MSR_KERNEL_GS_BASE	0xc0000102
 #define EFER_SCE		(1UL << 0)
 #define EFER_LME		(1UL << 8)	/* long mode enable */
 #define EFER_LMA		(1UL << 10)	/* long mode active */
@@ -221,6 +224,12 @@ static inline uint64_t rdmsr(uint32_t msr)
 
 	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
 	return lo | ((uint64_t)hi << 32);
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t val)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
+		     "d"((uint32_t)(val >> 32)) : "memory");
 }
 
 static inline void outb(uint16_t port, uint8_t v)

@@ -63,12 +63,6 @@ static inline void apic_write(uint32_t reg, uint32_t val)
 	*(volatile uint32_t *)(APIC_GVA + reg) = val;
 }
 
-static inline void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)));
-}
-
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;

@@ -66,12 +66,6 @@ static inline uint32_t apic_read(uint32_t reg)
 	return *(volatile uint32_t *)(APIC_GVA + reg);
 }
 
-static inline void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)) : "memory");
-}
-
 static inline uint64_t rdmsr_gp(uint32_t msr)
 {
 	uint32_t lo = 0, hi = 0;

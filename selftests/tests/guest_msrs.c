@@ -38,12 +38,6 @@ static void gp_handler(struct ex_regs *regs)
 	regs->rip += gp_rip_skip;	/* step over the faulting instruction */
 }
 
-static void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)));
-}
-
 static void guest_code(void)
 {
 	uint64_t efer, tsc1, tsc2, cr4, xcr0;

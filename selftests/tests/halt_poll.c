@@ -95,12 +95,6 @@ static void gp_handler(struct ex_regs *regs)
 	regs->rip += 2;				/* past the WRMSR */
 }
 
-static void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)) : "memory");
-}
-
 /*
  * Each phase: MSR_KVM_POLL_CONTROL set to poll_control (bit 1, which does
  * not exist, must #GP), then each round a one-shot timer of timer_ns and

@@ -44,9 +44,6 @@
 #define HOST_GS_BASE	0x7f00dead0000ULL
 #define BUSY_GS_BASE	0x7f00beef0000ULL
 
-#define MSR_FS_BASE		0xc0000100
-#define MSR_GS_BASE		0xc0000101
-#define MSR_KERNEL_GS_BASE	0xc0000102
 #define GUEST_FS_BASE		0xffff888000001000ULL
 #define GUEST_GS_BASE		0xffff888000002000ULL
 #define GUEST_KGS_BASE		0x00007fff00003000ULL
@@ -54,12 +51,6 @@
 #ifndef HWCAP2_FSGSBASE
 #define HWCAP2_FSGSBASE		(1 << 1)
 #endif
-
-static void guest_wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)) : "memory");
-}
 
 static uint64_t timer_irqs;	/* the guest's own copy */
 
@@ -78,9 +69,9 @@ static void guest_code(void)
 
 	xapic_enable();
 	xapic_write(APIC_TDCR, 0xb);		/* divide by 1: 1 GHz bus */
-	guest_wrmsr(MSR_FS_BASE, GUEST_FS_BASE);
-	guest_wrmsr(MSR_GS_BASE, GUEST_GS_BASE);
-	guest_wrmsr(MSR_KERNEL_GS_BASE, GUEST_KGS_BASE);
+	wrmsr(MSR_FS_BASE, GUEST_FS_BASE);
+	wrmsr(MSR_GS_BASE, GUEST_GS_BASE);
+	wrmsr(MSR_KERNEL_GS_BASE, GUEST_KGS_BASE);
 	for (round = 0; round < ROUNDS; round++) {
 		for (i = 0; i < BATCH; i++)
 			asm volatile("cpuid"

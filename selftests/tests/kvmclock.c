@@ -62,12 +62,6 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-static inline void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)));
-}
-
 /* The guest's side of the ABI, as Linux's pvclock_clocksource_read(). */
 static uint64_t pvclock_read(void)
 {

@@ -68,12 +68,6 @@
 static volatile int mc_count, gp_count;
 static volatile uint64_t mc_seen[4];	/* MCG_STATUS, STATUS, ADDR, MISC */
 
-static void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)));
-}
-
 static void mc_handler(struct ex_regs *regs)
 {
 	(void)regs;

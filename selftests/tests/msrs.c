@@ -27,8 +27,6 @@
 #define MSR_LSTAR		0xc0000082
 #define MSR_CSTAR		0xc0000083
 #define MSR_SYSCALL_MASK	0xc0000084
-#define MSR_FS_BASE		0xc0000100
-#define MSR_KERNEL_GS_BASE	0xc0000102
 #define MSR_SYSENTER_CS		0x174
 #define MSR_SYSENTER_ESP	0x175
 #define MSR_SYSENTER_EIP	0x176
@@ -64,12 +62,6 @@ static uint64_t guest_val[NR_MSRS] = {
 /* What the guest read, for the host to compare. */
 static uint64_t guest_read[NR_MSRS];
 static uint64_t guest_tsc, guest_rdtsc;
-
-static void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)));
-}
 
 static uint64_t rdtsc(void)
 {

@@ -37,12 +37,6 @@ static volatile uint32_t flag __attribute__((aligned(8)));
 static volatile uint32_t taken_a, taken_b, with_flag, real_eoi, gp_count;
 static volatile uint32_t nest, order_ok = 1;
 
-static void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)) : "memory");
-}
-
 static void gp_handler(struct ex_regs *regs)
 {
 	gp_count++;

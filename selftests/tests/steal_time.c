@@ -57,12 +57,6 @@ static inline uint64_t rdtsc(void)
 	return lo | ((uint64_t)hi << 32);
 }
 
-static inline void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)));
-}
-
 /* #GP of a WRMSR or RDMSR: both are two bytes. */
 static void gp_handler(struct ex_regs *regs)
 {

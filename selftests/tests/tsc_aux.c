@@ -49,7 +49,7 @@ static void gp_handler(struct ex_regs *regs)
 	regs->rip += rip_skip;
 }
 
-static void wrmsr(uint32_t msr, uint64_t val)
+static void wrmsr_or_gp(uint32_t msr, uint64_t val)
 {
 	rip_skip = 2;
 	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
@@ -88,7 +88,7 @@ static void guest_code(uint64_t set, uint64_t aux)
 	int i;
 
 	if (set) {
-		wrmsr(MSR_TSC_AUX, aux);
+		wrmsr_or_gp(MSR_TSC_AUX, aux);
 		GUEST_ASSERT_EQ(gp_count, 0);
 		GUEST_ASSERT_EQ(rdmsr(MSR_TSC_AUX), aux);
 	}

@@ -30,8 +30,6 @@
 
 #include "kvm_util.h"
 
-#define MSR_FS_BASE		0xc0000100
-#define MSR_KERNEL_GS_BASE	0xc0000102
 #define MSR_EFER		0xc0000080
 #define MSR_TSC			0x10
 #define MSR_X2APIC_ID		0x802
@@ -51,12 +49,6 @@ static void gp_handler(struct ex_regs *regs)
 {
 	gp_count++;
 	regs->rip += 2;		/* rdmsr and wrmsr: 0F 32, 0F 30 */
-}
-
-static void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
-		     "d"((uint32_t)(val >> 32)) : "memory");
 }
 
 /* Phase 1: no filter; every failure goes to userspace. */
