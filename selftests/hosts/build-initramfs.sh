@@ -32,7 +32,8 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\
 	> "$R/etc/passwd"
 printf 'root:x:0:\nkvm:x:65534:\n' > "$R/etc/group"
 cp "$HERE/guest/init" "$R/init"
-cp "$HERE/guest/lib.sh" "$HERE/guest/run-tests.sh" "$HERE/guest/demo.sh" "$R/kvisor/"
+cp "$HERE/guest/lib.sh" "$HERE/guest/life.sh" "$HERE/guest/run-tests.sh" \
+	"$HERE/guest/demo.sh" "$R/kvisor/"
 cp "$HERE/guest/conformance.sh" "$HERE/guest/debug.sh" "$HERE/guest/check-qemu.sh" \
 	"$R/kvisor/"
 cp "$KO" "$R/kvisor/kvisor.ko"
@@ -142,6 +143,14 @@ if [ -n "${QEMU_GUEST:-}" ]; then
 	add_guest_test qemu_lifecycle
 	add_guest_test qemu_storage
 	add_guest_test qemu_network
+fi
+
+# $LIBVIRT: build-libvirt.sh's tree, laid over the root (libvirtd,
+# virsh and QEMU at the paths Debian gives them), for the libvirt_domain
+# test, which runs the guest of $QEMU_GUEST (and says SKIP without it)
+if [ -n "${QEMU_GUEST:-}" ]; then
+	[ -z "${LIBVIRT:-}" ] || cp -a "$LIBVIRT"/. "$R/"
+	add_guest_test libvirt_domain
 fi
 
 # $PERF_TOOLS: build-perf-tools.sh's directory; adds the perf_kvm_stat test

@@ -76,11 +76,13 @@ g=$(mktemp -d)
 mkdir -p "$g/bin" "$g/proc" "$g/sys" "$g/mod"
 cp "$BB" "$g/bin/busybox"
 # virtio-blk over PCI for /store (qemu_storage), dependencies first
-# and virtio-net for /net (qemu_network)
+# and virtio-net for /net (qemu_network), the ACPI power button and its
+# input events for /life's "powerbtn" (libvirt_domain)
 for m in drivers/virtio/virtio_ring drivers/virtio/virtio \
 	 drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev \
 	 drivers/virtio/virtio_pci drivers/block/virtio_blk net/core/failover \
-	 drivers/net/net_failover drivers/net/virtio_net; do
+	 drivers/net/net_failover drivers/net/virtio_net \
+	 drivers/input/evdev drivers/acpi/button; do
 	cp "/lib/modules/$KVER/kernel/$m.ko" "$g/mod/"
 done
 # /init: the CPUs and the paravirtual features it found (qemu_boot: kvmclock,
@@ -126,6 +128,9 @@ chmod +x "$g/init"
 # on the kernel command line, after line N the guest suspends to RAM
 # (ACPI S3: "L2-LIFE-S3 suspending", then "L2-LIFE-S3 resumed" once
 # QEMU woke it, or "L2-LIFE-BAD" with why not) and goes on counting.
+# With "powerbtn", a press of the ACPI power button (virsh shutdown)
+# powers it off ("L2-LIFE-POWER button"), as a distribution's acpid
+# would.
 cat > "$g/life" <<'LIFE'
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -133,6 +138,19 @@ mkdir -p /dev /life.d
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o size=32m tmpfs /life.d
 cd /life.d || exit 1
+# powerbtn: each power button's input device; one event (24 bytes, an
+# input_event) is a press
+if grep -qw powerbtn /proc/cmdline; then
+	insmod /mod/evdev.ko && insmod /mod/button.ko ||
+		echo "L2-LIFE-BAD insmod evdev, button"
+	for d in /sys/class/input/input*; do
+		[ "$(cat "$d/name")" = "Power Button" ] || continue
+		for e in "$d"/event*; do
+			(dd if="/dev/input/${e##*/}" bs=24 count=1 2>/dev/null | wc -c |
+			 grep -qx 24 && echo "L2-LIFE-POWER button" && poweroff -f) &
+		done
+	done
+fi
 # fill FILE: 4 MiB of new random data into FILE; prints its md5
 fill() {
 	dd if=/dev/urandom bs=64k count=64 2>/dev/null | tee "$1" | md5sum | cut -c1-32

@@ -81,6 +81,13 @@ export RUNNER=$TOP/userspace/kvisor-run
 case " $HOSTS " in
 *" svm "*|*" vmx "*) "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest" ;;
 esac
+# Debian's libvirt in the SVM host (libvirt_domain), when install-deps.sh
+# has unpacked it (not with KVISOR_WITH_LIBVIRT=0: then the test says SKIP)
+libvirt=
+case " $HOSTS " in
+*" svm "*) [ ! -s "$CACHE/libvirt/LIBVIRT_PKGS" ] ||
+	   { "$HERE/build-libvirt.sh" "$OUT/libvirt" && libvirt=$OUT/libvirt; } ;;
+esac
 # KVISOR_PERF=1: Debian's perf and trace-cmd in the SVM host as well, for
 # the perf_kvm_stat test; about 35 MiB more initramfs, so not by default
 perf_tools=
@@ -110,7 +117,7 @@ hostlist() {
 }
 # One host: its test list, its initramfs, its boot.
 run_host() { # host
-	local h=$1 subset base cpus vmlinux qemu huge perf
+	local h=$1 subset base cpus vmlinux qemu huge perf lv
 
 	case $h in
 	vmx2) subset=$SMP_TESTS ;;
@@ -137,10 +144,10 @@ run_host() { # host
 	# vmx2 and svm57 do not run mem_huge_1g: no 1 GiB page for them
 	huge=
 	case $h in vmx2|svm57) huge=0 ;; esac
-	perf=
-	[ "$h" = svm ] && perf=$perf_tools
+	perf= lv=
+	[ "$h" = svm ] && perf=$perf_tools lv=$libvirt
 	rm -f "$OUT/$h/initramfs.cpio"	# hostlist reads the one of this run
-	PERF_TOOLS=$perf QEMU_GUEST=$qemu \
+	PERF_TOOLS=$perf LIBVIRT=$lv QEMU_GUEST=$qemu \
 	"$HERE/build-initramfs.sh" "$base" "$OUT/$h/initramfs.cpio" \
 		"$(testdir "$h")" "$TOP/module/kvisor.ko" "$KVER" &&
 	KVHOST_CPUS=$cpus KVHOST_HUGE_1G=$huge \

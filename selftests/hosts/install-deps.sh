@@ -106,6 +106,32 @@ if [ "${KVISOR_WITH_QEMU10:-1}" = 1 ] && [ ! -s "$Q10/QEMU10_PKGS" ]; then
 	mv "$Q10.tmp" "$Q10"
 fi
 
+# Debian 12's libvirt (libvirtd with the QEMU driver, virtlogd, virsh)
+# for the libvirt_domain test (build-libvirt.sh): downloaded with the
+# packages apt would add along with it and unpacked with dpkg -x into
+# $CACHE/libvirt/root, never installed, since this machine is no
+# hypervisor host; the test host runs them.  LIBVIRT_PKGS lists what is
+# there, and marks the unpacking done.
+LV=$CACHE/libvirt
+if [ "${KVISOR_WITH_LIBVIRT:-1}" = 1 ] && [ ! -s "$LV/LIBVIRT_PKGS" ]; then
+	echo "install-deps: unpacking Debian's libvirt into $LV" >&2
+	rm -rf "$LV.tmp"
+	mkdir -p "$LV.tmp/debs"
+	mapfile -t lvpkgs < <(apt-get install -s --no-install-recommends \
+		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients |
+		awk '/^Inst / { print $2 }')
+	[ ${#lvpkgs[@]} -gt 0 ] || { echo "install-deps: apt offers no libvirt" >&2; exit 1; }
+	# (as root apt would download as _apt, who may not write there)
+	(cd "$LV.tmp/debs" &&
+	 apt-get -q -o APT::Sandbox::User=root download "${lvpkgs[@]}") >/dev/null
+	for d in "$LV.tmp"/debs/*.deb; do
+		dpkg -x "$d" "$LV.tmp/root"
+		echo "$(dpkg-deb -f "$d" Package) $(dpkg-deb -f "$d" Version)" >> "$LV.tmp/LIBVIRT_PKGS"
+	done
+	rm -rf "$LV.tmp/debs" "$LV"
+	mv "$LV.tmp" "$LV"
+fi
+
 # Linux 6.12 as a second guest kernel for QEMU's guests (make check-qemu):
 # the kernel image bookworm-backports' linux-image-amd64 meta-package
 # depends on, downloaded and unpacked into $CACHE/linux-6.12 (only its
