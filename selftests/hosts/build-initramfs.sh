@@ -151,6 +151,10 @@ fi
 if [ -n "${QEMU_GUEST:-}" ]; then
 	[ -z "${LIBVIRT:-}" ] || cp -a "$LIBVIRT"/. "$R/"
 	add_guest_test libvirt_domain
+	# (3 to 5 minutes of the SVM host's clock: run-tests.sh's default
+	# limit is 5)
+	[ ! -f "$R/kvisor/tests/libvirt_domain" ] ||
+		echo 600 > "$R/kvisor/tests/libvirt_domain.timeout"
 fi
 
 # $PERF_TOOLS: build-perf-tools.sh's directory; adds the perf_kvm_stat test

@@ -46,6 +46,12 @@
 #			configuration that cannot boot fails the run all the same
 #   CHECK_QEMU_KVM_GIVEUP	the same for in-tree KVM (2)
 #   CHECK_QEMU_HOST_BOOTS	test host boots at most, per host (8)
+#   CHECK_QEMU_SCRIPTS	the script tests that drive QEMU and libvirt as a
+#			management layer does, run once more after the boots in
+#			one boot of the SVM host, as make check runs them (by
+#			default qemu_lifecycle, qemu_storage, qemu_network and
+#			libvirt_domain; empty: none); each one's result is in
+#			the table, and a failure fails the run
 #   KVHOST_KVISOR		kvisor's module parameters, as for make check
 set -uo pipefail
 # shellcheck source=lib.sh
@@ -57,6 +63,7 @@ EMPTY=$OUT/no-tests
 HYPERVISORS=${CHECK_QEMU_HYPERVISORS:-kvisor kvm}
 VMMS=${CHECK_QEMU_VMMS:-7.2}
 MAX_BOOTS=${CHECK_QEMU_HOST_BOOTS:-8}
+SCRIPTS=${CHECK_QEMU_SCRIPTS-qemu_lifecycle qemu_storage qemu_network libvirt_domain}
 declare -A REPEAT=([svm]=20 [vmx]=2)
 declare -A TMO=([svm]=90 [vmx]=30)
 declare -A KVM_TMO=([svm]=40 [vmx]=30)
@@ -249,6 +256,44 @@ run_host() {
 	echo "check-qemu: $h done: $n host boot(s), $((SECONDS - t0)) s" >&2
 }
 
+# run_scripts: the script tests ($SCRIPTS) in one boot of the SVM host
+# (they say SKIP in the VMX host), with Debian's libvirt where
+# install-deps.sh unpacked it; results in svm/scripts/
+run_scripts() {
+	local d=$OUT/svm/scripts lv=
+
+	mkdir -p "$d"
+	if [ -s "$CACHE/libvirt/LIBVIRT_PKGS" ]; then
+		"$HERE/build-libvirt.sh" "$OUT/libvirt" 2> "$d/host.log" && lv=$OUT/libvirt
+	fi
+	echo "check-qemu: svm host: $SCRIPTS" >&2
+	LIBVIRT=$lv QEMU_GUEST=$PAYLOAD QEMU_GUEST_TESTS=$SCRIPTS \
+	"$HERE/build-initramfs.sh" svm "$d/initramfs.cpio" "$EMPTY" \
+		"$TOP/module/kvisor.ko" "$KVER" >> "$d/host.log" 2>&1 &&
+	KVHOST_STALL=900 KVHOST_TIMEOUT=3600 \
+	"$HERE/boot-host.sh" svm "$d" "$d/initramfs.cpio" check >> "$d/host.log" 2>&1
+	echo $? > "$d/rc"
+	rm -f "$d/initramfs.cpio"
+	kv_lines "$d/results.txt" > "$d/results.clean"
+}
+
+# report_scripts: each script test's result; fails when one failed or
+# did not report
+report_scripts() {
+	local d=$OUT/svm/scripts t line rc=0
+
+	[ -n "$SCRIPTS" ] && [[ " $HOSTS " = *" svm "* ]] || return 0
+	echo
+	echo "script tests, svm host, kvisor (their output: build/check-qemu/svm/scripts/console.log):"
+	for t in $SCRIPTS; do
+		line=$(grep -E "^(ok|fail|skip) $t( |\$)" "$d/results.clean" 2>/dev/null | head -1)
+		[ -n "$line" ] || { line="fail $t: no result (the host died or hung)"; }
+		[[ $line = ok* || $line = skip* ]] || rc=1
+		echo "  $line"
+	done
+	return $rc
+}
+
 # csv FIELD...: one CSV line, fields quoted where they need it
 csv() {
 	local f sep=''
@@ -344,17 +389,21 @@ main() {
 			[ ! -d "$OUT/$h" ] || HOSTS="$HOSTS $h"
 		done
 		report
-		return
+		rc=$?
+		report_scripts || rc=1
+		return $rc
 	fi
 	setup
 	for h in $HOSTS; do
 		run_host "$h"
 	done
+	[ -z "$SCRIPTS" ] || [[ " $HOSTS " != *" svm "* ]] || run_scripts
 	{
 		echo "commit $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
 		echo "date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		report
 		rc=$?
+		report_scripts || rc=1
 		echo "make check-qemu took $((SECONDS - t0)) s"
 		exit $rc
 	} | tee "$OUT/results.txt"

@@ -3,8 +3,9 @@
 #
 # install-deps.sh: install everything kvisor's build and its two emulated
 # test hosts need on a Debian 12 machine, build the Bochs that emulates
-# the VMX host into the cache, and unpack bookworm-backports' QEMU 10 there
-# (a second VMM for the tests).  Cheap when all is already there.
+# the VMX host into the cache, and unpack bookworm-backports' QEMU 10 (a
+# second VMM for the tests) and Debian's libvirt (libvirt_domain) there.
+# Cheap when all is already there.
 #
 # Packages are named by meta-package (linux-image-amd64, ...), never by
 # kernel ABI number, so a Debian point release does not break this.

@@ -10,7 +10,9 @@
 # A test fails too when the kernel logged an oops, a BUG or a WARNING while
 # it ran, whatever the test itself said.  A file TEST.env beside a test
 # holds its environment, one VAR=value a line (make check-debug's counts
-# for the fuzzers and the stress tests).
+# for the fuzzers and the stress tests).  A file TEST.timeout holds a
+# longer time limit for that test, in seconds (KVHOST_TEST_TIMEOUT, when
+# longer, wins).
 T=/kvisor/tests
 TMO=${KVHOST_TEST_TIMEOUT:-300}
 # shellcheck source=lib.sh
@@ -40,8 +42,10 @@ for t in $(cat $T/list); do
 	before=$(dmesg | wc -l)
 	t0=$(now)
 	echo "kvisor test host: running $t"
+	tmo=$(cat "$T/$t.timeout" 2>/dev/null || echo 0)
+	[ "$tmo" -gt "$TMO" ] || tmo=$TMO
 	# shellcheck disable=SC2046	# VAR=value words
-	timeout -s KILL "$TMO" env $(cat "$T/$t.env" 2>/dev/null) "$T/$t" \
+	timeout -s KILL "$tmo" env $(cat "$T/$t.env" 2>/dev/null) "$T/$t" \
 		> /tmp/out 2>&1
 	rc=$?
 	secs=$(took "$t0")
@@ -55,7 +59,7 @@ for t in $(cat $T/list); do
 	case $rc in
 	0)	say "ok $t $secs" ;;
 	4)	say "skip $t $(grep -m1 '^# SKIP' /tmp/out | sed 's/^# SKIP *//')" ;;
-	137)	say "fail $t timed out after ${TMO}s"
+	137)	say "fail $t timed out after ${tmo}s"
 		tail -20 /tmp/out | sed 's/^/@@KV # /' > "$RES" ;;
 	*)	say "fail $t exit code $rc"
 		tail -40 /tmp/out | sed 's/^/@@KV # /' > "$RES"
