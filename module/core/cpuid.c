@@ -12,7 +12,8 @@
  *
  * The supported table needs no vendor hook: everything on the allow-list
  * runs natively under both EPT and NPT, and what would need an extra VMX
- * control or SVM intercept (RDTSCP, INVPCID, XSAVES) is left out on both.
+ * control or SVM intercept (INVPCID) is left out on both; RDTSCP, RDPID and
+ * XSAVES are offered where the backend says they work (kvisor_caps).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -59,7 +60,8 @@
  *                ECX: RDPID where kvisor_caps.tsc_aux, EDX: the
  *                speculation controls (kvisor_spec_7_edx())
  *   0xd.0-2      XSAVE, for XCR0 = x87 | SSE | AVX as far as the host
- *                has them; 0xd.1: KVISOR_D_1_EAX, no IA32_XSS states;
+ *                has them; 0xd.1: KVISOR_D_1_EAX, and XSAVES where
+ *                kvisor_caps.xsaves, no IA32_XSS states;
  *                0xd.2 (AVX) as the host's
  *   0x40000000   KVM's signature "KVMKVMKVM", and 0x40000001 as the last
  *                KVM leaf
@@ -111,7 +113,10 @@
 	(F(FSGSBASE) | F(BMI1) | F(AVX2) | F(SMEP) | F(BMI2) | F(ERMS) |\
 	 F(RDSEED) | F(ADX) | F(SMAP) | F(CLFLUSHOPT))
 
-/* Left out: XSAVES (needs IA32_XSS and, on VMX, a control), XFD. */
+/*
+ * XSAVES only where kvisor_caps.xsaves (on VMX it needs a control), with
+ * no supervisor state (IA32_XSS is always 0: fpu.c).  Left out: XFD.
+ */
 #define KVISOR_D_1_EAX	(F(XSAVEOPT) | F(XSAVEC) | F(XGETBV1))
 
 /* PREFETCHW is 3DNOWPREFETCH, LZCNT is ABM.  Left out: SVM and the rest. */
@@ -197,8 +202,10 @@ static void kvisor_build_xsave(struct kvisor_cpuid_table *t, u64 xcr0)
 	e->ecx = e->ebx;
 
 	e = kvisor_add_leaf(t, 0xd, 1, true);
-	e->eax = kvisor_allowed(e->eax, CPUID_D_1_EAX, KVISOR_D_1_EAX);
-	e->ebx = (e->eax & F(XSAVEC)) ? kvisor_xsave_size(xcr0, true) : 0;
+	e->eax = kvisor_allowed(e->eax, CPUID_D_1_EAX, KVISOR_D_1_EAX |
+				(kvisor_caps.xsaves ? F(XSAVES) : 0));
+	e->ebx = (e->eax & (F(XSAVEC) | F(XSAVES))) ?
+		 kvisor_xsave_size(xcr0, true) : 0;
 	e->ecx = 0;
 	e->edx = 0;
 

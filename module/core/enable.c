@@ -42,6 +42,7 @@ static void kvisor_cpu_on_this(void *unused)
 		return;
 	}
 	kvisor_tsc_aux_cpu_init();
+	kvisor_xss_cpu_init();
 	this_cpu_write(kvisor_cpu_on, true);
 }
 

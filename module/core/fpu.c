@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The guest's FPU, SSE and AVX state, XCR0 and PKRU: KVM_GET/SET_FPU,
- * KVM_GET/SET_XSAVE, KVM_GET/SET_XCRS, the guest's XSETBV, and the
- * switching of XCR0 and PKRU around each entry.
+ * The guest's FPU, SSE and AVX state, XCR0, IA32_XSS and PKRU:
+ * KVM_GET/SET_FPU, KVM_GET/SET_XSAVE, KVM_GET/SET_XCRS, the guest's
+ * XSETBV, IA32_XSS, and the switching of XCR0, IA32_XSS and PKRU around
+ * each entry.
  *
  * The register contents live in vcpu->guest_fpu, which KVM_RUN swaps
- * with the host's for the time it runs (run.c); XCR0 and PKRU are not
- * part of that swap and are switched here, with interrupts off.
+ * with the host's for the time it runs (run.c); XCR0, IA32_XSS and PKRU
+ * are not part of that swap and are switched here, with interrupts off.
  */
 #include <linux/kernel.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
+#include <asm/msr.h>
 #include <asm/processor-flags.h>
 #include <asm/special_insns.h>
 #include <asm/trapnr.h>
@@ -158,15 +161,68 @@ int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len)
 }
 
 /*
+ * IA32_XSS selects the supervisor states XSAVES and XRSTORS save and
+ * load.  kvisor virtualizes none of them (nor does KVM in 6.1), so the
+ * guest's IA32_XSS is always 0: userspace and a guest whose CPUID offers
+ * XSAVES may read it and write 0, nothing else ("Extended Supervisor
+ * State" in the SDM's XSAVE chapter).  The host kernel may use some (its
+ * value, kept here per CPU); where it does, the MSR holds 0 while a
+ * guest with CR4.OSXSAVE runs, which XSAVES needs: the guest would
+ * otherwise save the host's supervisor state and load its own into it.
+ * On AMD a guest can run XSAVES whatever its CPUID says, so this is
+ * needed even where kvisor does not offer XSAVES.
+ */
+static DEFINE_PER_CPU(u64, kvisor_host_xss);
+
+/* As kvisor enables virtualization on a CPU. */
+void kvisor_xss_cpu_init(void)
+{
+	if (boot_cpu_has(X86_FEATURE_XSAVES))
+		rdmsrl(MSR_IA32_XSS, *this_cpu_ptr(&kvisor_host_xss));
+}
+
+bool kvisor_guest_has_xsaves(struct kvisor_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e;
+
+	e = kvisor_vcpu_cpuid_find(vcpu, 0xd, 1, false);
+	return e && (e->eax & BIT(X86_FEATURE_XSAVES & 31));
+}
+
+/*
+ * KVM_GET/SET_MSRS (@host) and the guest's RDMSR and WRMSR of IA32_XSS;
+ * -ENOENT for any other MSR.
+ */
+int kvisor_xss_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
+		   bool host)
+{
+	if (msr != MSR_IA32_XSS)
+		return -ENOENT;
+	if (!host && !kvisor_guest_has_xsaves(vcpu))
+		return -EINVAL;
+	if (write)
+		return *val ? -EINVAL : 0;
+	*val = 0;
+	return 0;
+}
+
+/*
  * Around entry, interrupts off: a guest with CR4.OSXSAVE runs with its
- * own XCR0.  Returns the host's XCR0 (0 without XSAVE).
+ * own XCR0 and IA32_XSS.  Returns the host's XCR0 (0 without XSAVE).
  */
 u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4)
 {
 	u64 host = kvisor_host_xcr0();
 
-	if ((guest_cr4 & X86_CR4_OSXSAVE) && host && vcpu->xcr0 != host)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	vcpu->xss_loaded = false;
+	if ((guest_cr4 & X86_CR4_OSXSAVE) && host) {
+		if (vcpu->xcr0 != host)
+			xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+		if (this_cpu_read(kvisor_host_xss)) {
+			wrmsrl(MSR_IA32_XSS, 0);
+			vcpu->xss_loaded = true;
+		}
+	}
 	/*
 	 * PKRU likewise: a guest can turn on CR4.PKE and write PKRU without
 	 * an exit, and the host's kernel accesses to user memory obey it.
@@ -199,6 +255,8 @@ void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0)
 		}
 	}
 
+	if (vcpu->xss_loaded)
+		wrmsrl(MSR_IA32_XSS, this_cpu_read(kvisor_host_xss));
 	if (!host_xcr0)
 		return;
 	cur = xgetbv(XCR_XFEATURE_ENABLED_MASK);

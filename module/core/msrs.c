@@ -328,6 +328,9 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	r = kvisor_spec_msr(vcpu, msr, val, false, true);
 	if (r != -ENOENT)
 		return r;
+	r = kvisor_xss_msr(vcpu, msr, val, false, true);
+	if (r != -ENOENT)
+		return r;
 	r = kvisor_steal_msr(vcpu, msr, val, false);
 	if (r != -ENOENT)
 		return r;
@@ -443,6 +446,10 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	r = kvisor_spec_msr(vcpu, msr, &val, true, false);
 	if (r != -ENOENT)
 		return r;
+	/* The guest's CPUID is checked in kvisor_guest_wrmsr(). */
+	r = kvisor_xss_msr(vcpu, msr, &val, true, true);
+	if (r != -ENOENT)
+		return r;
 	r = kvisor_kvmclock_set_msr(vcpu, msr, val);
 	if (r != -ENOENT)
 		return r;
@@ -468,6 +475,8 @@ static int kvisor_guest_rdmsr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	if (r == -ENOENT)
 		r = kvisor_spec_msr(vcpu, msr, val, false, false);
 	if (r == -ENOENT)
+		r = kvisor_xss_msr(vcpu, msr, val, false, false);
+	if (r == -ENOENT)
 		r = kvisor_get_msr(vcpu, msr, val);
 	return r;
 }
@@ -484,6 +493,10 @@ static int kvisor_guest_wrmsr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	switch (msr) {
 	case MSR_TSC_AUX:
 		if (!kvisor_guest_has_tsc_aux(vcpu))
+			return -EINVAL;
+		break;
+	case MSR_IA32_XSS:
+		if (!kvisor_guest_has_xsaves(vcpu))
 			return -EINVAL;
 		break;
 	case MSR_FS_BASE:

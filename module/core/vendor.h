@@ -51,6 +51,13 @@ struct kvisor_cpu_caps {
 	 * kvisor_tsc_aux_enter_irqoff().
 	 */
 	bool tsc_aux;
+	/*
+	 * Guests whose CPUID offers XSAVES may run XSAVES and XRSTORS: the
+	 * host has them, and (VMX) the "enable XSAVES/XRSTORS" control.  On
+	 * AMD a guest can run them whatever its CPUID says; on both, the
+	 * guest's IA32_XSS (always 0, core/fpu.c) is in the MSR while it runs.
+	 */
+	bool xsaves;
 };
 
 /*
@@ -376,6 +383,7 @@ struct kvisor_spec {
  * @xcr0:	the guest's XCR0, switched in around entry when it differs
  * @apic_base:	IA32_APIC_BASE as the guest and KVM_SET_SREGS see it
  * @pkru, @host_pkru: the guest's PKRU and the host's, switched like XCR0
+ * @xss_loaded: the guest's IA32_XSS is in the MSR for this entry
  * @irq:	the external interrupt vector KVM_INTERRUPT queued, or -1
  * @cpuid:	the table KVM_SET_CPUID2 gave, @cpuid_nent entries (cpuid.c)
  * @nr_exits:	every exit from the guest, for statistics
@@ -462,6 +470,7 @@ struct kvisor_vcpu {
 	u64 apic_base;
 	u32 pkru;
 	u32 host_pkru;
+	bool xss_loaded;
 	int irq;
 	struct kvm_cpuid_entry2 *cpuid;
 	int cpuid_nent;
@@ -645,6 +654,9 @@ bool kvisor_msr_allowed(struct kvisor_vcpu *vcpu, u32 msr, bool write);
 int kvisor_handle_xsetbv(struct kvisor_vcpu *vcpu, unsigned int len);
 u64 kvisor_xcr0_enter(struct kvisor_vcpu *vcpu, u64 guest_cr4);
 void kvisor_xcr0_exit(struct kvisor_vcpu *vcpu, u64 host_xcr0);
+/* core/fpu.c: IA32_XSS; the guest's CPUID offers XSAVES */
+void kvisor_xss_cpu_init(void);
+bool kvisor_guest_has_xsaves(struct kvisor_vcpu *vcpu);
 
 /*
  * core/regs.c: the architectural rules for CR0 and CR4 values, for a

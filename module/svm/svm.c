@@ -175,6 +175,8 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 	svm_setup_pause_filter(edx);
 	/* AMD runs RDTSCP and RDPID in a guest whatever its CPUID says. */
 	caps->tsc_aux = kvisor_host_has_tsc_aux();
+	/* SVM has no control for XSAVES: a guest runs it as the host can. */
+	caps->xsaves = boot_cpu_has(X86_FEATURE_XSAVES);
 	caps->tdp = true;
 	return 0;
 }

@@ -266,6 +266,7 @@ void vmx_get_paging(struct kvisor_vcpu *vcpu, u64 *cr0, u64 *cr3, u64 *cr4,
  * With "enable RDTSCP" set, RDTSCP and RDPID run whatever the guest's
  * CPUID says, so it is set only where that offers one of them (as KVM
  * does): elsewhere they raise #UD, as on the CPU the CPUID describes.
+ * "Enable XSAVES/XRSTORS" likewise, for XSAVES.
  */
 void vmx_cpuid_update(struct kvisor_vcpu *vcpu)
 {
@@ -274,6 +275,8 @@ void vmx_cpuid_update(struct kvisor_vcpu *vcpu)
 
 	if (!kvisor_guest_has_tsc_aux(vcpu))
 		proc2 &= ~PROC2_RDTSCP;
+	if (!kvisor_guest_has_xsaves(vcpu))
+		proc2 &= ~PROC2_XSAVES;
 	vmx_load(vmx);
 	vmcs_write32(VMCS_PROC_CONTROLS2, proc2);
 	vmx_put(vmx);

@@ -67,8 +67,15 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 
 	vmcs_write32(VMCS_PIN_CONTROLS, c->pin);
 	vmcs_write32(VMCS_PROC_CONTROLS, c->proc);
-	/* RDTSCP and RDPID #UD until the guest's CPUID offers them. */
-	vmcs_write32(VMCS_PROC_CONTROLS2, c->proc2 & ~PROC2_RDTSCP);
+	/*
+	 * RDTSCP and RDPID, XSAVES and XRSTORS #UD until the guest's CPUID
+	 * offers them.  Then XSAVES exits for no IA32_XSS bit: the guest's
+	 * IA32_XSS is 0, and nothing it saves needs kvisor.
+	 */
+	vmcs_write32(VMCS_PROC_CONTROLS2,
+		     c->proc2 & ~(PROC2_RDTSCP | PROC2_XSAVES));
+	if (c->proc2 & PROC2_XSAVES)
+		vmcs_write64(VMCS_XSS_EXIT_BITMAP, 0);
 	vmcs_write32(VMCS_EXIT_CONTROLS, c->exit);
 	vmcs_write32(VMCS_ENTRY_CONTROLS, c->entry);
 	/*

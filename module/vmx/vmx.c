@@ -127,11 +127,13 @@ static int vmx_compute_config(u64 basic, const char **why)
 	/*
 	 * WBINVD would flush the host's caches: a NOP for the guest instead.
 	 * RDTSCP and RDPID run where the host has IA32_TSC_AUX, which
-	 * vmx_run() switches to the guest's.
+	 * vmx_run() switches to the guest's; XSAVES and XRSTORS where the
+	 * host has them, with the guest's IA32_XSS (core/fpu.c).
 	 */
 	ok &= vmx_adjust(KV_MSR_VMX_PROCBASED_CTLS2, PROC2_WBINVD_EXITING |
 			 PROC2_PAUSE_LOOP_EXITING |
-			 (kvisor_host_has_tsc_aux() ? PROC2_RDTSCP : 0),
+			 (kvisor_host_has_tsc_aux() ? PROC2_RDTSCP : 0) |
+			 (boot_cpu_has(X86_FEATURE_XSAVES) ? PROC2_XSAVES : 0),
 			 PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED_GUEST,
 			 &c->proc2);
 	vmx_setup_ple(c);
@@ -257,6 +259,7 @@ static int vmx_probe(struct kvisor_cpu_caps *caps, const char **why)
 	if (r)
 		return r;
 	caps->tsc_aux = vmx_config.proc2 & PROC2_RDTSCP;
+	caps->xsaves = vmx_config.proc2 & PROC2_XSAVES;
 	/* "EPT Translation": 2M and 1G leaves where the CPU walks them. */
 	vmx_ept_format.max_level = 1;
 	if (vmx_config.ept_vpid_cap & KV_VMX_EPT_2M)

@@ -139,6 +139,15 @@ uint64_t *virt_leaf_pte(struct kvm_vm *vm, uint64_t gva);
 void virt_set_user(struct kvm_vm *vm, uint64_t gva, uint64_t size);
 void vm_install_exception_handler(struct kvm_vm *vm, int vector,
 				  void (*handler)(struct ex_regs *regs));
+/*
+ * Handlers for a guest that expects a #UD or a #GP: each counts its
+ * exception and resumes after the faulting instruction, which the guest
+ * said is guest_fault_len bytes long before running it.
+ */
+extern volatile int guest_ud_count, guest_gp_count;
+extern volatile uint64_t guest_fault_len;
+void guest_skip_ud(struct ex_regs *regs);
+void guest_skip_gp(struct ex_regs *regs);
 const char *exception_name(unsigned int vector);
 struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
 struct kvm_cpuid_entry2 *cpuid_find_leaf(struct kvm_cpuid2 *cpuid,

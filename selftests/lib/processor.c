@@ -401,6 +401,21 @@ void guest_code_returned_c(void)
 		asm volatile("hlt");
 }
 
+volatile int guest_ud_count, guest_gp_count;
+volatile uint64_t guest_fault_len;
+
+void guest_skip_ud(struct ex_regs *regs)
+{
+	guest_ud_count++;
+	regs->rip += guest_fault_len;
+}
+
+void guest_skip_gp(struct ex_regs *regs)
+{
+	guest_gp_count++;
+	regs->rip += guest_fault_len;
+}
+
 /*
  * Make the guest call @handler for exceptions of @vector instead of
  * reporting them as UCALL_UNHANDLED (long mode only).  The handler may

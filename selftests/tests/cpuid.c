@@ -285,8 +285,7 @@ static void check_honest(struct kvm_cpuid2 *c)
 	TEST_ASSERT(e1->ecx & CPUID_1_ECX_X2APIC, "x2APIC not offered");
 	e = cpuid_find(c, 7, 0);
 	TEST_ASSERT(!e || !(e->ebx & CPUID_7_EBX_INVPCID), "INVPCID offered");
-	e = cpuid_find(c, 0xd, 1);
-	TEST_ASSERT(!e || !(e->eax & CPUID_D_1_EAX_XSAVES), "XSAVES offered");
+	/* (XSAVES may be offered where the host has it: xsaves.c) */
 	e = cpuid_find(c, 0x80000001, 0);
 	TEST_ASSERT(!e || !(e->ecx & CPUID_8_1_ECX_SVM), "SVM offered");
 	e = cpuid_find(c, 0xa, 0);

@@ -34,24 +34,9 @@
 enum { RDTSCP, RDPID, RDPRU, NR_INSNS };
 static const char *const insn_name[] = { "RDTSCP", "RDPID", "RDPRU" };
 
-static volatile int ud_count, gp_count;
-static volatile uint64_t rip_skip;
-
-static void ud_handler(struct ex_regs *regs)
-{
-	ud_count++;
-	regs->rip += rip_skip;
-}
-
-static void gp_handler(struct ex_regs *regs)
-{
-	gp_count++;
-	regs->rip += rip_skip;
-}
-
 static void wrmsr_or_gp(uint32_t msr, uint64_t val)
 {
-	rip_skip = 2;
+	guest_fault_len = 2;
 	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
 		     "d"((uint32_t)(val >> 32)));
 }
@@ -59,27 +44,27 @@ static void wrmsr_or_gp(uint32_t msr, uint64_t val)
 static uint64_t run_insn(int which)
 {
 	uint64_t val = 0;
-	int ud = ud_count;
+	int ud = guest_ud_count;
 
 	switch (which) {
 	case RDTSCP:
-		rip_skip = 3;				/* 0F 01 F9 */
+		guest_fault_len = 3;				/* 0F 01 F9 */
 		asm volatile(".byte 0x0f, 0x01, 0xf9"
 			     : "=c"(val) : "c"(0) : "rax", "rdx");
 		val = (uint32_t)val;
 		break;
 	case RDPID:
-		rip_skip = 4;				/* F3 0F C7 F8 */
+		guest_fault_len = 4;				/* F3 0F C7 F8 */
 		asm volatile(".byte 0xf3, 0x0f, 0xc7, 0xf8"
 			     : "=a"(val) : "a"(0));
 		break;
 	case RDPRU:
-		rip_skip = 3;				/* 0F 01 FD */
+		guest_fault_len = 3;				/* 0F 01 FD */
 		asm volatile(".byte 0x0f, 0x01, 0xfd"
 			     : : "c"(0) : "rax", "rdx");
 		break;
 	}
-	return ud_count != ud ? GOT_UD : val;
+	return guest_ud_count != ud ? GOT_UD : val;
 }
 
 /* @set: the guest writes @aux to TSC_AUX first (and must be able to). */
@@ -89,7 +74,7 @@ static void guest_code(uint64_t set, uint64_t aux)
 
 	if (set) {
 		wrmsr_or_gp(MSR_TSC_AUX, aux);
-		GUEST_ASSERT_EQ(gp_count, 0);
+		GUEST_ASSERT_EQ(guest_gp_count, 0);
 		GUEST_ASSERT_EQ(rdmsr(MSR_TSC_AUX), aux);
 	}
 	for (i = 0; i < NR_INSNS; i++)
@@ -200,8 +185,8 @@ static void run_guest(enum guest_cpuid how, struct kvm_cpuid2 *supported)
 	if (how != SUPPORTED)
 		edit_features(cpuid, how);
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
-	vm_install_exception_handler(vm, UD_VECTOR, ud_handler);
-	vm_install_exception_handler(vm, GP_VECTOR, gp_handler);
+	vm_install_exception_handler(vm, UD_VECTOR, guest_skip_ud);
+	vm_install_exception_handler(vm, GP_VECTOR, guest_skip_gp);
 	vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
 	if (!guest_sets) {
 		val = aux;
