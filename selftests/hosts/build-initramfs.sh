@@ -143,6 +143,12 @@ if [ -n "${QEMU_GUEST:-}" ]; then
 	add_guest_test qemu_lifecycle
 	add_guest_test qemu_storage
 	add_guest_test qemu_network
+	# QEMU 10 with the same two scripts, only when asked for by name
+	# (make check-qemu's script boot)
+	if [ -d "$QEMU_GUEST/qemu10" ] && [ -n "${QEMU_GUEST_TESTS:-}" ]; then
+		add_guest_test qemu10_storage qemu_storage
+		add_guest_test qemu10_network qemu_network
+	fi
 fi
 
 # $LIBVIRT: build-libvirt.sh's tree, laid over the root (libvirtd,
