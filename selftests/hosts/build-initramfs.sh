@@ -143,9 +143,10 @@ if [ -n "${QEMU_GUEST:-}" ]; then
 	add_guest_test qemu_lifecycle
 	add_guest_test qemu_storage
 	add_guest_test qemu_network
-	# QEMU 10 with the same two scripts, only when asked for by name
+	# QEMU 10 with the same three scripts, only when asked for by name
 	# (make check-qemu's script boot)
 	if [ -d "$QEMU_GUEST/qemu10" ] && [ -n "${QEMU_GUEST_TESTS:-}" ]; then
+		add_guest_test qemu10_lifecycle qemu_lifecycle
 		add_guest_test qemu10_storage qemu_storage
 		add_guest_test qemu10_network qemu_network
 	fi

@@ -50,8 +50,9 @@
 #			management layer does, run once more after the boots in
 #			one boot of the SVM host, as make check runs them (by
 #			default qemu_lifecycle, qemu_storage, qemu_network, the
-#			last two with QEMU 10 too (qemu10_storage,
-#			qemu10_network: not in make check), and libvirt_domain;
+#			three with QEMU 10 too (qemu10_lifecycle,
+#			qemu10_storage, qemu10_network: not in make check), and
+#			libvirt_domain;
 #			empty: none); each one's result is in the table, and a
 #			failure fails the run
 #   KVHOST_KVISOR		kvisor's module parameters, as for make check
@@ -65,7 +66,7 @@ EMPTY=$OUT/no-tests
 HYPERVISORS=${CHECK_QEMU_HYPERVISORS:-kvisor kvm}
 VMMS=${CHECK_QEMU_VMMS:-7.2}
 MAX_BOOTS=${CHECK_QEMU_HOST_BOOTS:-8}
-SCRIPTS=${CHECK_QEMU_SCRIPTS-qemu_lifecycle qemu_storage qemu_network qemu10_storage qemu10_network libvirt_domain}
+SCRIPTS=${CHECK_QEMU_SCRIPTS-qemu_lifecycle qemu_storage qemu_network qemu10_lifecycle qemu10_storage qemu10_network libvirt_domain}
 declare -A REPEAT=([svm]=20 [vmx]=2)
 declare -A TMO=([svm]=90 [vmx]=30)
 declare -A KVM_TMO=([svm]=40 [vmx]=30)
