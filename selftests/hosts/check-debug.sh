@@ -20,6 +20,10 @@
 # DEBUG_TESTS="TEST ..." runs only those, for working on a finding (the
 # run then says so, and is not a check-debug run to report).
 set -uo pipefail
+# The whole script is one compound command, which bash reads to its end
+# before it runs any of it: editing this file while a run is on (a run
+# takes hours) cannot change what that run does.
+{
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 OUT=$TOP/build/check-debug
@@ -91,20 +95,24 @@ tests_for() { # HOST DIVISOR
 # qemu_lifecycle; QEMU 7.2 only, not make check's qemu10_boot too, to keep
 # the debug run's time)
 export RUNNER=$TOP/userspace/kvisor-run
+# and Debian's libvirt (libvirt_domain), where install-deps.sh unpacked it
+libvirt=
 case " $HOSTS " in
-*" svm "*) QEMU10_ROOT='' "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest" ;;
+*" svm "*) QEMU10_ROOT='' "$HERE/build-qemu-guest.sh" "$OUT/qemu-guest"
+	   [ ! -s "$CACHE/libvirt/LIBVIRT_PKGS" ] ||
+		{ "$HERE/build-libvirt.sh" "$OUT/libvirt" && libvirt=$OUT/libvirt; } ;;
 esac
 for h in $HOSTS; do
 	div=1
 	[ "$h" = vmx ] && div=10
 	tests_for "$h" $div
-	qemu='' append=''
-	[ "$h" = svm ] && qemu=$OUT/qemu-guest
+	qemu='' append='' lv=''
+	[ "$h" = svm ] && qemu=$OUT/qemu-guest lv=$libvirt
 	# Bochs offers APERF/MPERF in CPUID but not the MSRs: the debug
 	# kernel (HZ=1000) would read them every tick, and Bochs log each #GP
 	[ "$h" = vmx ] && append=clearcpuid=aperfmperf
 	(
-		QEMU_GUEST=$qemu KVHOST_MODDIR=$D/root/lib/modules/$DKVER \
+		QEMU_GUEST=$qemu LIBVIRT=$lv KVHOST_MODDIR=$D/root/lib/modules/$DKVER \
 		"$HERE/build-initramfs.sh" "$h" "$OUT/$h/initramfs.cpio" \
 			"$OUT/$h/tests" "$OUT/src/module/kvisor.ko" "$DKVER" &&
 		KVHOST_KERNEL=$D/bzImage KVHOST_VMLINUX=$D/bzImage \
@@ -121,3 +129,5 @@ for h in $HOSTS; do
 done
 echo "# make check-debug took $((SECONDS - t0)) s"
 tap_finish
+exit
+}
