@@ -190,16 +190,13 @@ bool kvisor_guest_has_xsaves(struct kvisor_vcpu *vcpu)
 }
 
 /*
- * KVM_GET/SET_MSRS (@host) and the guest's RDMSR and WRMSR of IA32_XSS;
- * -ENOENT for any other MSR.
+ * IA32_XSS for KVM_GET/SET_MSRS and, once msrs.c checked the guest's
+ * CPUID, for the guest's RDMSR and WRMSR; -ENOENT for any other MSR.
  */
-int kvisor_xss_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
-		   bool host)
+int kvisor_xss_msr(u32 msr, u64 *val, bool write)
 {
 	if (msr != MSR_IA32_XSS)
 		return -ENOENT;
-	if (!host && !kvisor_guest_has_xsaves(vcpu))
-		return -EINVAL;
 	if (write)
 		return *val ? -EINVAL : 0;
 	*val = 0;

@@ -244,8 +244,7 @@ int kvisor_set_xsave(struct kvisor_vcpu *vcpu, struct kvm_xsave *xs);
 void kvisor_get_xcrs(struct kvisor_vcpu *vcpu, struct kvm_xcrs *xcrs);
 int kvisor_set_xcrs(struct kvisor_vcpu *vcpu, struct kvm_xcrs *xcrs);
 bool kvisor_xcr0_valid(u64 val);
-int kvisor_xss_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
-		   bool host);
+int kvisor_xss_msr(u32 msr, u64 *val, bool write);
 
 /* core/exits.c (the handlers a backend calls are in vendor.h) */
 void kvisor_queue_pf(struct kvisor_vcpu *vcpu, u64 addr, u32 error);

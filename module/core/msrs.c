@@ -328,7 +328,7 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	r = kvisor_spec_msr(vcpu, msr, val, false, true);
 	if (r != -ENOENT)
 		return r;
-	r = kvisor_xss_msr(vcpu, msr, val, false, true);
+	r = kvisor_xss_msr(msr, val, false);
 	if (r != -ENOENT)
 		return r;
 	r = kvisor_steal_msr(vcpu, msr, val, false);
@@ -446,8 +446,7 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	r = kvisor_spec_msr(vcpu, msr, &val, true, false);
 	if (r != -ENOENT)
 		return r;
-	/* The guest's CPUID is checked in kvisor_guest_wrmsr(). */
-	r = kvisor_xss_msr(vcpu, msr, &val, true, true);
+	r = kvisor_xss_msr(msr, &val, true);
 	if (r != -ENOENT)
 		return r;
 	r = kvisor_kvmclock_set_msr(vcpu, msr, val);
@@ -466,6 +465,8 @@ static int kvisor_guest_rdmsr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 
 	if (msr == MSR_TSC_AUX && !kvisor_guest_has_tsc_aux(vcpu))
 		return -EINVAL;
+	if (msr == MSR_IA32_XSS && !kvisor_guest_has_xsaves(vcpu))
+		return -EINVAL;
 	if (msr == MSR_PLATFORM_INFO &&
 	    !READ_ONCE(vcpu->vm->platform_info_readable))
 		return -EINVAL;
@@ -474,8 +475,6 @@ static int kvisor_guest_rdmsr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	/* The speculation MSRs' CPUID checks are the guest's only. */
 	if (r == -ENOENT)
 		r = kvisor_spec_msr(vcpu, msr, val, false, false);
-	if (r == -ENOENT)
-		r = kvisor_xss_msr(vcpu, msr, val, false, false);
 	if (r == -ENOENT)
 		r = kvisor_get_msr(vcpu, msr, val);
 	return r;
