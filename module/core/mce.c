@@ -10,9 +10,15 @@
  * take it.  KVM_X86_SETUP_MCE chooses the number of banks and which of
  * KVM_X86_GET_MCE_CAP_SUPPORTED's capabilities the guest sees.
  *
- * Left out, as in KVM on this hardware or by choice: LMCE (MCG_LMCE_P,
- * IA32_MCG_EXT_CTL and FEATURE_CONTROL.LMCE_ON), CMCI (MCG_CMCI_P, the
- * MCi_CTL2 thresholds and the LVT CMCI entry), and AMD's
+ * On Intel hosts, as in KVM, the guest may also have CMCI (MCG_CMCI_P):
+ * per bank an MCi_CTL2 with its enable bit and error threshold, and the
+ * LAPIC's CMCI entry, through which KVM_X86_SET_MCE signals a UCNA error
+ * (SDM Vol. 3B, "Corrected Machine Check Error Interrupt" and "UCR Error
+ * Classification").  Nothing counts corrected errors against the
+ * threshold: userspace injects each error, as with KVM.
+ *
+ * Left out, by choice: LMCE (MCG_LMCE_P, IA32_MCG_EXT_CTL and
+ * FEATURE_CONTROL.LMCE_ON), which KVM offers on Intel, and AMD's
  * HWCR.McStatusWrEn, so a guest may only write 0 to an MCi_STATUS.
  */
 #include <linux/kernel.h>
@@ -24,8 +30,14 @@
 
 #include "core/kvisor.h"
 
-/* What KVM_X86_SETUP_MCE accepts besides the bank count (KVM 6.1's). */
+/*
+ * What KVM_X86_SETUP_MCE accepts besides the bank count (KVM 6.1's, and
+ * MCG_CMCI_P where kvisor_caps.cmci).
+ */
 #define KVISOR_MCE_CAP_SUPPORTED	(MCG_CTL_P | MCG_SER_P)
+
+/* MCi_CTL2: CMCI enable (bit 30) and the error threshold (bits 14:0). */
+#define KVISOR_MCI_CTL2_BITS	(MCI_CTL2_CMCI_EN | MCI_CTL2_CMCI_THRESHOLD_MASK)
 
 /* The bank count in MCG_CAP[7:0], and MCG_CAP's extended count [23:16]. */
 #define KVISOR_MCG_COUNT(cap)		((cap) & 0xff)
@@ -56,7 +68,7 @@ void kvisor_machine_check(void)
 
 u64 kvisor_mce_cap_supported(void)
 {
-	return KVISOR_MCE_CAP_SUPPORTED;
+	return KVISOR_MCE_CAP_SUPPORTED | (kvisor_caps.cmci ? MCG_CMCI_P : 0);
 }
 
 /* A new vCPU: 32 banks, no capabilities, everything 0, as in KVM. */
@@ -123,6 +135,34 @@ static int kvisor_mcg_ctl(struct kvisor_vcpu *vcpu, u64 *val, bool write,
 }
 
 /*
+ * MCi_CTL2 of bank @i, up to the count MCG_CAP gives.  Without
+ * MCG_CMCI_P the guest has none, and userspace reads it and writes 0
+ * (what KVM_X86_SETUP_MCE left, 0); a reserved bit is refused either way.
+ */
+static int kvisor_mci_ctl2(struct kvisor_vcpu *vcpu, u32 i, u64 *val,
+			   bool write, bool host)
+{
+	u32 count = KVISOR_MCG_COUNT(vcpu->mce.cap);
+	bool cmci_p = vcpu->mce.cap & MCG_CMCI_P;
+
+	if (i >= count)
+		return -EINVAL;
+	i = array_index_nospec(i, count);
+	if (!write) {
+		if (!cmci_p && !host)
+			return -EINVAL;
+		*val = vcpu->mce.ctl2[i];
+		return 0;
+	}
+	if (!cmci_p && (*val || !host))
+		return -EINVAL;
+	if (*val & ~KVISOR_MCI_CTL2_BITS)
+		return -EINVAL;
+	vcpu->mce.ctl2[i] = *val;
+	return 0;
+}
+
+/*
  * Every machine-check MSR, for the guest (@host false) and for
  * KVM_GET/SET_MSRS.  0, -EINVAL (#GP for the guest, a stop for the
  * ioctl), or -ENOENT when @msr is none of them.
@@ -153,13 +193,8 @@ int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
 	case MSR_IA32_MCG_CTL:
 		return kvisor_mcg_ctl(vcpu, val, write, host);
 	case MSR_IA32_MC0_CTL2 ... MSR_IA32_MCx_CTL2(KVISOR_MCE_BANKS) - 1:
-		/* No CMCI_P: the guest has none; userspace reads and writes 0. */
-		if (msr - MSR_IA32_MC0_CTL2 >= KVISOR_MCG_COUNT(vcpu->mce.cap) ||
-		    !host || (write && *val))
-			return -EINVAL;
-		if (!write)
-			*val = 0;
-		return 0;
+		return kvisor_mci_ctl2(vcpu, msr - MSR_IA32_MC0_CTL2, val, write,
+				       host);
 	case MSR_IA32_MC0_CTL ... MSR_IA32_MCx_CTL(KVISOR_MCE_BANKS) - 1:
 		return kvisor_mce_bank(vcpu, msr, val, write, host);
 	default:
@@ -170,24 +205,32 @@ int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
 /*
  * KVM_X86_SETUP_MCE: 1 to 32 banks and only supported capabilities (the
  * extended-register count in bits 23:16 passes unchecked, as in KVM).
- * MCG_CTL and every bank's CTL start all ones: every error reported.
+ * MCG_CTL and every bank's CTL start all ones: every error reported;
+ * with MCG_CMCI_P every CTL2 starts 0 (no CMCI), and a LAPIC that gains
+ * the CMCI entry gets it masked.
  */
 long kvisor_mce_setup(struct kvisor_vcpu *vcpu, u64 __user *argp)
 {
-	u64 cap;
+	u64 cap, old;
 	u32 i;
 
 	if (copy_from_user(&cap, argp, sizeof(cap)))
 		return -EFAULT;
 	if (!KVISOR_MCG_COUNT(cap) || KVISOR_MCG_COUNT(cap) > KVISOR_MCE_BANKS)
 		return -EINVAL;
-	if (cap & ~(KVISOR_MCE_CAP_SUPPORTED | 0xffULL | KVISOR_MCG_EXT_CNT))
+	if (cap & ~(kvisor_mce_cap_supported() | 0xffULL | KVISOR_MCG_EXT_CNT))
 		return -EINVAL;
+	old = vcpu->mce.cap;
 	vcpu->mce.cap = cap;
 	if (cap & MCG_CTL_P)
 		vcpu->mce.ctl = ~0ULL;
-	for (i = 0; i < KVISOR_MCG_COUNT(cap); i++)
+	for (i = 0; i < KVISOR_MCG_COUNT(cap); i++) {
 		vcpu->mce.bank[4 * i] = ~0ULL;
+		if (cap & MCG_CMCI_P)
+			vcpu->mce.ctl2[i] = 0;
+	}
+	if ((cap & MCG_CMCI_P) && !(old & MCG_CMCI_P))
+		kvisor_lapic_cmci_added(vcpu);
 	return 0;
 }
 
@@ -227,8 +270,10 @@ static void kvisor_mce_raise(struct kvisor_vcpu *vcpu, u64 *bank,
 /*
  * UCNA, an uncorrected error no action is required for: valid and
  * uncorrected, but neither signalled (S), action required (AR) nor
- * context corrupt (PCC), and no MCG_STATUS bits.  Recorded only: without
- * MCG_CMCI_P there is no CMCI to signal it.
+ * context corrupt (PCC), and no MCG_STATUS bits.  It is recorded in
+ * the bank whatever MCG_CTL and MCi_CTL say, and signalled by CMCI where
+ * the guest has it and the bank's CTL2 enables it (SDM Vol. 3B, "UCR
+ * Error Reporting and Logging"), as KVM's kvm_vcpu_x86_set_ucna().
  */
 static bool kvisor_mce_is_ucna(const struct kvm_x86_mce *mce)
 {
@@ -260,6 +305,10 @@ long kvisor_mce_inject(struct kvisor_vcpu *vcpu,
 		bank[2] = mce.addr;
 		bank[3] = mce.misc;
 		vcpu->mce.status = mce.mcg_status;
+		if ((vcpu->mce.cap & MCG_CMCI_P) &&
+		    (vcpu->mce.ctl2[array_index_nospec(mce.bank, count)] &
+		     MCI_CTL2_CMCI_EN))
+			kvisor_lapic_cmci(vcpu);
 		return 0;
 	}
 	if (mce.status & MCI_STATUS_UC) {

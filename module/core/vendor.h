@@ -58,6 +58,12 @@ struct kvisor_cpu_caps {
 	 * guest's IA32_XSS (always 0, core/fpu.c) is in the MSR while it runs.
 	 */
 	bool xsaves;
+	/*
+	 * KVM_X86_SETUP_MCE may give a guest MCG_CMCI_P (the MCi_CTL2 MSRs
+	 * and the LAPIC's CMCI entry, all emulated in core/mce.c): KVM
+	 * offers it on Intel only, the architecture that defines CMCI.
+	 */
+	bool cmci;
 };
 
 /*
@@ -506,6 +512,7 @@ struct kvisor_vcpu {
 		u64 status;
 		u64 ctl;
 		u64 bank[4 * KVISOR_MCE_BANKS];
+		u64 ctl2[KVISOR_MCE_BANKS];	/* with MCG_CMCI_P */
 	} mce;
 	bool sigset_active;	/* KVM_SET_SIGNAL_MASK gave @sigset */
 	sigset_t sigset;

@@ -193,6 +193,14 @@ int kvisor_lapic_pv_eoi_vector(struct kvisor_vcpu *vcpu, bool *level);
 void kvisor_lapic_pv_eoi(struct kvisor_vcpu *vcpu);
 /* LINT0 passes the PIC's INTR (ExtINT unmasked, or the APIC disabled). */
 bool kvisor_lapic_accepts_extint(struct kvisor_vcpu *vcpu);
+
+/*
+ * The CMCI entry of the LVT, which exists with MCG_CMCI_P in the vCPU's
+ * MCG_CAP (core/mce.c): masked when KVM_X86_SETUP_MCE adds it; fired for
+ * a UCNA error in a bank whose MCi_CTL2 enables CMCI.
+ */
+void kvisor_lapic_cmci_added(struct kvisor_vcpu *vcpu);
+void kvisor_lapic_cmci(struct kvisor_vcpu *vcpu);
 /* debugfs: IRR, ISR, TPR/PPR and the timer, decoded. */
 void kvisor_lapic_dump(struct kvisor_vcpu *vcpu, struct seq_file *m);
 

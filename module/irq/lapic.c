@@ -21,15 +21,21 @@
 #include <linux/slab.h>
 #include <linux/gfp.h>
 #include <asm/apicdef.h>
+#include <asm/mce.h>
 #include <asm/msr-index.h>
 #include <asm/tsc.h>
 
 #include "core/kvisor.h"
 #include "core/trace.h"
 
-/* KVM 6.1: six LVT entries, version 0x14. */
-#define LAPIC_VERSION		(0x14 | ((6 - 1) << 16))
+/*
+ * KVM 6.1: version 0x14 and six LVT entries, or seven where the vCPU's
+ * MCG_CAP has MCG_CMCI_P: the seventh, CMCI, sits apart at 0x2f0 (SDM
+ * Vol. 3B, "CMCI Local APIC Interface").
+ */
+#define LAPIC_VERSION		0x14
 #define LAPIC_NR_LVT		6
+#define LAPIC_LVT_CMCI		6	/* the index of the seventh */
 #define LAPIC_STATE_SIZE	KVM_APIC_REG_SIZE	/* 1 KiB */
 #define X2APIC_MSR_BASE		0x800
 #define X2APIC_MSR_END		0x8ff
@@ -46,16 +52,20 @@
 #define TIMER_MODE_MASK	(3 << 17)
 
 /* The writable bits of each LVT, in register order from APIC_LVTT. */
-static const u32 lvt_mask[LAPIC_NR_LVT] = {
+static const u32 lvt_mask[LAPIC_NR_LVT + 1] = {
 	LVT_BASE_MASK,				/* timer; the mode added later */
 	LVT_BASE_MASK | APIC_MODE_MASK,		/* thermal */
 	LVT_BASE_MASK | APIC_MODE_MASK,		/* performance counter */
 	LINT_MASK,				/* LINT0 */
 	LINT_MASK,				/* LINT1 */
 	LVT_BASE_MASK,				/* error */
+	LVT_BASE_MASK | APIC_MODE_MASK,		/* CMCI */
 };
 
-#define LVT_REG(i)	(APIC_LVTT + 0x10 * (i))
+static inline u32 lvt_reg(int i)
+{
+	return i == LAPIC_LVT_CMCI ? APIC_LVTCMCI : APIC_LVTT + 0x10 * i;
+}
 
 struct kvisor_lapic {
 	struct kvisor_vcpu *vcpu;
@@ -160,18 +170,29 @@ static int guest_maxphyaddr(struct kvisor_vcpu *vcpu)
 }
 
 /*
+ * The LVT entries this LAPIC has: the CMCI entry comes with MCG_CMCI_P,
+ * which only KVM_X86_SETUP_MCE changes, on the vCPU's own thread.
+ */
+static int nr_lvt(struct kvisor_lapic *apic)
+{
+	return LAPIC_NR_LVT + !!(apic->vcpu->mce.cap & MCG_CMCI_P);
+}
+
+/*
  * KVM offers directed EOI (LVR bit 24, SPIV bit 12) only to a split-irqchip
  * guest with x2APIC in its CPUID, where userspace's IOAPIC gets the EOIs;
- * it follows KVM_SET_CPUID2, so it is worked out when read.
+ * it follows KVM_SET_CPUID2, so it is worked out when read, as is the
+ * LVT count in bits 23:16 (the highest entry's index).
  */
 static u32 lapic_version(struct kvisor_lapic *apic)
 {
 	struct kvisor_vcpu *vcpu = apic->vcpu;
+	u32 v = LAPIC_VERSION | (nr_lvt(apic) - 1) << 16;
 
 	if (READ_ONCE(vcpu->vm->irqchip) == KVISOR_IRQCHIP_SPLIT &&
 	    guest_has_1_ecx(vcpu, CPUID_1_ECX_X2APIC))
-		return LAPIC_VERSION | APIC_LVR_DIRECTED_EOI;
-	return LAPIC_VERSION;
+		return v | APIC_LVR_DIRECTED_EOI;
+	return v;
 }
 
 static void update_ppr(struct kvisor_lapic *apic)
@@ -397,6 +418,10 @@ static int reg_read(struct kvisor_lapic *apic, u32 off, u32 *val)
 		if (apic->x2apic)
 			return 1;
 		break;
+	case APIC_LVTCMCI:
+		if (nr_lvt(apic) <= LAPIC_LVT_CMCI)
+			return 1;
+		break;
 	case APIC_ARBPRI:
 		return apic->x2apic;	/* reads 0 in xAPIC mode */
 	case APIC_LVR:
@@ -412,6 +437,14 @@ static int reg_read(struct kvisor_lapic *apic, u32 off, u32 *val)
 		return 1;
 	*val = reg_get(apic, off);
 	return 0;
+}
+
+/* An LVT entry but the timer's: masked while the LAPIC is software-off. */
+static void lvt_write(struct kvisor_lapic *apic, int i, u32 val)
+{
+	if (!sw_enabled(apic))
+		val |= APIC_LVT_MASKED;
+	reg_set(apic, lvt_reg(i), val & lvt_mask[i]);
 }
 
 /*
@@ -450,9 +483,9 @@ static int reg_write_locked(struct kvisor_lapic *apic, u32 off, u32 val)
 			mask |= APIC_SPIV_DIRECTED_EOI;
 		reg_set(apic, APIC_SPIV, val & mask);
 		if (!(val & APIC_SPIV_APIC_ENABLED)) {
-			for (i = 0; i < LAPIC_NR_LVT; i++)
-				reg_set(apic, LVT_REG(i),
-					reg_get(apic, LVT_REG(i)) | APIC_LVT_MASKED);
+			for (i = 0; i < nr_lvt(apic); i++)
+				reg_set(apic, lvt_reg(i),
+					reg_get(apic, lvt_reg(i)) | APIC_LVT_MASKED);
 			atomic_set(&apic->timer_pending, 0);
 		}
 		break;
@@ -464,9 +497,12 @@ static int reg_write_locked(struct kvisor_lapic *apic, u32 off, u32 val)
 	case APIC_LVTTHMR ... APIC_LVTERR:
 		if (off & 0xf)
 			return 1;
-		if (!sw_enabled(apic))
-			val |= APIC_LVT_MASKED;
-		reg_set(apic, off, val & lvt_mask[(off - APIC_LVTT) >> 4]);
+		lvt_write(apic, (off - APIC_LVTT) >> 4, val);
+		break;
+	case APIC_LVTCMCI:
+		if (nr_lvt(apic) <= LAPIC_LVT_CMCI)
+			return 1;
+		lvt_write(apic, LAPIC_LVT_CMCI, val);
 		break;
 	case APIC_LVTT:
 		if (!sw_enabled(apic))
@@ -588,8 +624,8 @@ static void lapic_reset(struct kvisor_lapic *apic, bool init)
 			reg_set(apic, APIC_LDR, x2apic_ldr(vcpu->id));
 	}
 	reg_set(apic, APIC_LVR, lapic_version(apic));
-	for (i = 0; i < LAPIC_NR_LVT; i++)
-		reg_set(apic, LVT_REG(i), APIC_LVT_MASKED);
+	for (i = 0; i < nr_lvt(apic); i++)
+		reg_set(apic, lvt_reg(i), APIC_LVT_MASKED);
 	/*
 	 * like KVM: the BSP's LINT0 passes the PIC's INTR from the start,
 	 * unless userspace disabled KVM_X86_QUIRK_LINT0_REENABLED
@@ -1021,6 +1057,52 @@ bool kvisor_lapic_accepts_extint(struct kvisor_vcpu *vcpu)
 	lvt0 = reg_get(apic, APIC_LVT0);
 	return !(lvt0 & APIC_LVT_MASKED) &&
 	       GET_APIC_DELIVERY_MODE(lvt0) == APIC_MODE_EXTINT;
+}
+
+/* The CMCI entry ---------------------------------------------------------- */
+
+/*
+ * KVM_X86_SETUP_MCE gave the vCPU MCG_CMCI_P, and with it the CMCI
+ * entry: it starts masked, as KVM's kvm_apic_after_set_mcg_cap() has it
+ * (whatever KVM_SET_LAPIC left at 0x2f0 before it existed).
+ */
+void kvisor_lapic_cmci_added(struct kvisor_vcpu *vcpu)
+{
+	struct kvisor_lapic *apic = vcpu->apic;
+	unsigned long flags;
+
+	if (!apic)
+		return;
+	spin_lock_irqsave(&apic->lock, flags);
+	reg_set(apic, APIC_LVTCMCI, APIC_LVT_MASKED);
+	spin_unlock_irqrestore(&apic->lock, flags);
+}
+
+/*
+ * The CPU signals a corrected machine-check interrupt (SDM Vol. 3B,
+ * "CMCI Local APIC Interface"): nothing while the LAPIC is off or the
+ * entry masked, else the entry's vector in the delivery mode it names
+ * (fixed, SMI or NMI), to this vCPU alone, as KVM's
+ * kvm_apic_local_deliver().
+ */
+void kvisor_lapic_cmci(struct kvisor_vcpu *vcpu)
+{
+	struct kvisor_lapic *apic = vcpu->apic;
+	struct kvisor_apic_irq irq = { .assert = true };
+	unsigned long flags;
+	u32 lvt;
+
+	if (!apic)
+		return;
+	spin_lock_irqsave(&apic->lock, flags);
+	lvt = nr_lvt(apic) > LAPIC_LVT_CMCI ? reg_get(apic, APIC_LVTCMCI) :
+					      APIC_LVT_MASKED;
+	spin_unlock_irqrestore(&apic->lock, flags);
+	if (lvt & APIC_LVT_MASKED)
+		return;
+	irq.vector = lvt & APIC_VECTOR_MASK;
+	irq.dm = (lvt >> 8) & 7;
+	kvisor_apic_deliver_to(vcpu, NULL, &irq);
 }
 
 /* KVM_GET_LAPIC / KVM_SET_LAPIC ------------------------------------------- */

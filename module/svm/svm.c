@@ -177,6 +177,8 @@ static int svm_probe(struct kvisor_cpu_caps *caps, const char **why)
 	caps->tsc_aux = kvisor_host_has_tsc_aux();
 	/* SVM has no control for XSAVES: a guest runs it as the host can. */
 	caps->xsaves = boot_cpu_has(X86_FEATURE_XSAVES);
+	/* AMD has no CMCI (its error thresholds interrupt otherwise): as KVM. */
+	caps->cmci = false;
 	caps->tdp = true;
 	return 0;
 }

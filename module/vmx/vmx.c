@@ -260,6 +260,7 @@ static int vmx_probe(struct kvisor_cpu_caps *caps, const char **why)
 		return r;
 	caps->tsc_aux = vmx_config.proc2 & PROC2_RDTSCP;
 	caps->xsaves = vmx_config.proc2 & PROC2_XSAVES;
+	caps->cmci = true;
 	/* "EPT Translation": 2M and 1G leaves where the CPU walks them. */
 	vmx_ept_format.max_level = 1;
 	if (vmx_config.ept_vpid_cap & KV_VMX_EPT_2M)

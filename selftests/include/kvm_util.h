@@ -148,6 +148,16 @@ struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t vcpu_id,
 			     void *guest_code);
 /* The in-kernel PIC, IOAPIC and LAPICs (KVM_CREATE_IRQCHIP), before vCPUs. */
 void vm_create_irqchip(struct kvm_vm *vm);
+/*
+ * KVM_GET_MSRS or KVM_SET_MSRS (@nr) of the one MSR @index: how many
+ * entries the ioctl did, 1 or 0 (an MSR it refuses stops it, it is not
+ * an error).  *@val goes in for SET and comes back from a GET that did
+ * it.  vcpu_get_msr() fails the test unless the GET did it.
+ */
+int vcpu_msr_io(struct kvm_vcpu *vcpu, unsigned long nr, uint32_t index,
+		uint64_t *val);
+uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index);
+int vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t val);
 void kvm_vm_free(struct kvm_vm *vm);
 
 /* Memory */

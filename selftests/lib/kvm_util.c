@@ -224,6 +224,40 @@ void vm_create_irqchip(struct kvm_vm *vm)
 		    "KVM_CREATE_IRQCHIP: %s", strerror(errno));
 }
 
+int vcpu_msr_io(struct kvm_vcpu *vcpu, unsigned long nr, uint32_t index,
+		uint64_t *val)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} b = { .hdr.nmsrs = 1, .e.index = index };
+	int r;
+
+	if (nr == KVM_SET_MSRS)
+		b.e.data = *val;
+	r = ioctl(vcpu->fd, nr, &b);
+	TEST_ASSERT(r == 0 || r == 1, "%s of MSR %#x: %d (%s)",
+		    nr == KVM_SET_MSRS ? "KVM_SET_MSRS" : "KVM_GET_MSRS",
+		    index, r, strerror(errno));
+	if (nr == KVM_GET_MSRS && r == 1)
+		*val = b.e.data;
+	return r;
+}
+
+uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index)
+{
+	uint64_t v = 0;
+
+	TEST_ASSERT(vcpu_msr_io(vcpu, KVM_GET_MSRS, index, &v) == 1,
+		    "KVM_GET_MSRS refused MSR %#x", index);
+	return v;
+}
+
+int vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t val)
+{
+	return vcpu_msr_io(vcpu, KVM_SET_MSRS, index, &val);
+}
+
 struct kvm_vm *vm_create_with_one_vcpu(struct kvm_vcpu **vcpu,
 				       void *guest_code,
 				       enum vm_guest_mode mode)
