@@ -170,6 +170,38 @@ if [ -n "${PERF_TOOLS:-}" ]; then
 	add_guest_test perf_kvm_stat
 fi
 
-(cd "$R" && find . -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc --owner=0:0 --quiet) > "$OUT.tmp"
+# pack DIR: DIR as a newc cpio archive on stdout, owned by root
+pack() {
+	(cd "$1" && find . -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc --owner=0:0 --quiet)
+}
+
+# $KEXEC_VMLINUZ: a bzImage of the host's kernel, for the kexec_vms test
+# ($KEXEC_TEST), which runs last of all, after the tests that unload
+# kvisor.  It kexecs into that kernel with an initramfs of its own: /init,
+# lib.sh, kexec.sh, kvisor.ko and the test, and again the bzImage with a
+# last initramfs, the same without those two, for the crash kernel the
+# second kernel loads.
+if [ -n "${KEXEC_VMLINUZ:-}" ]; then
+	K=$W/kexec
+	mkdir -p "$K"/{bin,proc,sys,dev,tmp,kvisor/tests} "$R/kvisor/kexec"
+	cp "$BB" "$K/bin/busybox"
+	cp "$HERE/guest/init" "$K/init"
+	cp "$HERE/guest/lib.sh" "$HERE/guest/kexec.sh" "$K/kvisor/"
+	cp "$KO" "$K/kvisor/kvisor.ko"
+	cp "$KEXEC_TEST" "$K/kvisor/tests/kexec_vms"
+	pack "$K" > "$W/kexec-last.cpio"
+	mkdir -p "$K/kvisor/kexec"
+	cp "$KEXEC_VMLINUZ" "$K/kvisor/kexec/vmlinuz"
+	mv "$W/kexec-last.cpio" "$K/kvisor/kexec/initrd.cpio"
+	pack "$K" > "$R/kvisor/kexec/initrd.cpio"
+	cp "$KEXEC_VMLINUZ" "$R/kvisor/kexec/vmlinuz"
+	cp "$KEXEC_TEST" "$R/kvisor/tests/kexec_vms"
+	# KEXEC_STAGES=crash: straight into the crash kernel (kexec_vms.c)
+	[ -z "${KEXEC_STAGES:-}" ] ||
+		echo "KEXEC_STAGES=$KEXEC_STAGES" > "$R/kvisor/tests/kexec_vms.env"
+	echo kexec_vms >> "$R/kvisor/tests/list"
+fi
+
+pack "$R" > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
