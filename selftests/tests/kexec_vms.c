@@ -204,6 +204,10 @@ static void test_kexec(void)
 
 	if (access(KEXEC_DIR "/vmlinuz", R_OK))
 		ksft_exit_skip("no kernel image to kexec in %s\n", KEXEC_DIR);
+	/* after the tests that swap hypervisors: kvisor must be the one */
+	TEST_ASSERT(!access("/sys/module/kvisor", F_OK) &&
+		    access("/sys/module/kvm", F_OK),
+		    "kvisor is not the hypervisor loaded");
 	if (stages && !strcmp(stages, "crash"))
 		test_crash();
 	start_spinning();
