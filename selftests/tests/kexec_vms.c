@@ -26,22 +26,31 @@
  *     its CPUs and loaded kvisor): a VM with one vCPU per CPU computes
  *     and ends, each vCPU with the right result.
  *
- * With KEXEC_STAGES=crash (the 2-CPU VMX host, where each kernel boot
- * takes two minutes) the first kernel crashes at once, into the area its
- * own command line reserved, and the second step is the only one.
+ * KEXEC_STAGES picks the ways: "kexec crash" (the default: 1, then 2),
+ * "kexec" (1 only: the 1-CPU VMX host) or "crash" (2 only, the first
+ * kernel crashing into the area its own command line reserves: the
+ * 2-CPU VMX host, where each kernel boot takes two minutes).
+ *
+ * What the kernel being replaced logs from the moment it starts to go
+ * (the notifier, the NMIs, the faulting VMX/SVM instructions kvisor
+ * fixes up) reaches only its console: the test raises the console's log
+ * level and writes a line "kexec_vms: leaving kernel N" there first, and
+ * check.sh reads the console from it to the crash or the next kernel.
  *
  * The new kernels are the test host's own bzImage (/kvisor/kexec/vmlinuz)
  * with a small initramfs of /init, kvisor.ko and this test
  * (/kvisor/kexec/initrd.cpio; build-initramfs.sh), on the first
  * kernel's command line with KVHOST_MODE=kexec and KVHOST_KEXEC=STAGE
- * (2, then 3), KVHOST_KEXEC_CPUS (the CPUs to come up) and
- * KVHOST_KEXEC_T (the seconds the test took so far).  SKIP where the
- * host has no kernel image to kexec.
+ * (2, then 3), KVHOST_KEXEC_LAST (the stage that reports), KVHOST_KEXEC_CPUS
+ * (the CPUs to come up) and KVHOST_KEXEC_T (the seconds the test took
+ * so far).  SKIP where the host has no kernel image to kexec.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -58,6 +67,8 @@
 #define ROUNDS		1000
 
 static volatile uint64_t spins[MAX_VCPUS];
+static double t0;		/* when this kernel's part of the test began */
+static int last_stage;		/* 2 or 3: the kernel that reports */
 
 /* Spin until the host is gone: only interrupts take it out of the guest. */
 static void guest_spin(uint64_t id)
@@ -149,44 +160,93 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Append to @buf, failing the test rather than cutting anything off. */
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	TEST_ASSERT(n >= 0 && (size_t)n < size - *len,
+		    "the next kernel's command line is too long");
+	*len += n;
+}
+
+/* Tokens of this kernel's command line the next kernels do without. */
+static bool dropped(const char *tok)
+{
+	static const char * const prefixes[] = {
+		"KVHOST_MODE=", "KVHOST_KEXEC", "crashkernel=",
+		/* the boot loader's: kexec_file_load() gives the initramfs */
+		"BOOT_IMAGE=", "initrd=",
+		/* no 1 GiB page in a crash kernel's 192 MiB, nor needed */
+		"hugepagesz=", "hugepages=",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (!strncmp(tok, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
 /*
  * The next kernel's command line: this one's without the tokens this
- * test sets (KVHOST_MODE, KVHOST_KEXEC*, crashkernel), with them for
- * @stage, and with @extra.
+ * test sets, with them for @stage, and with @extra.
  */
 static void next_cmdline(char *buf, size_t size, int stage, const char *extra)
 {
-	char line[2048], *tok, *save;
+	char line[4096], *tok, *save;
 	const char *t = getenv("KVHOST_KEXEC_T");
 	FILE *f = fopen("/proc/cmdline", "r");
 	size_t len = 0;
+	/* a kexecd kernel's boot is the test's too; the first's is not */
+	double part = getenv("KVHOST_KEXEC") ? now() : now() - t0;
 
-	TEST_ASSERT(f && fgets(line, sizeof(line), f), "/proc/cmdline");
+	TEST_ASSERT(f && fgets(line, sizeof(line), f) &&
+		    strchr(line, '\n'), "/proc/cmdline");
 	fclose(f);
 	buf[0] = 0;
 	for (tok = strtok_r(line, " \n", &save); tok;
-	     tok = strtok_r(NULL, " \n", &save)) {
-		if (!strncmp(tok, "KVHOST_MODE=", 12) ||
-		    !strncmp(tok, "KVHOST_KEXEC", 12) ||
-		    !strncmp(tok, "crashkernel=", 12))
-			continue;
-		len += snprintf(buf + len, size - len, "%s ", tok);
-	}
-	/* the seconds so far: earlier kernels', and this one's since boot */
-	snprintf(buf + len, size - len,
-		 "KVHOST_MODE=kexec KVHOST_KEXEC=%d KVHOST_KEXEC_CPUS=%d KVHOST_KEXEC_T=%.1f %s",
-		 stage, get_nprocs(), (t ? atof(t) : 0) + now(), extra);
+	     tok = strtok_r(NULL, " \n", &save))
+		if (!dropped(tok))
+			append(buf, size, &len, "%s ", tok);
+	/* the seconds so far: earlier kernels', and this one's part */
+	append(buf, size, &len,
+	       "KVHOST_MODE=kexec KVHOST_KEXEC=%d KVHOST_KEXEC_LAST=%d KVHOST_KEXEC_CPUS=%d KVHOST_KEXEC_T=%.1f %s",
+	       stage, last_stage, get_nprocs(), (t ? atof(t) : 0) + part,
+	       extra);
+}
+
+/*
+ * What this kernel logs from here on goes to its console too (level 8:
+ * everything), after a line that says where the test left it.
+ */
+static void console_from_here(int stage, const char *cmdline)
+{
+	FILE *f = fopen("/dev/kmsg", "w");
+
+	TEST_ASSERT(klogctl(8, NULL, 8) == 0, "console log level: %s",
+		    strerror(errno));	/* SYSLOG_ACTION_CONSOLE_LEVEL */
+	TEST_ASSERT(f, "/dev/kmsg: %s", strerror(errno));
+	fprintf(f, "<4>kexec_vms: leaving kernel %d for: %s\n",
+		stage == 3 && !getenv("KVHOST_KEXEC") ? 1 : stage - 1,
+		cmdline);
+	fclose(f);
 }
 
 static void load(int stage, unsigned long flags, const char *extra)
 {
-	char cmdline[2048];
+	char cmdline[4096];
 	int kfd, ifd;
 
 	kfd = open(KEXEC_DIR "/vmlinuz", O_RDONLY);
 	ifd = open(KEXEC_DIR "/initrd.cpio", O_RDONLY);
 	TEST_ASSERT(kfd >= 0 && ifd >= 0, "%s: %s", KEXEC_DIR, strerror(errno));
 	next_cmdline(cmdline, sizeof(cmdline), stage, extra);
+	console_from_here(stage, cmdline);
 	TEST_ASSERT(!syscall(SYS_kexec_file_load, kfd, ifd, strlen(cmdline) + 1,
 			     cmdline, flags),
 		    "kexec_file_load(%s): %s",
@@ -200,7 +260,7 @@ static void test_crash(void);
 /* Stage 1: kexec, through the reboot notifiers. */
 static void test_kexec(void)
 {
-	const char *stages = getenv("KEXEC_STAGES");
+	const char *stages = getenv("KEXEC_STAGES") ?: "kexec crash";
 
 	if (access(KEXEC_DIR "/vmlinuz", R_OK))
 		ksft_exit_skip("no kernel image to kexec in %s\n", KEXEC_DIR);
@@ -208,7 +268,10 @@ static void test_kexec(void)
 	TEST_ASSERT(!access("/sys/module/kvisor", F_OK) &&
 		    access("/sys/module/kvm", F_OK),
 		    "kvisor is not the hypervisor loaded");
-	if (stages && !strcmp(stages, "crash"))
+	last_stage = strstr(stages, "crash") ? 3 : 2;
+	TEST_ASSERT(!strcmp(stages, "kexec crash") || !strcmp(stages, "kexec") ||
+		    !strcmp(stages, "crash"), "KEXEC_STAGES=%s", stages);
+	if (!strcmp(stages, "crash"))
 		test_crash();
 	start_spinning();
 	load(2, 0, CRASH_MEM);
@@ -277,6 +340,10 @@ static void test_after(void)
 int main(int argc, char *argv[])
 {
 	const char *mode = argc > 1 ? argv[1] : "kexec";
+	const char *last = getenv("KVHOST_KEXEC_LAST");
+
+	t0 = now();
+	last_stage = last ? atoi(last) : 3;
 
 	if (!strcmp(mode, "kexec"))
 		test_kexec();
