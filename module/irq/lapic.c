@@ -18,6 +18,7 @@
 #include <linux/hrtimer.h>
 #include <linux/seq_file.h>
 #include <linux/math64.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/gfp.h>
 #include <asm/apicdef.h>
@@ -442,6 +443,7 @@ static int reg_read(struct kvisor_lapic *apic, u32 off, u32 *val)
 /* An LVT entry but the timer's: masked while the LAPIC is software-off. */
 static void lvt_write(struct kvisor_lapic *apic, int i, u32 val)
 {
+	i = array_index_nospec(i, LAPIC_NR_LVT + 1);
 	if (!sw_enabled(apic))
 		val |= APIC_LVT_MASKED;
 	reg_set(apic, lvt_reg(i), val & lvt_mask[i]);

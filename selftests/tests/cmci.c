@@ -20,9 +20,10 @@
  *    recorded in its bank every time, and reaches the guest as the
  *    entry's fixed vector while the bank's CTL2.CMCI_EN is set and the
  *    entry unmasked: its handler reads the error's address from the
- *    bank.  None comes with CMCI_EN clear or the entry masked, an NMI
- *    comes with the entry in NMI mode, and never a #MC.  Turning the
- *    LAPIC software-off masks the entry.
+ *    bank.  None comes for a corrected error (recorded only, as KVM),
+ *    with CMCI_EN clear or with the entry masked; an NMI comes with the
+ *    entry in NMI mode; never a #MC.  Turning the LAPIC software-off
+ *    masks the entry.
  */
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -67,6 +68,11 @@
 #define UCNA_STATUS		(MCI_STATUS_VAL | MCI_STATUS_UC | \
 				 MCI_STATUS_EN | MCI_STATUS_MISCV | \
 				 MCI_STATUS_ADDRV | 0x10090)
+/* A corrected one: what CMCI signals on a CPU, but not through SET_MCE. */
+#define CE_STATUS		(MCI_STATUS_VAL | MCI_STATUS_EN | \
+				 MCI_STATUS_ADDRV | 0x0090)
+#define CE_STEP			2
+#define STATUS(n)		((n) == CE_STEP ? CE_STATUS : UCNA_STATUS)
 #define ADDR(n)			(0x1000ULL * (n) + 0xabc00000ULL)
 
 static volatile int cmci_count, nmi_count, mc_count;
@@ -108,7 +114,7 @@ static int msr_gp(uint32_t msr, bool write, uint64_t val)
 /* The host injected error @n: it is in the bank, whatever was signalled. */
 static void guest_check_bank(int n)
 {
-	GUEST_ASSERT_EQ(rdmsr(MSR_MC_STATUS(BANK)), UCNA_STATUS);
+	GUEST_ASSERT_EQ(rdmsr(MSR_MC_STATUS(BANK)), STATUS(n));
 	GUEST_ASSERT_EQ(rdmsr(MSR_MC_ADDR(BANK)), ADDR(n));
 }
 
@@ -144,26 +150,31 @@ static void guest_code(void)
 	GUEST_ASSERT_EQ(cmci_addr, ADDR(1));
 	guest_check_bank(1);
 
-	/* 2: CMCI_EN clear in the bank: recorded, not signalled */
-	wrmsr(MSR_MC_CTL2(BANK), THRESHOLD);
-	GUEST_SYNC(2);
+	/* 2: a corrected error, everything enabled: recorded, not signalled */
+	GUEST_SYNC(CE_STEP);
 	take_interrupts(&cmci_count, 2);
-	guest_check_bank(2);
+	guest_check_bank(CE_STEP);
 
-	/* 3: enabled again, the entry masked */
-	wrmsr(MSR_MC_CTL2(BANK), MCI_CTL2_CMCI_EN);
-	xapic_write(APIC_LVTCMCI, CMCI_VECTOR | APIC_LVT_MASKED);
+	/* 3: CMCI_EN clear in the bank: recorded, not signalled */
+	wrmsr(MSR_MC_CTL2(BANK), THRESHOLD);
 	GUEST_SYNC(3);
 	take_interrupts(&cmci_count, 2);
 	guest_check_bank(3);
+
+	/* 4: enabled again, the entry masked */
+	wrmsr(MSR_MC_CTL2(BANK), MCI_CTL2_CMCI_EN);
+	xapic_write(APIC_LVTCMCI, CMCI_VECTOR | APIC_LVT_MASKED);
+	GUEST_SYNC(4);
+	take_interrupts(&cmci_count, 2);
+	guest_check_bank(4);
 	GUEST_ASSERT_EQ(cmci_count, 1);
 
-	/* 4: the entry in NMI mode */
+	/* 5: the entry in NMI mode */
 	xapic_write(APIC_LVTCMCI, APIC_DM_NMI);
-	GUEST_SYNC(4);
+	GUEST_SYNC(5);
 	take_interrupts(&nmi_count, 1);
 	GUEST_ASSERT_EQ(nmi_count, 1);
-	guest_check_bank(4);
+	guest_check_bank(5);
 
 	GUEST_ASSERT_EQ(cmci_count, 1);
 	GUEST_ASSERT_EQ(mc_count, 0);
@@ -190,10 +201,10 @@ static void setup_mce(struct kvm_vcpu *vcpu, uint64_t cap)
 	vcpu_ioctl(vcpu, KVM_X86_SETUP_MCE, &cap);
 }
 
-static void inject_ucna(struct kvm_vcpu *vcpu, int n)
+static void inject(struct kvm_vcpu *vcpu, int n)
 {
 	struct kvm_x86_mce m = {
-		.status = UCNA_STATUS, .addr = ADDR(n), .misc = 0x8c,
+		.status = STATUS(n), .addr = ADDR(n), .misc = 0x8c,
 		.bank = BANK,
 	};
 
@@ -238,6 +249,8 @@ static void test_without(void)
 	TEST_ASSERT_EQ(vcpu_msr_io(vcpu, KVM_GET_MSRS, MSR_MC_CTL2(NR_BANKS),
 				   &v), 0);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	/* the guest's write to 0x2f0 went nowhere */
+	TEST_ASSERT_EQ(lapic_reg(vcpu, APIC_LVTCMCI), 0);
 	kvm_vm_free(vm);
 	ksft_print_msg("without MCG_CMCI_P: six LVT entries, 0x2f0 reads 0, MCi_CTL2 #GP in the guest, userspace writes only 0: ok\n");
 }
@@ -270,14 +283,16 @@ static void test_signal(struct kvm_vcpu *vcpu)
 {
 	int n;
 
-	for (n = 1; n <= 4; n++) {
+	for (n = 1; n <= 5; n++) {
 		TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), n);
-		inject_ucna(vcpu, n);
+		/* the bank empty again, so the corrected one is not OVER */
+		TEST_ASSERT_EQ(vcpu_set_msr(vcpu, MSR_MC_STATUS(BANK), 0), 1);
+		inject(vcpu, n);
 		TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_MC_STATUS(BANK)),
-			       UCNA_STATUS);
+			       STATUS(n));
 	}
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
-	ksft_print_msg("UCNA: fixed CMCI with CMCI_EN (address read in the handler), none without or masked, an NMI in NMI mode, no #MC, always in the bank: ok\n");
+	ksft_print_msg("UCNA: fixed CMCI with CMCI_EN (address read in the handler), none without or masked or for a corrected error, an NMI in NMI mode, no #MC, always in the bank: ok\n");
 }
 
 int main(void)
