@@ -142,7 +142,8 @@ void vm_install_exception_handler(struct kvm_vm *vm, int vector,
 /*
  * Handlers for a guest that expects a #UD or a #GP: each counts its
  * exception and resumes after the faulting instruction, which the guest
- * said is guest_fault_len bytes long before running it.
+ * said is guest_fault_len bytes long before running it (2 unless it
+ * says otherwise: RDMSR and WRMSR).
  */
 extern volatile int guest_ud_count, guest_gp_count;
 extern volatile uint64_t guest_fault_len;

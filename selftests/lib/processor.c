@@ -402,7 +402,8 @@ void guest_code_returned_c(void)
 }
 
 volatile int guest_ud_count, guest_gp_count;
-volatile uint64_t guest_fault_len;
+/* RDMSR and WRMSR, the instructions most tests expect a #GP from */
+volatile uint64_t guest_fault_len = 2;
 
 void guest_skip_ud(struct ex_regs *regs)
 {

@@ -48,14 +48,6 @@
 
 #define TEST_TMICT		1000000000U	/* 16 s with divide by 16 */
 
-static volatile int gp_count;
-
-static void gp_handler(struct ex_regs *regs)
-{
-	gp_count++;
-	regs->rip += 2;		/* rdmsr and wrmsr are 0F 32 and 0F 30 */
-}
-
 static inline void apic_write(uint32_t reg, uint32_t val)
 {
 	*(volatile uint32_t *)(APIC_GVA + reg) = val;
@@ -77,16 +69,16 @@ static inline uint64_t rdmsr_gp(uint32_t msr)
 /* @fn raises #GP exactly once. */
 #define EXPECT_GP(fn)							\
 do {									\
-	int __before = gp_count;					\
+	int __before = guest_gp_count;					\
 	fn;								\
-	GUEST_ASSERT_EQ(gp_count, __before + 1);			\
+	GUEST_ASSERT_EQ(guest_gp_count, __before + 1);			\
 } while (0)
 
 #define EXPECT_NO_GP(fn)						\
 do {									\
-	int __before = gp_count;					\
+	int __before = guest_gp_count;					\
 	fn;								\
-	GUEST_ASSERT_EQ(gp_count, __before);				\
+	GUEST_ASSERT_EQ(guest_gp_count, __before);			\
 } while (0)
 
 static void guest_x2apic(uint64_t base)
@@ -253,7 +245,7 @@ int main(void)
 	}
 	vcpu_args_set(vcpu, 1, (uint64_t)x2apic);
 	virt_map(vm, APIC_GVA, APIC_GVA, PAGE_SIZE_4K);
-	vm_install_exception_handler(vm, GP_VECTOR, gp_handler);
+	vm_install_exception_handler(vm, GP_VECTOR, guest_skip_gp);
 
 	check_reset_state(vcpu0);
 	check_reset_state(vcpu);

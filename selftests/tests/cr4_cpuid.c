@@ -33,26 +33,17 @@ static const struct cr4_feature features[] = {
 	{ "LA57", 1UL << 12, 7, CPUID_ECX, 16, true },
 };
 
-static volatile int gp_count;
-static volatile uint64_t gp_rip_skip;
-
-static void gp_handler(struct ex_regs *regs)
-{
-	gp_count++;
-	regs->rip += gp_rip_skip;
-}
-
 /* mov %rax, %cr4: 0F 22 E0 */
 static void set_cr4_rax(uint64_t v)
 {
-	gp_rip_skip = 3;
+	guest_fault_len = 3;
 	asm volatile("mov %0, %%cr4" : : "a"(v) : "memory");
 }
 
 /* mov %r9, %cr4: 41 0F 22 E1 */
 static void set_cr4_r9(uint64_t v)
 {
-	gp_rip_skip = 4;
+	guest_fault_len = 4;
 	asm volatile("mov %0, %%r9\n\tmov %%r9, %%cr4" : : "r"(v)
 		     : "r9", "memory");
 }
@@ -64,20 +55,20 @@ static void guest_code(uint64_t bit, uint64_t may_set)
 	GUEST_ASSERT_EQ(cr4 & bit, 0);
 	set_cr4_rax(cr4 | bit);
 	if (may_set) {
-		GUEST_ASSERT_EQ(gp_count, 0);
+		GUEST_ASSERT_EQ(guest_gp_count, 0);
 		GUEST_ASSERT_EQ(get_cr4(), cr4 | bit);
 		set_cr4_r9(cr4);
-		GUEST_ASSERT_EQ(gp_count, 0);
+		GUEST_ASSERT_EQ(guest_gp_count, 0);
 		GUEST_ASSERT_EQ(get_cr4(), cr4);
 		set_cr4_r9(cr4 | bit);
-		GUEST_ASSERT_EQ(gp_count, 0);
+		GUEST_ASSERT_EQ(guest_gp_count, 0);
 		GUEST_ASSERT_EQ(get_cr4(), cr4 | bit);
 		set_cr4_rax(cr4);
 	} else {
-		GUEST_ASSERT_EQ(gp_count, 1);
+		GUEST_ASSERT_EQ(guest_gp_count, 1);
 		GUEST_ASSERT_EQ(get_cr4(), cr4);
 		set_cr4_r9(cr4 | bit);
-		GUEST_ASSERT_EQ(gp_count, 2);
+		GUEST_ASSERT_EQ(guest_gp_count, 2);
 	}
 	GUEST_ASSERT_EQ(get_cr4(), cr4);
 	GUEST_DONE();
@@ -111,9 +102,9 @@ static void run_one(const struct cr4_feature *f, bool hide)
 	}
 	if (hide)
 		*reg &= ~(1U << f->bit);
-	gp_count = 0;
+	guest_gp_count = 0;
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
-	vm_install_exception_handler(vm, GP_VECTOR, gp_handler);
+	vm_install_exception_handler(vm, GP_VECTOR, guest_skip_gp);
 	vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
 	vcpu_args_set(vcpu, 2, f->cr4, (uint64_t)(offered && !hide && !f->never));
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);

@@ -29,15 +29,6 @@ static const uint32_t legacy_perf_msrs[] = {
 	0xc1, 0xc2, 0x186, 0x187,
 };
 
-static volatile int gp_count;
-static volatile uint64_t gp_rip_skip;
-
-static void gp_handler(struct ex_regs *regs)
-{
-	gp_count++;
-	regs->rip += gp_rip_skip;	/* step over the faulting instruction */
-}
-
 static void guest_code(void)
 {
 	uint64_t efer, tsc1, tsc2, cr4, xcr0;
@@ -55,18 +46,18 @@ static void guest_code(void)
 	GUEST_ASSERT(tsc2 > tsc1);
 	GUEST_ASSERT_EQ(rdmsr(MSR_APIC_BASE), 0xfee00900ULL);
 
-	gp_rip_skip = 2;			/* rdmsr and wrmsr: 0F 32/30 */
+	guest_fault_len = 2;			/* rdmsr and wrmsr: 0F 32/30 */
 	rdmsr(MSR_NOBODY);
-	GUEST_ASSERT_EQ(gp_count, 1);
+	GUEST_ASSERT_EQ(guest_gp_count, 1);
 	wrmsr(MSR_EFER, efer | (1ULL << 20));	/* a reserved bit */
-	GUEST_ASSERT_EQ(gp_count, 2);
+	GUEST_ASSERT_EQ(guest_gp_count, 2);
 	GUEST_ASSERT_EQ(rdmsr(MSR_EFER), efer);
 
 	for (i = 0; i < ARRAY_SIZE(legacy_perf_msrs); i++) {
 		wrmsr(legacy_perf_msrs[i], 0);
 		GUEST_ASSERT_EQ(rdmsr(legacy_perf_msrs[i]), 0);
 	}
-	GUEST_ASSERT_EQ(gp_count, 2);
+	GUEST_ASSERT_EQ(guest_gp_count, 2);
 
 	cr4 = get_cr4();
 	asm volatile("mov %0, %%cr4" : : "r"(cr4 | (1 << 18)));	/* OSXSAVE */
@@ -74,9 +65,9 @@ static void guest_code(void)
 	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	xcr0 = lo | (uint64_t)hi << 32;
 	GUEST_ASSERT_EQ(xcr0, 3);
-	gp_rip_skip = 3;			/* xsetbv: 0F 01 D1 */
+	guest_fault_len = 3;			/* xsetbv: 0F 01 D1 */
 	asm volatile("xsetbv" : : "c"(0), "a"(2), "d"(0));	/* no x87 */
-	GUEST_ASSERT_EQ(gp_count, 3);
+	GUEST_ASSERT_EQ(guest_gp_count, 3);
 
 	asm volatile("mov %0, %%cr8" : : "r"(15UL));
 	asm volatile("mov %%cr8, %0" : "=r"(cr4));
@@ -92,7 +83,7 @@ int main(void)
 	struct kvm_vm *vm;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
-	vm_install_exception_handler(vm, 13, gp_handler);
+	vm_install_exception_handler(vm, 13, guest_skip_gp);
 	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), 15);
 	vcpu_sregs_get(vcpu, &sregs);
 	TEST_ASSERT_EQ(sregs.cr8, 15);

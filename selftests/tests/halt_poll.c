@@ -59,7 +59,7 @@ static bool kvisor = true;
 /* Guest state: written by the host between phases, counted by handlers. */
 static uint32_t timer_ns, nr_halts;
 static uint64_t poll_control = 1;	/* MSR_KVM_POLL_CONTROL */
-static volatile uint32_t irqs0, nmis0, gps0;
+static volatile uint32_t irqs0, nmis0;
 static volatile uint32_t irqs1, ipis1, ready1, done1;
 
 static inline uint64_t rdtsc(void)
@@ -89,12 +89,6 @@ static void nmi_handler(struct ex_regs *regs)
 	nmis0++;
 }
 
-static void gp_handler(struct ex_regs *regs)
-{
-	gps0++;
-	regs->rip += 2;				/* past the WRMSR */
-}
-
 /*
  * Each phase: MSR_KVM_POLL_CONTROL set to poll_control (bit 1, which does
  * not exist, must #GP), then each round a one-shot timer of timer_ns and
@@ -108,9 +102,9 @@ static void guest_timer(void)
 	xapic_enable();
 	xapic_write(APIC_TDCR, 0xb);		/* divide by 1: 1 GHz bus */
 	for (;;) {
-		want = gps0 + 1;
+		want = guest_gp_count + 1;
 		wrmsr(MSR_KVM_POLL_CONTROL, 3);
-		GUEST_ASSERT_EQ(gps0, want);
+		GUEST_ASSERT_EQ(guest_gp_count, want);
 		wrmsr(MSR_KVM_POLL_CONTROL, poll_control);
 		GUEST_ASSERT_EQ(rdmsr(MSR_KVM_POLL_CONTROL), poll_control);
 		for (i = 0; i < nr_halts; i++) {
@@ -309,7 +303,7 @@ static void timer_tests(void)
 	apic_map(vm);
 	vm_install_exception_handler(vm, TIMER_VEC, timer_handler);
 	vm_install_exception_handler(vm, NMI_VEC, nmi_handler);
-	vm_install_exception_handler(vm, GP_VEC, gp_handler);
+	vm_install_exception_handler(vm, GP_VEC, guest_skip_gp);
 	fd = vcpu_stats_fd(vcpu);
 
 	param_write("halt_poll_ns", "0");

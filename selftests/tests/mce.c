@@ -67,7 +67,7 @@
 			 0x0017)
 #define CE_ADDR		0xabcd000ULL
 
-static volatile int mc_count, gp_count;
+static volatile int mc_count;
 static volatile uint64_t mc_seen[4];	/* MCG_STATUS, STATUS, ADDR, MISC */
 
 static void mc_handler(struct ex_regs *regs)
@@ -81,19 +81,13 @@ static void mc_handler(struct ex_regs *regs)
 	/* MCIP stays set: the host checks that a second one shuts down. */
 }
 
-static void gp_handler(struct ex_regs *regs)
-{
-	gp_count++;
-	regs->rip += 2;		/* rdmsr and wrmsr: 0F 32/30 */
-}
-
 /* WRMSR of @val to @msr: 1 if it faulted. */
 static int wrmsr_gp(uint32_t msr, uint64_t val)
 {
-	int before = gp_count;
+	int before = guest_gp_count;
 
 	wrmsr(msr, val);
-	return gp_count - before;
+	return guest_gp_count - before;
 }
 
 static void guest_msr_rules(void)
@@ -117,7 +111,7 @@ static void guest_msr_rules(void)
 	GUEST_ASSERT_EQ(wrmsr_gp(MSR_MCG_CTL, 5), 1);
 	GUEST_ASSERT_EQ(wrmsr_gp(MSR_MC_CTL(NR_BANKS), ~0ULL), 1);
 	rdmsr(MSR_MC_STATUS(NR_BANKS));
-	GUEST_ASSERT_EQ(gp_count, 7);
+	GUEST_ASSERT_EQ(guest_gp_count, 7);
 }
 
 static void guest_code(void)
@@ -308,7 +302,7 @@ int main(void)
 		ksft_exit_skip("KVM_CAP_MCE is 0: no machine-check banks\n");
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
 	vm_install_exception_handler(vm, 18, mc_handler);
-	vm_install_exception_handler(vm, 13, gp_handler);
+	vm_install_exception_handler(vm, 13, guest_skip_gp);
 	test_caps(vm);
 	test_setup(vcpu);
 	test_inject(vcpu);

@@ -34,14 +34,8 @@
 #define N_EDGE		20
 
 static volatile uint32_t flag __attribute__((aligned(8)));
-static volatile uint32_t taken_a, taken_b, with_flag, real_eoi, gp_count;
+static volatile uint32_t taken_a, taken_b, with_flag, real_eoi;
 static volatile uint32_t nest, order_ok = 1;
-
-static void gp_handler(struct ex_regs *regs)
-{
-	gp_count++;
-	regs->rip += 2;		/* WRMSR */
-}
 
 /* Linux's kvm_guest_apic_eoi_write(): the flag, else the register. */
 static void eoi(void)
@@ -101,11 +95,11 @@ static void guest_code(void)
 	xapic_enable();
 	/* the MSR's own checks */
 	wrmsr(MSR_KVM_PV_EOI_EN, gpa | 2 | 1);
-	GUEST_ASSERT_EQ(gp_count, 1);
+	GUEST_ASSERT_EQ(guest_gp_count, 1);
 	wrmsr(MSR_KVM_PV_EOI_EN, (1ULL << 45) | 1);
-	GUEST_ASSERT_EQ(gp_count, 2);
+	GUEST_ASSERT_EQ(guest_gp_count, 2);
 	wrmsr(MSR_KVM_PV_EOI_EN, gpa | 1);
-	GUEST_ASSERT_EQ(gp_count, 2);
+	GUEST_ASSERT_EQ(guest_gp_count, 2);
 	GUEST_ASSERT_EQ(rdmsr(MSR_KVM_PV_EOI_EN), gpa | 1);
 	GUEST_SYNC(1);
 
@@ -178,7 +172,7 @@ int main(void)
 	apic_map(vm);
 	vm_install_exception_handler(vm, VEC_A, handler_a);
 	vm_install_exception_handler(vm, VEC_B, handler_b);
-	vm_install_exception_handler(vm, GP_VECTOR, gp_handler);
+	vm_install_exception_handler(vm, GP_VECTOR, guest_skip_gp);
 
 	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, &uc), 1);
 	val = get_msr(vcpu, MSR_KVM_PV_EOI_EN);

@@ -53,32 +53,24 @@
 
 #define ROUNDS		8
 
-static volatile int gp_count;
-
-static void gp_handler(struct ex_regs *regs)
-{
-	gp_count++;
-	regs->rip += 2;		/* RDMSR and WRMSR */
-}
-
 /* true when the access raised #GP */
 static bool g_wrmsr(uint32_t msr, uint64_t val)
 {
-	int gp = gp_count;
+	int gp = guest_gp_count;
 
 	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val),
 		     "d"((uint32_t)(val >> 32)) : "memory");
-	return gp_count != gp;
+	return guest_gp_count != gp;
 }
 
 static bool g_rdmsr(uint32_t msr, uint64_t *val)
 {
 	uint32_t lo = 0, hi = 0;
-	int gp = gp_count;
+	int gp = guest_gp_count;
 
 	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
 	*val = (uint64_t)hi << 32 | lo;
-	return gp_count != gp;
+	return guest_gp_count != gp;
 }
 
 /*
@@ -397,7 +389,7 @@ int main(void)
 		spec = 4;		/* SSBD */
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
-	vm_install_exception_handler(vm, GP_VECTOR, gp_handler);
+	vm_install_exception_handler(vm, GP_VECTOR, guest_skip_gp);
 	vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
 	/* found now, while it is this process's only VM */
 	if (!access(KVISOR_DEBUGFS, F_OK))

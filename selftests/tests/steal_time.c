@@ -46,7 +46,6 @@
 #define TIMEOUT_TSC	100000000000ULL	/* far beyond the test's time */
 
 static struct kvm_steal_time st[2] __attribute__((aligned(64)));
-static volatile uint32_t gp_count;
 static volatile uint32_t flush_done, flushes_set;
 
 static inline uint64_t rdtsc(void)
@@ -55,13 +54,6 @@ static inline uint64_t rdtsc(void)
 
 	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return lo | ((uint64_t)hi << 32);
-}
-
-/* #GP of a WRMSR or RDMSR: both are two bytes. */
-static void gp_handler(struct ex_regs *regs)
-{
-	gp_count++;
-	regs->rip += 2;
 }
 
 /* A consistent steal value, as Linux's kvm_steal_clock() reads it. */
@@ -85,10 +77,10 @@ static void guest_main(void)
 	uint64_t gpa = (uint64_t)&st[0], s0, steal, t0;
 
 	wrmsr(MSR_KVM_STEAL_TIME, gpa | (1 << 3) | KVM_MSR_ENABLED);
-	GUEST_ASSERT_EQ(gp_count, 1);
+	GUEST_ASSERT_EQ(guest_gp_count, 1);
 	GUEST_ASSERT_EQ(rdmsr(MSR_KVM_STEAL_TIME), 0);
 	wrmsr(MSR_KVM_STEAL_TIME, gpa | KVM_MSR_ENABLED);
-	GUEST_ASSERT_EQ(gp_count, 1);
+	GUEST_ASSERT_EQ(guest_gp_count, 1);
 	GUEST_ASSERT_EQ(rdmsr(MSR_KVM_STEAL_TIME), gpa | KVM_MSR_ENABLED);
 	/* Updated before the guest went on: version even, not zero. */
 	GUEST_ASSERT(s->version && !(s->version & 1));
@@ -332,7 +324,7 @@ static void test_one_vcpu(void)
 	int n;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_main, VM_MODE_LONG_4K);
-	vm_install_exception_handler(vm, GP_VEC, gp_handler);
+	vm_install_exception_handler(vm, GP_VEC, guest_skip_gp);
 	TEST_ASSERT_EQ(set_msr(vcpu, MSR_KVM_STEAL_TIME,
 			       gpa | KVM_STEAL_RESERVED_MASK | KVM_MSR_ENABLED),
 		       0);
@@ -433,7 +425,7 @@ static void guest_enforce(uint64_t has_steal)
 
 	wrmsr(MSR_KVM_STEAL_TIME, (uint64_t)&st[0] | KVM_MSR_ENABLED);
 	rdmsr(MSR_KVM_STEAL_TIME);
-	GUEST_ASSERT_EQ(gp_count, has_steal ? 0 : 2);
+	GUEST_ASSERT_EQ(guest_gp_count, has_steal ? 0 : 2);
 	GUEST_SYNC(0);
 	GUEST_SYNC(s->preempted);
 	GUEST_DONE();
@@ -454,7 +446,7 @@ static void test_enforce(uint32_t hide)
 	int n;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_enforce, VM_MODE_LONG_4K);
-	vm_install_exception_handler(vm, GP_VEC, gp_handler);
+	vm_install_exception_handler(vm, GP_VEC, guest_skip_gp);
 	vcpu_args_set(vcpu, 1, (uint64_t)has_steal);
 	cpuid_find_leaf(cpuid, KVM_CPUID_FEATURES)->eax &= ~hide;
 	vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);

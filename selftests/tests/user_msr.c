@@ -43,14 +43,6 @@
 #define WDATA		0xaabbccdd00112233ULL
 #define KGS_VALUE	0xffff888012345000ULL
 
-static volatile int gp_count;
-
-static void gp_handler(struct ex_regs *regs)
-{
-	gp_count++;
-	regs->rip += 2;		/* rdmsr and wrmsr: 0F 32, 0F 30 */
-}
-
 /* Phase 1: no filter; every failure goes to userspace. */
 static void guest_no_filter(void)
 {
@@ -58,16 +50,16 @@ static void guest_no_filter(void)
 
 	GUEST_ASSERT_EQ(rdmsr(MSR_NOBODY), RDATA);	/* answered */
 	wrmsr(MSR_NOBODY, WDATA);			/* accepted */
-	GUEST_ASSERT_EQ(gp_count, 0);
+	GUEST_ASSERT_EQ(guest_gp_count, 0);
 	rdmsr(MSR_NOBODY);				/* error */
-	GUEST_ASSERT_EQ(gp_count, 1);
+	GUEST_ASSERT_EQ(guest_gp_count, 1);
 	wrmsr(MSR_NOBODY, WDATA);			/* error */
-	GUEST_ASSERT_EQ(gp_count, 2);
+	GUEST_ASSERT_EQ(guest_gp_count, 2);
 	wrmsr(MSR_EFER, efer | (1ULL << 20));		/* accepted, ignored */
-	GUEST_ASSERT_EQ(gp_count, 2);
+	GUEST_ASSERT_EQ(guest_gp_count, 2);
 	GUEST_ASSERT_EQ(rdmsr(MSR_EFER), efer);
 	GUEST_ASSERT_EQ(rdmsr(MSR_X2APIC_ID), RDATA);
-	GUEST_ASSERT_EQ(gp_count, 2);
+	GUEST_ASSERT_EQ(guest_gp_count, 2);
 }
 
 /* Phase 2 on: FS_BASE denied, KERNEL_GS_BASE's reads denied. */
@@ -79,11 +71,11 @@ static void guest_filtered(void)
 	GUEST_ASSERT_EQ(rdmsr(MSR_KERNEL_GS_BASE), RDATA);
 	GUEST_ASSERT_EQ(rdmsr(MSR_NOBODY), RDATA);	/* allowed: UNKNOWN */
 	GUEST_ASSERT_EQ(rdmsr(MSR_X2APIC_ID), RDATA);	/* denied: INVAL */
-	GUEST_ASSERT_EQ(gp_count, 2);
+	GUEST_ASSERT_EQ(guest_gp_count, 2);
 	GUEST_SYNC(2);
 	/* FILTER no longer among the reasons: #GP. */
 	rdmsr(MSR_FS_BASE);
-	GUEST_ASSERT_EQ(gp_count, 3);
+	GUEST_ASSERT_EQ(guest_gp_count, 3);
 	GUEST_SYNC(3);
 	/* An empty filter: FS_BASE is the guest's own again. */
 	wrmsr(MSR_FS_BASE, 0x6000);
@@ -93,7 +85,7 @@ static void guest_filtered(void)
 	/* Default deny, only 0-0x1fff allowed. */
 	GUEST_ASSERT(rdmsr(MSR_TSC) != 0);
 	GUEST_ASSERT_EQ(rdmsr(MSR_FS_BASE), RDATA);
-	GUEST_ASSERT_EQ(gp_count, 3);
+	GUEST_ASSERT_EQ(guest_gp_count, 3);
 }
 
 static void guest_code(void)
@@ -299,7 +291,7 @@ static void test_guest(void)
 	struct kvm_vm *vm;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
-	vm_install_exception_handler(vm, 13, gp_handler);
+	vm_install_exception_handler(vm, 13, guest_skip_gp);
 	enable_reasons(vm, ALL_REASONS);
 	msr_exit(vcpu, false, MSR_NOBODY, KVM_MSR_EXIT_REASON_UNKNOWN, 0, 0);
 	msr_exit(vcpu, true, MSR_NOBODY, KVM_MSR_EXIT_REASON_UNKNOWN,

@@ -12,14 +12,6 @@
 #define MSR_PLATFORM_INFO	0xce
 #define OFFSET			(1ULL << 50)
 
-static volatile int gp;
-
-static void gp_handler(struct ex_regs *regs)
-{
-	gp++;
-	regs->rip += 2;		/* past the RDMSR */
-}
-
 static inline uint64_t guest_rdtsc(void)
 {
 	uint32_t lo, hi;
@@ -33,7 +25,7 @@ static void guest_code(void)
 	GUEST_SYNC(guest_rdtsc());
 	GUEST_SYNC(rdmsr(MSR_PLATFORM_INFO));
 	rdmsr(MSR_PLATFORM_INFO);
-	GUEST_SYNC(gp);
+	GUEST_SYNC(guest_gp_count);
 	GUEST_DONE();
 }
 
@@ -68,7 +60,7 @@ int main(void)
 	    !kvm_check_cap(KVM_CAP_MSR_PLATFORM_INFO))
 		ksft_exit_skip("no vCPU attributes or KVM_CAP_MSR_PLATFORM_INFO\n");
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
-	vm_install_exception_handler(vm, 13, gp_handler);
+	vm_install_exception_handler(vm, 13, guest_skip_gp);
 
 	TEST_ASSERT(!attr(vcpu, KVM_HAS_DEVICE_ATTR, KVM_VCPU_TSC_OFFSET, NULL),
 		    "no KVM_VCPU_TSC_OFFSET");
