@@ -32,6 +32,12 @@
  *   thp    the guest writes to every 4K page of a working set the host
  *          backs with transparent huge pages, faulted in beforehand; one
  *          iteration is a pass over all of it
+ *   compute  a CPU-bound guest: one iteration is a unit of arithmetic and
+ *          stores over a 64 KiB buffer (compute_unit()), which makes no
+ *          exit; what the hypervisor costs it is the host's interrupts it
+ *          exits for, and the TLB and cache it shares.  The same units run
+ *          natively in this program too, for the guest/host ratio printed
+ *          as a diagnostic
  *   kmem-vm    kernel memory per VM: N VMs, each with the in-kernel
  *              irqchip, a PIT and one vCPU that wrote to a small slot
  *   kmem-vcpu  kernel memory per vCPU: N more vCPUs in one such VM, each
@@ -126,6 +132,33 @@ static void guest_mmio(void)
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
 		asm volatile("movl %%eax, (%0)"
 			     : : "r"(MMIO_GPA), "a"(0) : "memory");
+	GUEST_DONE();
+}
+
+/* The compute row's unit: 4096 multiply-adds, each stored in @buf. */
+#define COMPUTE_WORDS	8192	/* 64 KiB */
+static uint64_t compute_buf[COMPUTE_WORDS];
+
+static uint64_t compute_unit(uint64_t *buf, uint64_t x)
+{
+	unsigned int i;
+
+	for (i = 0; i < 4096; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		buf[(x >> 33) % COMPUTE_WORDS] += x;
+	}
+	return x;
+}
+
+static void guest_compute(void)
+{
+	uint64_t i, n, x = 1;
+
+	while ((n = __atomic_load_n(&batch, __ATOMIC_RELAXED))) {
+		for (i = 0; i < n; i++)
+			x = compute_unit(compute_buf, x);
+		GUEST_SYNC(n);
+	}
 	GUEST_DONE();
 }
 
@@ -531,6 +564,24 @@ static void halt_report(struct kvm_vcpu *vcpu)
  * The batched loops: cpuid, ipi and timer run whole batches in the kernel
  * with a ucall after each.
  */
+/*
+ * The compute row's units natively, as many as the guest ran, by the
+ * same clock: the guest/host ratio, a diagnostic beside the row.
+ */
+static void compute_native(const struct result *guest)
+{
+	uint64_t i, x = 1;
+	double t = now();
+
+	for (i = 0; i < guest->iterations; i++)
+		x = compute_unit(compute_buf, x);
+	t = now() - t;
+	ksft_print_msg("compute: %.0f ns a unit in the guest, %.0f natively: guest/host %.3f (%llx)\n",
+		       guest->seconds * 1e9 / guest->iterations,
+		       t * 1e9 / guest->iterations, guest->seconds / t,
+		       (unsigned long long)(x & 0xfff));
+}
+
 static struct result bench_batches(const char *test, double secs)
 {
 	struct kvm_vcpu *vcpu, *ap = NULL;
@@ -539,8 +590,9 @@ static struct result bench_batches(const char *test, double secs)
 	pthread_t thread;
 	uint64_t first;
 
-	if (!strcmp(test, "cpuid")) {
-		vm = vm_create_with_one_vcpu(&vcpu, guest_cpuid,
+	if (!strcmp(test, "cpuid") || !strcmp(test, "compute")) {
+		vm = vm_create_with_one_vcpu(&vcpu, strcmp(test, "cpuid") ?
+					     guest_compute : guest_cpuid,
 					     VM_MODE_LONG_4K);
 	} else {
 		vm = vm_create(VM_MODE_LONG_4K);
@@ -567,6 +619,8 @@ static struct result bench_batches(const char *test, double secs)
 	r = run_batches(vm, vcpu, test, first, secs);
 	if (!strcmp(test, "hlt"))
 		halt_report(vcpu);
+	if (!strcmp(test, "compute"))
+		compute_native(&r);
 
 	guest_set(vm, &stop, 1);
 	guest_set(vm, &batch, 0);
@@ -965,8 +1019,8 @@ static void bench_kmem_vcpu(void)
 }
 
 static const char * const tests[] = {
-	"io", "cpuid", "mmio", "ipi", "timer", "hlt", "touch", "thp",
-	"kmem-vm", "kmem-vcpu",
+	"io", "cpuid", "mmio", "ipi", "timer", "hlt", "compute", "touch",
+	"thp", "kmem-vm", "kmem-vcpu",
 };
 
 static bool wanted(int argc, char **argv, const char *test)

@@ -27,7 +27,8 @@ use JSON::PP;
 my $MAX_SPREAD = $ENV{BENCH_MAX_SPREAD} // 0.10;
 
 # The rows, in order: name, unit of the value, goal (issue 15 for exits,
-# issue 11 for memory), kind.
+# issue 11 for memory), kind.  The compute row's goal is issue 15's "at
+# least 0.97 of KVM's speed", as a time ratio.
 my @ROWS = (
 	[ 'io',        'IO exit to userspace',                     'ns', 0.9, 'time' ],
 	[ 'cpuid',     'CPUID, handled in the kernel',             'ns', 0.9, 'time' ],
@@ -35,11 +36,19 @@ my @ROWS = (
 	[ 'ipi',       'IPI round trip between two halted vCPUs',  'ns', 0.9, 'time' ],
 	[ 'timer',     'LAPIC timer: arm, expire, inject',         'ns', 0.9, 'time' ],
 	[ 'hlt',       'HLT wake-up by the LAPIC timer, polling',  'ns', 0.9, 'time' ],
+	[ 'compute',   'guest compute, no exits of its own',       'ns', 1.03, 'time' ],
 	[ 'touch',     'first touch of guest memory, per 4K page', 'ns', 1.0, 'time' ],
 	[ 'thp',       'pass over a working set on THP',          'ns', 1.0, 'time' ],
 	[ 'kmem-vm',   'kernel memory per VM',                     'B',  0.5, 'mem' ],
 	[ 'kmem-vcpu', 'kernel memory per vCPU',                   'B',  0.5, 'mem' ],
 );
+
+# A goal as the tables print it: 0.9, 1.0, 1.03
+sub goal_str {
+	my $g = sprintf('%.2f', shift);
+	$g =~ s/(\.\d)0$/$1/;
+	return $g;
+}
 
 # Per host: which clock times its time rows (see bench.sh, "Which
 # clock"), and which second opinion its table shows beside it.
@@ -352,7 +361,7 @@ sub print_host {
 		       defined $r->{spread} ? sprintf('%.0f%%', 100 * $r->{spread}) : '-',
 		       $n->{ $r->{clock} } // '-',
 		       $g ? fmt_ratio($g->{median}) . ' ' . $n->{ $r->{alt_clock} } : '',
-		       sprintf('%.1f', $r->{goal}),
+		       goal_str($r->{goal}),
 		       $r->{verdict} eq 'ok' ? '' : uc($r->{verdict}));
 	}
 	print("  ratio: kvisor/KVM, the median over the rounds; spread: (max - min) / median;\n");
@@ -429,7 +438,7 @@ sub table {
 			grep { $_->{row} eq $row } map { @{ $all->{hosts}{$_}{rows} } } @hosts;
 		my $label = keys(%names) == 1 ? (keys(%names))[0] : $name;
 		print("| $label | ", join(' | ', map { $cell{$row}{$_} // '-' } @hosts),
-		      sprintf(" | ≤ %.1f | %s |\n", $goal, join(', ', sort keys %{ $clock{$row} })));
+		      sprintf(" | ≤ %s | %s |\n", goal_str($goal), join(', ', sort keys %{ $clock{$row} })));
 	}
 	return 0;
 }

@@ -56,7 +56,7 @@
 # raw results, stamps, console and logs in build/bench/<host>/.  The
 # hosts boot one after the other, not at once as in check.sh: each
 # emulator then has a core to itself.  Knobs (environment): BENCH_ROUNDS,
-# BENCH_ROWS (comma-separated: io,cpuid,mmio,ipi,timer,hlt,touch,thp,
+# BENCH_ROWS (comma-separated: io,cpuid,mmio,ipi,timer,hlt,compute,touch,thp,
 # kmem-vm,kmem-vcpu), BENCH_MAX_SPREAD.  About 17 minutes on an otherwise idle
 # machine: the SVM host 6, the VMX host 11.
 set -uo pipefail

@@ -37,7 +37,7 @@
 B=/kvisor/bench
 SECS=${KVHOST_BENCH_SECONDS:-2}
 ROUNDS=${KVHOST_BENCH_ROUNDS:-5}
-ROWS=$(echo "${KVHOST_BENCH_ROWS:-io,cpuid,mmio,ipi,timer,hlt,touch,thp,kmem-vm,kmem-vcpu}" | tr , ' ')
+ROWS=$(echo "${KVHOST_BENCH_ROWS:-io,cpuid,mmio,ipi,timer,hlt,compute,touch,thp,kmem-vm,kmem-vcpu}" | tr , ' ')
 TMO=${KVHOST_TEST_TIMEOUT:-300}
 # shellcheck source=lib.sh
 . /kvisor/lib.sh
