@@ -97,6 +97,9 @@ static inline const char *kvm_dev_path(void)
 void kvisor_vm_debugfs_dir(char *path, size_t len);
 long kvisor_vm_memory_counter(const char *name);
 void read_text_file(const char *path, char *buf, size_t len);
+
+/* Pin thread @tid (0: the caller) to host CPU @cpu, or fail the test. */
+void pin_thread(int tid, int cpu);
 unsigned long long text_counter(const char *text, const char *name);
 
 #endif /* KVISOR_SELFTEST_TEST_UTIL_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Failure reporting and debugfs helpers: see include/test_util.h. */
 #include <dirent.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -72,4 +73,15 @@ unsigned long long text_counter(const char *text, const char *name)
 
 	TEST_ASSERT(p, "no \"%s\" line in:\n%s", name, text);
 	return strtoull(p + strlen(name), NULL, 10);
+}
+
+void pin_thread(int tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	TEST_ASSERT(!sched_setaffinity(tid, sizeof(set), &set),
+		    "sched_setaffinity of thread %d to CPU %d: %s", tid, cpu,
+		    strerror(errno));
 }

@@ -173,16 +173,6 @@ static void *busy_thread(void *arg)
 	return NULL;
 }
 
-static void pin_to_cpu0(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
-		    "sched_setaffinity");
-}
-
 int main(void)
 {
 	struct user_desc ldt = {
@@ -202,7 +192,7 @@ int main(void)
 	fsgsbase = getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE;
 	TEST_ASSERT(!syscall(SYS_modify_ldt, 1, &ldt, sizeof(ldt)),
 		    "modify_ldt");
-	pin_to_cpu0();
+	pin_thread(0, 0);
 	vm = vm_create(VM_MODE_LONG_4K);
 	vm_create_irqchip(vm);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);

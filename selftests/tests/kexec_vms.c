@@ -97,22 +97,12 @@ static uint64_t expected(uint64_t id)
 	return x;
 }
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
-		    "sched_setaffinity to CPU %d", cpu);
-}
-
 /* A spinning vCPU's thread: KVM_RUN until the kernel under it goes. */
 static void *spin_thread(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
 
-	pin(vcpu->id);
+	pin_thread(0, vcpu->id);
 	for (;;)
 		if (__vcpu_run(vcpu))
 			return NULL;	/* the hypervisor stopped: rebooting */
@@ -307,7 +297,7 @@ static void *compute_thread(void *arg)
 	struct kvm_vcpu *vcpu = arg;
 	struct ucall uc;
 
-	pin(vcpu->id);
+	pin_thread(0, vcpu->id);
 	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, &uc), vcpu->id);
 	TEST_ASSERT_EQ(uc.args[1], expected(vcpu->id));
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);

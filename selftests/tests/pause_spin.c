@@ -57,16 +57,6 @@ static void guest_worker(void)
 	GUEST_DONE();
 }
 
-static void pin_to_cpu0(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
-		    "sched_setaffinity: %s", strerror(errno));
-}
-
 static uint64_t spinner_result[2];
 
 static void *spinner_thread(void *arg)
@@ -74,7 +64,7 @@ static void *spinner_thread(void *arg)
 	struct kvm_vcpu *vcpu = arg;
 	struct ucall uc;
 
-	pin_to_cpu0();
+	pin_thread(0, 0);
 	vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
 	spinner_result[0] = uc.args[0];
 	spinner_result[1] = uc.args[1];
@@ -86,7 +76,7 @@ static void *worker_thread(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
 
-	pin_to_cpu0();
+	pin_thread(0, 0);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
 	return NULL;
 }

@@ -178,16 +178,6 @@ static uint64_t feature_msr(int kvm_fd, uint32_t msr)
 	return b.e.data;
 }
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
-		    "sched_setaffinity to CPU %d", cpu);
-}
-
 /* The host kernel's report for one vulnerability, "" if none. */
 static void vuln(const char *name, char *buf, size_t len)
 {
@@ -426,11 +416,11 @@ int main(void)
 	for (i = 0; i < ROUNDS; i++) {
 		/* even rounds on CPU 0 after the other VM ran there */
 		if (i % 2 == 0) {
-			pin(0);
+			pin_thread(0, 0);
 			vcpu_run_ucall(other, UCALL_SYNC, NULL);
 			switches++;
 		} else if (nr_cpus > 1) {
-			pin(1);
+			pin_thread(0, 1);
 		}
 		vcpu_run_ucall(vcpu, UCALL_SYNC, &uc);
 		TEST_ASSERT_EQ(uc.args[0], i);
@@ -441,7 +431,7 @@ int main(void)
 			TEST_ASSERT_EQ(get_msr(vcpu, MSR_IA32_SPEC_CTRL, &ok),
 				       spec);
 	}
-	pin(0);
+	pin_thread(0, 0);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
 	if (spec_offered)
 		ksft_print_msg("SPEC_CTRL %#lx kept over %d rounds on %d CPUs\n",

@@ -115,17 +115,6 @@ static pid_t gettid_(void)
 	return syscall(SYS_gettid);
 }
 
-/* Pin the calling thread to the CPU all threads of the test share. */
-static void pin(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(one_cpu, &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
-		    "sched_setaffinity(%d): %s", one_cpu, strerror(errno));
-}
-
 /* The calling thread's run_delay: ns it waited on a run queue. */
 static uint64_t run_delay(void)
 {
@@ -156,7 +145,7 @@ static void *busy_thread(void *arg)
 {
 	struct busy *b = arg;
 
-	pin();
+	pin_thread(0, one_cpu);
 	while (!b->stop)
 		if (b->watch && (b->watch->preempted & KVM_VCPU_PREEMPTED))
 			b->seen_preempted++;
@@ -330,7 +319,7 @@ static void test_one_vcpu(void)
 		       0);
 	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_STEAL_TIME, &n), 0);
 	TEST_ASSERT_EQ(n, 1);
-	pin();
+	pin_thread(0, one_cpu);
 	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, UCALL_SYNC, NULL), 1);
 	TEST_ASSERT_EQ(get_msr(vcpu, MSR_KVM_STEAL_TIME, &n),
 		       gpa | KVM_MSR_ENABLED);
@@ -381,7 +370,7 @@ static void guest_flusher(void)
 
 static void *flusher_thread(void *arg)
 {
-	pin();
+	pin_thread(0, one_cpu);
 	vcpu_run_ucall(arg, UCALL_DONE, NULL);
 	return NULL;
 }
@@ -399,7 +388,7 @@ static void test_two_vcpus(void)
 	v0 = vm_vcpu_add(vm, 0, guest_flushee);
 	v1 = vm_vcpu_add(vm, 1, guest_flusher);
 	hst = addr_gva2hva(vm, (uint64_t)&st[1]);
-	pin();
+	pin_thread(0, one_cpu);
 	vcpu_run_ucall(v0, UCALL_SYNC, NULL);
 	TEST_ASSERT(!pthread_create(&thread, NULL, flusher_thread, v1),
 		    "pthread_create");

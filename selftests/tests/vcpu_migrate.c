@@ -43,16 +43,6 @@ static uint64_t expected(uint64_t round)
 	return x;
 }
 
-static void pin(pid_t tid, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	TEST_ASSERT(!sched_setaffinity(tid, sizeof(set), &set),
-		    "sched_setaffinity to CPU %d", cpu);
-}
-
 /* Move the vCPU thread around while it is inside KVM_RUN. */
 static void *mover(void *arg)
 {
@@ -60,7 +50,7 @@ static void *mover(void *arg)
 
 	(void)arg;
 	while (!done) {
-		pin(vcpu_tid, cpu++ % nr_cpus);
+		pin_thread(vcpu_tid, cpu++ % nr_cpus);
 		usleep(500);
 	}
 	return NULL;
