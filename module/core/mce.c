@@ -112,22 +112,26 @@ static int kvisor_mce_bank(struct kvisor_vcpu *vcpu, u32 msr, u64 *val,
 }
 
 /*
- * MCG_CTL exists for the guest only with MCG_CTL_P; without it userspace
- * may still read it and write 0 (QEMU saves and restores it regardless).
+ * An MSR that exists with an MCG_CAP bit the vCPU does not have (@present
+ * false): the guest gets #GP, and userspace may still read it and write 0
+ * (QEMU saves and restores MCG_CTL regardless; as KVM, MCi_CTL2 too).
  */
+static bool kvisor_mce_refused(bool present, const u64 *val, bool write,
+			       bool host)
+{
+	return !present && (!host || (write && *val));
+}
+
+/* MCG_CTL, the guest's with MCG_CTL_P: 0 or all ones. */
 static int kvisor_mcg_ctl(struct kvisor_vcpu *vcpu, u64 *val, bool write,
 			  bool host)
 {
-	bool ctl_p = vcpu->mce.cap & MCG_CTL_P;
-
+	if (kvisor_mce_refused(vcpu->mce.cap & MCG_CTL_P, val, write, host))
+		return -EINVAL;
 	if (!write) {
-		if (!ctl_p && !host)
-			return -EINVAL;
 		*val = vcpu->mce.ctl;
 		return 0;
 	}
-	if (!ctl_p && (*val || !host))
-		return -EINVAL;
 	if (*val && ~*val)
 		return -EINVAL;
 	vcpu->mce.ctl = *val;
@@ -135,27 +139,22 @@ static int kvisor_mcg_ctl(struct kvisor_vcpu *vcpu, u64 *val, bool write,
 }
 
 /*
- * MCi_CTL2 of bank @i, up to the count MCG_CAP gives.  Without
- * MCG_CMCI_P the guest has none, and userspace reads it and writes 0
- * (what KVM_X86_SETUP_MCE left, 0); a reserved bit is refused either way.
+ * MCi_CTL2 of bank @i, up to the count MCG_CAP gives, the guest's with
+ * MCG_CMCI_P; a reserved bit is refused either way.
  */
 static int kvisor_mci_ctl2(struct kvisor_vcpu *vcpu, u32 i, u64 *val,
 			   bool write, bool host)
 {
 	u32 count = KVISOR_MCG_COUNT(vcpu->mce.cap);
-	bool cmci_p = vcpu->mce.cap & MCG_CMCI_P;
 
-	if (i >= count)
+	if (i >= count ||
+	    kvisor_mce_refused(vcpu->mce.cap & MCG_CMCI_P, val, write, host))
 		return -EINVAL;
 	i = array_index_nospec(i, count);
 	if (!write) {
-		if (!cmci_p && !host)
-			return -EINVAL;
 		*val = vcpu->mce.ctl2[i];
 		return 0;
 	}
-	if (!cmci_p && (*val || !host))
-		return -EINVAL;
 	if (*val & ~KVISOR_MCI_CTL2_BITS)
 		return -EINVAL;
 	vcpu->mce.ctl2[i] = *val;

@@ -121,7 +121,7 @@ static void start_spinning(void)
 	struct kvm_vcpu *vcpu[MAX_VCPUS];
 	pthread_t thread;
 	struct kvm_vm *vm;
-	uint64_t *counts;
+	volatile uint64_t *counts;
 	int i, n = nr_vcpus(), tries;
 
 	vm = vm_create(VM_MODE_DEFAULT);
@@ -133,9 +133,9 @@ static void start_spinning(void)
 	}
 	counts = addr_gva2hva(vm, (uint64_t)spins);
 	for (i = 0; i < n; i++) {
-		for (tries = 0; tries < 1000 && !((volatile uint64_t *)counts)[i]; tries++)
+		for (tries = 0; tries < 1000 && !counts[i]; tries++)
 			usleep(10000);
-		TEST_ASSERT(((volatile uint64_t *)counts)[i],
+		TEST_ASSERT(counts[i],
 			    "vCPU %d never ran its guest in 10 s", i);
 	}
 	ksft_print_msg("%d vCPUs spinning in their guests, one per host CPU\n",
