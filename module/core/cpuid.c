@@ -674,6 +674,15 @@ static bool kvisor_cpuid_vendor_amd(const struct kvm_cpuid_entry2 *leaf0)
 	return false;
 }
 
+/* The vCPU's leaf 0 names AMD or Hygon (guest_cpuid_is_amd_compatible()). */
+bool kvisor_guest_cpuid_is_amd(struct kvisor_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e = kvisor_vcpu_cpuid_find(vcpu, 0, 0,
+								  true);
+
+	return e && kvisor_cpuid_vendor_amd(e);
+}
+
 /* The vCPU's leaf 0 names Intel (KVM's guest_cpuid_is_intel()). */
 bool kvisor_guest_cpuid_is_intel(struct kvisor_vcpu *vcpu)
 {

@@ -299,6 +299,8 @@ u64 kvisor_mce_cap_supported(void);
 void kvisor_mce_init(struct kvisor_vcpu *vcpu);
 int kvisor_mce_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val, bool write,
 		   bool host);
+/* AMD's HWCR.McStatusWrEn: the guest may write any MCi_STATUS (msrs.c) */
+#define KVISOR_HWCR_MCSTATUSWREN	BIT_ULL(18)
 long kvisor_mce_setup(struct kvisor_vcpu *vcpu, u64 __user *argp);
 long kvisor_mce_inject(struct kvisor_vcpu *vcpu,
 		       struct kvm_x86_mce __user *argp);
@@ -312,6 +314,7 @@ void kvisor_cpuid(struct kvisor_vcpu *vcpu);
 u64 kvisor_cpuid_cr4_allowed(struct kvisor_vcpu *vcpu);
 int kvisor_cpuid_maxphyaddr(struct kvisor_vcpu *vcpu);
 bool kvisor_guest_cpuid_is_intel(struct kvisor_vcpu *vcpu);
+bool kvisor_guest_cpuid_is_amd(struct kvisor_vcpu *vcpu);
 struct kvm_cpuid_entry2 *kvisor_vcpu_cpuid_find(struct kvisor_vcpu *vcpu,
 						u32 function, u32 index,
 						bool any_index);

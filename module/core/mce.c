@@ -18,8 +18,10 @@
  * threshold: userspace injects each error, as with KVM.
  *
  * Left out, by choice: LMCE (MCG_LMCE_P, IA32_MCG_EXT_CTL and
- * FEATURE_CONTROL.LMCE_ON), which KVM offers on Intel, and AMD's
- * HWCR.McStatusWrEn, so a guest may only write 0 to an MCi_STATUS.
+ * FEATURE_CONTROL.LMCE_ON), which KVM offers on Intel.  A guest may write
+ * only 0 to an MCi_STATUS, unless its CPUID says AMD and it set
+ * HWCR.McStatusWrEn (AMD APM Vol. 2, "Machine-Check Architecture MSRs"),
+ * as in KVM.
  */
 #include <linux/kernel.h>
 #include <linux/nospec.h>
@@ -105,7 +107,9 @@ static int kvisor_mce_bank(struct kvisor_vcpu *vcpu, u32 msr, u64 *val,
 	if ((off & 3) == 0 && !kvisor_mci_ctl_valid(*val))
 		return -EINVAL;
 	/* Any CPU lets software clear a status; only 0 without McStatusWrEn. */
-	if ((off & 3) == 1 && *val && !host)
+	if ((off & 3) == 1 && *val && !host &&
+	    !((vcpu->hwcr & KVISOR_HWCR_MCSTATUSWREN) &&
+	      kvisor_guest_cpuid_is_amd(vcpu)))
 		return -EINVAL;
 	vcpu->mce.bank[off] = *val;
 	return 0;

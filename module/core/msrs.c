@@ -156,7 +156,7 @@ static const u32 kvisor_msrs_to_save[] = {
 	MSR_KVM_WALL_CLOCK_NEW, MSR_IA32_UCODE_REV, MSR_PLATFORM_INFO,
 	MSR_IA32_MISC_ENABLE, MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
 	MSR_IA32_POWER_CTL, MSR_KVM_POLL_CONTROL, MSR_KVM_PV_EOI_EN,
-	MSR_KVM_STEAL_TIME,
+	MSR_KVM_STEAL_TIME, MSR_K7_HWCR, MSR_MISC_FEATURES_ENABLES,
 };
 
 /*
@@ -293,6 +293,102 @@ static int kvisor_set_tsc_aux(struct kvisor_vcpu *vcpu, u64 val)
 }
 
 /*
+ * Registers a guest touches with no CPUID bit to ask first, answered as
+ * KVM's kvm_get_msr_common() and kvm_set_msr_common() answer them on
+ * both vendors: firmware and older kernels read them unconditionally
+ * (OVMF's PEI phase reads IA32_PLATFORM_ID on any Intel CPU, and a #GP
+ * there ends the boot in its exception handler).  Each reads as a fixed
+ * value; KVISOR_FIXED_DROP ones take any write and drop it, _WO ones
+ * are write-only (a read is #GP), the rest refuse writes.
+ */
+enum { KVISOR_FIXED_RO, KVISOR_FIXED_DROP, KVISOR_FIXED_WO };
+
+static const struct {
+	u32 msr;
+	u8 kind;
+	u64 val;
+} kvisor_fixed_msrs[] = {
+	{ MSR_IA32_PLATFORM_ID, KVISOR_FIXED_RO, 0 },
+	{ MSR_IA32_EBL_CR_POWERON, KVISOR_FIXED_RO, 0 },
+	/* Core-to-bus ratio 1: a guest dividing by it must not divide by 0. */
+	{ MSR_EBC_FREQUENCY_ID, KVISOR_FIXED_RO, 1 << 24 },
+	{ MSR_SMI_COUNT, KVISOR_FIXED_RO, 0 },		/* no SMM, no SMIs */
+	{ MSR_IA32_UCODE_WRITE, KVISOR_FIXED_WO, 0 },
+	{ 0xcd, KVISOR_FIXED_RO, 3 },			/* FSB frequency */
+	/* L2 cache control 3, "configured", as KVM makes it up */
+	{ MSR_IA32_BBL_CR_CTL3, KVISOR_FIXED_DROP, 0xbe702111 },
+	{ MSR_IA32_PERF_STATUS, KVISOR_FIXED_RO, (4ULL << 40) | 1000 },
+	{ MSR_IA32_PERF_CTL, KVISOR_FIXED_RO, 0 },
+	/* No LBR virtualization: the last branch and interrupt records */
+	{ MSR_IA32_LASTBRANCHFROMIP, KVISOR_FIXED_RO, 0 },
+	{ MSR_IA32_LASTBRANCHTOIP, KVISOR_FIXED_RO, 0 },
+	{ MSR_IA32_LASTINTFROMIP, KVISOR_FIXED_RO, 0 },
+	{ MSR_IA32_LASTINTTOIP, KVISOR_FIXED_RO, 0 },
+	/* RAPL: 0 rather than the host's energy counters */
+	{ MSR_RAPL_POWER_UNIT, KVISOR_FIXED_RO, 0 },
+	{ MSR_PKG_ENERGY_STATUS, KVISOR_FIXED_RO, 0 },
+	{ MSR_DRAM_ENERGY_STATUS, KVISOR_FIXED_RO, 0 },
+	{ MSR_PP0_ENERGY_STATUS, KVISOR_FIXED_RO, 0 },
+	{ MSR_PP1_ENERGY_STATUS, KVISOR_FIXED_RO, 0 },
+	{ MSR_AMD64_SYSCFG, KVISOR_FIXED_RO, 0 },
+	/* K7 clock control: the ramp-up count AMD's guests expect */
+	{ MSR_K7_CLK_CTL, KVISOR_FIXED_DROP, 0x20000000 },
+	{ MSR_AMD64_NB_CFG, KVISOR_FIXED_DROP, 0 },
+	{ MSR_AMD64_PATCH_LOADER, KVISOR_FIXED_WO, 0 },
+	{ MSR_K8_INT_PENDING_MSG, KVISOR_FIXED_RO, 0 },
+	{ MSR_K8_TSEG_ADDR, KVISOR_FIXED_RO, 0 },
+	{ MSR_K8_TSEG_MASK, KVISOR_FIXED_RO, 0 },
+	/* No nested SVM: the host save area's address is dropped */
+	{ MSR_VM_HSAVE_PA, KVISOR_FIXED_DROP, 0 },
+	{ MSR_AMD64_DC_CFG, KVISOR_FIXED_DROP, 0 },
+	{ MSR_AMD64_TW_CFG, KVISOR_FIXED_DROP, 0 },
+	{ MSR_AMD64_BU_CFG2, KVISOR_FIXED_DROP, 0 },
+	{ MSR_F15H_EX_CFG, KVISOR_FIXED_DROP, 0 },
+};
+
+/*
+ * The fixed ones above, HWCR (only McStatusWrEn kept; the flush-filter,
+ * IGNNE and TLB-cache bits ignored, any other refused) and AMD's MMIO
+ * configuration base (0 only).  -ENOENT for any other MSR.
+ */
+static int kvisor_fixed_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val,
+			    bool write)
+{
+	unsigned int i;
+	u64 hwcr;
+
+	switch (msr) {
+	case MSR_K7_HWCR:
+		if (!write) {
+			*val = vcpu->hwcr;
+			return 0;
+		}
+		hwcr = *val & ~(BIT_ULL(3) | BIT_ULL(6) | BIT_ULL(8));
+		if (hwcr && hwcr != KVISOR_HWCR_MCSTATUSWREN)
+			return -EINVAL;
+		vcpu->hwcr = hwcr;
+		return 0;
+	case MSR_FAM10H_MMIO_CONF_BASE:
+		if (write)
+			return *val ? -EINVAL : 0;
+		*val = 0;
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(kvisor_fixed_msrs); i++) {
+		if (kvisor_fixed_msrs[i].msr != msr)
+			continue;
+		if (write)
+			return kvisor_fixed_msrs[i].kind == KVISOR_FIXED_RO ?
+			       -EINVAL : 0;
+		if (kvisor_fixed_msrs[i].kind == KVISOR_FIXED_WO)
+			return -EINVAL;
+		*val = kvisor_fixed_msrs[i].val;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/*
  * The performance counters every AMD64 CPU has without a CPUID bit (K7's
  * four) and Intel's two architectural P6 ones: kvisor has no vPMU, and
  * as KVM without one it reads them as 0 and ignores writes, so guests
@@ -334,9 +430,15 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	r = kvisor_steal_msr(vcpu, msr, val, false);
 	if (r != -ENOENT)
 		return r;
+	r = kvisor_fixed_msr(vcpu, msr, val, false);
+	if (r != -ENOENT)
+		return r;
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
+		return 0;
+	case MSR_MISC_FEATURES_ENABLES:
+		*val = vcpu->misc_features;
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		*val = vcpu->tsc_adjust;
@@ -455,6 +557,12 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	r = kvisor_steal_msr(vcpu, msr, &val, true);
 	if (r != -ENOENT)
 		return r;
+	r = kvisor_fixed_msr(vcpu, msr, &val, true);
+	if (r != -ENOENT)
+		return r;
+	/* CPUID faulting (bit 0) is not offered: nothing else is settable. */
+	if (msr == MSR_MISC_FEATURES_ENABLES)
+		return val ? -EINVAL : 0;
 	return kvisor_ops->set_msr(vcpu, msr, val);
 }
 

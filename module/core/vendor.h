@@ -177,6 +177,9 @@ struct kvisor_vcpu_stat {
 	u64 preemption_reported;
 	u64 preemption_other;
 	u64 host_state_reload;
+	u64 tlb_flush;		/* flushes of its translations it was asked for */
+	u64 req_event;		/* entries that looked for events on request */
+	u64 fpu_reload;		/* KVM_RUNs that loaded the guest's FPU */
 	u64 pv_tlb_flush;	/* kvisor's own: KVM_VCPU_FLUSH_TLB honoured */
 	/* kvisor's own: emulated accesses whose address the exit gave */
 	u64 emulated_gpa_from_exit;
@@ -501,6 +504,8 @@ struct kvisor_vcpu {
 	u64 platform_info;	/* MSR_PLATFORM_INFO, set by userspace */
 	u64 misc_enable;	/* IA32_MISC_ENABLE */
 	u64 power_ctl;		/* MSR_IA32_POWER_CTL, kept only */
+	u64 hwcr;		/* AMD's HWCR: McStatusWrEn (bit 18) or 0 */
+	u64 misc_features;	/* MSR_MISC_FEATURES_ENABLES: always 0 */
 	u64 poll_control;	/* MSR_KVM_POLL_CONTROL: bit 0, host polls */
 	struct {		/* kept, not applied (msrs.c) */
 		u64 def_type;
