@@ -589,6 +589,13 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 		 * instruction kvisor emulates.
 		 */
 		vcpu->at_boundary = false;
+		/*
+		 * KVM's req_event: an entry where something asked for a look
+		 * at the pending events (kvisor looks before every entry).
+		 */
+		if (test_bit(KVISOR_REQ_EVENT, &vcpu->requests) ||
+		    run->request_interrupt_window)
+			vcpu->stat.req_event++;
 		if (vcpu->apic) {
 			r = kvisor_vcpu_check_events(vcpu);
 			if (r <= 0)
@@ -622,6 +629,7 @@ static int kvisor_run_loop(struct kvisor_vcpu *vcpu)
 	/* Never back in userspace with the guest's PV EOI flag set. */
 	kvisor_pv_eoi_after_exit(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
+	vcpu->stat.fpu_reload++;
 	/* What a userspace interrupt controller needs to know. */
 	run->if_flag = !!(vcpu->rflags & X86_EFLAGS_IF);
 	run->ready_for_interrupt_injection = vcpu->irq < 0 &&

@@ -32,6 +32,9 @@ void svm_pick_asid(struct svm_vcpu *svm, int cpu)
 
 	if (svm->asid_cpu != cpu || svm->asid_gen != sc->asid_gen ||
 	    READ_ONCE(svm->flush)) {
+		/* A fresh ASID is this vCPU's flush (KVM's tlb_flush). */
+		if (READ_ONCE(svm->flush))
+			svm->vcpu.stat.tlb_flush++;
 		WRITE_ONCE(svm->flush, false);
 		if (sc->next_asid > sc->max_asid) {
 			sc->asid_gen++;

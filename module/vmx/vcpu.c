@@ -658,6 +658,7 @@ int vmx_run(struct kvisor_vcpu *vcpu)
 		WRITE_ONCE(vmx->flush, false);
 		vmx_invept(vmx_eptp(vcpu->vm));
 		vmx_invvpid(vmx->vpid);
+		vcpu->stat.tlb_flush++;
 	}
 	host_xcr0 = kvisor_xcr0_enter(vcpu, vmcs_readl(VMCS_GUEST_CR4));
 	/* RDTSCP and RDPID read the guest's IA32_TSC_AUX (core/msrs.c). */

@@ -71,7 +71,8 @@ static const struct {
 	C(insn_emulation_fail), C(hypercalls), C(irq_injections),
 	C(nmi_injections), C(directed_yield_attempted),
 	C(directed_yield_successful), C(preemption_reported),
-	C(preemption_other), C(host_state_reload),
+	C(preemption_other), C(host_state_reload), C(tlb_flush),
+	C(req_event), C(fpu_reload),
 #undef C
 #undef NS
 #undef HIST
@@ -261,7 +262,8 @@ int main(void)
 {
 	struct stats vm_stats, vcpu_stats;
 	uint64_t io0, io1, exits1, flush, emul0, mmio0, hc0;
-	uint64_t fixed0, pfemu0, pfemu;
+	uint64_t fixed0, pfemu0, pfemu, fpu0, req0, tlb0, rflush0;
+	struct kvm_vcpu_events events;
 	char id[64];
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
@@ -284,15 +286,34 @@ int main(void)
 	check_kvm_names(&vcpu_stats);
 	fixed0 = stat_value(&vcpu_stats, "pf_fixed");
 	io0 = stat_value(&vcpu_stats, "io_exits");
+	fpu0 = stat_value(&vcpu_stats, "fpu_reload");
 	for (i = 0; i < NR_OUTS; i++) {
 		vcpu_run(vcpu);
 		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 		TEST_ASSERT_EQ(vcpu->run->io.port, 0x99);
 	}
+	/* KVM puts the guest's FPU state back once per KVM_RUN. */
+	TEST_ASSERT(stat_value(&vcpu_stats, "fpu_reload") - fpu0 == NR_OUTS,
+		    "fpu_reload +%lu after %d KVM_RUNs",
+		    stat_value(&vcpu_stats, "fpu_reload") - fpu0, NR_OUTS);
+	ksft_print_msg("fpu_reload +%d for %d KVM_RUNs: ok\n", NR_OUTS,
+		       NR_OUTS);
 	/* The guest's first run faulted its code, data and stack pages in. */
 	TEST_ASSERT(stat_value(&vcpu_stats, "pf_fixed") > fixed0,
 		    "pf_fixed %lu after the guest's first run",
 		    stat_value(&vcpu_stats, "pf_fixed"));
+	/*
+	 * KVM_SET_VCPU_EVENTS asks for a look at the events before the next
+	 * entry (KVM_REQ_EVENT); turning dirty logging on write-protects
+	 * the slot's mappings and flushes every vCPU's translations.
+	 */
+	vcpu_ioctl(vcpu, KVM_GET_VCPU_EVENTS, &events);
+	vcpu_ioctl(vcpu, KVM_SET_VCPU_EVENTS, &events);
+	req0 = stat_value(&vcpu_stats, "req_event");
+	tlb0 = stat_value(&vcpu_stats, "tlb_flush");
+	rflush0 = stat_value(&vm_stats, "remote_tlb_flush_requests");
+	memslot2region(vm, 0)->region.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &memslot2region(vm, 0)->region);
 	emul0 = stat_value(&vcpu_stats, "insn_emulation");
 	mmio0 = stat_value(&vcpu_stats, "mmio_exits");
 	pfemu0 = stat_value(&vcpu_stats, "pf_emulate");
@@ -304,6 +325,16 @@ int main(void)
 			    vcpu->run->mmio.is_write, "MMIO exit %d", i);
 	}
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	TEST_ASSERT(stat_value(&vcpu_stats, "req_event") > req0 &&
+		    stat_value(&vm_stats, "remote_tlb_flush_requests") > rflush0 &&
+		    stat_value(&vcpu_stats, "tlb_flush") > tlb0,
+		    "after KVM_SET_VCPU_EVENTS and dirty logging on: req_event +%lu, remote_tlb_flush_requests +%lu, tlb_flush +%lu",
+		    stat_value(&vcpu_stats, "req_event") - req0,
+		    stat_value(&vm_stats, "remote_tlb_flush_requests") - rflush0,
+		    stat_value(&vcpu_stats, "tlb_flush") - tlb0);
+	ksft_print_msg("req_event +%lu after KVM_SET_VCPU_EVENTS, tlb_flush +%lu after dirty logging on: ok\n",
+		       stat_value(&vcpu_stats, "req_event") - req0,
+		       stat_value(&vcpu_stats, "tlb_flush") - tlb0);
 	/*
 	 * In-tree KVM (KVHOST_HYPERVISOR=intree) also counts the instructions
 	 * it skips through its emulator where the CPU has no next-RIP (the
