@@ -90,8 +90,14 @@ void kvisor_io_bus_unregister(struct kvisor_vm *vm, enum kvisor_bus bus,
 	}
 	new->nr = j;
 	rcu_assign_pointer(vm->buses[bus], new);
-	/* The caller frees @dev next: no reader may still be using it. */
-	synchronize_rcu();
+	/*
+	 * The caller frees @dev next: no reader may still be using it.  An
+	 * expedited grace period, as KVM waits for its I/O buses: QEMU
+	 * takes its ioeventfds down and up again whenever the guest moves
+	 * a device's BAR or resets the device, and each normal grace period
+	 * is milliseconds of the VMM's time.
+	 */
+	synchronize_rcu_expedited();
 	kfree(old);
 }
 
