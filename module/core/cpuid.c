@@ -741,7 +741,14 @@ static void kvisor_cpuid_dynamic(struct kvisor_vcpu *vcpu,
 {
 	u64 cr0, cr3, cr4, efer;
 
-	if (e == kvisor_vcpu_cpuid_find(vcpu, 1, 0, true)) {
+	/*
+	 * Only leaves 1 and 0xd have bits that follow the guest's state:
+	 * the function is looked at first, so that a CPUID exit for any
+	 * other leaf searches the table once, not four times.
+	 */
+	if (e->function != 1 && e->function != 0xd)
+		return;
+	if (e->function == 1 && e == kvisor_vcpu_cpuid_find(vcpu, 1, 0, true)) {
 		if (boot_cpu_has(X86_FEATURE_XSAVE)) {
 			kvisor_ops->get_paging(vcpu, &cr0, &cr3, &cr4, &efer);
 			out->ecx &= ~F(OSXSAVE);
@@ -758,6 +765,8 @@ static void kvisor_cpuid_dynamic(struct kvisor_vcpu *vcpu,
 				out->ecx |= F(MWAIT);
 		}
 	}
+	if (e->function != 0xd)
+		return;
 	if (e == kvisor_vcpu_cpuid_find(vcpu, 0xd, 0, false))
 		out->ebx = kvisor_xsave_size(vcpu->xcr0, false);
 	if (e == kvisor_vcpu_cpuid_find(vcpu, 0xd, 1, false) &&
