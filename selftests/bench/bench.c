@@ -38,6 +38,14 @@
  *          exits for, and the TLB and cache it shares.  The same units run
  *          natively in this program too, for the guest/host ratio printed
  *          as a diagnostic
+ *   io-N, cpuid-N, ipi-N  the same row with N vCPUs (2 or 4; ipi-4,
+ *          ipi itself having two): vCPU 0 runs the loop and is timed as
+ *          in the row, while the others, each on a thread of its own,
+ *          make the same exits (io, cpuid) or answer vCPU 0's pings (ipi:
+ *          one iteration pings every other vCPU and waits for all their
+ *          answers).  The test hosts have one or two CPUs, so this is
+ *          what an exit costs when vCPUs share the host's CPUs: the
+ *          switches between their threads count
  *   kmem-vm    kernel memory per VM: N VMs, each with the in-kernel
  *              irqchip, a PIT and one vCPU that wrote to a small slot
  *   kmem-vcpu  kernel memory per vCPU: N more vCPUs in one such VM, each
@@ -117,8 +125,12 @@ static uint64_t batch;
 #define APIC_TMICT	0x380
 #define APIC_TDCR	0x3e0
 
-/* Interrupts each vCPU took, and whether the second one is listening. */
+/*
+ * Interrupts each vCPU took, and how many of the others are listening;
+ * the ipi rows' other vCPUs, set by the host (1 for ipi).
+ */
 static volatile uint64_t pings, pongs, ticks, ap_ready;
+static uint64_t ipi_aps = 1;
 
 static void guest_io(void)
 {
@@ -178,16 +190,20 @@ static void guest_cpuid(void)
 	GUEST_DONE();
 }
 
-/* vCPU 1 answers every ping; vCPU 0 counts the answers. */
+/*
+ * The other vCPUs answer every ping; each counts its answer in pongs
+ * before it sends it, for vCPU 0 to see.  Its IPIs all have one vector,
+ * and answers that arrive together merge into one pending interrupt (an
+ * IRR bit), as on hardware: vCPU 0 counts the count, not the interrupts.
+ */
 static void ipi_handler(struct ex_regs *regs)
 {
 	(void)regs;
 	xapic_write(APIC_EOI, 0);
 	if (xapic_read(APIC_ID) >> 24) {
-		pings++;
+		__atomic_fetch_add(&pings, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&pongs, 1, __ATOMIC_RELEASE);
 		xapic_send_ipi(0, IPI_VECTOR);
-	} else {
-		pongs++;
 	}
 }
 
@@ -224,23 +240,34 @@ static void nudge_every_10ms(void)
 	xapic_write(APIC_TMICT, 10000000);		/* 10 ms at 1 GHz */
 }
 
+/* A fixed IPI to each of the other vCPUs (APIC IDs 1..ipi_aps). */
+static void ping_aps(uint64_t aps)
+{
+	uint64_t id;
+
+	for (id = 1; id <= aps; id++)
+		xapic_send_ipi(id, IPI_VECTOR);
+}
+
 static void guest_ipi_bsp(void)
 {
-	uint64_t i, n;
+	uint64_t i, n, aps = ipi_aps;
 
 	xapic_enable();
 	nudge_every_10ms();
-	while (!ap_ready)
+	while (ap_ready < aps)
 		cpu_relax();
 	while ((n = __atomic_load_n(&batch, __ATOMIC_RELAXED))) {
 		for (i = 0; i < n; i++) {
-			xapic_send_ipi(1, IPI_VECTOR);
-			halt_until(&pongs, pongs + 1);
+			uint64_t want = pongs + aps;
+
+			ping_aps(aps);
+			halt_until(&pongs, want);
 		}
 		GUEST_SYNC(n);
 	}
-	/* The host set stop: one more ping wakes vCPU 1 to see it. */
-	xapic_send_ipi(1, IPI_VECTOR);
+	/* The host set stop: one more ping wakes the others to see it. */
+	ping_aps(aps);
 	GUEST_DONE();
 }
 
@@ -248,7 +275,7 @@ static void guest_ipi_ap(void)
 {
 	xapic_enable();
 	nudge_every_10ms();
-	ap_ready = 1;
+	__atomic_fetch_add(&ap_ready, 1, __ATOMIC_RELAXED);
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
 		asm volatile("sti; hlt; cli" ::: "memory");
 	GUEST_DONE();
@@ -452,11 +479,84 @@ static void run_one_exit(struct kvm_vcpu *vcpu, uint32_t reason)
 		  (unsigned long long)run->mmio.phys_addr);
 }
 
+/*
+ * One of the scaling rows' other vCPUs: runs until its guest says it is
+ * done, each exit before that being the row's (GUEST_SYNC of a cpuid
+ * batch; the io row's OUT to BENCH_PORT).
+ */
+static void *run_other(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct kvm_run *run = vcpu->run;
+	uint64_t cmd;
+
+	for (;;) {
+		vcpu_run(vcpu);
+		if (run->exit_reason == KVM_EXIT_IO &&
+		    run->io.port == BENCH_PORT)
+			continue;
+		cmd = get_ucall(vcpu, NULL);
+		if (cmd == UCALL_SYNC)
+			continue;
+		if (cmd != UCALL_DONE)
+			ucall_check_fatal(vcpu);
+		TEST_ASSERT(cmd == UCALL_DONE, "vCPU %u: %s, exit reason %u",
+			    vcpu->id, ucall_name(cmd), run->exit_reason);
+		return NULL;
+	}
+}
+
+#define MAX_BENCH_VCPUS	4
+
+struct others {
+	int n;
+	struct kvm_vcpu *vcpu[MAX_BENCH_VCPUS];
+	pthread_t thread[MAX_BENCH_VCPUS];
+};
+
+/* vCPUs 1..@nr - 1 of @vm, running @guest_code, each on its thread. */
+static void others_start(struct others *o, struct kvm_vm *vm, int nr,
+			 void *guest_code)
+{
+	int i;
+
+	o->n = nr - 1;
+	for (i = 0; i < o->n; i++) {
+		o->vcpu[i] = vm_vcpu_add(vm, i + 1, guest_code);
+		TEST_ASSERT(!pthread_create(&o->thread[i], NULL, run_other,
+					    o->vcpu[i]), "pthread_create");
+	}
+}
+
+static void others_join(struct others *o)
+{
+	int i;
+
+	for (i = 0; i < o->n; i++)
+		pthread_join(o->thread[i], NULL);
+}
+
+/* "cpuid-4" is the cpuid row with 4 vCPUs: its base name and count. */
+static int row_vcpus(const char *test, char *base, size_t len)
+{
+	const char *dash = strchr(test, '-');
+	int n = 1;
+
+	snprintf(base, len, "%s", test);
+	if (dash && dash[1] >= '2' && dash[1] <= '0' + MAX_BENCH_VCPUS &&
+	    !dash[2]) {
+		n = dash[1] - '0';
+		base[dash - test] = 0;
+	}
+	return n;
+}
+
 /* The io and mmio loops: every iteration is one exit to us. */
 static struct result bench_exits(const char *test, void *guest_code,
-				 uint32_t reason, double secs)
+				 uint32_t reason, double secs, int nr)
 {
 	struct kvm_vcpu *vcpu;
+	struct others o;
 	struct kvm_vm *vm;
 	struct result r;
 	struct laps l;
@@ -465,6 +565,7 @@ static struct result bench_exits(const char *test, void *guest_code,
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code, VM_MODE_LONG_4K);
 	if (reason == KVM_EXIT_MMIO)
 		virt_map(vm, MMIO_GPA, MMIO_GPA, PAGE_SIZE_4K);
+	others_start(&o, vm, nr, guest_code);
 
 	for (i = 0; i < WARMUP_EXITS; i++)
 		run_one_exit(vcpu, reason);
@@ -479,14 +580,10 @@ static struct result bench_exits(const char *test, void *guest_code,
 	/* the guest sees it after the exit it is in, and says it is done */
 	guest_set(vm, &stop, 1);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
+	others_join(&o);
+	guest_set(vm, &stop, 0);
 	kvm_vm_free(vm);
 	return r;
-}
-
-static void *run_ap(void *arg)
-{
-	vcpu_run_ucall(arg, UCALL_DONE, NULL);
-	return NULL;
 }
 
 /*
@@ -582,18 +679,25 @@ static void compute_native(const struct result *guest)
 		       (unsigned long long)(x & 0xfff));
 }
 
-static struct result bench_batches(const char *test, double secs)
+static struct result bench_batches(const char *row, double secs)
 {
-	struct kvm_vcpu *vcpu, *ap = NULL;
+	struct kvm_vcpu *vcpu;
+	struct others o = { 0 };
 	struct kvm_vm *vm;
 	struct result r;
-	pthread_t thread;
 	uint64_t first;
+	char test[16];
+	int nr = row_vcpus(row, test, sizeof(test));
 
+	first = strcmp(test, "timer") && strcmp(test, "hlt") ?
+		FIRST_BATCH : FIRST_TIMER_BATCH;
 	if (!strcmp(test, "cpuid") || !strcmp(test, "compute")) {
 		vm = vm_create_with_one_vcpu(&vcpu, strcmp(test, "cpuid") ?
 					     guest_compute : guest_cpuid,
 					     VM_MODE_LONG_4K);
+		/* the others start on the first batch, as vCPU 0 does */
+		guest_set(vm, &batch, first);
+		others_start(&o, vm, nr, guest_cpuid);
 	} else {
 		vm = vm_create(VM_MODE_LONG_4K);
 		vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL);
@@ -609,14 +713,14 @@ static struct result bench_batches(const char *test, double secs)
 		if (!strcmp(test, "hlt"))
 			hlt_use_x2apic(vm, vcpu);
 		if (!strcmp(test, "ipi")) {
-			ap = vm_vcpu_add(vm, 1, guest_ipi_ap);
-			pthread_create(&thread, NULL, run_ap, ap);
+			/* the ipi row has two vCPUs, ipi-4 four */
+			nr = nr > 1 ? nr : 2;
+			guest_set(vm, &ipi_aps, nr - 1);
+			others_start(&o, vm, nr, guest_ipi_ap);
 		}
 	}
 
-	first = strcmp(test, "timer") && strcmp(test, "hlt") ?
-		FIRST_BATCH : FIRST_TIMER_BATCH;
-	r = run_batches(vm, vcpu, test, first, secs);
+	r = run_batches(vm, vcpu, row, first, secs);
 	if (!strcmp(test, "hlt"))
 		halt_report(vcpu);
 	if (!strcmp(test, "compute"))
@@ -625,8 +729,7 @@ static struct result bench_batches(const char *test, double secs)
 	guest_set(vm, &stop, 1);
 	guest_set(vm, &batch, 0);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
-	if (ap)
-		pthread_join(thread, NULL);
+	others_join(&o);
 	guest_set(vm, &stop, 0);
 	kvm_vm_free(vm);
 	return r;
@@ -1020,7 +1123,8 @@ static void bench_kmem_vcpu(void)
 
 static const char * const tests[] = {
 	"io", "cpuid", "mmio", "ipi", "timer", "hlt", "compute", "touch",
-	"thp", "kmem-vm", "kmem-vcpu",
+	"thp", "kmem-vm", "kmem-vcpu", "io-2", "io-4", "cpuid-2", "cpuid-4",
+	"ipi-4",
 };
 
 static bool wanted(int argc, char **argv, const char *test)
@@ -1039,6 +1143,7 @@ int main(int argc, char **argv)
 {
 	const char *marks = getenv("BENCH_MARKS");
 	double secs = argc > 1 ? atof(argv[1]) : 2.0;
+	char base[16];
 	unsigned int i;
 	double ns;
 
@@ -1062,11 +1167,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(tests[i], "kmem-vcpu")) {
 			bench_kmem_vcpu();
 			continue;
-		} else if (!strcmp(tests[i], "io")) {
-			r = bench_exits("io", guest_io, KVM_EXIT_IO, secs);
+		} else if (!strncmp(tests[i], "io", 2)) {
+			r = bench_exits(tests[i], guest_io, KVM_EXIT_IO, secs,
+					row_vcpus(tests[i], base, sizeof(base)));
 		} else if (!strcmp(tests[i], "mmio")) {
 			r = bench_exits("mmio", guest_mmio, KVM_EXIT_MMIO,
-					secs);
+					secs, 1);
 		} else if (!strcmp(tests[i], "touch")) {
 			r = bench_touch(secs);
 		} else if (!strcmp(tests[i], "thp")) {

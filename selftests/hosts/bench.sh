@@ -56,9 +56,10 @@
 # raw results, stamps, console and logs in build/bench/<host>/.  The
 # hosts boot one after the other, not at once as in check.sh: each
 # emulator then has a core to itself.  Knobs (environment): BENCH_ROUNDS,
-# BENCH_ROWS (comma-separated: io,cpuid,mmio,ipi,timer,hlt,compute,touch,thp,
-# kmem-vm,kmem-vcpu), BENCH_MAX_SPREAD.  About 17 minutes on an otherwise idle
-# machine: the SVM host 6, the VMX host 11.
+# BENCH_ROWS (comma-separated: io,cpuid,mmio,ipi,timer,hlt,compute,touch,
+# thp,kmem-vm,kmem-vcpu,io-2,io-4,cpuid-2,cpuid-4,ipi-4,boot),
+# BENCH_MAX_SPREAD.  About 17 minutes on an otherwise idle machine without
+# the boot row: the SVM host 6, the VMX host 11.
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -85,6 +86,23 @@ declare -A ICOUNT=([svm]=3 [vmx]="")
 known_hosts $HOSTS
 mkdir -p "$OUT"
 deps || die "install-deps.sh failed"
+
+# The boot row's QEMU: build-qemu-guest.sh's payload without what the row
+# does not boot (QEMU 10, OVMF, the 6.12 kernel), hard links into a
+# copy, so that the host's memory goes to the memory rows.
+QEMU_BENCH=
+case ",${BENCH_ROWS:-boot}," in
+*,boot,*)
+	"$HERE/build-qemu-guest.sh" "$OUT/qemu-guest" > "$OUT/qemu-guest.log" 2>&1 || {
+		tail -20 "$OUT/qemu-guest.log" >&2
+		die "build-qemu-guest.sh failed, see $OUT/qemu-guest.log"
+	}
+	QEMU_BENCH=$OUT/qemu-bench
+	rm -rf "$QEMU_BENCH"
+	cp -al "$OUT/qemu-guest" "$QEMU_BENCH"
+	rm -rf "$QEMU_BENCH/qemu10" "$QEMU_BENCH/ovmf" "$QEMU_BENCH/vmlinuz-6.12"
+	;;
+esac
 echo "bench: building kvisor, the selftests and the benchmark (kernel $KVER)" >&2
 {
 	make -C "$TOP" -s module userspace selftests KVER="$KVER" &&
@@ -123,7 +141,8 @@ for h in $HOSTS; do
 	tail -n +1 -F -s 0.01 "$d/results.txt" 2>/dev/null \
 		> >(stamp "$d/emu.pid" > "$d/stamps.txt") &
 	tailpid=$!
-	BENCH=$TOP/selftests/build/bench/bench "$HERE/build-initramfs.sh" "$h" \
+	QEMU_GUEST=$QEMU_BENCH QEMU_GUEST_TESTS=none \
+		BENCH=$TOP/selftests/build/bench/bench "$HERE/build-initramfs.sh" "$h" \
 		"$d/initramfs.cpio" "$TOP/selftests/build" \
 		"$TOP/module/kvisor.ko" "$KVER" > "$d/host.log" 2>&1 &&
 		KVHOST_MEM=${KVHOST_MEM:-${MEM[$h]}} KVHOST_ICOUNT=${ICOUNT[$h]} \
