@@ -39,13 +39,13 @@
  *          natively in this program too, for the guest/host ratio printed
  *          as a diagnostic
  *   io-N, cpuid-N, ipi-N  the same row with N vCPUs (2 or 4; ipi-4,
- *          ipi itself having two): vCPU 0 runs the loop and is timed as
- *          in the row, while the others, each on a thread of its own,
- *          make the same exits (io, cpuid) or answer vCPU 0's pings (ipi:
- *          one iteration pings every other vCPU and waits for all their
- *          answers).  The test hosts have one or two CPUs, so this is
- *          what an exit costs when vCPUs share the host's CPUs: the
- *          switches between their threads count
+ *          ipi itself having two): every vCPU, each on a thread of its
+ *          own, makes the row's exits, and an iteration is an exit of
+ *          any of them (io, cpuid); or vCPU 0 pings all the others and
+ *          waits for all their answers (ipi).  The benchmark runs on one
+ *          CPU, so this is what an exit costs when vCPUs share it: the
+ *          switches between their threads count, and how the scheduler
+ *          shares the CPU among them does not
  *   kmem-vm    kernel memory per VM: N VMs, each with the in-kernel
  *              irqchip, a PIT and one vCPU that wrote to a small slot
  *   kmem-vcpu  kernel memory per vCPU: N more vCPUs in one such VM, each
@@ -400,6 +400,18 @@ static double now(void)
  */
 #define SLICES		8
 
+/*
+ * The scaling rows' other vCPUs count their iterations here (run_other()),
+ * and each slice adds what they did in it, so that a row measures what an
+ * exit costs with N vCPUs on the CPU, not the share of it vCPU 0 got.
+ */
+static uint64_t others_done;
+
+static uint64_t others_take(void)
+{
+	return __atomic_exchange_n(&others_done, 0, __ATOMIC_RELAXED);
+}
+
 struct laps {
 	const char *test;
 	double slice;		/* seconds per slice, by this host's clock */
@@ -415,6 +427,7 @@ static void laps_start(struct laps *l, const char *test, double secs)
 	l->slice = secs / SLICES;
 	send_mark(test, "start", 0);
 	l->t0 = now();
+	others_take();
 }
 
 /*
@@ -425,7 +438,7 @@ static bool laps_add(struct laps *l, uint64_t n, double secs)
 {
 	double t = now();
 
-	l->n += n;
+	l->n += n + others_take();
 	if (t - l->t0 < l->slice)
 		return true;
 	l->r.iterations += l->n;
@@ -433,6 +446,8 @@ static bool laps_add(struct laps *l, uint64_t n, double secs)
 	send_mark(l->test, "lap", l->n);
 	l->n = 0;
 	l->t0 = now();
+	/* what the others did while the mark went out is in no slice */
+	others_take();
 	return l->r.seconds < secs;
 }
 
@@ -488,16 +503,23 @@ static void *run_other(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
 	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
 	uint64_t cmd;
 
 	for (;;) {
 		vcpu_run(vcpu);
 		if (run->exit_reason == KVM_EXIT_IO &&
-		    run->io.port == BENCH_PORT)
+		    run->io.port == BENCH_PORT) {
+			__atomic_fetch_add(&others_done, 1, __ATOMIC_RELAXED);
 			continue;
-		cmd = get_ucall(vcpu, NULL);
-		if (cmd == UCALL_SYNC)
+		}
+		cmd = get_ucall(vcpu, &uc);
+		if (cmd == UCALL_SYNC) {
+			/* a batch of CPUIDs: its size */
+			__atomic_fetch_add(&others_done, uc.args[0],
+					   __ATOMIC_RELAXED);
 			continue;
+		}
 		if (cmd != UCALL_DONE)
 			ucall_check_fatal(vcpu);
 		TEST_ASSERT(cmd == UCALL_DONE, "vCPU %u: %s, exit reason %u",
