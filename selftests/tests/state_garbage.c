@@ -138,6 +138,13 @@ int main(int argc, char **argv)
 		for (i = 0; i < 3; i++) {
 			setitimer(ITIMER_REAL, &it, NULL);
 			ioctl(vcpu->fd, KVM_RUN, NULL);
+			/*
+			 * Disarmed once KVM_RUN is back: an alarm left to fire
+			 * in the next round's KVM_CREATE_VM fails it with EINTR
+			 * (registering the MMU notifier stops for a pending
+			 * signal, under KVM as under kvisor).
+			 */
+			setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
 			runs++;
 		}
 		kvm_vm_free(vm);
