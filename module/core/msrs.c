@@ -293,6 +293,20 @@ static int kvisor_set_tsc_aux(struct kvisor_vcpu *vcpu, u64 val)
 }
 
 /*
+ * The performance counters every AMD64 CPU has without a CPUID bit (K7's
+ * four) and Intel's two architectural P6 ones: kvisor has no vPMU, and
+ * as KVM without one it reads them as 0 and ignores writes, so guests
+ * that probe them (Linux's perfctr watchdog, other kernels' NMI
+ * watchdogs) do not take a #GP for it.
+ */
+static bool kvisor_legacy_perf_msr(u32 msr)
+{
+	return (msr >= MSR_K7_EVNTSEL0 && msr <= MSR_K7_PERFCTR3) ||
+	       msr == MSR_P6_PERFCTR0 || msr == MSR_P6_PERFCTR1 ||
+	       msr == MSR_P6_EVNTSEL0 || msr == MSR_P6_EVNTSEL1;
+}
+
+/*
  * Registers a guest touches with no CPUID bit to ask first, answered as
  * KVM's kvm_get_msr_common() and kvm_set_msr_common() answer them on
  * both vendors: firmware and older kernels read them unconditionally
@@ -347,9 +361,11 @@ static const struct {
 };
 
 /*
- * The fixed ones above, HWCR (only McStatusWrEn kept; the flush-filter,
- * IGNNE and TLB-cache bits ignored, any other refused) and AMD's MMIO
- * configuration base (0 only).  -ENOENT for any other MSR.
+ * The fixed ones above, the legacy performance counters, HWCR (only
+ * McStatusWrEn kept; the flush-filter, IGNNE and TLB-cache bits ignored,
+ * any other refused), AMD's MMIO configuration base and
+ * MISC_FEATURES_ENABLES (0 only: CPUID faulting, its bit 0, is not
+ * offered).  -ENOENT for any other MSR.
  */
 static int kvisor_fixed_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val,
 			    bool write)
@@ -357,6 +373,11 @@ static int kvisor_fixed_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val,
 	unsigned int i;
 	u64 hwcr;
 
+	if (kvisor_legacy_perf_msr(msr)) {
+		if (!write)
+			*val = 0;
+		return 0;
+	}
 	switch (msr) {
 	case MSR_K7_HWCR:
 		if (!write) {
@@ -369,6 +390,7 @@ static int kvisor_fixed_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val,
 		vcpu->hwcr = hwcr;
 		return 0;
 	case MSR_FAM10H_MMIO_CONF_BASE:
+	case MSR_MISC_FEATURES_ENABLES:
 		if (write)
 			return *val ? -EINVAL : 0;
 		*val = 0;
@@ -386,20 +408,6 @@ static int kvisor_fixed_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val,
 		return 0;
 	}
 	return -ENOENT;
-}
-
-/*
- * The performance counters every AMD64 CPU has without a CPUID bit (K7's
- * four) and Intel's two architectural P6 ones: kvisor has no vPMU, and
- * as KVM without one it reads them as 0 and ignores writes, so guests
- * that probe them (Linux's perfctr watchdog, other kernels' NMI
- * watchdogs) do not take a #GP for it.
- */
-static bool kvisor_legacy_perf_msr(u32 msr)
-{
-	return (msr >= MSR_K7_EVNTSEL0 && msr <= MSR_K7_PERFCTR3) ||
-	       msr == MSR_P6_PERFCTR0 || msr == MSR_P6_PERFCTR1 ||
-	       msr == MSR_P6_EVNTSEL0 || msr == MSR_P6_EVNTSEL1;
 }
 
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
@@ -437,9 +445,6 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
 		return 0;
-	case MSR_MISC_FEATURES_ENABLES:
-		*val = vcpu->misc_features;
-		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		*val = vcpu->tsc_adjust;
 		return 0;
@@ -473,10 +478,6 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 		*val = 0;
 		return 0;
 	default:
-		if (kvisor_legacy_perf_msr(msr)) {
-			*val = 0;
-			return 0;
-		}
 		return kvisor_ops->get_msr(vcpu, msr, val);
 	}
 }
@@ -517,8 +518,6 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	/* Read-only for the guest; only userspace sets it. */
 	if (msr == MSR_PLATFORM_INFO)
 		return -EINVAL;
-	if (kvisor_legacy_perf_msr(msr))
-		return 0;
 	if (msr == MSR_IA32_MISC_ENABLE)
 		return kvisor_misc_enable_set(vcpu, val, false);
 	/* Kept and read back, any value, as KVM does: nothing to power. */
@@ -560,9 +559,6 @@ int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	r = kvisor_fixed_msr(vcpu, msr, &val, true);
 	if (r != -ENOENT)
 		return r;
-	/* CPUID faulting (bit 0) is not offered: nothing else is settable. */
-	if (msr == MSR_MISC_FEATURES_ENABLES)
-		return val ? -EINVAL : 0;
 	return kvisor_ops->set_msr(vcpu, msr, val);
 }
 

@@ -505,7 +505,6 @@ struct kvisor_vcpu {
 	u64 misc_enable;	/* IA32_MISC_ENABLE */
 	u64 power_ctl;		/* MSR_IA32_POWER_CTL, kept only */
 	u64 hwcr;		/* AMD's HWCR: McStatusWrEn (bit 18) or 0 */
-	u64 misc_features;	/* MSR_MISC_FEATURES_ENABLES: always 0 */
 	u64 poll_control;	/* MSR_KVM_POLL_CONTROL: bit 0, host polls */
 	struct {		/* kept, not applied (msrs.c) */
 		u64 def_type;
