@@ -126,10 +126,11 @@ static uint64_t batch;
 #define APIC_TDCR	0x3e0
 
 /*
- * Interrupts each vCPU took, and how many of the others are listening;
- * the ipi rows' other vCPUs, set by the host (1 for ipi).
+ * The answers vCPU 0's pings got, the timer interrupts taken, and how
+ * many of the others are listening; the ipi rows' other vCPUs, set by
+ * the host (1 for ipi).
  */
-static volatile uint64_t pings, pongs, ticks, ap_ready;
+static volatile uint64_t pongs, ticks, ap_ready;
 static uint64_t ipi_aps = 1;
 
 static void guest_io(void)
@@ -201,7 +202,6 @@ static void ipi_handler(struct ex_regs *regs)
 	(void)regs;
 	xapic_write(APIC_EOI, 0);
 	if (xapic_read(APIC_ID) >> 24) {
-		__atomic_fetch_add(&pings, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&pongs, 1, __ATOMIC_RELEASE);
 		xapic_send_ipi(0, IPI_VECTOR);
 	}

@@ -71,10 +71,7 @@ boot_row() { # hypervisor round device
 	rm -f /tmp/boot.fifo
 	mkfifo /tmp/boot.fifo
 	# each line of QEMU's output after the time it came at, as check-qemu
-	while IFS= read -r l; do
-		read -r up _ < /proc/uptime
-		echo "$up $l"
-	done < /tmp/boot.fifo > /tmp/boot.log &
+	stamp < /tmp/boot.fifo > /tmp/boot.log &
 	sp=$!
 	say "mark boot start 0"
 	t0=$(now)

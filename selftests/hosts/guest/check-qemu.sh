@@ -51,15 +51,6 @@ load() { # hv
 	chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
 }
 
-# stamp: each line of stdin after this host's clock when it came (read,
-# a builtin, not a program: a stamp costs no fork)
-stamp() {
-	while IFS= read -r l; do
-		read -r up _ < /proc/uptime
-		echo "$up $l"
-	done
-}
-
 # threads PID: per thread of PID: id, name, state, user and system
 # ticks, the system call it is in ("running": in user mode), wchan
 threads() {

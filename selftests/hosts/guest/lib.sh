@@ -13,6 +13,15 @@ say() { echo "@@KV $*" > "$RES"; }
 # now: this host's clock, seconds since boot
 now() { cut -d' ' -f1 /proc/uptime; }
 
+# stamp: each line of stdin after this host's clock when it came (read,
+# a builtin, not a program: a stamp costs no fork)
+stamp() {
+	while IFS= read -r l; do
+		read -r up _ < /proc/uptime
+		echo "$up $l"
+	done
+}
+
 # took T0: the seconds since T0 (a value of now), to a tenth
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
