@@ -15,6 +15,7 @@
 #include <linux/spinlock.h>
 #include <linux/version.h>
 #include <linux/kvm.h>
+#include <asm/msr.h>
 
 #include "core/vendor.h"
 #include "mm/mm.h"
@@ -104,7 +105,16 @@ struct kvisor_vm {
 	pid_t creator;		/* thread ID, for the statistics' name */
 	u32 max_vcpu_ids;	/* KVM_CAP_MAX_VCPU_ID, 0 until set */
 	u32 bsp_id;		/* KVM_SET_BOOT_CPU_ID */
-	u64 tsc_base;		/* host TSC when the first vCPU's TSC was 0 */
+	/*
+	 * The TSC offset the vCPUs share, and userspace's last TSC write:
+	 * its value, when (boot-time ns) and the offset it gave (tsc.c)
+	 */
+	spinlock_t tsc_lock;
+	u64 tsc_offset;
+	u64 tsc_last_write;
+	u64 tsc_last_ns;
+	u64 tsc_last_offset;
+	bool tsc_written;
 	s64 kvmclock_offset;	/* VM clock = host boot time + this (kvmclock.c) */
 	atomic_t kvmclock_gen;	/* bumped by KVM_SET_CLOCK */
 	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK(_NEW) */
@@ -274,10 +284,19 @@ static inline bool kvisor_has_quirk(struct kvisor_vm *vm, u64 quirk)
 int kvisor_disable_quirks(struct kvisor_vm *vm, u64 quirks);
 bool kvisor_pv_has(struct kvisor_vcpu *vcpu, unsigned int feature);
 
+/* core/tsc.c: the guest's TSC and its offset, in step across vCPUs */
+static inline u64 kvisor_guest_tsc(struct kvisor_vcpu *vcpu)
+{
+	return rdtsc() + vcpu->tsc_offset;
+}
+
+void kvisor_tsc_sync(struct kvisor_vcpu *vcpu, u64 data);
+void kvisor_tsc_set_attr_offset(struct kvisor_vcpu *vcpu, u64 offset);
+int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host);
+
 /* core/msrs.c: every MSR, for the guest and for the ioctls */
 int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int kvisor_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
-int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host);
 long kvisor_get_msr_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_msr_feature_index_list(struct kvm_msr_list __user *argp);
 long kvisor_get_feature_msrs(struct kvm_msrs __user *argp);

@@ -125,11 +125,11 @@ static void kvisor_kvmclock_write(struct kvisor_vcpu *vcpu)
 	 * Without a known TSC rate there is nothing true to tell the guest;
 	 * its clock waits, as KVM's does, rather than run at a wrong rate.
 	 */
-	if (!tsc_khz || kvisor_ops->get_msr(vcpu, MSR_IA32_TSC, &guest_tsc))
+	if (!tsc_khz)
 		return;
 	pv.system_time = kvisor_clock_now(vcpu->vm, &host_tsc, NULL);
-	/* The guest TSC read a moment before: move it to the same instant. */
-	guest_tsc += rdtsc() - host_tsc;
+	/* The guest's TSC at the same instant as the host's */
+	guest_tsc = host_tsc + vcpu->tsc_offset;
 	pv.tsc_timestamp = guest_tsc;
 	kvisor_time_scale((u64)tsc_khz * 1000, &pv.tsc_shift,
 			  &pv.tsc_to_system_mul);

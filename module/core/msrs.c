@@ -181,47 +181,6 @@ static const u32 kvisor_feature_msrs[] = {
  * raises #GP, as KVM does by default, or exits to userspace
  * (KVM_CAP_X86_USER_SPACE_MSR, msr_filter.c).
  */
-/* TSC_ADJUST exists for the guest only if its CPUID says so, as in KVM. */
-static bool kvisor_guest_has_tsc_adjust(struct kvisor_vcpu *vcpu)
-{
-	const struct kvm_cpuid_entry2 *e = kvisor_vcpu_cpuid_find(vcpu, 7, 0,
-								  false);
-
-	return e && (e->ebx & BIT(X86_FEATURE_TSC_ADJUST & 31));
-}
-
-/*
- * The guest's TSC and IA32_TSC_ADJUST move together, as on hardware: a
- * guest write to either changes both by the same amount.  Userspace's
- * writes (@host) set one without the other, so that restoring a saved
- * pair gives back the pair.
- */
-int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
-{
-	u64 tsc;
-	int r;
-
-	if (msr == MSR_IA32_TSC_ADJUST && host) {
-		vcpu->tsc_adjust = val;
-		return 0;
-	}
-	if (msr == MSR_IA32_TSC_ADJUST && !kvisor_guest_has_tsc_adjust(vcpu))
-		return -EINVAL;
-	if (msr == MSR_IA32_TSC && host)
-		return kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, val);
-	r = kvisor_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc);
-	if (r)
-		return r;
-	if (msr == MSR_IA32_TSC) {
-		vcpu->tsc_adjust += val - tsc;
-		return kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, val);
-	}
-	r = kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, tsc + (val - vcpu->tsc_adjust));
-	if (!r)
-		vcpu->tsc_adjust = val;
-	return r;
-}
-
 /*
  * IA32_TSC_AUX exists where the host has RDTSCP or RDPID; the guest may
  * touch it only if its CPUID offers one of them (KVM's rule).  The value
@@ -444,6 +403,9 @@ int kvisor_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 	switch (msr) {
 	case MSR_IA32_APICBASE:
 		*val = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_TSC:
+		*val = kvisor_guest_tsc(vcpu);
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		*val = vcpu->tsc_adjust;

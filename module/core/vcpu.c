@@ -85,8 +85,7 @@ static int kvisor_vcpu_attr(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 {
 	u64 __user *uaddr;
 	struct kvm_device_attr attr;
-	u64 tsc, offset;
-	int r;
+	u64 offset;
 
 	if (copy_from_user(&attr, argp, sizeof(attr)))
 		return -EFAULT;
@@ -95,16 +94,12 @@ static int kvisor_vcpu_attr(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 	if (ioctl == KVM_HAS_DEVICE_ATTR)
 		return 0;
 	uaddr = u64_to_user_ptr(attr.addr);
-	if (ioctl == KVM_GET_DEVICE_ATTR) {
-		r = kvisor_ops->get_msr(vcpu, MSR_IA32_TSC, &tsc);
-		if (r)
-			return r;
-		offset = tsc - rdtsc();
-		return put_user(offset, uaddr) ? -EFAULT : 0;
-	}
+	if (ioctl == KVM_GET_DEVICE_ATTR)
+		return put_user(vcpu->tsc_offset, uaddr) ? -EFAULT : 0;
 	if (get_user(offset, uaddr))
 		return -EFAULT;
-	return kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, rdtsc() + offset);
+	kvisor_tsc_set_attr_offset(vcpu, offset);
+	return 0;
 }
 
 /*
@@ -475,9 +470,7 @@ static struct kvisor_vcpu *kvisor_vcpu_new(struct kvisor_vm *vm,
 	 * As KVM: the TSC starts at 0 with the VM, and every vCPU's runs in
 	 * step with the first one's (guests check that their CPUs agree).
 	 */
-	if (!vm->nr_vcpus)
-		vm->tsc_base = rdtsc();
-	kvisor_ops->set_msr(vcpu, MSR_IA32_TSC, rdtsc() - vm->tsc_base);
+	kvisor_tsc_sync(vcpu, 0);
 	/* The bootstrap processor: vCPU 0 unless KVM_SET_BOOT_CPU_ID said. */
 	if (id == vm->bsp_id)
 		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;

@@ -310,6 +310,8 @@ struct kvisor_vendor_ops {
 	void (*set_debug)(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 	int (*get_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 	int (*set_msr)(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+	/* The guest's TSC is the host's plus @offset; 0 or -EINVAL. */
+	int (*set_tsc_offset)(struct kvisor_vcpu *vcpu, u64 offset);
 	/*
 	 * Stop intercepting the guest's writes (@write_only) or reads and
 	 * writes of @msr for this vCPU (core/spec.c's lazy pass-through of
@@ -498,6 +500,7 @@ struct kvisor_vcpu {
 	atomic_t nmi_pending;
 	u8 sipi_vector;
 	u8 eoi_exit_vector;
+	u64 tsc_offset;		/* guest TSC - host TSC (core/tsc.c) */
 	u64 tsc_adjust;		/* IA32_TSC_ADJUST */
 	u32 tsc_aux;		/* IA32_TSC_AUX, for RDTSCP/RDPID (SVM) */
 	u64 ucode_rev;		/* IA32_UCODE_REV as the guest reads it */

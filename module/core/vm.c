@@ -394,6 +394,7 @@ int kvisor_create_vm(unsigned long type)
 	mutex_init(&vm->slots_lock);
 	mutex_init(&vm->irq_lock);
 	spin_lock_init(&vm->irqfds_lock);
+	spin_lock_init(&vm->tsc_lock);
 	INIT_LIST_HEAD(&vm->irqfds);
 	INIT_LIST_HEAD(&vm->resamplers);
 	INIT_LIST_HEAD(&vm->ioeventfds);

@@ -314,12 +314,6 @@ static void timer_start_tscdeadline(struct kvisor_lapic *apic, u64 tsc)
 		      HRTIMER_MODE_ABS_HARD);
 }
 
-static bool read_guest_tsc(struct kvisor_vcpu *vcpu, u64 *tsc)
-{
-	*tsc = 0;
-	return !kvisor_ops->get_msr(vcpu, MSR_IA32_TSC, tsc);
-}
-
 /*
  * LVTT changed: switching to or from TSC-deadline mode disarms the timer
  * (SDM Vol. 3, "TSC-Deadline Mode"); between one-shot and periodic it runs
@@ -823,8 +817,7 @@ static void set_tsc_deadline(struct kvisor_lapic *apic, u64 val)
 
 	if (!apic->hw_enabled || !mode_tscdeadline(apic))
 		return;
-	if (!read_guest_tsc(apic->vcpu, &tsc))
-		tsc = U64_MAX;		/* cannot tell: fire now */
+	tsc = kvisor_guest_tsc(apic->vcpu);
 	spin_lock_irqsave(&apic->lock, flags);
 	timer_cancel(apic);
 	apic->tsc_deadline = val;
@@ -1134,13 +1127,12 @@ int kvisor_lapic_set_state(struct kvisor_vcpu *vcpu,
 {
 	struct kvisor_lapic *apic = vcpu->apic;
 	unsigned long flags;
-	bool have_tsc;
 	u32 id;
 	u64 tsc;
 
 	if (!apic)
 		return -EINVAL;
-	have_tsc = read_guest_tsc(vcpu, &tsc);
+	tsc = kvisor_guest_tsc(vcpu);
 	spin_lock_irqsave(&apic->lock, flags);
 	timer_cancel(apic);
 	memcpy(apic->regs, s->regs, LAPIC_STATE_SIZE);
@@ -1156,7 +1148,7 @@ int kvisor_lapic_set_state(struct kvisor_vcpu *vcpu,
 	update_lvtt(apic);
 	update_divide(apic);
 	if (mode_tscdeadline(apic))
-		timer_start_tscdeadline(apic, have_tsc ? tsc : U64_MAX);
+		timer_start_tscdeadline(apic, tsc);
 	else
 		timer_start(apic, reg_get(apic, APIC_TMCCT));
 	reg_set(apic, APIC_TMCCT, 0);

@@ -100,14 +100,8 @@ static int svm_exit_npf(struct svm_vcpu *svm)
 
 static int svm_exit_shutdown(struct svm_vcpu *svm)
 {
-	u64 tsc_offset = svm->vmcb->control.tsc_offset;
-
-	/*
-	 * After a shutdown the VMCB's contents are undefined: start over,
-	 * but keep the TSC running where userspace set it.
-	 */
+	/* After a shutdown the VMCB's contents are undefined: start over. */
 	svm_reset_vmcb(svm);
-	svm->vmcb->control.tsc_offset = tsc_offset;
 	return kvisor_handle_shutdown(&svm->vcpu);
 }
 

@@ -178,11 +178,7 @@ static u64 *svm_msr_slot(struct vmcb_save *s, u32 msr)
 	}
 }
 
-/*
- * EFER and PAT live in the VMCB; EFER.SVME is kvisor's, never the guest's.
- * The guest's TSC is the host's plus the VMCB's offset, which RDTSC
- * applies in hardware.
- */
+/* EFER and PAT live in the VMCB; EFER.SVME is kvisor's, never the guest's. */
 int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
@@ -199,9 +195,6 @@ int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 		return 0;
 	case MSR_IA32_CR_PAT:
 		*val = s->g_pat;
-		return 0;
-	case MSR_IA32_TSC:
-		*val = rdtsc() + vmcb->control.tsc_offset;
 		return 0;
 	default:
 		return -ENOENT;
@@ -222,9 +215,6 @@ int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 		return 0;
 	}
 	switch (msr) {
-	case MSR_IA32_TSC:
-		vmcb->control.tsc_offset = val - rdtsc();
-		return 0;
 	case MSR_EFER:
 		if (val & ~KVISOR_EFER_GUEST_BITS)
 			return -EINVAL;
@@ -238,6 +228,16 @@ int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	default:
 		return -ENOENT;
 	}
+}
+
+/*
+ * The guest's TSC is the host's plus the VMCB's offset, which RDTSC
+ * applies in hardware.
+ */
+int svm_set_tsc_offset(struct kvisor_vcpu *vcpu, u64 offset)
+{
+	to_svm(vcpu)->vmcb->control.tsc_offset = offset;
+	return 0;
 }
 
 /* Debug ---------------------------------------------------------------- */

@@ -487,6 +487,7 @@ const struct kvisor_vendor_ops kvisor_svm_ops = {
 	.set_debug		= svm_set_debug,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
+	.set_tsc_offset		= svm_set_tsc_offset,
 	.msr_passthrough	= svm_msr_passthrough,
 	.msr_filter_changed	= svm_msr_filter_changed,
 };

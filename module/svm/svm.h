@@ -282,6 +282,7 @@ int svm_get_cpl(struct kvisor_vcpu *vcpu);
 void svm_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
 int svm_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int svm_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+int svm_set_tsc_offset(struct kvisor_vcpu *vcpu, u64 offset);
 void svm_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
 
 /* events.c: injection, interrupt and NMI windows, event state */

@@ -48,6 +48,8 @@ void svm_reset_vmcb(struct svm_vcpu *svm)
 	struct vmcb_save *s = &svm->vmcb->save;
 
 	memset(svm->vmcb, 0, PAGE_SIZE);
+	/* The TSC runs on across a reset, where core/tsc.c set it. */
+	c->tsc_offset = svm->vcpu.tsc_offset;
 
 	/*
 	 * #MC is the host's.  #DB and #AC are intercepted and handed back:

@@ -317,10 +317,6 @@ static unsigned long vmx_msr_field(u32 msr)
 	}
 }
 
-/*
- * The guest's TSC is the host's plus the VMCS's offset, which RDTSC in
- * the guest applies in hardware, when the CPU offers TSC offsetting.
- */
 int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -342,11 +338,6 @@ int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 		break;
 	case MSR_IA32_SYSENTER_CS:
 		*val = vmcs_read32(field);
-		break;
-	case MSR_IA32_TSC:
-		*val = rdtsc();
-		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
-			*val += vmcs_read64(VMCS_TSC_OFFSET);
 		break;
 	default:
 		if (field)
@@ -374,12 +365,6 @@ int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	case MSR_IA32_SYSENTER_CS:
 		vmcs_write32(field, val);
 		break;
-	case MSR_IA32_TSC:
-		if (vmx_config.proc & PROC_USE_TSC_OFFSETTING)
-			vmcs_write64(VMCS_TSC_OFFSET, val - rdtsc());
-		else
-			r = -EINVAL;
-		break;
 	case MSR_EFER:
 		if (val & ~KVISOR_EFER_GUEST_BITS)
 			r = -EINVAL;
@@ -397,6 +382,23 @@ int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 	}
 	vmx_put(vmx);
 	return r;
+}
+
+/*
+ * The guest's TSC is the host's plus the VMCS's offset, which RDTSC in
+ * the guest applies in hardware, when the CPU offers TSC offsetting;
+ * without it the guest's TSC is the host's.
+ */
+int vmx_set_tsc_offset(struct kvisor_vcpu *vcpu, u64 offset)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	if (!(vmx_config.proc & PROC_USE_TSC_OFFSETTING))
+		return offset ? -EINVAL : 0;
+	vmx_load(vmx);
+	vmcs_write64(VMCS_TSC_OFFSET, offset);
+	vmx_put(vmx);
+	return 0;
 }
 
 /* Debug ---------------------------------------------------------------- */

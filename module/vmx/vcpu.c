@@ -97,7 +97,7 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 	vmcs_write64(VMCS_EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
 	vmcs_write16(VMCS_VPID, vmx->vpid);
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);	/* no shadow VMCS */
-	vmcs_write64(VMCS_TSC_OFFSET, 0);	/* the guest's TSC is the host's */
+	vmcs_write64(VMCS_TSC_OFFSET, 0);	/* core/tsc.c sets it next */
 
 	vmcs_write64(VMCS_ENTRY_MSR_LOAD_ADDR, __pa(vmx->guest_msrs));
 	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, VMX_NR_SWITCHED_MSRS);

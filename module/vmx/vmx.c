@@ -427,6 +427,7 @@ const struct kvisor_vendor_ops kvisor_vmx_ops = {
 	.set_debug		= vmx_set_debug,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
+	.set_tsc_offset		= vmx_set_tsc_offset,
 	.msr_passthrough	= vmx_msr_passthrough,
 	.msr_filter_changed	= vmx_msr_filter_changed,
 };

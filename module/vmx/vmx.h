@@ -356,6 +356,7 @@ void vmx_write_pdptrs(const u64 pdptrs[4]);
 void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2);
 int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val);
 int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val);
+int vmx_set_tsc_offset(struct kvisor_vcpu *vcpu, u64 offset);
 int vmx_msr_passthrough(struct kvisor_vcpu *vcpu, u32 msr, bool write_only);
 int vmx_msr_filter_changed(struct kvisor_vcpu *vcpu);
 void vmx_set_debug(struct kvisor_vcpu *vcpu, u64 dr7, bool intercept_bp);
