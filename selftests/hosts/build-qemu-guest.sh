@@ -130,7 +130,11 @@ chmod +x "$g/init"
 # QEMU woke it, or "L2-LIFE-BAD" with why not) and goes on counting.
 # With "powerbtn", a press of the ACPI power button (virsh shutdown)
 # powers it off ("L2-LIFE-POWER button"), as a distribution's acpid
-# would.
+# would.  A CPU hot-plugged into it is brought online in the next round,
+# as a distribution's udev rule would: "L2-LIFE-CPU cpuN online: M CPUs",
+# or "L2-LIFE-BAD" where it failed to come up.  "L2-LIFE-KBD ready" says
+# that its keyboard is there (atkbd binds asynchronously), the way in of
+# a ctrl-alt-delete.
 cat > "$g/life" <<'LIFE'
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -138,6 +142,12 @@ mkdir -p /dev /life.d
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o size=32m tmpfs /life.d
 cd /life.d || exit 1
+i=0
+until grep -q keyboard /proc/bus/input/devices || [ $i -ge 20 ]; do
+	sleep 0.5
+	i=$((i + 1))
+done
+grep -q keyboard /proc/bus/input/devices && echo "L2-LIFE-KBD ready"
 # powerbtn: each power button's input device; one event (24 bytes, an
 # input_event) is a press
 if grep -qw powerbtn /proc/cmdline; then
@@ -172,6 +182,14 @@ while :; do
 	want=$(fill scratch)
 	read -r up _ < /proc/uptime
 	echo "L2-LIFE $n $(md5sum < rand | cut -c1-32) $up scratch=$s"
+	for c in /sys/devices/system/cpu/cpu[0-9]*; do
+		[ "$(cat "$c/online" 2>/dev/null)" = 0 ] || continue
+		if echo 1 > "$c/online"; then
+			echo "L2-LIFE-CPU ${c##*/} online: $(grep -c ^processor /proc/cpuinfo) CPUs"
+		else
+			echo "L2-LIFE-BAD ${c##*/} did not come online"
+		fi
+	done
 	if [ "$n" = "$s3" ]; then
 		if grep -qw deep /sys/power/mem_sleep; then
 			echo deep > /sys/power/mem_sleep
