@@ -290,18 +290,56 @@ void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2)
 /* MSRs ----------------------------------------------------------------- */
 
 /*
- * The guest's KERNEL_GS_BASE and SYSCALL MSRs are in the VM-entry MSR-load
- * list (saved back to it at exit); the guest reaches them without exits,
- * so only KVM_GET/SET_MSRS look for them here.
+ * The guest's KERNEL_GS_BASE and SYSCALL MSRs: in vmx->guest_msrs[], or
+ * in the CPU from vmx_prepare_switch_to_guest() to vmx_vcpu_put(), where
+ * the guest reaches them without exits.  Only KVM_GET/SET_MSRS and the
+ * MSR filter's exits look for them here, the latter during KVM_RUN, on
+ * the CPU that holds them (vmx_load() keeps the thread there).
  */
-static struct vmx_msr_entry *vmx_find_guest_msr(struct vmx_vcpu *vmx, u32 msr)
+static int vmx_switched_msr(u32 msr)
 {
 	int i;
 
 	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
-		if (vmx->guest_msrs[i].index == msr)
-			return &vmx->guest_msrs[i];
-	return NULL;
+		if (vmx_switched_msrs[i] == msr)
+			return i;
+	return -1;
+}
+
+static void vmx_get_switched_msr(struct vmx_vcpu *vmx, int i, u64 *val)
+{
+	preempt_disable();
+	if (vmx->host_state_loaded)
+		rdmsrl(vmx_switched_msrs[i], *val);
+	else
+		*val = vmx->guest_msrs[i];
+	preempt_enable();
+}
+
+/*
+ * The CPU checks the value, as its WRMSR would for the guest (SFMASK's
+ * reserved high half): where the guest's are not loaded, a trial write
+ * with the host's value put straight back, which nothing between reads
+ * (interrupts use none of these MSRs).
+ */
+static int vmx_set_switched_msr(struct vmx_vcpu *vmx, int i, u64 val)
+{
+	u32 msr = vmx_switched_msrs[i];
+	int r;
+	u64 cur;
+
+	preempt_disable();
+	if (vmx->host_state_loaded) {
+		r = wrmsrl_safe(msr, val);
+	} else {
+		rdmsrl(msr, cur);
+		r = wrmsrl_safe(msr, val);
+		wrmsrl(msr, cur);
+		if (!r)
+			vmx->guest_msrs[i] = val;
+	}
+	preempt_enable();
+	return r ? -EINVAL : 0;
 }
 
 /* The VMCS field of the other MSRs the guest reaches without exits. */
@@ -320,12 +358,11 @@ static unsigned long vmx_msr_field(u32 msr)
 int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
 	unsigned long field = vmx_msr_field(msr);
-	int r = 0;
+	int i = vmx_switched_msr(msr), r = 0;
 
-	if (e) {
-		*val = e->value;
+	if (i >= 0) {
+		vmx_get_switched_msr(vmx, i, val);
 		return 0;
 	}
 	vmx_load(vmx);
@@ -352,14 +389,11 @@ int vmx_get_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 *val)
 int vmx_set_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	struct vmx_msr_entry *e = vmx_find_guest_msr(vmx, msr);
 	unsigned long field = vmx_msr_field(msr);
-	int r = 0;
+	int i = vmx_switched_msr(msr), r = 0;
 
-	if (e) {
-		e->value = val;
-		return 0;
-	}
+	if (i >= 0)
+		return vmx_set_switched_msr(vmx, i, val);
 	vmx_load(vmx);
 	switch (msr) {
 	case MSR_IA32_SYSENTER_CS:

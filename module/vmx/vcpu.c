@@ -28,7 +28,7 @@
 /* The power-on PAT: WB, WT, UC-, UC, repeated. */
 #define PAT_RESET	0x0007040600070406ULL
 
-static const u32 vmx_switched_msrs[VMX_NR_SWITCHED_MSRS] = {
+const u32 vmx_switched_msrs[VMX_NR_SWITCHED_MSRS] = {
 	MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
 };
 
@@ -99,12 +99,14 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);	/* no shadow VMCS */
 	vmcs_write64(VMCS_TSC_OFFSET, 0);	/* core/tsc.c sets it next */
 
-	vmcs_write64(VMCS_ENTRY_MSR_LOAD_ADDR, __pa(vmx->guest_msrs));
-	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, VMX_NR_SWITCHED_MSRS);
-	vmcs_write64(VMCS_EXIT_MSR_STORE_ADDR, __pa(vmx->guest_msrs));
-	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, VMX_NR_SWITCHED_MSRS);
-	vmcs_write64(VMCS_EXIT_MSR_LOAD_ADDR, __pa(vmx->host_msrs));
-	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, VMX_NR_SWITCHED_MSRS);
+	/*
+	 * No VM-entry or VM-exit MSR lists: the MSRs KVM switches there too
+	 * rarely to matter, and the SYSCALL MSRs and KERNEL_GS_BASE are
+	 * switched by hand once a KVM_RUN (vmx_prepare_switch_to_guest()).
+	 */
+	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, 0);
 
 	/*
 	 * CR0/CR4 bits VMX forces (CR0.NE, CR4.VMXE; PE and PG are free with
@@ -286,29 +288,11 @@ static int vmx_get_msr_bitmap(void)
 	return vmx_msr_bitmap ? 0 : -ENOMEM;
 }
 
-static int vmx_alloc_msr_lists(struct vmx_vcpu *vmx)
-{
-	int i;
-
-	vmx->guest_msrs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	vmx->host_msrs = vmx->guest_msrs + VMX_NR_SWITCHED_MSRS;
-	if (!vmx->guest_msrs)
-		return -ENOMEM;
-	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++) {
-		vmx->guest_msrs[i].index = vmx_switched_msrs[i];
-		vmx->host_msrs[i].index = vmx_switched_msrs[i];
-		/* These are fixed for the host's life; KERNEL_GS_BASE is not. */
-		rdmsrl(vmx_switched_msrs[i], vmx->host_msrs[i].value);
-	}
-	return 0;
-}
-
 static void vmx_vcpu_destroy(struct vmx_vcpu *vmx)
 {
 	vmx_unload(vmx);
 	if (vmx->vpid)
 		vmx_free_vpid(vmx->vpid);
-	free_page((unsigned long)vmx->guest_msrs);
 	free_page((unsigned long)vmx->msr_bitmap);
 	free_page((unsigned long)vmx->vmcs);
 	kfree(vmx);
@@ -317,7 +301,7 @@ static void vmx_vcpu_destroy(struct vmx_vcpu *vmx)
 struct kvisor_vcpu *vmx_vcpu_create(struct kvisor_vm *vm)
 {
 	struct vmx_vcpu *vmx;
-	int vpid, r = -ENOMEM;
+	int i, vpid, r = -ENOMEM;
 
 	if (vmx_get_msr_bitmap())
 		return ERR_PTR(-ENOMEM);
@@ -327,8 +311,11 @@ struct kvisor_vcpu *vmx_vcpu_create(struct kvisor_vm *vm)
 	vmx->cpu = -1;
 	INIT_LIST_HEAD(&vmx->loaded);
 	vmx->vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vmx->vmcs || vmx_alloc_msr_lists(vmx))
+	if (!vmx->vmcs)
 		goto fail;
+	/* The host's SYSCALL MSRs are fixed for its life; KERNEL_GS_BASE is not. */
+	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
+		rdmsrl(vmx_switched_msrs[i], vmx->host_msrs[i]);
 	/* A VMCS region starts with the revision id, like VMXON's. */
 	*(u32 *)vmx->vmcs = vmx_config.revision;
 	vpid = vmx_alloc_vpid();
@@ -572,11 +559,9 @@ static void vmx_restore_host_segments(struct vmx_vcpu *vmx,
 		loadsegment(fs, h->fs);
 		wrmsrl(MSR_FS_BASE, vmx->host_fs_base);
 	}
-	if (h->gs) {
+	/* (which writes KERNEL_GS_BASE: vmx_vcpu_put() puts it back after) */
+	if (h->gs)
 		load_gs_index(h->gs);
-		wrmsrl(MSR_KERNEL_GS_BASE,
-		       vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
-	}
 	invalidate_tss_limit();
 	/* VM exit also leaves the GDT limit at 0xffff. */
 	load_fixmap_gdt(raw_smp_processor_id());
@@ -587,33 +572,51 @@ static void vmx_restore_host_segments(struct vmx_vcpu *vmx,
  * kernel, is switched once a KVM_RUN, as KVM does
  * (vmx_prepare_switch_to_guest() and vmx_prepare_switch_to_host()): VM
  * exit loads null data selectors (64-bit mode ignores them), the FS base
- * saved here, the kernel's GS base, the host's KERNEL_GS_BASE (the exit
- * MSR-load list), a GDT limit of 0xffff and a short TSS limit, and
- * clears LDTR.  None of that matters to the kernel, which never uses
- * those segments, the LDT or the I/O bitmap; userspace and the
+ * saved here, the kernel's GS base, a GDT limit of 0xffff and a short TSS
+ * limit, and clears LDTR.  None of that matters to the kernel, which
+ * never uses those segments, the LDT or the I/O bitmap; userspace and the
  * scheduler's save of the task's segments do, so core/steal.c calls
  * vmx_vcpu_put() before either can look.  The FS base and
  * KERNEL_GS_BASE cannot change meanwhile: only the task itself sets them
  * (arch_prctl, WRFSBASE), from userspace.  Preemption is off.
+ *
+ * The guest's KERNEL_GS_BASE and SYSCALL MSRs (STAR, LSTAR, CSTAR,
+ * SFMASK) stay in the CPU the same way, from here to vmx_vcpu_put(),
+ * as KVM keeps them (its user-return MSRs): the kernel uses none of them
+ * (SYSCALL comes from userspace, SWAPGS only on entries from it), and an
+ * MSR list switching them at every entry and exit costs each exit 15 MSR
+ * accesses (SDM Vol. 3, "VM-Entry Controls for MSRs", "VM-Exit Controls
+ * for MSRs").  The guest reaches them without exits; vmx_get_msr() reads
+ * the CPU while they are there.
  */
 static void vmx_prepare_switch_to_guest(struct vmx_vcpu *vmx)
 {
+	int i;
+
 	if (vmx->host_state_loaded)
 		return;
 	vmx_save_host_segments(&vmx->host_segs);
 	rdmsrl(MSR_FS_BASE, vmx->host_fs_base);
 	vmcs_writel(VMCS_HOST_FS_BASE, vmx->host_fs_base);
-	rdmsrl(MSR_KERNEL_GS_BASE, vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE].value);
+	rdmsrl(MSR_KERNEL_GS_BASE, vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE]);
+	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
+		wrmsrl(vmx_switched_msrs[i], vmx->guest_msrs[i]);
 	vmx->host_state_loaded = true;
 }
 
 bool vmx_vcpu_put(struct kvisor_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int i;
 
 	if (!vmx->host_state_loaded)
 		return false;
+	/* The guest's, as it left them (SWAPGS changes KERNEL_GS_BASE) */
+	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
+		rdmsrl(vmx_switched_msrs[i], vmx->guest_msrs[i]);
 	vmx_restore_host_segments(vmx, &vmx->host_segs);
+	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
+		wrmsrl(vmx_switched_msrs[i], vmx->host_msrs[i]);
 	vmx->host_state_loaded = false;
 	return true;
 }

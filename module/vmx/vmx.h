@@ -177,18 +177,6 @@
 /* Set in the exit reason when VM entry itself failed. */
 #define EXIT_REASON_FAILED_ENTRY	BIT(31)
 
-/* An entry in a VM-entry/VM-exit MSR-load or MSR-store list. */
-struct vmx_msr_entry {
-	u32 index;
-	u32 reserved;
-	u64 value;
-} __aligned(16);
-
-/*
- * The MSRs VMX does not switch by itself but a 64-bit guest uses: loaded
- * from the guest list at entry and saved back to it at exit, the host's
- * reloaded from the host list at exit.
- */
 /*
  * The CR4 bits the guest changes without an exit: those every x86-64 CPU
  * has and that need no action from kvisor; KVM's
@@ -199,7 +187,13 @@ struct vmx_msr_entry {
 			     X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | \
 			     X86_CR4_PGE | X86_CR4_TSD)
 
+/*
+ * The MSRs VMX does not switch by itself but a 64-bit guest uses:
+ * KERNEL_GS_BASE and the SYSCALL MSRs, switched by hand once a KVM_RUN
+ * (vcpu.c, vmx_prepare_switch_to_guest())
+ */
 #define VMX_NR_SWITCHED_MSRS		5
+extern const u32 vmx_switched_msrs[VMX_NR_SWITCHED_MSRS];
 
 /* What VMCS setup needs from the capability MSRs, computed once. */
 struct vmx_config {
@@ -262,13 +256,16 @@ struct vmx_host_segments {
  * @vpid:	tags the guest's TLB entries, as an ASID does on SVM
  * @flush:	drop cached guest translations at the next entry
  * @exit:	the last exit's information
- * @guest_msrs/@host_msrs: the VM-entry/exit MSR lists
+ * @guest_msrs/@host_msrs: the guest's and the host's values of
+ *		vmx_switched_msrs[], the guest's in the CPU instead while
+ *		@host_state_loaded
  * @event:	an exception waiting for the next entry (VMX_INTR_INFO_*)
  * @cr0_shadow, @cr4_shadow: control register bits as the guest sees them
  * @ple_window: the PLE_Window in force (exit.c grows it, vcpu.c shrinks it)
  * @host_state_loaded: the host's segments, FS base and KERNEL_GS_BASE are
  *		saved in @host_segs, @host_fs_base and @host_msrs, and the
- *		CPU holds what VM exits leave there until vmx_vcpu_put()
+ *		CPU holds what VM exits leave there, and the guest's
+ *		@guest_msrs, until vmx_vcpu_put()
  * @vmcs_rsp, @vmcs_rip, @vmcs_rflags: what the VMCS's guest RSP, RIP and
  *		RFLAGS fields hold, so that an entry writes only the ones a
  *		handler changed, and the STI-shadow checks need no VMREAD
@@ -282,8 +279,8 @@ struct vmx_vcpu {
 	u16 vpid;
 	bool flush;
 	struct vmx_exit_info exit;
-	struct vmx_msr_entry *guest_msrs;
-	struct vmx_msr_entry *host_msrs;
+	u64 guest_msrs[VMX_NR_SWITCHED_MSRS];
+	u64 host_msrs[VMX_NR_SWITCHED_MSRS];
 	u32 event;
 	u32 event_err;
 	u32 event_insn_len;

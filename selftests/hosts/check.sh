@@ -201,7 +201,7 @@ done
 # "leaving kernel" line on (kexec_vms.c raised their console's log level
 # there) to the next kernel's /init: one TAP line, failed by any report
 # of a bug (the crash's own panic and stack dump are expected).
-KEXEC_BAD='BUG:|WARNING: CPU|Oops|general protection fault|UBSAN|KASAN|refcount_t|list_(add|del) corruption|soft lockup|hard LOCKUP|RCU stall|rcu_sched detected|failed to boot'
+KEXEC_BAD='BUG:|WARNING: CPU|Oops|general protection fault|UBSAN|KASAN|refcount_t|list_(add|del) corruption|soft lockup|hard LOCKUP|RCU stall|rcu_(sched|preempt) detected|failed to boot'
 kexec_console() {
 	local h=$1 c=$OUT/$1/console.log bad name
 

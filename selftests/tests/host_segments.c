@@ -15,10 +15,14 @@
  * else GS 0 with arch_prctl's base) and glibc's FS base.  A busy thread
  * with segments of its own shares the CPU, so the scheduler preempts the
  * vCPU thread in the middle of KVM_RUN.  The guest sets its own FS, GS
- * and KERNEL_GS_BASE and runs batches of CPUID exits, each followed by a
- * HLT long enough for the vCPU thread to sleep and the busy thread to run,
- * checking its bases after each; after each KVM_RUN the host checks its selectors and
- * bases, and that ES's LDT entry still loads.  On VMX, the vCPU's
+ * and KERNEL_GS_BASE, and its SYSCALL MSRs (which VMX, too, keeps in the
+ * CPU from the first entry of a KVM_RUN to the put, while the host's
+ * kernel runs and the busy thread waits to make its system calls), and
+ * runs batches of CPUID exits, each followed by a HLT long enough for the
+ * vCPU thread to sleep and the busy thread to run, checking its bases and
+ * SYSCALL MSRs after each; after each KVM_RUN the host checks its
+ * selectors and bases, that ES's LDT entry still loads, and that
+ * KVM_GET_MSRS gives the guest's SYSCALL MSRs and KERNEL_GS_BASE.  On VMX, the vCPU's
  * host_state_reload statistic must count each KVM_RUN, and at most one
  * more for each time the thread was preempted in one: not the exits.
  */
@@ -48,6 +52,29 @@
 #define GUEST_GS_BASE		0xffff888000002000ULL
 #define GUEST_KGS_BASE		0x00007fff00003000ULL
 
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_SYSCALL_MASK	0xc0000084
+
+/* The guest's SYSCALL MSRs, and KERNEL_GS_BASE: none is the host's */
+static const uint64_t guest_syscall_msrs[][2] = {
+	{ MSR_STAR, 0x0023001000000000ULL },
+	{ MSR_LSTAR, 0xffffffff8123f000ULL },
+	{ MSR_CSTAR, 0xffffffff8123f100ULL },
+	{ MSR_SYSCALL_MASK, 0x47700 },
+	{ MSR_KERNEL_GS_BASE, GUEST_KGS_BASE },
+};
+
+static void guest_check_syscall_msrs(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(guest_syscall_msrs); i++)
+		GUEST_ASSERT_EQ(rdmsr(guest_syscall_msrs[i][0]),
+				guest_syscall_msrs[i][1]);
+}
+
 #ifndef HWCAP2_FSGSBASE
 #define HWCAP2_FSGSBASE		(1 << 1)
 #endif
@@ -71,7 +98,8 @@ static void guest_code(void)
 	xapic_write(APIC_TDCR, 0xb);		/* divide by 1: 1 GHz bus */
 	wrmsr(MSR_FS_BASE, GUEST_FS_BASE);
 	wrmsr(MSR_GS_BASE, GUEST_GS_BASE);
-	wrmsr(MSR_KERNEL_GS_BASE, GUEST_KGS_BASE);
+	for (i = 0; i < (int)ARRAY_SIZE(guest_syscall_msrs); i++)
+		wrmsr(guest_syscall_msrs[i][0], guest_syscall_msrs[i][1]);
 	for (round = 0; round < ROUNDS; round++) {
 		for (i = 0; i < BATCH; i++)
 			asm volatile("cpuid"
@@ -79,7 +107,7 @@ static void guest_code(void)
 				     : "a"(0), "c"(0));
 		GUEST_ASSERT_EQ(rdmsr(MSR_FS_BASE), GUEST_FS_BASE);
 		GUEST_ASSERT_EQ(rdmsr(MSR_GS_BASE), GUEST_GS_BASE);
-		GUEST_ASSERT_EQ(rdmsr(MSR_KERNEL_GS_BASE), GUEST_KGS_BASE);
+		guest_check_syscall_msrs();
 		/* Halt for longer than the host polls: the vCPU thread sleeps. */
 		want = timer_irqs + 1;
 		xapic_write(APIC_LVTT, TIMER_VEC);	/* one-shot */
@@ -87,7 +115,7 @@ static void guest_code(void)
 		while (timer_irqs < want)
 			asm volatile("sti; hlt; cli" ::: "memory");
 		GUEST_ASSERT_EQ(rdmsr(MSR_GS_BASE), GUEST_GS_BASE);
-		GUEST_ASSERT_EQ(rdmsr(MSR_KERNEL_GS_BASE), GUEST_KGS_BASE);
+		guest_check_syscall_msrs();
 		GUEST_SYNC(round);
 	}
 	GUEST_DONE();
@@ -187,6 +215,7 @@ int main(void)
 	struct segs want;
 	struct ucall uc;
 	pthread_t busy;
+	unsigned int i;
 	int round;
 
 	fsgsbase = getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE;
@@ -217,6 +246,9 @@ int main(void)
 		TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC &&
 			    uc.args[0] == (uint64_t)round,
 			    "round %d: %s", round, vcpu_exit_details(vcpu));
+		for (i = 0; i < ARRAY_SIZE(guest_syscall_msrs); i++)
+			TEST_ASSERT_EQ(vcpu_get_msr(vcpu, guest_syscall_msrs[i][0]),
+				       guest_syscall_msrs[i][1]);
 	}
 	vcpu_run_ucall(vcpu, UCALL_DONE, &uc);
 	check_segs("vCPU thread", &want);

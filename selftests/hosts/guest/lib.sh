@@ -27,7 +27,8 @@ took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # What in the kernel log fails a test (and makes a benchmark's numbers
 # suspect), whatever the test itself said.
-BAD='BUG:|WARNING:|Oops|general protection fault|kernel BUG|Call Trace|UBSAN|KASAN|refcount_t|list_(add|del) corruption|stack-protector|soft lockup|hard LOCKUP|rcu_sched detected|RCU stall'
+# (RCU's stall report names its flavour: rcu_preempt in Debian's kernels)
+BAD='BUG:|WARNING:|Oops|general protection fault|kernel BUG|Call Trace|UBSAN|KASAN|refcount_t|list_(add|del) corruption|stack-protector|soft lockup|hard LOCKUP|rcu_(sched|preempt) detected|RCU stall'
 
 # klog_since N: the kernel log after its first N lines (N from dmesg | wc -l)
 klog_since() { dmesg | tail -n +$(($1 + 1)); }

@@ -53,7 +53,11 @@ for t in $(cat $T/list); do
 	bad=$(klog_since "$before" | grep -E "$BAD" | head -3)
 	if [ -n "$bad" ]; then
 		say "fail $t kernel complained: $(echo "$bad" | head -1)"
-		klog_since "$before" | head -60 | sed 's/^/@@KV # /' > "$RES"
+		# the log from a little before the first complaint: its
+		# backtraces, not the test's own noise before it
+		first=$(klog_since "$before" | grep -n -m1 -E "$BAD" | cut -d: -f1)
+		klog_since "$before" | tail -n +$((first > 10 ? first - 10 : 1)) |
+			head -100 | sed 's/^/@@KV # /' > "$RES"
 		continue
 	fi
 	case $rc in
