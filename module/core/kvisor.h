@@ -290,8 +290,8 @@ static inline u64 kvisor_guest_tsc(struct kvisor_vcpu *vcpu)
 	return rdtsc() + vcpu->tsc_offset;
 }
 
-void kvisor_tsc_sync(struct kvisor_vcpu *vcpu, u64 data);
-void kvisor_tsc_set_attr_offset(struct kvisor_vcpu *vcpu, u64 offset);
+int kvisor_tsc_sync(struct kvisor_vcpu *vcpu, u64 data);
+int kvisor_tsc_set_attr_offset(struct kvisor_vcpu *vcpu, u64 offset);
 int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host);
 
 /* core/msrs.c: every MSR, for the guest and for the ioctls */

@@ -26,13 +26,20 @@
 
 #include "kvisor.h"
 
+/*
+ * The guest's kvmclock pairs a TSC reading with a time: a new offset
+ * makes it rewrite the pair before the next entry, or the guest's clock
+ * would jump by the change (KVM requests the same update).
+ */
 static int kvisor_tsc_set_offset(struct kvisor_vcpu *vcpu, u64 offset)
 {
 	/* (VMX without TSC offsetting refuses all but 0: the host's TSC) */
 	int r = kvisor_ops->set_tsc_offset(vcpu, offset);
 
-	if (!r)
+	if (!r && offset != vcpu->tsc_offset) {
 		vcpu->tsc_offset = offset;
+		kvisor_kvmclock_request(vcpu);
+	}
 	return r;
 }
 
@@ -52,12 +59,19 @@ static void kvisor_tsc_record(struct kvisor_vm *vm, u64 offset, u64 tsc,
 		vm->tsc_offset = offset;
 }
 
-/* Userspace set @vcpu's TSC to @data (KVM_SET_MSRS, or 0 at creation). */
-void kvisor_tsc_sync(struct kvisor_vcpu *vcpu, u64 data)
+/*
+ * Userspace set @vcpu's TSC to @data (KVM_SET_MSRS, or 0 at creation).
+ * The offset is worked out under vm->tsc_lock, written by the backend
+ * (which may have to load the VMCS) without it, and recorded only once
+ * it took.  Two vCPUs' writes at the same moment may record in either
+ * order; each vCPU keeps the offset worked out for it.
+ */
+int kvisor_tsc_sync(struct kvisor_vcpu *vcpu, u64 data)
 {
 	struct kvisor_vm *vm = vcpu->vm;
 	u64 offset, ns, elapsed, expected, hz = (u64)tsc_khz * 1000;
 	bool matched = false;
+	int r;
 
 	spin_lock(&vm->tsc_lock);
 	ns = ktime_get_boottime_ns();
@@ -76,9 +90,14 @@ void kvisor_tsc_sync(struct kvisor_vcpu *vcpu, u64 data)
 		data += mul_u64_u32_div(elapsed, tsc_khz, NSEC_PER_MSEC);
 		offset = data - rdtsc();
 	}
+	spin_unlock(&vm->tsc_lock);
+	r = kvisor_tsc_set_offset(vcpu, offset);
+	if (r)
+		return r;
+	spin_lock(&vm->tsc_lock);
 	kvisor_tsc_record(vm, offset, data, ns, matched);
 	spin_unlock(&vm->tsc_lock);
-	kvisor_tsc_set_offset(vcpu, offset);
+	return 0;
 }
 
 /*
@@ -86,15 +105,18 @@ void kvisor_tsc_sync(struct kvisor_vcpu *vcpu, u64 data)
  * joins the shared one if it is the VM's last (KVM's rule); IA32_TSC_ADJUST
  * stays as it was.
  */
-void kvisor_tsc_set_attr_offset(struct kvisor_vcpu *vcpu, u64 offset)
+int kvisor_tsc_set_attr_offset(struct kvisor_vcpu *vcpu, u64 offset)
 {
 	struct kvisor_vm *vm = vcpu->vm;
+	int r = kvisor_tsc_set_offset(vcpu, offset);
 
+	if (r)
+		return r;
 	spin_lock(&vm->tsc_lock);
 	kvisor_tsc_record(vm, offset, rdtsc() + offset, ktime_get_boottime_ns(),
 			  vm->tsc_written && offset == vm->tsc_last_offset);
 	spin_unlock(&vm->tsc_lock);
-	kvisor_tsc_set_offset(vcpu, offset);
+	return 0;
 }
 
 /* TSC_ADJUST exists for the guest only if its CPUID says so, as in KVM. */
@@ -114,7 +136,7 @@ static bool kvisor_guest_has_tsc_adjust(struct kvisor_vcpu *vcpu)
  */
 int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
 {
-	u64 tsc = kvisor_guest_tsc(vcpu);
+	u64 now = rdtsc(), delta;
 	int r;
 
 	if (msr == MSR_IA32_TSC_ADJUST && host) {
@@ -123,19 +145,15 @@ int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
 	}
 	if (msr == MSR_IA32_TSC_ADJUST && !kvisor_guest_has_tsc_adjust(vcpu))
 		return -EINVAL;
-	if (msr == MSR_IA32_TSC && host) {
-		kvisor_tsc_sync(vcpu, val);
-		return 0;
-	}
-	if (msr == MSR_IA32_TSC) {
-		r = kvisor_tsc_set_offset(vcpu, val - rdtsc());
-		if (!r)
-			vcpu->tsc_adjust += val - tsc;
-		return r;
-	}
-	r = kvisor_tsc_set_offset(vcpu, vcpu->tsc_offset +
-				  (val - vcpu->tsc_adjust));
+	if (msr == MSR_IA32_TSC && host)
+		return kvisor_tsc_sync(vcpu, val);
+	/* One reading of the TSC: both MSRs move by the same @delta. */
+	if (msr == MSR_IA32_TSC)
+		delta = val - (now + vcpu->tsc_offset);
+	else
+		delta = val - vcpu->tsc_adjust;
+	r = kvisor_tsc_set_offset(vcpu, vcpu->tsc_offset + delta);
 	if (!r)
-		vcpu->tsc_adjust = val;
+		vcpu->tsc_adjust += delta;
 	return r;
 }

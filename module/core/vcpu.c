@@ -98,8 +98,7 @@ static int kvisor_vcpu_attr(struct kvisor_vcpu *vcpu, unsigned int ioctl,
 		return put_user(vcpu->tsc_offset, uaddr) ? -EFAULT : 0;
 	if (get_user(offset, uaddr))
 		return -EFAULT;
-	kvisor_tsc_set_attr_offset(vcpu, offset);
-	return 0;
+	return kvisor_tsc_set_attr_offset(vcpu, offset);
 }
 
 /*

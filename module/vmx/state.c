@@ -293,8 +293,9 @@ void vmx_set_cr2(struct kvisor_vcpu *vcpu, u64 cr2)
  * The guest's KERNEL_GS_BASE and SYSCALL MSRs: in vmx->guest_msrs[], or
  * in the CPU from vmx_prepare_switch_to_guest() to vmx_vcpu_put(), where
  * the guest reaches them without exits.  Only KVM_GET/SET_MSRS and the
- * MSR filter's exits look for them here, the latter during KVM_RUN, on
- * the CPU that holds them (vmx_load() keeps the thread there).
+ * MSR filter's exits look for them here, the latter during KVM_RUN:
+ * with preemption off, vmx->host_state_loaded says which is true (a
+ * preemption in between would have put the guest's back in the array).
  */
 static int vmx_switched_msr(u32 msr)
 {

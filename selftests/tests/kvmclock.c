@@ -9,7 +9,10 @@
  * after, also after KVM_SET_CLOCK moved the clock to 1000 s, and with
  * KVM_CLOCK_REALTIME (a realtime in the past adds the time since).  The
  * wall-clock MSR gives the epoch the clock counts from.  Unknown
- * KVM_SET_CLOCK flags are EINVAL.
+ * KVM_SET_CLOCK flags are EINVAL.  The guest's own WRMSR of its TSC,
+ * 2^36 cycles back, must not take the clock back with it: the pvclock
+ * structure pairs a TSC value with a time, and is rewritten for the new
+ * TSC before the guest runs again (KVM's KVM_REQ_CLOCK_UPDATE there).
  *
  * The pvclock page is written when the vCPU next enters the guest, as
  * KVM's KVM_REQ_CLOCK_UPDATE, not when userspace sets the MSR nor at a
@@ -32,6 +35,7 @@
 
 #define MSR_KVM_WALL_CLOCK_NEW	0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
+#define MSR_IA32_TSC		0x10
 #define NSEC			1000000000ULL
 
 struct pvclock {
@@ -93,6 +97,8 @@ static void guest_code(void)
 	GUEST_ASSERT(wc.sec > 1600000000);	/* after 2020 */
 	for (i = 0; i < 4; i++)
 		GUEST_SYNC(pvclock_read());
+	wrmsr(MSR_IA32_TSC, rdtsc() - (1ULL << 36));
+	GUEST_SYNC(pvclock_read());
 	GUEST_DONE();
 }
 
@@ -204,6 +210,9 @@ int main(void)
 		    "KVM_SET_CLOCK with an unknown flag");
 
 	check_deferred_write(vm, vcpu);
+	t = check_round(vm, vcpu);
+	ksft_print_msg("the guest's TSC 2^36 cycles back: its clock reads %lu, within the host's readings: ok\n",
+		       t);
 	vcpu_run_ucall(vcpu, UCALL_DONE, NULL);
 	kvm_vm_free(vm);
 	ksft_exit_pass();
