@@ -119,7 +119,7 @@ long kvisor_kvmclock_vm_ioctl(struct kvisor_vm *vm, unsigned int ioctl,
 static void kvisor_kvmclock_write(struct kvisor_vcpu *vcpu)
 {
 	struct pvclock_vcpu_time_info pv = {};
-	u64 gpa = vcpu->kvmclock_msr & ~1ULL, host_tsc, guest_tsc;
+	u64 gpa = vcpu->kvmclock_msr & ~1ULL, host_tsc;
 
 	/*
 	 * Without a known TSC rate there is nothing true to tell the guest;
@@ -129,8 +129,7 @@ static void kvisor_kvmclock_write(struct kvisor_vcpu *vcpu)
 		return;
 	pv.system_time = kvisor_clock_now(vcpu->vm, &host_tsc, NULL);
 	/* The guest's TSC at the same instant as the host's */
-	guest_tsc = host_tsc + vcpu->tsc_offset;
-	pv.tsc_timestamp = guest_tsc;
+	pv.tsc_timestamp = host_tsc + vcpu->tsc_offset;
 	kvisor_time_scale((u64)tsc_khz * 1000, &pv.tsc_shift,
 			  &pv.tsc_to_system_mul);
 	/* An odd version tells a reader the structure is being written. */

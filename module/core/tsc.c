@@ -76,10 +76,10 @@ int kvisor_tsc_sync(struct kvisor_vcpu *vcpu, u64 data)
 	spin_lock(&vm->tsc_lock);
 	ns = ktime_get_boottime_ns();
 	offset = data - rdtsc();
-	elapsed = ns - vm->tsc_last_ns;
+	/* the TSC cycles since the VM's last write */
+	elapsed = mul_u64_u32_div(ns - vm->tsc_last_ns, tsc_khz, NSEC_PER_MSEC);
 	if (vm->tsc_written && tsc_khz) {
-		expected = vm->tsc_last_write +
-			   mul_u64_u32_div(elapsed, tsc_khz, NSEC_PER_MSEC);
+		expected = vm->tsc_last_write + elapsed;
 		matched = !data ||
 			  (data < expected + hz && data + hz > expected);
 	}
@@ -87,7 +87,7 @@ int kvisor_tsc_sync(struct kvisor_vcpu *vcpu, u64 data)
 		offset = vm->tsc_offset;
 	} else if (matched) {
 		/* The host's TSCs disagree: keep time, not the offset. */
-		data += mul_u64_u32_div(elapsed, tsc_khz, NSEC_PER_MSEC);
+		data += elapsed;
 		offset = data - rdtsc();
 	}
 	spin_unlock(&vm->tsc_lock);
@@ -136,7 +136,7 @@ static bool kvisor_guest_has_tsc_adjust(struct kvisor_vcpu *vcpu)
  */
 int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
 {
-	u64 now = rdtsc(), delta;
+	u64 delta;
 	int r;
 
 	if (msr == MSR_IA32_TSC_ADJUST && host) {
@@ -149,7 +149,7 @@ int kvisor_set_tsc_msr(struct kvisor_vcpu *vcpu, u32 msr, u64 val, bool host)
 		return kvisor_tsc_sync(vcpu, val);
 	/* One reading of the TSC: both MSRs move by the same @delta. */
 	if (msr == MSR_IA32_TSC)
-		delta = val - (now + vcpu->tsc_offset);
+		delta = val - kvisor_guest_tsc(vcpu);
 	else
 		delta = val - vcpu->tsc_adjust;
 	r = kvisor_tsc_set_offset(vcpu, vcpu->tsc_offset + delta);

@@ -100,9 +100,9 @@ static void vmx_setup_controls(struct vmx_vcpu *vmx, u64 msr_bitmap_pa)
 	vmcs_write64(VMCS_TSC_OFFSET, 0);	/* core/tsc.c sets it next */
 
 	/*
-	 * No VM-entry or VM-exit MSR lists: the MSRs KVM switches there too
-	 * rarely to matter, and the SYSCALL MSRs and KERNEL_GS_BASE are
-	 * switched by hand once a KVM_RUN (vmx_prepare_switch_to_guest()).
+	 * No VM-entry or VM-exit MSR lists: the SYSCALL MSRs and
+	 * KERNEL_GS_BASE are switched by hand once a KVM_RUN
+	 * (vmx_prepare_switch_to_guest()).
 	 */
 	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, 0);
